@@ -1,0 +1,71 @@
+# Flink Manager: the two set-up commands are `make dev` and `make test`.
+# Everything is installed into git-ignored folders: .venv/ (Python) and .cache/
+# (pip wheels, the Flink 2.3 distribution, Go-built Kubernetes binaries, the job jar).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CACHE := $(CURDIR)/.cache
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+RELIABILITY_TRIALS ?= 1
+
+export PIP_CACHE_DIR := $(CACHE)/pip
+export GOMODCACHE ?= $(CACHE)/go/mod
+export GOCACHE ?= $(CACHE)/go/build
+export FLINK_MANAGER_CACHE := $(CACHE)
+
+.PHONY: install dev test lint unit component contract e2e reliability bench infra infra-flink infra-kube infra-job clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+dev: install
+	$(BIN)/flink-manager dev
+
+# Real Flink 2.3 (jars from the PyPI package), the example job jar, and a real
+# kube-apiserver/etcd/kubectl built from Go modules; each is cached and rebuilt only when its pin changes.
+infra: infra-flink infra-job infra-kube
+
+infra-flink: install
+	tests/infra/flink/install.sh
+
+infra-job: infra-flink
+	examples/jobs/build.sh
+
+infra-kube:
+	tests/infra/kube/build.sh
+
+lint: install
+	$(BIN)/lint-imports
+
+unit: install
+	$(PYTEST) tests/unit
+
+component: install
+	$(PYTEST) tests/component
+
+contract: install infra-flink infra-job
+	$(PYTEST) tests/contract
+
+e2e: install infra
+	$(PYTEST) tests/e2e
+
+reliability: install
+	RELIABILITY_TRIALS=$(RELIABILITY_TRIALS) $(PYTEST) tests/reliability
+
+test: install infra lint
+	$(PYTEST) -rs tests/unit
+	$(PYTEST) -rs tests/component
+	$(PYTEST) -rs tests/contract
+	$(PYTEST) -rs tests/e2e
+	RELIABILITY_TRIALS=$(RELIABILITY_TRIALS) $(PYTEST) -rs tests/reliability
+
+bench: install infra
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .flink-manager bench-results reliability-summary.json
