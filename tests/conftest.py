@@ -1,0 +1,4 @@
+"""Shared fixtures: each backend (simulated or real Flink, embedded or real Kubernetes API) is a plugin below."""
+
+pytest_plugins: list[str] = [
+]
