@@ -1,4 +1,5 @@
 """Shared fixtures: each backend (simulated or real Flink, embedded or real Kubernetes API) is a plugin below."""
 
 pytest_plugins: list[str] = [
+    "tests.infra.flink.fixtures",
 ]

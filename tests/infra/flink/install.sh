@@ -9,6 +9,8 @@ FLINK_VERSION=2.3.0
 # Digest of apache_flink_libraries-2.3.0-py2.py3-none-any.whl as served by PyPI.
 WHEEL_SHA256=38ece876553286b3a285cf344c2d2038f8a7ca10da5df54d5107250386d64151
 
+# Bumped whenever the unpacked layout changes, so existing caches are refreshed.
+LAYOUT=2
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 cache="${FLINK_MANAGER_CACHE:-$root/.cache}"
@@ -18,7 +20,7 @@ marker="$home/.installed"
 python="$root/.venv/bin/python"
 [ -x "$python" ] || python="$(command -v python3)"
 
-if [ -f "$marker" ] && [ "$(cat "$marker")" = "$WHEEL_SHA256" ]; then
+if [ -f "$marker" ] && [ "$(cat "$marker")" = "$WHEEL_SHA256 layout-$LAYOUT" ]; then
     echo "Flink $FLINK_VERSION is installed in $home"
     exit 0
 fi
@@ -60,10 +62,14 @@ with zipfile.ZipFile(wheel) as archive:
         destination.parent.mkdir(parents=True, exist_ok=True)
         with archive.open(member) as source, destination.open("wb") as sink:
             shutil.copyfileobj(source, sink)
+
+# The default config.yaml of the distribution (it carries the JVM flags Java 17 needs) is inside flink-dist.
+(target / "conf").mkdir()
+with zipfile.ZipFile(next((target / "lib").glob("flink-dist-*.jar"))) as dist:
+    (target / "conf" / "config.yaml").write_bytes(dist.read("config.yaml"))
 PY
-mkdir -p "$staging/conf"
 cp "$here/log4j.properties" "$staging/conf/log4j.properties"
-echo "$WHEEL_SHA256" >"$staging/.installed"
+echo "$WHEEL_SHA256 layout-$LAYOUT" >"$staging/.installed"
 rm -rf "$home"
 mv "$staging" "$home"
 trap - EXIT

@@ -1,0 +1,323 @@
+"""A real Apache Flink 2.3 session cluster (one JobManager, one TaskManager) started with `java` on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import datetime
+import json
+import os
+import pathlib
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import yaml
+
+from tests.waiting import wait_for_sync
+
+FLINK_VERSION = "2.3.0"
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
+JOBMANAGER_CLASS = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
+TASKMANAGER_CLASS = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
+BASH_JAVA_UTILS_CLASS = "org.apache.flink.runtime.util.bash.BashJavaUtils"
+BASH_JAVA_UTILS_RESULT = "BASH_JAVA_UTILS_EXEC_RESULT:"
+
+
+class FlinkNotInstalled(RuntimeError):
+    """The Flink distribution is missing from the cache."""
+
+
+class FlinkStartupError(RuntimeError):
+    """The JobManager or TaskManager exited or did not become ready in time."""
+
+
+def cache_dir() -> pathlib.Path:
+    """The project's cache folder: $FLINK_MANAGER_CACHE, or .cache/ in the repository."""
+    return pathlib.Path(os.environ.get("FLINK_MANAGER_CACHE") or REPO_ROOT / ".cache")
+
+
+def flink_home() -> pathlib.Path:
+    """The FLINK_HOME-like folder that tests/infra/flink/install.sh fills; raises FlinkNotInstalled if absent."""
+    home = cache_dir() / f"flink-{FLINK_VERSION}"
+    if not (home / ".installed").is_file():
+        raise FlinkNotInstalled(
+            f"Flink {FLINK_VERSION} is not installed in {home}: run `make infra-flink` "
+            "(or tests/infra/flink/install.sh) first."
+        )
+    return home
+
+
+def java_executable() -> str:
+    """`java` from $JAVA_HOME, else from $PATH."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (pathlib.Path(java_home) / "bin" / "java").is_file():
+        return str(pathlib.Path(java_home) / "bin" / "java")
+    found = shutil.which("java")
+    if found is None:
+        raise FlinkNotInstalled("`java` (17) is not on PATH and JAVA_HOME is not set")
+    return found
+
+
+def free_port() -> int:
+    """A TCP port on loopback that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def flink_classpath(home: pathlib.Path) -> str:
+    """lib/*.jar in name order with flink-dist last, as Flink's bin/config.sh builds it."""
+    jars = sorted((home / "lib").glob("*.jar"))
+    dist = [jar for jar in jars if jar.name.startswith("flink-dist")]
+    return os.pathsep.join(str(jar) for jar in [*(j for j in jars if j not in dist), *dist])
+
+
+def default_java_options(home: pathlib.Path) -> list[str]:
+    """The distribution's `env.java.opts.all` (the --add-opens/--add-exports flags Flink needs on Java 17)."""
+    config = yaml.safe_load((home / "conf" / "config.yaml").read_text())
+    return shlex.split(config["env"]["java"]["opts"]["all"])
+
+
+def resource_parameters(home: pathlib.Path, config_dir: pathlib.Path, command: str) -> tuple[list[str], list[str]]:
+    """Run BashJavaUtils like bin/config.sh does: (JVM memory flags, `-D key=value` dynamic properties)."""
+    classpath = os.pathsep.join([str(home / "bin" / "bash-java-utils.jar"), str(next((home / "lib").glob("flink-dist-*.jar")))])
+    result = subprocess.run(
+        [java_executable(), "-classpath", classpath, BASH_JAVA_UTILS_CLASS, command, "--configDir", str(config_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    lines = [
+        line.removeprefix(BASH_JAVA_UTILS_RESULT)
+        for line in result.stdout.splitlines()
+        if line.startswith(BASH_JAVA_UTILS_RESULT)
+    ]
+    if result.returncode != 0 or len(lines) != 2:
+        raise FlinkStartupError(f"BashJavaUtils {command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return shlex.split(lines[0]), shlex.split(lines[1])
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the parent dies, so a killed test run leaves no JVMs behind."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+class RealFlinkCluster:
+    """One JobManager and one TaskManager of Flink 2.3 on 127.0.0.1 with state under a temporary folder.
+
+    `start()` blocks until `/overview` shows the TaskManager and its slots; `stop()` ends both processes.
+    Logs are written to `log_dir` (under test-logs/), which `stop(keep_logs=False)` removes.
+    """
+
+    def __init__(
+        self,
+        *,
+        slots: int = 4,
+        jobmanager_memory: str = "1g",
+        taskmanager_memory: str = "1536m",
+        configuration: Mapping[str, Any] | None = None,
+        home: pathlib.Path | None = None,
+        logs_root: pathlib.Path | None = None,
+    ) -> None:
+        self.home = home or flink_home()
+        self.slots = slots
+        self.jobmanager_memory = jobmanager_memory
+        self.taskmanager_memory = taskmanager_memory
+        self.extra_configuration = dict(configuration or {})
+        self.work_dir = pathlib.Path(tempfile.mkdtemp(prefix="real-flink-"))
+        self.config_dir = self.work_dir / "conf"
+        self.checkpoint_dir = self.work_dir / "checkpoints"
+        self.savepoint_dir = self.work_dir / "savepoints"
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        self.log_dir = (logs_root or REPO_ROOT / "test-logs") / f"real-flink-{stamp}-{self.work_dir.name}"
+        self.rest_port = free_port()
+        self.rpc_port = free_port()
+        self.rest_url = f"http://127.0.0.1:{self.rest_port}"
+        self.startup_seconds: float | None = None
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def configuration(self) -> dict[str, Any]:
+        """The config.yaml both processes read (flat Flink keys)."""
+        return {
+            "jobmanager.bind-host": "127.0.0.1",
+            "jobmanager.rpc.address": "127.0.0.1",
+            "jobmanager.rpc.port": self.rpc_port,
+            "jobmanager.memory.process.size": self.jobmanager_memory,
+            "jobmanager.execution.failover-strategy": "region",
+            "taskmanager.bind-host": "127.0.0.1",
+            "taskmanager.host": "127.0.0.1",
+            "taskmanager.resource-id": "taskmanager-0",
+            "taskmanager.numberOfTaskSlots": self.slots,
+            "taskmanager.memory.process.size": self.taskmanager_memory,
+            "rest.address": "127.0.0.1",
+            "rest.bind-address": "127.0.0.1",
+            "rest.port": self.rest_port,
+            "parallelism.default": 1,
+            "execution.checkpointing.storage": "filesystem",
+            "execution.checkpointing.dir": self.checkpoint_dir.as_uri(),
+            "execution.checkpointing.savepoint-dir": self.savepoint_dir.as_uri(),
+            "io.tmp.dirs": str(self.work_dir / "tmp"),
+            "web.tmpdir": str(self.work_dir / "web"),
+            "blob.storage.directory": str(self.work_dir / "blobs"),
+            **self.extra_configuration,
+        }
+
+    def start(self, timeout: float = 120.0) -> None:
+        """Start the JobManager and TaskManager and wait until the TaskManager has registered its slots."""
+        if self._processes:
+            raise RuntimeError("this cluster is already started")
+        began = time.monotonic()
+        for folder in (self.config_dir, self.checkpoint_dir, self.savepoint_dir, self.log_dir, self.work_dir / "tmp"):
+            folder.mkdir(parents=True, exist_ok=True)
+        (self.config_dir / "config.yaml").write_text(yaml.safe_dump(self.configuration(), sort_keys=True))
+        try:
+            self._launch("jobmanager", JOBMANAGER_CLASS, "GET_JM_RESOURCE_PARAMS")
+            self._launch("taskmanager", TASKMANAGER_CLASS, "GET_TM_RESOURCE_PARAMS")
+            overview = wait_for_sync(self._ready_or_exited, timeout=timeout, interval=0.2, what="Flink cluster ready")
+            if overview.get("exited"):
+                raise FlinkStartupError(f"the {overview['exited']} exited during start-up\n{self.log_tail()}")
+        except BaseException:
+            self.stop(keep_logs=True)
+            raise
+        self.startup_seconds = time.monotonic() - began
+
+    def _launch(self, role: str, main_class: str, resource_command: str) -> None:
+        jvm_memory, dynamic_properties = resource_parameters(self.home, self.config_dir, resource_command)
+        log4j = self.home / "conf" / "log4j.properties"
+        command = [
+            java_executable(),
+            *jvm_memory,
+            *default_java_options(self.home),
+            f"-Dlog.file={self.log_dir / f'{role}.log'}",
+            f"-Dlog4j.configuration={log4j.as_uri()}",
+            f"-Dlog4j.configurationFile={log4j.as_uri()}",
+            "-classpath",
+            flink_classpath(self.home),
+            main_class,
+            "--configDir",
+            str(self.config_dir),
+            *dynamic_properties,
+        ]
+        (self.log_dir / f"{role}.command").write_text(shlex.join(command) + "\n")
+        with (self.log_dir / f"{role}.out").open("wb") as output:
+            self._processes[role] = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                cwd=self.work_dir,
+                env={**os.environ, "FLINK_HOME": str(self.home), "FLINK_PLUGINS_DIR": str(self.home / "plugins")},
+                # prctl's death signal fires when the forking thread ends, so only tie it to the main thread.
+                preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
+            )
+
+    def _ready_or_exited(self) -> dict[str, Any] | None:
+        for role, process in self._processes.items():
+            if process.poll() is not None:
+                return {"exited": role}
+        overview = self.overview()
+        if overview.get("taskmanagers") == 1 and overview.get("slots-total") == self.slots:
+            return overview
+        return None
+
+    def overview(self, timeout: float = 5.0) -> dict[str, Any]:
+        """GET /overview of this cluster."""
+        return self.get_json("/overview", timeout=timeout)
+
+    def get_json(self, path: str, timeout: float = 5.0) -> Any:
+        """GET a path of the REST API and decode the JSON body (blocking; for fixtures and probes)."""
+        with urllib.request.urlopen(self.rest_url + path, timeout=timeout) as response:
+            return json.load(response)
+
+    def is_running(self) -> bool:
+        """Both processes are alive."""
+        return bool(self._processes) and all(p.poll() is None for p in self._processes.values())
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of every log file, for error messages."""
+        parts = []
+        for path in sorted(self.log_dir.glob("*.log")) + sorted(self.log_dir.glob("*.out")):
+            text = path.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {path} ---\n" + "\n".join(text))
+        return "\n".join(parts)
+
+    def stop(self, *, keep_logs: bool = False, timeout: float = 30.0) -> None:
+        """SIGTERM both processes, SIGKILL what is left after `timeout`; remove the state and, unless kept, the logs."""
+        for process in self._processes.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + timeout
+        for process in self._processes.values():
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        self._processes.clear()
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+        if keep_logs:
+            print(f"Real Flink cluster logs kept in {self.log_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
+
+    def __enter__(self) -> RealFlinkCluster:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.stop(keep_logs=exc_type is not None)
+
+
+@contextlib.contextmanager
+def running_cluster(**options: Any) -> Iterator[RealFlinkCluster]:
+    """A started RealFlinkCluster for the duration of a `with` block (logs kept if the block raises)."""
+    with RealFlinkCluster(**options) as cluster:
+        yield cluster
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tests.infra.flink.cluster`: start a cluster and keep it until Ctrl-C."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--slots", type=int, default=4)
+    parser.add_argument("--keep-logs", action="store_true", help="keep the log folder after Ctrl-C")
+    args = parser.parse_args(argv)
+    cluster = RealFlinkCluster(slots=args.slots)
+    print(f"Starting Flink {FLINK_VERSION}; logs in {cluster.log_dir}", flush=True)
+    cluster.start()
+    print(
+        f"Flink {FLINK_VERSION} is up in {cluster.startup_seconds:.1f}s\n"
+        f"  REST:        {cluster.rest_url}\n"
+        f"  savepoints:  {cluster.savepoint_dir}\n"
+        f"  checkpoints: {cluster.checkpoint_dir}\n"
+        f"  logs:        {cluster.log_dir}\n"
+        "Ctrl-C stops it.",
+        flush=True,
+    )
+    try:
+        while cluster.is_running():
+            time.sleep(1)  # an interactive foreground loop, not test synchronisation
+        print("A Flink process exited:\n" + cluster.log_tail(), file=sys.stderr)
+        cluster.stop(keep_logs=True)
+        return 1
+    except KeyboardInterrupt:
+        cluster.stop(keep_logs=args.keep_logs)
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
