@@ -290,12 +290,19 @@ def running_cluster(**options: Any) -> Iterator[RealFlinkCluster]:
         yield cluster
 
 
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m tests.infra.flink.cluster`: start a cluster and keep it until Ctrl-C."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--slots", type=int, default=4)
     parser.add_argument("--keep-logs", action="store_true", help="keep the log folder after Ctrl-C")
     args = parser.parse_args(argv)
+    # Also stop cleanly on SIGTERM, and on SIGINT when started in the background (where SIGINT is ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     cluster = RealFlinkCluster(slots=args.slots)
     print(f"Starting Flink {FLINK_VERSION}; logs in {cluster.log_dir}", flush=True)
     cluster.start()
