@@ -114,11 +114,13 @@ class PendingOperation(WireModel):
     attempt: int | None = None
     restore_from: str | None = None
     savepoint_path: str | None = None
+    savepoint_reason: SavepointReason | None = None
     requested_by: str
     from_phase: ExecutionPhase
     since: datetime.datetime
     tries: int = Field(default=1, ge=1)
     nonce: int | None = None
+    generation: int | None = Field(default=None, description="metadata.generation when the operation was requested")
 
 
 class RunConfig(WireModel):
@@ -165,6 +167,8 @@ class ExecutionStatus(WireModel):
     attempt: int = Field(default=0, ge=0)
     cluster: str | None = None
     jar_id: str | None = None
+    attempt_action: HistoryAction | None = None
+    restored_from: str | None = None
     started_at: datetime.datetime | None = None
     finished_at: datetime.datetime | None = None
     error_message: str | None = None

@@ -1,0 +1,84 @@
+"""What the observer saw in Flink, as plain values the decision functions read."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+from dataclasses import dataclass
+
+from flink_manager.api.flinkjob import JobState
+
+
+@dataclass(frozen=True)
+class CheckpointRef:
+    """A completed checkpoint or savepoint Flink reports for a job."""
+
+    path: str
+    completed_at: datetime.datetime
+    is_savepoint: bool = False
+
+
+@dataclass(frozen=True)
+class JobObservation:
+    """One Flink job as observed; `state` None means Flink does not know the job id."""
+
+    job_id: str
+    state: JobState | None
+    failure: str | None = None
+    latest_checkpoint: CheckpointRef | None = None
+    latest_savepoint: CheckpointRef | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.state is not None
+
+    @property
+    def alive(self) -> bool:
+        """Known to Flink and not globally terminal."""
+        return self.state is not None and not self.state.is_globally_terminal
+
+
+class TriggerState(str, enum.Enum):
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    UNKNOWN = "UNKNOWN"  # Flink does not know the trigger id: never triggered, or expired from its cache
+
+
+@dataclass(frozen=True)
+class TriggerObservation:
+    """The status of an asynchronous Flink operation (savepoint, stop-with-savepoint, disposal)."""
+
+    trigger_id: str
+    state: TriggerState
+    location: str | None = None
+    failure: str | None = None
+
+
+class ActionErrorKind(str, enum.Enum):
+    UNAVAILABLE = "FlinkUnavailable"
+    UNAUTHORIZED = "FlinkUnauthorized"
+    REJECTED = "FlinkRequestRejected"
+    DUPLICATE_JOB = "FlinkDuplicateJob"
+    JOB_NOT_FOUND = "FlinkJobNotFound"
+    JAR_NOT_FOUND = "FlinkJarNotFound"
+    TRIGGER_NOT_FOUND = "FlinkTriggerNotFound"
+    ARTIFACT = "ArtifactUnavailable"
+
+
+@dataclass(frozen=True)
+class ActionError:
+    """The error of the action the previous step performed (fed back so the next decision can react)."""
+
+    kind: ActionErrorKind
+    message: str
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Everything observed for one reconcile of an Execution."""
+
+    job: JobObservation | None = None
+    trigger: TriggerObservation | None = None
+    unavailable: str | None = None  # Flink could not be asked: why
+    action_error: ActionError | None = None

@@ -1,0 +1,84 @@
+"""What a decision asks the controller to do: at most one Flink action, a status to write, events, a requeue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class RunJob:
+    cluster: str
+    jar_id: str
+    job_id: str
+    entry_class: str
+    parallelism: int
+    program_args: tuple[str, ...]
+    flink_config: tuple[tuple[str, str], ...]
+    savepoint_path: str | None
+    allow_non_restored_state: bool
+
+
+@dataclass(frozen=True)
+class UploadJar:
+    """Make the artifact's content (by digest) available on the cluster; the controller records the jar id."""
+
+    cluster: str
+    artifact: str
+    sha256: str
+    replace_jar_id: str | None = None  # a jar id the cluster no longer has
+
+
+@dataclass(frozen=True)
+class StopJob:
+    job_id: str
+    trigger_id: str
+    target_directory: str | None
+
+
+@dataclass(frozen=True)
+class CancelJob:
+    job_id: str
+
+
+@dataclass(frozen=True)
+class TriggerSavepoint:
+    job_id: str
+    trigger_id: str
+    target_directory: str | None
+
+
+@dataclass(frozen=True)
+class DisposeSavepoint:
+    path: str
+    trigger_id: str
+
+
+@dataclass(frozen=True)
+class ReleaseFinalizer:
+    """The resource may go: remove the operator's finalizer."""
+
+
+Action = RunJob | UploadJar | StopJob | CancelJob | TriggerSavepoint | DisposeSavepoint | ReleaseFinalizer
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A Kubernetes Event to post about the resource (history entries become events too)."""
+
+    type: str  # Normal | Warning
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Plan(Generic[S]):
+    """The outcome of one decision: write `status` (when it differs), then perform `action`, then requeue."""
+
+    status: S
+    action: Action | None = None
+    requeue_after: float | None = None
+    retry: bool = False  # requeue with the controller's exponential backoff (Flink unreachable)
+    events: tuple[EventRecord, ...] = field(default=())

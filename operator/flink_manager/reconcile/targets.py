@@ -1,0 +1,113 @@
+"""Resolving what an Execution would run: JobSpec + Artifact + FlinkCluster → a run target, or why not.
+
+The one place references are validated: the JobSpec's status conditions and the Execution's decision
+both call `resolve_target`, so the two can never disagree about what is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from flink_manager.api.artifact import ArtifactPhase, ArtifactSpec, ArtifactStatus
+from flink_manager.api.cluster import FlinkClusterSpec, FlinkClusterStatus
+from flink_manager.api.execution import RunConfig
+from flink_manager.api.jobspec import JobSpecSpec, JobSpecStatus, RollbackSpec, UpgradeMode
+
+Spec = TypeVar("Spec")
+Status = TypeVar("Status")
+
+
+@dataclass(frozen=True)
+class View(Generic[Spec, Status]):
+    """A resource as the decision functions see it: name, generation, parsed spec and status."""
+
+    name: str
+    generation: int
+    spec: Spec
+    status: Status
+    deleting: bool = False
+
+
+JobSpecView = View[JobSpecSpec, JobSpecStatus]
+ArtifactView = View[ArtifactSpec, ArtifactStatus]
+ClusterView = View[FlinkClusterSpec, FlinkClusterStatus]
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """Why a new attempt cannot start; `reason` becomes a condition reason."""
+
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """Everything a new attempt needs, resolved from the current JobSpec, Artifact and FlinkCluster."""
+
+    cluster: str
+    run_config: RunConfig
+    initial_savepoint: str | None
+    savepoint_directory: str | None
+    upgrade_mode: UpgradeMode
+    rollback: RollbackSpec
+
+
+def resolve_target(
+    job_spec_name: str,
+    job_spec: JobSpecView | None,
+    artifact: ArtifactView | None,
+    cluster: ClusterView | None,
+) -> RunTarget | Blocker:
+    """Validate the references of a JobSpec and build the run target, or return the first problem found."""
+    if job_spec is None:
+        return Blocker("JobSpecNotFound", f"JobSpec {job_spec_name!r} does not exist")
+    spec = job_spec.spec
+    artifact_name = spec.artifact_ref.name
+    if artifact is None:
+        return Blocker("ArtifactNotFound", f"Artifact {artifact_name!r} does not exist")
+    if artifact.status.phase == ArtifactPhase.FAILED:
+        return Blocker("ArtifactFailed", f"Artifact {artifact_name!r} failed: {_message_of(artifact)}")
+    if (
+        artifact.status.phase != ArtifactPhase.READY
+        or artifact.status.sha256 != artifact.spec.sha256
+        or artifact.status.observed_generation != artifact.generation
+    ):
+        return Blocker("ArtifactNotReady", f"Artifact {artifact_name!r} is not verified yet")
+    if artifact.spec.entry_classes and spec.entry_class not in artifact.spec.entry_classes:
+        listed = ", ".join(artifact.spec.entry_classes)
+        return Blocker(
+            "EntryClassNotInArtifact",
+            f"entry class {spec.entry_class!r} is not among the entry classes of Artifact {artifact_name!r} ({listed})",
+        )
+    cluster_name = spec.cluster_ref.name
+    if cluster is None:
+        return Blocker("ClusterNotFound", f"FlinkCluster {cluster_name!r} does not exist")
+    if cluster.deleting:
+        return Blocker("ClusterDeleting", f"FlinkCluster {cluster_name!r} is being deleted")
+    run_config = RunConfig(
+        job_spec_generation=job_spec.generation,
+        artifact=artifact_name,
+        artifact_sha256=artifact.spec.sha256,
+        entry_class=spec.entry_class,
+        parallelism=spec.parallelism,
+        program_args=spec.program_args,
+        flink_config=dict(spec.flink_config),
+        allow_non_restored_state=spec.allow_non_restored_state,
+    )
+    return RunTarget(
+        cluster=cluster_name,
+        run_config=run_config,
+        initial_savepoint=spec.savepoint_path,
+        savepoint_directory=cluster.spec.savepoint_directory,
+        upgrade_mode=spec.upgrade_mode,
+        rollback=spec.rollback,
+    )
+
+
+def _message_of(artifact: ArtifactView) -> str:
+    for condition in artifact.status.conditions:
+        if condition.type == "Ready" and condition.message:
+            return condition.message
+    return "see its status"
