@@ -1,0 +1,91 @@
+"""Legacy discovery documents (`/api`, `/apis`, group and group-version resource lists) and `/version`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flink_manager.dev.kubeapi.registry import Registry, ResourceType
+
+SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
+                     "finalize": ["update"]}
+
+SERVER_VERSION = {
+    "major": "1",
+    "minor": "34",
+    "emulationMajor": "1",
+    "emulationMinor": "34",
+    "minCompatibilityMajor": "1",
+    "minCompatibilityMinor": "33",
+    "gitVersion": "v1.34.0-flink-manager-embedded",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2025-01-01T00:00:00Z",
+    "goVersion": "go1.24.0",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+
+
+def api_versions(server_address: str) -> dict[str, Any]:
+    """`/api`."""
+    return {"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}
+
+
+def _group(name: str, versions: list[str]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "versions": [{"groupVersion": f"{name}/{v}", "version": v} for v in versions],
+        "preferredVersion": {"groupVersion": f"{name}/{versions[0]}", "version": versions[0]},
+    }
+
+
+def api_group_list(registry: Registry) -> dict[str, Any]:
+    """`/apis`."""
+    groups = registry.groups()
+    return {"kind": "APIGroupList", "apiVersion": "v1",
+            "groups": [_group(g, v) for g, v in sorted(groups.items()) if g]}
+
+
+def api_group(registry: Registry, group: str) -> dict[str, Any] | None:
+    """`/apis/<group>`."""
+    versions = registry.groups().get(group)
+    if not versions:
+        return None
+    return {"kind": "APIGroup", "apiVersion": "v1", **_group(group, versions)}
+
+
+def resource_entries(rt: ResourceType) -> list[dict[str, Any]]:
+    """The APIResource entries of one resource and its subresources."""
+    entry: dict[str, Any] = {
+        "name": rt.plural,
+        "singularName": rt.singular,
+        "namespaced": rt.namespaced,
+        "kind": rt.kind,
+        "verbs": sorted(rt.verbs),
+    }
+    if rt.short_names:
+        entry["shortNames"] = list(rt.short_names)
+    if rt.categories:
+        entry["categories"] = list(rt.categories)
+    entries = [entry]
+    for sub in sorted(rt.subresources):
+        sub_entry: dict[str, Any] = {"name": f"{rt.plural}/{sub}", "singularName": "", "namespaced": rt.namespaced,
+                                     "kind": "Scale" if sub == "scale" else rt.kind,
+                                     "verbs": SUBRESOURCE_VERBS.get(sub, ["get"])}
+        if sub == "scale":
+            sub_entry["group"], sub_entry["version"] = "autoscaling", "v1"
+        entries.append(sub_entry)
+    return entries
+
+
+def api_resource_list(registry: Registry, group: str, version: str) -> dict[str, Any] | None:
+    """`/api/v1` or `/apis/<group>/<version>`."""
+    types = registry.in_group_version(group, version)
+    if not types:
+        return None
+    resources: list[dict[str, Any]] = []
+    for rt in sorted(types, key=lambda t: t.plural):
+        resources += resource_entries(rt)
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}" if group else version,
+            "resources": resources}
