@@ -14,6 +14,9 @@ import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.ParameterTool;
 
+import java.util.HashSet;
+import java.util.Set;
+
 /**
  * A small stateful streaming job for testing job management: a rate-limited generator of numbers,
  * keyed by {@code number % keys}, a {@link ValueState} counting records per key, and a discarding sink.
@@ -61,14 +64,19 @@ public final class StatefulCounterJob {
         env.execute("StatefulCounterJob");
     }
 
-    /** Counts records per key in keyed state and emits the running count; fails on request. */
+    /**
+     * Counts records per key in keyed state and emits the running count; fails on request. Its metrics
+     * {@code recordsThisAttempt} and {@code restoredKeys} (keys whose count came from a checkpoint or
+     * savepoint rather than from this attempt) make a restore visible through the REST API.
+     */
     static final class CountPerKey extends KeyedProcessFunction<Long, Long, Long> {
         private static final long serialVersionUID = 1L;
         private final long failAfter;
         private transient ValueState<Long> count;
         private transient Counter recordsThisAttempt;
+        private transient Counter restoredKeys;
+        private transient Set<Long> keysSeenThisAttempt;
         private transient long processed;
-        private transient long highestCount;
 
         CountPerKey(long failAfter) {
             this.failAfter = failAfter;
@@ -78,8 +86,8 @@ public final class StatefulCounterJob {
         public void open(OpenContext openContext) {
             count = getRuntimeContext().getState(new ValueStateDescriptor<>("count", Types.LONG));
             recordsThisAttempt = getRuntimeContext().getMetricGroup().counter("recordsThisAttempt");
-            // After a restore this is larger than recordsThisAttempt: the counts came from the savepoint.
-            getRuntimeContext().getMetricGroup().gauge("highestCount", () -> highestCount);
+            restoredKeys = getRuntimeContext().getMetricGroup().counter("restoredKeys");
+            keysSeenThisAttempt = new HashSet<>();
         }
 
         @Override
@@ -88,9 +96,12 @@ public final class StatefulCounterJob {
                 throw new IllegalStateException(
                         "StatefulCounterJob fails on purpose after " + processed + " records (--fail-after " + failAfter + ")");
             }
-            long next = (count.value() == null ? 0L : count.value()) + 1;
+            Long previous = count.value();
+            if (keysSeenThisAttempt.add(context.getCurrentKey()) && previous != null) {
+                restoredKeys.inc();
+            }
+            long next = (previous == null ? 0L : previous) + 1;
             count.update(next);
-            highestCount = Math.max(highestCount, next);
             processed++;
             recordsThisAttempt.inc();
             out.collect(next);
