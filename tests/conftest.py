@@ -2,4 +2,5 @@
 
 pytest_plugins: list[str] = [
     "tests.infra.flink.fixtures",
+    "tests.infra.embedded_k8s",
 ]
