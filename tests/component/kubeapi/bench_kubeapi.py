@@ -1,0 +1,150 @@
+"""Figures for the embedded API (printed, never asserted): 2,000 creates and status patches over HTTP, RSS after,
+and watch delivery latency with 10 watchers.
+
+    .venv/bin/python -m tests.component.kubeapi.bench_kubeapi [--objects 2000] [--watchers 10]
+
+The server runs as `python -m flink_manager.dev.kubeapi` in a subprocess so its RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import aiohttp
+
+MANIFESTS = pathlib.Path(__file__).parent / "manifests"
+BASE = "/apis/test.flinkmanager.io/v1/namespaces/default/widgets"
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process, in MiB."""
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _bounded(n: int, concurrency: int, make: object) -> None:
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with semaphore:
+            await make(i)  # type: ignore[operator]
+
+    await asyncio.gather(*(one(i) for i in range(n)))
+
+
+async def run(objects: int, watchers: int, concurrency: int, probes: int) -> None:
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="kubeapi-bench-"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flink_manager.dev.kubeapi", "--crds", str(MANIFESTS / "widgets.crd.yaml"),
+         "--kubeconfig", str(workdir / "kubeconfig")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[1]
+        print(f"server pid {process.pid} at {url}; RSS at start {rss_mb(process.pid):.1f} MiB")
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(url, timeout=timeout) as http:
+
+            async def create(i: int) -> None:
+                body = {"apiVersion": "test.flinkmanager.io/v1", "kind": "Widget", "metadata": {"name": f"w{i:05d}"},
+                        "spec": {"owner": "bench", "size": 1 + i % 100, "tags": ["a"], "labels": {"k": "v"}}}
+                async with http.post(BASE, json=body) as response:
+                    assert response.status == 201, await response.text()
+
+            async def patch_status(i: int) -> None:
+                body = {"status": {"phase": "Running", "observedGeneration": 1, "conditions": [
+                    {"type": "Ready", "status": "True", "reason": "Running", "message": "job is running",
+                     "lastTransitionTime": "2025-01-01T00:00:00Z"}]}}
+                async with http.patch(f"{BASE}/w{i:05d}/status", data=json.dumps(body),
+                                      headers={"Content-Type": "application/merge-patch+json"}) as response:
+                    assert response.status == 200, await response.text()
+
+            started = time.perf_counter()
+            await _bounded(objects, concurrency, create)
+            created = time.perf_counter() - started
+            print(f"create {objects} objects: {created:.2f} s ({objects / created:.0f}/s, concurrency {concurrency})")
+            started = time.perf_counter()
+            await _bounded(objects, concurrency, patch_status)
+            patched = time.perf_counter() - started
+            print(f"patch status of {objects} objects: {patched:.2f} s ({objects / patched:.0f}/s)")
+            print(f"RSS after: {rss_mb(process.pid):.1f} MiB")
+            started = time.perf_counter()
+            async with http.get(BASE) as response:
+                listed = len((await response.json())["items"])
+            print(f"list {listed} objects: {(time.perf_counter() - started) * 1000:.0f} ms")
+
+            await measure_watch_latency(http, watchers, probes)
+            print(f"RSS at end: {rss_mb(process.pid):.1f} MiB")
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def measure_watch_latency(http: aiohttp.ClientSession, watchers: int, probes: int) -> None:
+    """Patch one object `probes` times; each of the watchers reports when it saw each version."""
+    async with http.get(f"{BASE}/w00000") as response:
+        rv = (await response.json())["metadata"]["resourceVersion"]
+    seen: dict[str, list[float]] = {}
+    streams = []
+    for _ in range(watchers):
+        response = await http.get(f"{BASE}?watch=true&resourceVersion={rv}",
+                                  timeout=aiohttp.ClientTimeout(total=None, sock_read=None))
+        streams.append(response)
+
+    async def read(response: aiohttp.ClientResponse) -> None:
+        async for line in response.content:
+            event = json.loads(line)
+            size = str(event["object"]["spec"]["size"])
+            seen.setdefault(size, []).append(time.perf_counter())
+
+    readers = [asyncio.create_task(read(r)) for r in streams]
+    sent: dict[str, float] = {}
+    for probe in range(probes):
+        size = str(1 + (probe % 99))
+        sent[size] = time.perf_counter()
+        seen.pop(size, None)
+        async with http.patch(f"{BASE}/w00000", data=json.dumps({"spec": {"size": int(size)}}),
+                              headers={"Content-Type": "application/merge-patch+json"}) as response:
+            assert response.status == 200
+        deadline = time.perf_counter() + 5
+        while len(seen.get(size, ())) < watchers and time.perf_counter() < deadline:
+            await asyncio.sleep(0.001)
+        latencies = [(t - sent[size]) * 1000 for t in seen.get(size, ())]
+        seen[f"done-{probe}"] = latencies  # type: ignore[assignment]
+    all_latencies = sorted(v for k, values in seen.items() if k.startswith("done-") for v in values)
+    for task in readers:
+        task.cancel()
+    for response in streams:
+        response.close()
+    if all_latencies:
+        p99 = all_latencies[int(len(all_latencies) * 0.99) - 1]
+        print(f"watch delivery with {watchers} watchers over {probes} patches: "
+              f"p50 {statistics.median(all_latencies):.2f} ms, p99 {p99:.2f} ms, max {all_latencies[-1]:.2f} ms "
+              f"(from sending the PATCH to the event arriving at each watcher)")
+
+
+def main() -> None:
+    """Parse the arguments and print the figures."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--objects", type=int, default=2000)
+    parser.add_argument("--watchers", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--probes", type=int, default=200)
+    args = parser.parse_args()
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    asyncio.run(run(args.objects, args.watchers, args.concurrency, args.probes))
+
+
+if __name__ == "__main__":
+    main()
