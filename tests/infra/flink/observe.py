@@ -90,6 +90,7 @@ class StateRecorder:
         self.rest, self.job_id = rest, job_id
         self.changes: list[tuple[float, str]] = []
         self.overview_changes: list[tuple[float, str]] = []
+        self.first_bodies: dict[str, Any] = {}
         self.polls = 0
         self._stop = threading.Event()
         self._began = time.monotonic()
@@ -103,7 +104,9 @@ class StateRecorder:
     def _run(self) -> None:
         while not self._stop.is_set():
             status, body, _ = self.rest.call("GET", f"/jobs/{self.job_id}", timeout=10)
-            self._record(self.changes, f"{body.get('state')}" if status == 200 else f"HTTP {status}")
+            state = f"{body.get('state')}" if status == 200 else f"HTTP {status}"
+            self._record(self.changes, state)
+            self.first_bodies.setdefault(state, body)
             status, body, _ = self.rest.call("GET", "/jobs/overview", timeout=10)
             jobs = [job["state"] for job in body.get("jobs", []) if job["jid"] == self.job_id] if status == 200 else []
             self._record(self.overview_changes, jobs[0] if jobs else "absent" if status == 200 else f"HTTP {status}")
@@ -187,6 +190,7 @@ class Observer:
         if status == 200:
             wait_for_sync(lambda: recorder.reached(until), timeout=120, interval=0.05, what=f"job in {until}")
         self.note(f"States from just before the run request:{recorder.stop()}")
+        self.last_recorder = recorder
         return status, answer
 
     def poll_savepoint(self, job_id: str, trigger: str, path_kind: str = "savepoints") -> list[tuple[float, Any]]:
@@ -263,6 +267,9 @@ class Observer:
         job_a = uuid.uuid4().hex
         self.submit_and_watch("POST /jars/{id}/run (job A, restart-strategy none via flinkConfiguration)", jar_id,
                               self.run_body(job_a, "--rate", "20"), {"RUNNING"})
+        if "INITIALIZING" in self.last_recorder.first_bodies:
+            self.out("\n### GET /jobs/{id} while INITIALIZING (A, first body seen)\n\n```json\n"
+                     + json.dumps(abridge(self.last_recorder.first_bodies["INITIALIZING"], max_items=2), indent=2) + "\n```")
         self.show("Job config of A (does flinkConfiguration apply?)", "GET", f"/jobs/{job_a}/config")
         self.show("The same jobId a second time", "POST", f"/jars/{jar_id}/run", self.run_body(job_a, "--rate", "20"))
         self.show("GET /jobs/overview", "GET", "/jobs/overview")
@@ -316,6 +323,8 @@ class Observer:
         stopped_savepoint = seen[-1][1]["operation"]["location"]
         self.show("POST /jobs/{id}/stop once more with the same triggerId after the job FINISHED", "POST", f"/jobs/{job_b}/stop",
                   {"targetDirectory": target, "drain": False, "triggerId": trigger_stop})
+        self.show("GET /jobs/{id}/savepoints/{trigger} of the stop, after the job FINISHED", "GET",
+                  f"/jobs/{job_b}/savepoints/{trigger_stop}")
         self.show("GET /jobs/{id} (B, after stop)", "GET", f"/jobs/{job_b}", max_items=1)
         began = time.monotonic()
 
@@ -361,6 +370,10 @@ class Observer:
         wait_for_sync(lambda: [s for _, s in recorder.overview_changes].count("RESTARTING") >= 2, timeout=120, interval=0.1,
                       what="E restarted twice")
         self.note(f"States of E (default restart strategy): {recorder.stop()}")
+        began = time.monotonic()
+        wait_for_sync(lambda: rest.call("GET", f"/jobs/{job_e}/exceptions")[1]["exceptionHistory"]["entries"],
+                      timeout=60, interval=0.1, what="E's exception history")
+        self.note(f"E's exception history had entries {time.monotonic() - began:.2f}s after its second restart was seen.")
         self.show("GET /jobs/{id}/exceptions (E, restarting)", "GET", f"/jobs/{job_e}/exceptions", max_items=2)
         self.show("PATCH /jobs/{id}?mode=cancel (E)", "PATCH", f"/jobs/{job_e}?mode=cancel")
         self.wait_state(job_e, TERMINAL_STATES)
