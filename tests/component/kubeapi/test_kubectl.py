@@ -109,7 +109,12 @@ def test_apply_project_crds(plane: EmbeddedControlPlane) -> None:
     applied = plane.kubectl("apply", "-f", str(crds))
     assert "created" in applied.stdout
     plane.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=30s")
-    assert "fex" in plane.kubectl("api-resources", "--api-group=flinkmanager.io").stdout
+    served = plane.kubectl("api-resources", "--api-group=flinkmanager.io", "-o", "name").stdout.split()
+    import yaml
+
+    declared = [doc["spec"]["names"]["plural"] for path in sorted(crds.glob("*.yaml"))
+                for doc in yaml.safe_load_all(path.read_text()) if doc and doc.get("kind") == "CustomResourceDefinition"]
+    assert sorted(served) == sorted(f"{plural}.flinkmanager.io" for plural in declared)
 
 
 def test_install_crd_helper_matches_kubectl(embedded_k8s: EmbeddedControlPlane) -> None:
