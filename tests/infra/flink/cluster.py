@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ctypes
 import datetime
 import json
@@ -18,9 +17,8 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -281,13 +279,6 @@ class RealFlinkCluster:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self.stop(keep_logs=exc_type is not None)
-
-
-@contextlib.contextmanager
-def running_cluster(**options: Any) -> Iterator[RealFlinkCluster]:
-    """A started RealFlinkCluster for the duration of a `with` block (logs kept if the block raises)."""
-    with RealFlinkCluster(**options) as cluster:
-        yield cluster
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
