@@ -232,8 +232,8 @@ def update_entries(
         }
         if subresource:
             new_entry["subresource"] = subresource
-        if mine is not None and mine.get("fieldsV1") == new_entry["fieldsV1"]:
-            new_entry["time"] = mine.get("time", time)
+        if mine is not None and owned is None and not added:
+            new_entry["time"] = mine.get("time", time)  # the time moves only when this manager set something
         result.append(new_entry)
     return sort_entries(result)
 

@@ -31,6 +31,7 @@ SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePe
                "selfLink")
 GC_MANAGER = "kube-controller-manager"
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 RETURNS_DELETED_OBJECT = {("", "pods"), ("", "serviceaccounts"), ("", "namespaces"), ("", "services")}
 
 
@@ -601,6 +602,8 @@ class ObjectApi:
         if policy in ("Orphan", "Background"):
             finalizers = [f for f in finalizers if f != "foregroundDeletion"] if policy == "Orphan" else finalizers
         if (rt.group, rt.plural) == ("", "namespaces"):
+            if name in PROTECTED_NAMESPACES:
+                raise errors.Forbidden(rt.plural, rt.group, name, "this namespace may not be deleted")
             return self._delete_namespace(rt, current, opts), None
         if finalizers or meta.get("deletionTimestamp"):
             changed = finalizers != list(meta.get("finalizers") or ())
