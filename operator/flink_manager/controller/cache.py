@@ -1,0 +1,113 @@
+"""The operator's view of its resources: the newest body of each object, from watch events and own writes.
+
+It is filled by one LIST per kind at start-up (before any reconcile, so no decision sees half a
+cluster), then kept current by kopf's watch events; every write the operator makes updates it at once,
+so the next reconcile does not act on the version it has just replaced. Bodies are slimmed: managedFields are reduced to who last changed spec.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from flink_manager.reconcile.performer import spec_manager
+
+Body = dict[str, Any]
+Key = tuple[str, str]  # (namespace, name)
+
+SPEC_MANAGER = "flinkmanager.io/spec-manager"  # where a slim body keeps the last spec writer
+
+
+def slim(body: Mapping[str, Any]) -> Body:
+    """A copy of the body without managedFields (the spec writer is kept as an internal annotation)."""
+    metadata = dict(body.get("metadata") or {})
+    managed = metadata.pop("managedFields", None)
+    if managed is not None:
+        manager = spec_manager(managed)
+        if manager:
+            metadata["annotations"] = {**(metadata.get("annotations") or {}), SPEC_MANAGER: manager}
+    result = {key: value for key, value in body.items() if key != "metadata"}
+    result["metadata"] = metadata
+    return result
+
+
+def resource_version(body: Mapping[str, Any] | None) -> int:
+    """The resourceVersion as a number (they are etcd revisions), or -1 when absent or opaque."""
+    if not body:
+        return -1
+    value = (body.get("metadata") or {}).get("resourceVersion")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+IndexFn = Callable[[Body], Iterable[str]]
+
+
+class Cache:
+    """Bodies by kind and (namespace, name), keeping the newest version seen, with secondary indexes
+    (e.g. the executions of a JobSpec) so that no lookup scans all objects."""
+
+    def __init__(self) -> None:
+        self._bodies: dict[str, dict[Key, Body]] = defaultdict(dict)
+        self._index_fns: dict[str, dict[str, IndexFn]] = defaultdict(dict)
+        self._indexes: dict[tuple[str, str], dict[tuple[str, str], set[str]]] = defaultdict(lambda: defaultdict(set))
+
+    def add_index(self, kind: str, index: str, fn: IndexFn) -> None:
+        """Index bodies of `kind` by the values `fn` returns (within their namespace)."""
+        self._index_fns[kind][index] = fn
+
+    def lookup(self, kind: str, index: str, namespace: str, value: str) -> list[Body]:
+        """Bodies of `kind` in `namespace` whose index `index` contains `value`."""
+        names = self._indexes[(kind, index)].get((namespace, value), set())
+        bodies = (self._bodies[kind].get((namespace, name)) for name in sorted(names))
+        return [body for body in bodies if body is not None]
+
+    def put(self, kind: str, body: Mapping[str, Any]) -> bool:
+        """Store a body unless the same or a newer version is already known. True when it was news."""
+        metadata = body.get("metadata") or {}
+        key = (metadata.get("namespace") or "", metadata.get("name") or "")
+        current = self._bodies[kind].get(key)
+        if current is not None:
+            old_uid = (current.get("metadata") or {}).get("uid")
+            same_object = old_uid == metadata.get("uid")
+            if same_object and 0 <= resource_version(body) <= resource_version(current):
+                return False  # a late event about a version already known
+            self._unindex(kind, key, current)
+        slimmed = slim(body)
+        self._bodies[kind][key] = slimmed
+        self._reindex(kind, key, slimmed)
+        return True
+
+    def remove(self, kind: str, namespace: str, name: str, uid: str | None = None) -> None:
+        current = self._bodies[kind].get((namespace, name))
+        if current is not None and (uid is None or (current.get("metadata") or {}).get("uid") == uid):
+            self._unindex(kind, (namespace, name), current)
+            del self._bodies[kind][(namespace, name)]
+
+    def _reindex(self, kind: str, key: Key, body: Body) -> None:
+        for index, fn in self._index_fns[kind].items():
+            for value in fn(body):
+                self._indexes[(kind, index)][(key[0], value)].add(key[1])
+
+    def _unindex(self, kind: str, key: Key, body: Body) -> None:
+        for index, fn in self._index_fns[kind].items():
+            for value in fn(body):
+                names = self._indexes[(kind, index)].get((key[0], value))
+                if names is not None:
+                    names.discard(key[1])
+                    if not names:
+                        del self._indexes[(kind, index)][(key[0], value)]
+
+    def get(self, kind: str, namespace: str, name: str) -> Body | None:
+        return self._bodies[kind].get((namespace, name))
+
+    def items(self, kind: str, namespace: str | None = None) -> Iterator[Body]:
+        for (ns, _), body in list(self._bodies[kind].items()):
+            if namespace is None or ns == namespace:
+                yield body
+
+    def count(self, kind: str) -> int:
+        return len(self._bodies[kind])

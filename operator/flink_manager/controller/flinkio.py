@@ -1,0 +1,155 @@
+"""The observer and the actor of Executions: Flink reads → `Observation`, plan actions → Flink calls.
+
+Thin by design: which reads a decision needs is decided by `reconcile.execution.observation_needs`,
+and every Flink error type maps to one `ActionErrorKind` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from flink_manager.api.execution import ExecutionStatus, OperationType
+from flink_manager.api.flinkjob import JobState
+from flink_manager.controller.runtime import ClusterRuntime
+from flink_manager.flink import errors
+from flink_manager.reconcile import execution
+from flink_manager.reconcile.observations import (
+    ActionError,
+    ActionErrorKind,
+    CheckpointRef,
+    JobObservation,
+    Observation,
+    TriggerObservation,
+    TriggerState,
+)
+from flink_manager.reconcile.plans import CancelJob, DisposeSavepoint, RunJob, StopJob, TriggerSavepoint
+
+ERROR_KINDS: list[tuple[type[errors.FlinkError], ActionErrorKind]] = [
+    (errors.FlinkDuplicateJob, ActionErrorKind.DUPLICATE_JOB),
+    (errors.FlinkJarNotFound, ActionErrorKind.JAR_NOT_FOUND),
+    (errors.FlinkJobNotFound, ActionErrorKind.JOB_NOT_FOUND),
+    (errors.FlinkTriggerNotFound, ActionErrorKind.TRIGGER_NOT_FOUND),
+    (errors.FlinkAuthError, ActionErrorKind.UNAUTHORIZED),
+    (errors.FlinkUnavailable, ActionErrorKind.UNAVAILABLE),
+    (errors.FlinkRequestRejected, ActionErrorKind.REJECTED),
+]
+
+
+def action_error(exc: errors.FlinkError) -> ActionError:
+    """The reconcile core's view of a Flink client error."""
+    for error_type, kind in ERROR_KINDS:
+        if isinstance(exc, error_type):
+            return ActionError(kind, exc.message)
+    return ActionError(ActionErrorKind.REJECTED, exc.message)
+
+
+def _timestamp(millis: Any) -> datetime.datetime:
+    if not millis:
+        return datetime.datetime.fromtimestamp(0, datetime.timezone.utc)
+    return datetime.datetime.fromtimestamp(int(millis) / 1000, datetime.timezone.utc).replace(microsecond=0)
+
+
+def _checkpoint_ref(stats: Any, *, savepoint: bool) -> CheckpointRef | None:
+    if stats is None or not getattr(stats, "external_path", None):
+        return None
+    completed = getattr(stats, "latest_ack_timestamp", None) or getattr(stats, "trigger_timestamp", None)
+    return CheckpointRef(stats.external_path, _timestamp(completed), is_savepoint=savepoint)
+
+
+async def observe(runtime: ClusterRuntime, key: Any, status: ExecutionStatus) -> Observation:
+    """Read what one decision needs: the job (from the poller's snapshot when fresh), an operation's trigger,
+    and, for a failed or finished job, its root cause and latest checkpoints."""
+    needs = execution.observation_needs(status)
+    try:
+        job = await _observe_job(runtime, key, status, needs.job_id) if needs.job_id else None
+        trigger = None
+        if needs.trigger_id is not None:
+            trigger = await _observe_trigger(runtime, needs)
+    except errors.FlinkUnavailable as exc:
+        return Observation(unavailable=f"FlinkCluster {runtime.name!r}: {exc.message}")
+    except errors.FlinkAuthError as exc:
+        return Observation(unavailable=f"FlinkCluster {runtime.name!r} refused the credentials: {exc.message}")
+    return Observation(job=job, trigger=trigger)
+
+
+async def _observe_job(runtime: ClusterRuntime, key: Any, status: ExecutionStatus, job_id: str) -> JobObservation:
+    after = runtime.last_action_at.get(key, float("-inf"))
+    cached = runtime.job_state(job_id, after=after)
+    state: JobState | None
+    if cached is False:
+        try:
+            details = await runtime.client.job(job_id)
+            state = JobState(_state_value(details.state))
+        except errors.FlinkJobNotFound:
+            state = None
+    else:
+        assert isinstance(cached, JobState)
+        state = cached
+    if not execution.needs_job_details(status, state):
+        return JobObservation(job_id, state)
+    failure = None
+    if state == JobState.FAILED:
+        try:
+            failure = (await runtime.client.exceptions(job_id)).root_cause
+        except errors.FlinkNotFound:
+            failure = None
+    latest_checkpoint = latest_savepoint = None
+    try:
+        stats = await runtime.client.checkpoints(job_id)
+        latest_checkpoint = _checkpoint_ref(getattr(stats, "latest_completed", None), savepoint=False)
+        latest_savepoint = _checkpoint_ref(getattr(stats, "latest_savepoint", None), savepoint=True)
+    except (errors.FlinkNotFound, errors.FlinkRequestRejected):
+        pass
+    return JobObservation(job_id, state, failure=failure, latest_checkpoint=latest_checkpoint,
+                          latest_savepoint=latest_savepoint)
+
+
+def _state_value(state: Any) -> str:
+    return state.value if hasattr(state, "value") else str(state)
+
+
+async def _observe_trigger(runtime: ClusterRuntime, needs: execution.ObservationNeeds) -> TriggerObservation:
+    trigger_id = needs.trigger_id
+    assert trigger_id is not None
+    try:
+        if needs.trigger_operation == OperationType.DISPOSE:
+            result = await runtime.client.savepoint_disposal_status(trigger_id)
+        else:
+            assert needs.job_id is not None
+            result = await runtime.client.savepoint_status(needs.job_id, trigger_id)
+    except (errors.FlinkTriggerNotFound, errors.FlinkJobNotFound):
+        return TriggerObservation(trigger_id, TriggerState.UNKNOWN)
+    state_value = _state_value(result.state)
+    failure = getattr(result, "failure", None)
+    if state_value == "IN_PROGRESS":
+        return TriggerObservation(trigger_id, TriggerState.IN_PROGRESS)
+    if failure:
+        return TriggerObservation(trigger_id, TriggerState.FAILED, failure=failure)
+    return TriggerObservation(trigger_id, TriggerState.COMPLETED, location=getattr(result, "location", None))
+
+
+async def perform(runtime: ClusterRuntime, action: Any) -> None:
+    """Make the Flink call of one action (errors propagate as the client's typed errors)."""
+    client = runtime.client
+    if isinstance(action, RunJob):
+        await client.run_jar(
+            action.jar_id, entry_class=action.entry_class, parallelism=action.parallelism,
+            program_args=action.program_args, job_id=action.job_id, savepoint_path=action.savepoint_path,
+            allow_non_restored_state=action.allow_non_restored_state, flink_config=dict(action.flink_config),
+        )
+    elif isinstance(action, StopJob):
+        await client.stop_with_savepoint(action.job_id, target_directory=action.target_directory,
+                                         trigger_id=action.trigger_id)
+    elif isinstance(action, CancelJob):
+        try:
+            await client.cancel_job(action.job_id)
+        except errors.FlinkJobNotFound:
+            pass  # already gone: what cancelling wanted
+    elif isinstance(action, TriggerSavepoint):
+        await client.trigger_savepoint(action.job_id, target_directory=action.target_directory,
+                                       trigger_id=action.trigger_id)
+    elif isinstance(action, DisposeSavepoint):
+        await client.dispose_savepoint(action.path, trigger_id=action.trigger_id)
+    else:
+        raise TypeError(f"not a Flink action: {action!r}")

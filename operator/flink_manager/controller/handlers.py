@@ -1,0 +1,288 @@
+"""The kopf handlers: thin glue from Kubernetes events to the work queue, and the lifecycle around it.
+
+- `on.startup` logs in, fills the cache with one LIST per kind, starts the work queue;
+- `on.event` for each kind keeps the cache current and queues the objects an event concerns;
+- a daemon per FlinkCluster owns that cluster's runtime (client and poller): kopf stops it when the
+  cluster is deleted, when the operator exits, and when peering pauses this replica — and with it
+  every Flink call this replica could make;
+- `on.cleanup` stops the queue and closes the clients.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from flink_manager import GROUP, VERSION
+from flink_manager.artifacts.fetch import ArtifactStore
+from flink_manager.controller import clusters
+from flink_manager.controller.artifacts import reconcile_artifact
+from flink_manager.controller.context import (
+    ARTIFACT,
+    EXECUTION,
+    FLINK_CLUSTER,
+    JOB_SPEC,
+    KINDS,
+    OperatorContext,
+)
+from flink_manager.controller.executions import reconcile_execution
+from flink_manager.controller.jobspecs import reconcile_job_spec
+from flink_manager.controller.queue import Outcome, WorkQueue
+from flink_manager.controller.runtime import ClusterRuntime
+from flink_manager.controller.views import cluster_view
+from flink_manager.kube.client import ARTIFACTS, EXECUTIONS, FLINK_CLUSTERS, JOB_SPECS, Credentials, KubeClient
+from flink_manager.settings import Settings
+
+logger = logging.getLogger("flink_manager")
+
+RESOURCES = {FLINK_CLUSTER: FLINK_CLUSTERS, ARTIFACT: ARTIFACTS, JOB_SPEC: JOB_SPECS, EXECUTION: EXECUTIONS}
+KOPF_FINALIZER = "flinkmanager.io/cluster-poller"
+
+
+def login(settings: kopf.OperatorSettings, **kwargs: Any) -> kopf.ConnectionInfo | None:
+    """In a pod: the ServiceAccount; elsewhere: the kubeconfig ($KUBECONFIG or ~/.kube/config)."""
+    return kopf.login_with_service_account(settings=settings, **kwargs) or kopf.login_with_kubeconfig(
+        settings=settings, **kwargs)
+
+
+@kopf.on.login()
+def login_handler(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: Any) -> kopf.ConnectionInfo | None:
+    """Credentials given by an embedding program (memo["credentials"]) win; else the usual sources."""
+    return memo.get("credentials") or login(settings=settings, **kwargs)
+
+
+def configure_kopf(settings: kopf.OperatorSettings, operator_settings: Settings) -> None:
+    """kopf settings that make the operator a quiet, native citizen."""
+    settings.persistence.finalizer = KOPF_FINALIZER
+    settings.posting.level = logging.WARNING
+    settings.peering.name = "flink-manager"
+    settings.peering.mandatory = False
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.networking.request_timeout = 60
+    settings.execution.max_workers = max(4, operator_settings.workers)
+
+
+def context_of(memo: kopf.Memo) -> OperatorContext:
+    return memo["ctx"]  # type: ignore[no-any-return]
+
+
+def add_indexes(ctx: OperatorContext) -> None:
+    cache = ctx.cache
+    cache.add_index(EXECUTION, "job-spec", lambda b: [((b.get("spec") or {}).get("jobSpecRef") or {}).get("name", "")])
+    cache.add_index(EXECUTION, "cluster", lambda b: [c] if (c := (b.get("status") or {}).get("cluster")) else [])
+    cache.add_index(JOB_SPEC, "artifact", lambda b: [((b.get("spec") or {}).get("artifactRef") or {}).get("name", "")])
+    cache.add_index(JOB_SPEC, "cluster",
+                    lambda b: [((b.get("spec") or {}).get("clusterRef") or {}).get("name", "default")])
+
+
+async def build_context(settings: Settings, credentials: Credentials | Any) -> OperatorContext:
+    kube_credentials = credentials if isinstance(credentials, Credentials) else Credentials.from_kopf(credentials)
+    ctx = OperatorContext(settings=settings, kube=KubeClient(kube_credentials))
+    ctx.kube._observer = ctx.metrics.observe_write  # noqa: SLF001 - wired once, here
+    ctx.extra["artifact_store"] = ArtifactStore(
+        settings.artifact_cache_dir, max_bytes=settings.max_artifact_bytes,
+        allow_insecure=settings.allow_insecure_artifacts,
+    )
+    add_indexes(ctx)
+    ctx.queue = WorkQueue(lambda key: dispatch(ctx, key), workers=settings.workers)
+    return ctx
+
+
+async def warm_cache(ctx: OperatorContext) -> None:
+    """One LIST per kind (per watched namespace) before the first reconcile."""
+    namespaces: tuple[str | None, ...] = ctx.settings.namespaces or (None,)
+    for kind in KINDS:
+        for namespace in namespaces:
+            for body in await ctx.kube.list(RESOURCES[kind], namespace):
+                ctx.cache.put(kind, body)
+
+
+async def dispatch(ctx: OperatorContext, key: Any) -> Outcome:
+    """Route a work key to the reconcile function of its kind."""
+    kind, namespace, name = key
+    outcome: Outcome
+    try:
+        if kind == EXECUTION:
+            outcome = await reconcile_execution(ctx, namespace, name)
+        elif kind == JOB_SPEC:
+            outcome = await reconcile_job_spec(ctx, namespace, name)
+        elif kind == ARTIFACT:
+            outcome = await reconcile_artifact(ctx, namespace, name)
+        else:
+            outcome = Outcome()
+    except Exception:
+        ctx.metrics.reconciles.labels(kind, "error").inc()
+        raise
+    ctx.metrics.reconciles.labels(kind, "retry" if outcome.retry else "ok").inc()
+    return outcome
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: Any) -> None:
+    operator_settings: Settings = memo.get("settings") or Settings.from_env()
+    configure_kopf(settings, operator_settings)
+    credentials = memo.get("credentials") or login(settings=settings, **kwargs)
+    if credentials is None:
+        raise kopf.PermanentError("no Kubernetes credentials: neither a ServiceAccount nor a kubeconfig was found")
+    ctx = await build_context(operator_settings, credentials)
+    memo["ctx"] = ctx
+    await warm_cache(ctx)
+    assert ctx.queue is not None
+    await ctx.queue.start()
+    for kind in (ARTIFACT, JOB_SPEC, EXECUTION):
+        for body in ctx.cache.items(kind):
+            ctx.enqueue(kind, body["metadata"].get("namespace", ""), body["metadata"]["name"])
+    if operator_settings.metrics_port:
+        ctx.metrics.serve(operator_settings.metrics_port)
+    logger.info("flink-manager started: %d executions, %d job specs, %d artifacts, %d clusters",
+                ctx.cache.count(EXECUTION), ctx.cache.count(JOB_SPEC), ctx.cache.count(ARTIFACT),
+                ctx.cache.count(FLINK_CLUSTER))
+
+
+@kopf.on.cleanup()
+async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    ctx: OperatorContext | None = memo.get("ctx")
+    if ctx is None:
+        return
+    if ctx.queue is not None:
+        await ctx.queue.stop()
+    for runtime in list(ctx.runtimes.values()):
+        await runtime.close()
+    await ctx.kube.close()
+
+
+def _name(body: kopf.Body) -> tuple[str, str]:
+    return body.metadata.namespace or "", body.metadata.name or ""
+
+
+def _store(ctx: OperatorContext, kind: str, event: kopf.RawEvent, body: kopf.Body) -> bool:
+    """Update the cache from a watch event; False when it brought nothing new."""
+    namespace, name = _name(body)
+    if event.get("type") == "DELETED":
+        ctx.cache.remove(kind, namespace, name, body.metadata.uid)
+        return True
+    return ctx.cache.put(kind, dict(body))
+
+
+@kopf.on.event(GROUP, VERSION, "executions")
+def execution_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    ctx = context_of(memo)
+    namespace, name = _name(body)
+    previous = ctx.cache.get(EXECUTION, namespace, name)
+    old_phase = ((previous or {}).get("status") or {}).get("phase")
+    if not _store(ctx, EXECUTION, event, body):
+        return
+    ctx.enqueue(EXECUTION, namespace, name)
+    if previous is None or event.get("type") == "DELETED" or old_phase != (body.get("status") or {}).get("phase"):
+        ctx.enqueue(JOB_SPEC, namespace, (body.get("spec") or {}).get("jobSpecRef", {}).get("name", ""))
+        ctx.metrics.set_phases((b.get("status") or {}).get("phase") or "Pending" for b in ctx.cache.items(EXECUTION))
+
+
+@kopf.on.event(GROUP, VERSION, "jobspecs")
+def job_spec_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    ctx = context_of(memo)
+    namespace, name = _name(body)
+    previous = ctx.cache.get(JOB_SPEC, namespace, name)
+    old_generation = ((previous or {}).get("metadata") or {}).get("generation")
+    if not _store(ctx, JOB_SPEC, event, body):
+        return
+    ctx.enqueue(JOB_SPEC, namespace, name)
+    if old_generation != body.metadata.get("generation") or event.get("type") == "DELETED":
+        for execution in ctx.cache.lookup(EXECUTION, "job-spec", namespace, name):
+            ctx.enqueue(EXECUTION, namespace, execution["metadata"]["name"])
+
+
+def _wake_users(ctx: OperatorContext, index: str, namespace: str, name: str) -> None:
+    """Queue the JobSpecs that refer to an artifact or cluster, and their executions."""
+    for job_spec in ctx.cache.lookup(JOB_SPEC, index, namespace, name):
+        job_spec_name = job_spec["metadata"]["name"]
+        ctx.enqueue(JOB_SPEC, namespace, job_spec_name)
+        for execution in ctx.cache.lookup(EXECUTION, "job-spec", namespace, job_spec_name):
+            ctx.enqueue(EXECUTION, namespace, execution["metadata"]["name"])
+
+
+def _readiness(body: dict[str, Any] | None) -> Any:
+    if body is None:
+        return None
+    status = body.get("status") or {}
+    ready = [c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"]
+    return (status.get("phase"), status.get("sha256"), tuple(ready), (body.get("metadata") or {}).get("generation"),
+            bool((body.get("metadata") or {}).get("deletionTimestamp")))
+
+
+@kopf.on.event(GROUP, VERSION, "artifacts")
+def artifact_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    ctx = context_of(memo)
+    namespace, name = _name(body)
+    before = _readiness(ctx.cache.get(ARTIFACT, namespace, name))
+    if not _store(ctx, ARTIFACT, event, body):
+        return
+    ctx.enqueue(ARTIFACT, namespace, name)
+    if before != _readiness(ctx.cache.get(ARTIFACT, namespace, name)):
+        _wake_users(ctx, "artifact", namespace, name)
+
+
+@kopf.on.event(GROUP, VERSION, "flinkclusters")
+def cluster_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    ctx = context_of(memo)
+    namespace, name = _name(body)
+    before = _readiness(ctx.cache.get(FLINK_CLUSTER, namespace, name))
+    if not _store(ctx, FLINK_CLUSTER, event, body):
+        return
+    if before != _readiness(ctx.cache.get(FLINK_CLUSTER, namespace, name)):
+        _wake_users(ctx, "cluster", namespace, name)
+    runtime = ctx.runtimes.get((namespace, name))
+    if runtime is not None:
+        runtime.poke()  # a spec change (URL, credentials) is picked up at once
+
+
+@kopf.daemon(GROUP, VERSION, "flinkclusters", id="poller", cancellation_timeout=2.0)
+async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str, memo: kopf.Memo, **_: Any) -> None:
+    """Own the cluster's runtime for as long as kopf runs this daemon."""
+    ctx = context_of(memo)
+    key = (namespace, name)
+    if ctx.queue is not None:
+        ctx.queue.paused = False
+    try:
+        while not stopped:
+            view = cluster_view(ctx.cache.get(FLINK_CLUSTER, namespace, name))
+            if view is None:
+                await stopped.wait(1.0)
+                continue
+            try:
+                client = await clusters.build_client(ctx, namespace, view.spec)
+            except clusters.ClusterConfigError as exc:
+                await clusters.report_config_error(ctx, namespace, name, str(exc))
+                await stopped.wait(float(view.spec.poll_interval_seconds))
+                continue
+            runtime = ClusterRuntime(
+                namespace, name, client,
+                poll_interval=float(view.spec.poll_interval_seconds),
+                transition_poll_interval=ctx.settings.transition_poll_seconds,
+                on_jobs_changed=lambda rt, jobs: clusters.wake_job_owners(ctx, rt, jobs),
+                fingerprint=clusters.fingerprint(view.spec),
+            )
+            runtime.set_probe_interval(float(ctx.settings.probe_interval_seconds))
+            ctx.runtimes[key] = runtime
+            _wake_users(ctx, "cluster", namespace, name)
+            for execution in clusters.executions_on(ctx, namespace, name):
+                ctx.enqueue(EXECUTION, namespace, execution["metadata"]["name"])
+            try:
+                await runtime.run(lambda: bool(stopped) or _spec_changed(ctx, runtime),
+                                  lambda rt, changed: clusters.probe(ctx, rt, changed))
+            finally:
+                ctx.runtimes.pop(key, None)
+                await runtime.close()
+    finally:
+        if stopped.reason is not None and stopped.reason & kopf.DaemonStoppingReason.OPERATOR_PAUSING:
+            logger.info("pausing: another replica of the operator is active")
+            if ctx.queue is not None:
+                ctx.queue.paused = True
+
+
+def _spec_changed(ctx: OperatorContext, runtime: ClusterRuntime) -> bool:
+    view = cluster_view(ctx.cache.get(FLINK_CLUSTER, runtime.namespace, runtime.name))
+    return view is None or clusters.fingerprint(view.spec) != runtime.fingerprint

@@ -1,0 +1,85 @@
+"""Jars on Flink clusters: upload an artifact's verified content once per cluster, record its jar id in the
+Artifact's status, and clean up the jars no JobSpec refers to any more."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flink_manager.api.artifact import ArtifactStatus, ArtifactUpload
+from flink_manager.artifacts.fetch import ArtifactError
+from flink_manager.controller.context import ARTIFACT, OperatorContext
+from flink_manager.controller.recording import write_status
+from flink_manager.controller.runtime import ClusterRuntime
+from flink_manager.controller.views import artifact_view
+from flink_manager.kube.client import ARTIFACTS, KubeConflict
+from flink_manager.reconcile.artifact import with_upload
+from flink_manager.reconcile.observations import ActionError, ActionErrorKind
+from flink_manager.reconcile.plans import UploadJar
+
+logger = logging.getLogger("flink_manager")
+
+JAR_PREFIX = "flink-manager-"  # names of the jars the operator uploads, so housekeeping knows its own
+
+
+class UploadFailed(Exception):
+    def __init__(self, error: ActionError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def jar_ids(artifact_body: dict[str, Any] | None, cluster: str | None) -> dict[str, str]:
+    """sha256 → jar id of the artifact's uploads to this cluster."""
+    if not artifact_body or not cluster:
+        return {}
+    uploads = (artifact_body.get("status") or {}).get("uploads") or []
+    return {u["sha256"]: u["jarId"] for u in uploads if u.get("cluster") == cluster and u.get("sha256")}
+
+
+def jar_file_name(artifact: str, sha256: str) -> str:
+    return f"{JAR_PREFIX}{artifact}-{sha256[:12]}.jar"
+
+
+async def upload(ctx: OperatorContext, runtime: ClusterRuntime, action: UploadJar) -> str:
+    """Upload the artifact content to the cluster (once, whatever the number of executions asking) and record it."""
+    namespace = runtime.namespace
+    async with runtime.upload_lock(action.sha256):
+        body = ctx.cache.get(ARTIFACT, namespace, action.artifact)
+        view = artifact_view(body)
+        if body is None or view is None:
+            raise UploadFailed(ActionError(ActionErrorKind.ARTIFACT, f"Artifact {action.artifact!r} does not exist"))
+        known = jar_ids(body, runtime.name).get(action.sha256)
+        if known is not None and known != action.replace_jar_id:
+            return known  # uploaded meanwhile for another execution
+        store = ctx.extra["artifact_store"]
+        if view.spec.sha256 != action.sha256 and not store.path_for(action.sha256).exists():
+            raise UploadFailed(ActionError(
+                ActionErrorKind.ARTIFACT,
+                f"Artifact {action.artifact!r} now has sha256 {view.spec.sha256}; content {action.sha256} is no longer available",
+            ))
+        try:
+            fetched = await store.ensure(view.spec.url, action.sha256)
+        except ArtifactError as exc:
+            raise UploadFailed(ActionError(ActionErrorKind.ARTIFACT, f"Artifact {action.artifact!r}: {exc.message}")) from exc
+        jar_id = await runtime.client.upload_jar(fetched.path, jar_file_name(action.artifact, action.sha256))
+        record = ArtifactUpload(cluster=runtime.name, jar_id=jar_id, sha256=action.sha256, uploaded_at=ctx.clock())
+        await _record_upload(ctx, namespace, action.artifact, record, action.replace_jar_id)
+        logger.info("uploaded Artifact %s/%s to FlinkCluster %s as %s", namespace, action.artifact, runtime.name, jar_id)
+        return jar_id
+
+
+async def _record_upload(
+    ctx: OperatorContext, namespace: str, artifact: str, record: ArtifactUpload, replaced: str | None,
+) -> None:
+    for _ in range(5):
+        body = ctx.cache.get(ARTIFACT, namespace, artifact)
+        if body is None:
+            return
+        status = ArtifactStatus.from_wire(body.get("status"))
+        try:
+            await write_status(ctx, ARTIFACT, ARTIFACTS, body, with_upload(status, record, replaced))
+            return
+        except KubeConflict:
+            body = await ctx.kube.get(ARTIFACTS, namespace, artifact)
+            ctx.cache.put(ARTIFACT, body)
+    raise UploadFailed(ActionError(ActionErrorKind.UNAVAILABLE, f"could not record the upload of {artifact!r}"))

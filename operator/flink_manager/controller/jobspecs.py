@@ -1,0 +1,40 @@
+"""Reconciling one JobSpec: validate its references, summarise its executions."""
+
+from __future__ import annotations
+
+from flink_manager.api.execution import ExecutionPhase
+from flink_manager.controller.context import ARTIFACT, EXECUTION, FLINK_CLUSTER, JOB_SPEC, OperatorContext
+from flink_manager.controller.queue import Outcome
+from flink_manager.controller.recording import write_status
+from flink_manager.controller.views import artifact_view, cluster_view, job_spec_view
+from flink_manager.kube.client import JOB_SPECS, KubeConflict, KubeNotFound, KubeUnavailable
+from flink_manager.reconcile.jobspec import ExecutionSummary, decide_job_spec
+from flink_manager.reconcile.targets import resolve_target
+
+
+async def reconcile_job_spec(ctx: OperatorContext, namespace: str, name: str) -> Outcome:
+    body = ctx.cache.get(JOB_SPEC, namespace, name)
+    view = job_spec_view(body)
+    if body is None or view is None:
+        return Outcome()
+    artifact = artifact_view(ctx.cache.get(ARTIFACT, namespace, view.spec.artifact_ref.name))
+    cluster = cluster_view(ctx.cache.get(FLINK_CLUSTER, namespace, view.spec.cluster_ref.name))
+    target = resolve_target(name, view, artifact, cluster)
+    executions = [
+        ExecutionSummary(
+            name=e["metadata"]["name"],
+            created=e["metadata"].get("creationTimestamp") or "",
+            phase=ExecutionPhase((e.get("status") or {}).get("phase") or ExecutionPhase.PENDING.value),
+        )
+        for e in ctx.cache.lookup(EXECUTION, "job-spec", namespace, name)
+    ]
+    status = decide_job_spec(view, target, executions, ctx.clock())
+    try:
+        await write_status(ctx, JOB_SPEC, JOB_SPECS, body, status)
+    except KubeConflict:
+        return Outcome(requeue_after=0.2)
+    except KubeNotFound:
+        return Outcome()
+    except KubeUnavailable:
+        return Outcome(retry=True)
+    return Outcome()

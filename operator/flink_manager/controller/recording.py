@@ -1,0 +1,116 @@
+"""Writing what the operator decided: the one function that writes status, metadata patches, and Events."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flink_manager import API_VERSION
+from flink_manager.api.common import HistoryEntry, WireModel
+from flink_manager.controller.context import OperatorContext
+from flink_manager.kube.client import EVENTS, KubeConflict, KubeError, Resource
+from flink_manager.kube.patches import apply_merge_patch, merge_patch
+from flink_manager.reconcile.plans import EventRecord
+
+logger = logging.getLogger("flink_manager")
+
+COMPONENT = "flink-manager"
+WARNING_ACTIONS = frozenset({"FAIL", "ROLLBACK", "RECOVER"})
+
+
+async def write_status(
+    ctx: OperatorContext, kind: str, resource: Resource, body: dict[str, Any], status: WireModel,
+) -> dict[str, Any]:
+    """Write the status if it differs from the body's; returns the newest body. Raises KubeConflict on a stale body."""
+    old = body.get("status") or {}
+    new = status.to_wire()
+    patch = merge_patch(old, new)
+    if patch is None:
+        return body
+    metadata = body["metadata"]
+    response = await ctx.kube.patch(
+        resource, metadata.get("namespace"), metadata["name"], {"status": patch},
+        subresource="status", resource_version=metadata.get("resourceVersion"),
+    )
+    ctx.cache.put(kind, response)
+    return ctx.cache.get(kind, metadata.get("namespace") or "", metadata["name"]) or response
+
+
+async def patch_metadata(
+    ctx: OperatorContext, kind: str, resource: Resource, body: dict[str, Any], metadata_patch: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Patch labels, finalizers or ownerReferences, guarded by the body's resourceVersion."""
+    metadata = body["metadata"]
+    response = await ctx.kube.patch(
+        resource, metadata.get("namespace"), metadata["name"], {"metadata": dict(metadata_patch)},
+        resource_version=metadata.get("resourceVersion"),
+    )
+    ctx.cache.put(kind, response)
+    return ctx.cache.get(kind, metadata.get("namespace") or "", metadata["name"]) or response
+
+
+def status_after(body: Mapping[str, Any], status: WireModel) -> dict[str, Any]:
+    """The body as it would be after writing `status` (for tests and dry runs)."""
+    patch = merge_patch(body.get("status") or {}, status.to_wire())
+    return {**body, "status": apply_merge_patch(body.get("status") or {}, patch) if patch else body.get("status")}
+
+
+async def post_history_events(
+    ctx: OperatorContext, kind: str, body: Mapping[str, Any], entries: Iterable[HistoryEntry],
+) -> None:
+    """Post one Event per new history entry; each has a deterministic name, so a repeat is a no-op."""
+    for entry in entries:
+        ctx.metrics.history_actions.labels(entry.action.value).inc()
+        details = entry.details.to_wire()
+        extra = ", ".join(f"{k}={v}" for k, v in details.items())
+        message = (f"{entry.action.value}: {entry.old_status or '-'} → {entry.new_status} "
+                   f"by {entry.performed_by}" + (f" (Flink job {entry.flink_job_id})" if entry.flink_job_id else "")
+                   + (f"; {extra}" if extra else ""))
+        event_type = "Warning" if entry.action.value in WARNING_ACTIONS or entry.details.error else "Normal"
+        reason = entry.action.value.capitalize()
+        await _post_event(ctx, kind, body, event_type, reason, message, suffix=f"h{entry.seq}",
+                          when=entry.performed_at)
+
+
+async def post_events(ctx: OperatorContext, kind: str, body: Mapping[str, Any], events: Iterable[EventRecord]) -> None:
+    """Post Events that are not history entries (warnings about retries, timeouts, disposal)."""
+    for event in events:
+        digest = hashlib.sha256(f"{event.reason}\x1f{event.message}".encode()).hexdigest()[:10]
+        await _post_event(ctx, kind, body, event.type, event.reason, event.message, suffix=digest)
+
+
+async def _post_event(
+    ctx: OperatorContext, kind: str, body: Mapping[str, Any], event_type: str, reason: str, message: str,
+    *, suffix: str, when: datetime.datetime | None = None,
+) -> None:
+    metadata = body["metadata"]
+    namespace = metadata.get("namespace") or "default"
+    uid = metadata.get("uid") or ""
+    timestamp = (when or ctx.clock()).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{metadata['name']}.{uid[:8]}.{suffix}"[:253], "namespace": namespace},
+        "involvedObject": {
+            "apiVersion": API_VERSION, "kind": kind, "name": metadata["name"], "namespace": namespace,
+            "uid": uid, "resourceVersion": metadata.get("resourceVersion"),
+        },
+        "type": event_type,
+        "reason": reason,
+        "message": message[:1024],
+        "source": {"component": COMPONENT},
+        "reportingComponent": COMPONENT,
+        "reportingInstance": ctx.identity,
+        "firstTimestamp": timestamp,
+        "lastTimestamp": timestamp,
+        "count": 1,
+    }
+    try:
+        await ctx.kube.create(EVENTS, namespace, event)
+    except KubeConflict:
+        pass  # already posted by an earlier run of this step
+    except KubeError as exc:  # an Event is a notification: never fail a reconcile over it
+        logger.warning("could not post event %s for %s/%s: %s", reason, namespace, metadata["name"], exc)

@@ -1,0 +1,146 @@
+"""One runtime per FlinkCluster: its REST client, the poller that observes all its jobs with one call per
+interval, and the lock that serialises jar uploads. It lives in the cluster's kopf daemon, so it stops
+when the cluster is deleted, when the operator exits, and when kopf peering pauses this replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flink_manager.api.flinkjob import JobState
+from flink_manager.flink.client import FlinkClient
+from flink_manager.flink.errors import FlinkError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Snapshot:
+    """The states of all jobs of a cluster at one moment (monotonic clock), as `/jobs/overview` reported them."""
+
+    states: dict[str, JobState] = field(default_factory=dict)
+    taken_at: float = float("-inf")
+    ok: bool = False
+
+
+class ClusterRuntime:
+    """Everything that talks to one Flink cluster."""
+
+    def __init__(
+        self,
+        namespace: str,
+        name: str,
+        client: FlinkClient,
+        *,
+        poll_interval: float,
+        transition_poll_interval: float,
+        on_jobs_changed: Callable[["ClusterRuntime", set[str]], None],
+        clock: Callable[[], float] = time.monotonic,
+        fingerprint: Any = None,
+    ) -> None:
+        self.namespace = namespace
+        self.name = name
+        self.client = client
+        self.poll_interval = poll_interval
+        self.transition_poll_interval = min(transition_poll_interval, poll_interval)
+        self.fingerprint = fingerprint
+        self.snapshot = Snapshot()
+        self.last_error: FlinkError | None = None
+        self.in_transition: set[Any] = set()  # keys of executions with an operation in flight
+        self.last_action_at: dict[Any, float] = {}
+        self.upload_locks: dict[str, asyncio.Lock] = {}
+        self.polls = 0
+        self._on_jobs_changed = on_jobs_changed
+        self._clock = clock
+        self._poke = asyncio.Event()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+    def now(self) -> float:
+        return self._clock()
+
+    def interval(self) -> float:
+        """Poll faster while an execution on this cluster waits for a job to change state."""
+        return self.transition_poll_interval if self.in_transition else self.poll_interval
+
+    def poke(self) -> None:
+        """Poll now (after an action, so its effect is seen without waiting a whole interval)."""
+        self._poke.set()
+
+    def upload_lock(self, sha256: str) -> asyncio.Lock:
+        return self.upload_locks.setdefault(sha256, asyncio.Lock())
+
+    def job_state(self, job_id: str, *, after: float) -> JobState | None | bool:
+        """The job's state from the snapshot when the snapshot is newer than `after`; False when it cannot say."""
+        snapshot = self.snapshot
+        if not snapshot.ok or snapshot.taken_at <= after:
+            return False
+        return snapshot.states.get(job_id, False) or False
+
+    async def poll_once(self) -> set[str]:
+        """Read `/jobs/overview` once; return the ids of jobs whose state changed, appeared or vanished."""
+        started = self._clock()
+        self.polls += 1
+        try:
+            jobs = await self.client.jobs_overview()
+        except FlinkError as exc:
+            self.last_error = exc
+            was_ok = self.snapshot.ok
+            self.snapshot = Snapshot(self.snapshot.states, self.snapshot.taken_at, ok=False)
+            return set(self.snapshot.states) if was_ok else set()
+        self.last_error = None
+        states = {job.job_id: JobState(job.state) for job in jobs}
+        previous = self.snapshot.states if self.snapshot.ok else {}
+        changed = {job_id for job_id, state in states.items() if previous.get(job_id) != state}
+        changed |= set(previous) - set(states)
+        if not self.snapshot.ok:
+            changed |= set(states)
+        self.snapshot = Snapshot(states, started, ok=True)
+        return changed
+
+    async def run(self, stopped: Callable[[], bool], probe: Callable[["ClusterRuntime", bool], Any]) -> None:
+        """Poll until stopped: `/jobs/overview` every interval; the cluster probe when jobs changed or is due."""
+        last_probe = float("-inf")
+        while not stopped():
+            changed = await self.poll_once()
+            if changed:
+                self._on_jobs_changed(self, changed)
+            due = self._clock() - last_probe >= self._probe_interval
+            if changed or due or self.snapshot.ok is False:
+                await probe(self, bool(changed))
+                last_probe = self._clock()
+            self._poke.clear()
+            try:
+                await asyncio.wait_for(self._poke.wait(), timeout=self.interval())
+            except asyncio.TimeoutError:
+                pass
+
+    _probe_interval = 60.0
+
+    def set_probe_interval(self, seconds: float) -> None:
+        self._probe_interval = seconds
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def utcnow() -> datetime.datetime:
+    """Now, in UTC with whole seconds (the precision of Kubernetes timestamps)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+def job_ids_of(status: dict[str, Any]) -> Iterable[str]:
+    """The Flink job ids an Execution's status refers to (its current and its pending attempt)."""
+    if status.get("flinkJobId"):
+        yield status["flinkJobId"]
+    pending = status.get("pending") or {}
+    if pending.get("jobId"):
+        yield pending["jobId"]
