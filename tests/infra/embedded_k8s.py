@@ -37,7 +37,7 @@ class EmbeddedControlPlane:
     admin_kubeconfig: pathlib.Path
     server_url: str
     workdir: pathlib.Path
-    server_version: str = "v1.34.0"
+    server_version: str = "v1.37.2"
     name: str = "embedded"
     kubectl_path: str | None = field(default_factory=find_kubectl)
 

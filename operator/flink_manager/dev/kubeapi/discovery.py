@@ -11,12 +11,12 @@ SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "pat
 
 SERVER_VERSION = {
     "major": "1",
-    "minor": "34",
+    "minor": "37",
     "emulationMajor": "1",
-    "emulationMinor": "34",
+    "emulationMinor": "37",
     "minCompatibilityMajor": "1",
-    "minCompatibilityMinor": "33",
-    "gitVersion": "v1.34.0-flink-manager-embedded",
+    "minCompatibilityMinor": "36",
+    "gitVersion": "v1.37.2-flink-manager-embedded",
     "gitCommit": "0000000000000000000000000000000000000000",
     "gitTreeState": "clean",
     "buildDate": "2025-01-01T00:00:00Z",
