@@ -7,12 +7,12 @@ manager applied before and no longer applies are removed unless another manager 
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from flink_manager.dev.kubeapi.errors import ApplyConflict
+from flink_manager.dev.kubeapi.jsonvalues import json_copy
 from flink_manager.dev.kubeapi.managedfields import (
     ITEM, MAP, ListTypeOf, Path, applied_paths, flatten, from_fields_v1, update_entries,
 )
@@ -65,7 +65,7 @@ def server_side_apply(
     if conflicts and not force:
         raise ApplyConflict(conflicts)
 
-    merged = _merge(copy.deepcopy(current), config, (), list_type_of)
+    merged = _merge(json_copy(current), config, (), list_type_of)
     others: set[Path] = set()
     for entry in entries:
         if not (entry.get("manager") == manager and entry.get("operation") == "Apply"):
@@ -111,7 +111,7 @@ def _merge(target: Any, config: Any, names: tuple[str, ...], lt: ListTypeOf) -> 
         kind, keys = lt(names)
         existing = target if isinstance(target, list) else []
         if kind == "set":
-            return existing + [copy.deepcopy(i) for i in config if i not in existing]
+            return existing + [json_copy(i) for i in config if i not in existing]
         if kind == "map" and keys:
             merged = list(existing)
             for item in config:
@@ -121,11 +121,11 @@ def _merge(target: Any, config: Any, names: tuple[str, ...], lt: ListTypeOf) -> 
                 index = next((i for i, old in enumerate(merged)
                               if isinstance(old, dict) and {k: old.get(k) for k in keys} == key), None)
                 if index is None:
-                    merged.append(copy.deepcopy(item))
+                    merged.append(json_copy(item))
                 else:
                     merged[index] = _merge(merged[index], item, names + ("[]",), lt)
             return merged
-    return copy.deepcopy(config)
+    return json_copy(config)
 
 
 def _remove(obj: Any, path: Path) -> None:

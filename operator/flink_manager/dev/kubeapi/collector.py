@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Callable
 
 from flink_manager.dev.kubeapi import crds, errors
+from flink_manager.dev.kubeapi.jsonvalues import json_copy
 from flink_manager.dev.kubeapi.objects import GC_MANAGER, ObjectApi, WriteOptions
 from flink_manager.dev.kubeapi.registry import ResourceType
 from flink_manager.dev.kubeapi.storage import Change, StorageKey, Stored
@@ -103,7 +103,7 @@ class Collector:
             alive = [r for r in refs if self.api.storage.by_uid(r.get("uid", "")) is not None]
             if alive:
                 if len(alive) != len(refs):
-                    body = copy.deepcopy(stored.body)
+                    body = json_copy(stored.body)
                     body["metadata"]["ownerReferences"] = alive
                     self.api.rewrite(rt, stored, body, GC_MANAGER)
                 continue
@@ -132,7 +132,7 @@ class Collector:
                 drt = self._type_of(sk)
                 if dependent is None or drt is None:
                     continue
-                body = copy.deepcopy(dependent.body)
+                body = json_copy(dependent.body)
                 body["metadata"]["ownerReferences"] = [
                     r for r in body["metadata"].get("ownerReferences") or () if r.get("uid") != uid]
                 if not body["metadata"]["ownerReferences"]:

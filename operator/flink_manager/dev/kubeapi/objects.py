@@ -6,7 +6,6 @@ Every write is synchronous on the event loop, so a write is atomic without locks
 from __future__ import annotations
 
 import base64
-import copy
 import datetime
 import json
 import random
@@ -19,6 +18,7 @@ import yaml
 
 from flink_manager.dev.kubeapi import crds, errors, fielderrors as fe, managedfields, patches
 from flink_manager.dev.kubeapi.applying import server_side_apply
+from flink_manager.dev.kubeapi.jsonvalues import json_copy
 from flink_manager.dev.kubeapi.metavalidation import validate_meta
 from flink_manager.dev.kubeapi.registry import Registry, ResourceType
 from flink_manager.dev.kubeapi.selectors import (
@@ -100,7 +100,7 @@ class ObjectApi:
         needs_default = rt.custom and rt.compiled is not None and stored.schema_epoch != id(rt.compiled)
         if body_version == rt.api_version and not needs_default:
             return stored
-        body = copy.deepcopy(stored.body)
+        body = json_copy(stored.body)
         body["apiVersion"] = rt.api_version
         if needs_default:
             rt.compiled.default(body)
@@ -185,7 +185,7 @@ class ObjectApi:
         return stored
 
     def _commit_removal(self, rt: ResourceType, current: Stored, dry_run: bool) -> Stored:
-        body = copy.deepcopy(current.body)
+        body = json_copy(current.body)
         if dry_run:
             return Stored(body)
         revision = self.storage.next_revision()
@@ -333,7 +333,7 @@ class ObjectApi:
         return problems
 
     def _establish(self, rt: ResourceType, stored: Stored) -> None:
-        crd = copy.deepcopy(stored.body)
+        crd = json_copy(stored.body)
         types = crds.resource_types(crd)
         for resource_type in types:
             self.registry.add(resource_type)
@@ -373,7 +373,7 @@ class ObjectApi:
                  subresource: str | None, operation: str, entries: list[dict[str, Any]] | None = None) -> Stored:
         old = current.body
         if subresource == "status":
-            new = copy.deepcopy(old)
+            new = json_copy(old)
             if "status" in body:
                 new["status"] = body["status"]
             else:
@@ -463,7 +463,7 @@ class ObjectApi:
         except ValueError as exc:
             raise errors.BadRequest(f"error decoding patch: {exc}") from exc
         document = normalize_numbers(document)
-        base = copy.deepcopy(current.body)
+        base = json_copy(current.body)
         if content_type == patches.MERGE:
             if not isinstance(document, dict):
                 raise errors.BadRequest("json: cannot unmarshal into Go value of type map[string]interface {}")
@@ -538,7 +538,7 @@ class ObjectApi:
             created = self._create_applied(rt, namespace, body, opts, entries)
             return created, True
         result = server_side_apply(
-            copy.deepcopy(current.body), config, manager=opts.field_manager, api_version=rt.api_version,
+            json_copy(current.body), config, manager=opts.field_manager, api_version=rt.api_version,
             subresource=subresource, list_type_of=self._list_types(rt), exclude_status=exclude_status,
             only_status=only_status, force=opts.force, now=self.now())
         merged = self._check_type(rt, result.obj, require=False)
@@ -592,7 +592,7 @@ class ObjectApi:
         if policy not in (None, "Orphan", "Foreground", "Background"):
             raise errors.Invalid("DeleteOptions", "", "", [fe.not_supported(
                 "propagationPolicy", policy, ["Foreground", "Background", "Orphan", "nil"])])
-        body = copy.deepcopy(current.body)
+        body = json_copy(current.body)
         meta = body["metadata"]
         finalizers = list(meta.get("finalizers") or ())
         if policy == "Orphan" and "orphan" not in finalizers:
@@ -631,7 +631,7 @@ class ObjectApi:
     def _delete_namespace(self, rt: ResourceType, current: Stored, opts: WriteOptions) -> Stored:
         if current.meta.get("deletionTimestamp"):
             return current
-        body = copy.deepcopy(current.body)
+        body = json_copy(current.body)
         body["metadata"]["deletionTimestamp"] = self.now()
         body["metadata"]["deletionGracePeriodSeconds"] = 0
         body["status"] = {"phase": "Terminating"}
@@ -639,7 +639,7 @@ class ObjectApi:
 
     def remove_finalizer(self, rt: ResourceType, stored: Stored, finalizer: str) -> None:
         """Drop one finalizer as a controller would (deleting the object if it was the last)."""
-        body = copy.deepcopy(stored.body)
+        body = json_copy(stored.body)
         finalizers = [f for f in body["metadata"].get("finalizers") or () if f != finalizer]
         if finalizers:
             body["metadata"]["finalizers"] = finalizers

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import jsonpatch  # type: ignore[import-untyped]
 
 from flink_manager.dev.kubeapi.errors import ApiError, BadRequest
+from flink_manager.dev.kubeapi.jsonvalues import json_copy
 
 MERGE = "application/merge-patch+json"
 JSON = "application/json-patch+json"
@@ -27,7 +27,7 @@ class PatchFailed(ApiError):
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: objects merge recursively, `null` removes, anything else replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return json_copy(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
@@ -76,9 +76,9 @@ MERGE_KEYS: dict[str, str] = {
 def strategic_merge_patch(target: Any, patch: Any, path: str = "") -> Any:
     """Strategic merge patch for built-in kinds: merge keys from MERGE_KEYS, other lists replaced."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return json_copy(patch)
     if patch.get("$patch") == "replace":
-        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
+        return {k: json_copy(v) for k, v in patch.items() if k != "$patch"}
     if patch.get("$patch") == "delete":
         return None
     result = dict(target) if isinstance(target, dict) else {}
@@ -101,7 +101,7 @@ def strategic_merge_patch(target: Any, patch: Any, path: str = "") -> Any:
             else:
                 result[key] = merged
         else:
-            result[key] = copy.deepcopy(value)
+            result[key] = json_copy(value)
     for key, removed in deletions.items():
         if isinstance(result.get(key), list):
             result[key] = [item for item in result[key] if item not in removed]
@@ -116,10 +116,10 @@ def _merge_list(current: Any, patch: list[Any], merge_key: str, path: str) -> li
                 items.append(item)
         return items
     if any(isinstance(item, dict) and item.get("$patch") == "replace" for item in patch):
-        return [copy.deepcopy(i) for i in patch if not (isinstance(i, dict) and i.get("$patch") == "replace")]
+        return [json_copy(i) for i in patch if not (isinstance(i, dict) and i.get("$patch") == "replace")]
     for item in patch:
         if not isinstance(item, dict) or merge_key not in item:
-            items.append(copy.deepcopy(item))
+            items.append(json_copy(item))
             continue
         index = next(
             (i for i, old in enumerate(items) if isinstance(old, dict) and old.get(merge_key) == item[merge_key]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -294,10 +295,19 @@ def _evaluate(
 ) -> None:
     type_name = schema.get("type", "")
     unchanged = old is not MISSING and json_equal(value, old)
-    self_value = _to_cel(_root_view(value) if root else value)
-    activation: dict[str, Any] = {"self": self_value}
-    if old is not MISSING:
-        activation["oldSelf"] = _to_cel(_root_view(old) if root and isinstance(old, dict) else old)
+    self_json = root_view = None
+    if root:
+        root_view = _root_view(value)
+    self_json = json.dumps(root_view if root else value, sort_keys=True, separators=(",", ":"))
+    old_json = "" if old is MISSING else json.dumps(
+        _root_view(old) if root and isinstance(old, dict) else old, sort_keys=True, separators=(",", ":"))
+    activation: dict[str, Any] | None = None
+
+    def make_activation() -> dict[str, Any]:
+        built: dict[str, Any] = {"self": _to_cel(root_view if root else value)}
+        if old is not MISSING:
+            built["oldSelf"] = _to_cel(_root_view(old) if root and isinstance(old, dict) else old)
+        return built
     for entry in rules:
         rule_key = _cache_key(entry)
         compiled = cache.get(rule_key)
@@ -309,26 +319,47 @@ def _evaluate(
                 continue
         if compiled.uses_old_self and old is MISSING:
             continue  # transition rules run only when there is an old value to compare with
-        try:
-            result = compiled.program.evaluate(activation)
-        except Exception as exc:  # noqa: BLE001 - CEL runtime errors (no such key, overflow…) become field errors
-            errors.append(fe.invalid(path, type_name, f"{_error_text(exc)} evaluating rule: {compiled.error_string()}"))
-            continue
-        if isinstance(result, BaseException):
-            errors.append(
-                fe.invalid(path, type_name, f"{_error_text(result)} evaluating rule: {compiled.error_string()}")
-            )
-            continue
-        if result is True or (isinstance(result, celtypes.BoolType) and bool(result)):
-            continue
         if unchanged and not compiled.uses_old_self:
-            continue  # ratcheting: an unchanged value is not re-judged by a rule it already broke
+            continue  # ratcheting: an unchanged value is not re-judged by a rule (its errors would be dropped)
+        result_key = (rule_key, self_json, old_json if compiled.uses_old_self else "")
+        outcome = _RESULTS.get(result_key)
+        if outcome is None:
+            if activation is None:
+                activation = make_activation()
+            outcome = _run(compiled, activation)
+            if len(_RESULTS) >= _RESULTS_LIMIT:
+                _RESULTS.pop(next(iter(_RESULTS)))
+            _RESULTS[result_key] = outcome
+        if outcome is True:
+            continue
+        if isinstance(outcome, str):
+            errors.append(fe.invalid(path, type_name, f"{outcome} evaluating rule: {compiled.error_string()}"))
+            continue
+        if activation is None:
+            activation = make_activation()
         detail = _message(compiled, activation)
         error_path = path
         if compiled.field_path:
             error_path = _join_field_path(path, compiled.field_path)
         shown = fe.OMIT if type_name in ("object", "array") else value
         errors.append(_error_for_reason(compiled.reason, error_path, shown, detail))
+
+
+# Rule outcomes by (rule, self, oldSelf): an operator rewriting status re-validates the same spec again and again,
+# and cel-python's interpreter costs about half a millisecond per rule.
+_RESULTS: dict[tuple[str, str, str], bool | str] = {}
+_RESULTS_LIMIT = 20000
+
+
+def _run(compiled: CompiledRule, activation: dict[str, Any]) -> bool | str:
+    """True, False, or the runtime error's text."""
+    try:
+        result = compiled.program.evaluate(activation)
+    except Exception as exc:  # noqa: BLE001 - CEL runtime errors (no such key, overflow…) become field errors
+        return _error_text(exc)
+    if isinstance(result, BaseException):
+        return _error_text(result)
+    return result is True or (isinstance(result, celtypes.BoolType) and bool(result))
 
 
 def _message(compiled: CompiledRule, activation: dict[str, Any]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import re
 from functools import lru_cache
@@ -10,6 +9,7 @@ from typing import Any
 
 from flink_manager.dev.kubeapi import fielderrors as fe
 from flink_manager.dev.kubeapi.fielderrors import FieldError, go_float
+from flink_manager.dev.kubeapi.jsonvalues import json_copy
 from flink_manager.dev.kubeapi.schema.formats import check_format
 from flink_manager.dev.kubeapi.schema.paths import child, index
 
@@ -89,20 +89,20 @@ def apply_defaults(value: Any, schema: Schema) -> None:
             if "default" not in sub:
                 continue
             if key not in value or (value[key] is None and not sub.get("nullable")):
-                value[key] = copy.deepcopy(sub["default"])
+                value[key] = json_copy(sub["default"])
         for key, item in value.items():
             if key in properties:
                 apply_defaults(item, properties[key])
             elif isinstance(additional, dict):
                 if item is None and not additional.get("nullable") and "default" in additional:
-                    value[key] = item = copy.deepcopy(additional["default"])
+                    value[key] = item = json_copy(additional["default"])
                 apply_defaults(item, additional)
     elif isinstance(value, list):
         items = schema.get("items")
         if isinstance(items, dict):
             for i, item in enumerate(value):
                 if item is None and not items.get("nullable") and "default" in items:
-                    value[i] = item = copy.deepcopy(items["default"])
+                    value[i] = item = json_copy(items["default"])
                 apply_defaults(item, items)
 
 
