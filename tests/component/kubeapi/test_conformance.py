@@ -73,6 +73,7 @@ def test_error_statuses(backend: Backend, request_kind: str, expected_status: in
             "must be specified for an update")
     else:
         reply = client.patch(backend.widgets("w1"), [{"op": "test", "path": "/spec/size", "value": 7}], "json")
+        assert reply.body["message"] == "the server rejected our request due to an error in our request"
     assert (reply.status, reply.reason) == (expected_status, expected_reason), reply.body
     assert reply.body["kind"] == "Status" and reply.body["status"] == "Failure"
 
@@ -201,7 +202,7 @@ INVALID_SPECS = [
      "spec.ports[1]", 'Duplicate value: {"name":"a"}'),
     ("max-properties", {"labels": {"a": "1", "b": "2", "c": "3"}}, "FieldValueTooMany", "spec.labels",
      "Too many: 3: must have at most 2 items"),
-    ("format-date-time", {"since": "yesterday"}, "FieldValueInvalid", "spec.since",
+    ("format-date-time", {"since": "yesterday"}, "FieldValueTypeInvalid", "spec.since",
      'Invalid value: "yesterday": spec.since in body must be of type date-time: "yesterday"'),
     ("cel-message", {"url": "http://x"}, "FieldValueInvalid", "spec.url",
      'Invalid value: "http://x": url must be https or s3'),
@@ -266,6 +267,33 @@ def test_unknown_fields_pruned_warned_or_rejected(backend: Backend) -> None:
     body["metadata"]["name"] = "w3"
     ignored = backend.client.post(backend.widgets() + "?fieldValidation=Ignore", body)
     assert ignored.status == 201 and "Warning" not in ignored.headers
+
+
+def test_unknown_fields_in_a_strict_patch_are_invalid(backend: Backend) -> None:
+    backend.create_widget("w1")
+    reply = backend.client.patch(backend.widgets("w1") + "?fieldValidation=Strict", {"spec": {"surprise": 1}})
+    assert (reply.status, reply.reason) == (422, "Invalid"), reply.body
+    assert reply.body["message"].startswith(' "" is invalid: patch: Invalid value: "{')
+    assert reply.body["message"].endswith('": strict decoding error: unknown field "spec.surprise"')
+    assert [c["field"] for c in reply.body["details"]["causes"]] == ["patch"]
+
+
+def test_string_checks_stop_at_the_first_failure(backend: Backend) -> None:
+    reply = backend.client.post(backend.widgets(), backend.widget("bad", owner="A" * 21))
+    assert [(c["field"], c["reason"]) for c in reply.body["details"]["causes"]] == [
+        ("spec.owner", "FieldValueTooLong"),
+        ("<nil>", "FieldValueInvalid")]  # max length wins over the pattern; CEL is then skipped
+
+
+def test_create_while_the_old_object_is_being_deleted(backend: Backend) -> None:
+    body = backend.widget("w1")
+    body["metadata"]["finalizers"] = ["test.flinkmanager.io/hold"]
+    backend.client.post(backend.widgets(), body)
+    backend.client.delete(backend.widgets("w1"))
+    reply = backend.client.post(backend.widgets(), backend.widget("w1"))
+    assert (reply.status, reply.reason) == (409, "AlreadyExists")
+    assert reply.body["message"] == 'object is being deleted: widgets.test.flinkmanager.io "w1" already exists'
+    backend.client.patch(backend.widgets("w1"), {"metadata": {"finalizers": None}})
 
 
 def test_preserve_unknown_fields_keeps_everything(backend: Backend) -> None:

@@ -42,6 +42,8 @@ INT_1_100 = {"type": "integer", "minimum": 1, "maximum": 100}
     pytest.param({"type": "string", "format": "date-time"}, "2025-01-01T00:00:00Z", [], id="date-time-ok"),
     pytest.param({"type": "string", "format": "date-time"}, "soon",
                  ['x: Invalid value: "soon": x in body must be of type date-time: "soon"'], id="date-time-bad"),
+    pytest.param({"type": "string", "maxLength": 2, "pattern": "^a+$"}, "bbb", ["x: Too long: may not be more than 2 bytes"],
+                 id="string-checks-stop-at-first-failure"),
     pytest.param({"type": "string", "format": "custom-unknown"}, "anything", [], id="unknown-format-passes"),
     pytest.param({"type": "array", "items": {"type": "string"}, "minItems": 1}, [],
                  ["x: Invalid value: 0: x in body should have at least 1 items"], id="min-items"),

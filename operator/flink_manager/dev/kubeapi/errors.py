@@ -43,7 +43,8 @@ def _details(name: str | None, group: str, kind: str) -> dict[str, Any]:
         details["name"] = name
     if group:
         details["group"] = group
-    details["kind"] = kind
+    if kind:
+        details["kind"] = kind
     return details
 
 

@@ -236,7 +236,9 @@ class ObjectApi:
             if mode == "Strict":
                 detail = "strict decoding error: " + ", ".join(messages)
                 if patch:
-                    raise errors.BadRequest(detail)
+                    # The apiserver reports the whole patched object as the invalid value of `patch`.
+                    shown = json.dumps(body, sort_keys=True, separators=(",", ":"))
+                    raise errors.Invalid("", "", "", [fe.invalid("patch", shown, detail)])
                 raise errors.BadRequest(
                     f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {detail}')
             if mode == "Warn":
@@ -274,8 +276,12 @@ class ObjectApi:
         self._validate(rt, body, None)
         self._check_namespace_accepts(rt, meta)
         ns = meta.get("namespace", "")
-        if self.storage.get(rt.storage_key, ns, meta["name"]) is not None:
-            raise errors.AlreadyExists(rt.plural, rt.group, meta["name"])
+        existing = self.storage.get(rt.storage_key, ns, meta["name"])
+        if existing is not None:
+            exists = errors.AlreadyExists(rt.plural, rt.group, meta["name"])
+            if existing.meta.get("deletionTimestamp"):
+                exists.message = f"object is being deleted: {exists.message}"
+            raise exists
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = self.now()
         self._record_update(rt, body, None, opts, None)

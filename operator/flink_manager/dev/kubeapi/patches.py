@@ -18,10 +18,12 @@ PATCH_TYPES = (JSON, MERGE, STRATEGIC, APPLY)
 
 
 class PatchFailed(ApiError):
-    """422: a JSON patch that does not apply (a failed `test`, a missing path)."""
+    """422: a JSON patch that does not apply (a failed `test`, a missing path), worded as the apiserver's
+    generic server response."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(422, "Invalid", message)
+    def __init__(self, cause: str = "") -> None:
+        super().__init__(422, "Invalid", "the server rejected our request due to an error in our request", {})
+        self.cause = cause
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -43,12 +45,8 @@ def json_patch(target: Any, operations: Any) -> Any:
         raise BadRequest("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
     try:
         return jsonpatch.JsonPatch(operations).apply(target, in_place=False)
-    except jsonpatch.JsonPatchTestFailed as exc:
-        raise PatchFailed("the server rejected our request due to an error in our request") from exc
-    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError, IndexError) as exc:
         raise PatchFailed(str(exc)) from exc
-    except (TypeError, KeyError, IndexError) as exc:
-        raise PatchFailed(f"the server rejected our request due to an error in our request: {exc}") from exc
 
 
 # Lists whose elements are merged by key rather than replaced (from the built-in Go types' patch tags).

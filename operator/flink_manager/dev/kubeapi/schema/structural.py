@@ -212,18 +212,19 @@ def _json(value: Any) -> str:
 
 
 def _validate_string(value: str, schema: Schema, path: str, errors: list[FieldError]) -> None:
+    # kube-openapi's string validator stops at its first failure (maxLength, then minLength, then pattern).
     max_length = schema.get("maxLength")
+    min_length = schema.get("minLength")
+    pattern = schema.get("pattern")
     if max_length is not None and len(value) > max_length:
         errors.append(fe.too_long(path, int(max_length)))
-    min_length = schema.get("minLength")
-    if min_length is not None and len(value) < min_length:
+    elif min_length is not None and len(value) < min_length:
         errors.append(fe.invalid(path, value, f"{path} in body should be at least {int(min_length)} chars long"))
-    pattern = schema.get("pattern")
-    if pattern is not None and not _regex(pattern).search(value):
+    elif pattern is not None and not _regex(pattern).search(value):
         errors.append(fe.invalid(path, value, f"{path} in body should match '{pattern}'"))
     fmt = schema.get("format")
     if fmt and not check_format(fmt, value):
-        errors.append(fe.invalid(path, value, f'{path} in body must be of type {fmt}: "{value}"'))
+        errors.append(fe.type_invalid(path, value, f'{path} in body must be of type {fmt}: "{value}"'))
 
 
 def _validate_number(value: float, schema: Schema, path: str, errors: list[FieldError]) -> None:
@@ -249,6 +250,11 @@ def _validate_number(value: float, schema: Schema, path: str, errors: list[Field
 
 
 def _validate_array(value: list[Any], schema: Schema, path: str, old: Any, errors: list[FieldError]) -> None:
+    items = schema.get("items")
+    if isinstance(items, dict):
+        old_items = correlate_list(schema, old)
+        for i, item in enumerate(value):
+            _validate(item, items, index(path, i), old_items(item), errors)
     min_items = schema.get("minItems")
     if min_items is not None and len(value) < min_items:
         errors.append(fe.invalid(path, len(value), f"{path} in body should have at least {int(min_items)} items"))
@@ -260,11 +266,6 @@ def _validate_array(value: list[Any], schema: Schema, path: str, old: Any, error
             if any(json_equal(item, other) for other in value[:i]):
                 errors.append(fe.invalid(path, value, f"{path} in body shouldn't contain duplicates"))
                 break
-    items = schema.get("items")
-    if isinstance(items, dict):
-        old_items = correlate_list(schema, old)
-        for i, item in enumerate(value):
-            _validate(item, items, index(path, i), old_items(item), errors)
 
 
 def _validate_object(value: dict[str, Any], schema: Schema, path: str, old: Any, errors: list[FieldError]) -> None:
