@@ -97,3 +97,16 @@ async def test_one_change_reaches_every_watcher(api: EmbeddedKubernetes, http: a
     api.create(_widget("last"))
     results = await asyncio.wait_for(asyncio.gather(*readers), 20)
     assert all([e["object"]["metadata"]["name"] for e in events] == ["last"] for events in results)
+
+
+async def test_kmock_reactions_take_precedence(api: EmbeddedKubernetes, http: aiohttp.ClientSession) -> None:
+    import kmock
+
+    api["get /version"] << {"major": "9"}
+    api["list", kmock.resource("", "v1", "configmaps")] << 503
+    async with http.get("/version") as response:
+        assert await response.json() == {"major": "9"}
+    async with http.get("/api/v1/namespaces/default/configmaps") as response:
+        assert response.status == 503
+    async with http.get("/api/v1/namespaces") as response:
+        assert response.status == 200  # everything else is still the emulated server

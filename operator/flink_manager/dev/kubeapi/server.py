@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
 import os
 import pathlib
@@ -58,6 +59,9 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
         self.http = ApiHandler(self.core, self.faults, self.counters, token=token,
                                bookmark_interval=bookmark_interval, admin=self._admin)
         self.token = token
+        # kmock's root records every request for its DSL; keep only the latest (memory stays bounded).
+        self._requests = collections.deque(maxlen=1000)  # type: ignore[assignment]
+        self._request_ids = 0
         self._runner: aiohttp.web.ServerRunner | None = None
         self._site: aiohttp.web.TCPSite | None = None
         self._url: str | None = None
@@ -78,7 +82,12 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         if self._payloads:  # kmock DSL reactions added by a test
             await raw_request.read()
-            request = await kmock.Request._parse(raw_request)
+            try:
+                request = await kmock.Request._parse(raw_request, id=self._request_ids)
+            except ValueError:  # a URL kmock's parser does not understand: not one a reaction targets
+                return await self.http(raw_request)
+            self._request_ids += 1
+            self._requests.append(request)  # reactions match only requests the root has seen
             try:
                 return await kmock.RawHandler._handle(self, request)
             except NotImplementedError:
@@ -126,7 +135,7 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
 
     # --- Python API ----------------------------------------------------------------------------------------
 
-    def resource(self, api_version: str, kind_or_plural: str) -> ResourceType:
+    def resource_type(self, api_version: str, kind_or_plural: str) -> ResourceType:
         """The resource type of an apiVersion and a kind or plural."""
         group, _, version = api_version.rpartition("/")
         rt = self.registry.get(group, version, kind_or_plural) or self.registry.by_kind(api_version, kind_or_plural)
@@ -146,14 +155,14 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
     def create(self, obj: Mapping[str, Any], *, manager: str = PYTHON_MANAGER) -> dict[str, Any]:
         """Create an object as a POST would."""
         body = copy.deepcopy(dict(obj))
-        rt = self.resource(body.get("apiVersion", ""), body.get("kind", ""))
+        rt = self.resource_type(body.get("apiVersion", ""), body.get("kind", ""))
         namespace = (body.get("metadata") or {}).get("namespace") or ("default" if rt.namespaced else None)
         return copy.deepcopy(self.core.create(rt, namespace, body, WriteOptions(field_manager=manager)).body)
 
     def apply(self, obj: Mapping[str, Any], *, manager: str = PYTHON_MANAGER) -> dict[str, Any]:
         """Create the object, or replace everything but its status if it exists."""
         body = copy.deepcopy(dict(obj))
-        rt = self.resource(body.get("apiVersion", ""), body.get("kind", ""))
+        rt = self.resource_type(body.get("apiVersion", ""), body.get("kind", ""))
         meta = body.setdefault("metadata", {})
         namespace = meta.get("namespace") or ("default" if rt.namespaced else None)
         current = self.storage.get(rt.storage_key, namespace or "", meta.get("name", ""))
@@ -167,19 +176,19 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         """The current object, or None."""
-        rt = self.resource(api_version, kind)
+        rt = self.resource_type(api_version, kind)
         stored = self.storage.get(rt.storage_key, (namespace or "default") if rt.namespaced else "", name)
         return copy.deepcopy(self.core.view(rt, stored).body) if stored else None
 
     def list(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """Current objects of a kind."""
-        rt = self.resource(api_version, kind)
+        rt = self.resource_type(api_version, kind)
         return [copy.deepcopy(self.core.view(rt, s).body) for s in self.storage.iter(rt.storage_key, namespace)]
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
                propagation_policy: str | None = None) -> None:
         """Delete as a DELETE request would."""
-        rt = self.resource(api_version, kind)
+        rt = self.resource_type(api_version, kind)
         options = {"propagationPolicy": propagation_policy} if propagation_policy else {}
         self.core.delete(rt, namespace or ("default" if rt.namespaced else None), name, options,
                          WriteOptions(field_manager=PYTHON_MANAGER))
