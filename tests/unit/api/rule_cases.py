@@ -1,0 +1,112 @@
+"""Manifests the CRDs must accept or reject, with the words the rejection must contain.
+
+Shared by the unit test that evaluates the schemas (and their CEL rules) in-process and by the check
+against a real kube-apiserver, so that both judge the same table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SHA = "0123456789abcdef" * 4
+CLUSTER = {"restUrl": "http://flink-jobmanager:8081"}
+ARTIFACT = {"url": "https://repo.example.com/my-job-1.0.0.jar", "sha256": SHA}
+JOB_SPEC = {"artifactRef": {"name": "my-job"}, "entryClass": "com.example.MyJob"}
+EXECUTION = {"jobSpecRef": {"name": "my-job-spec"}}
+
+
+@dataclass(frozen=True)
+class RuleCase:
+    """Create `kind` with `old` (when given), then update it to `spec`; `rejected` is None or a substring of the error."""
+
+    id: str
+    kind: str
+    spec: dict[str, Any]
+    rejected: str | None = None
+    old: dict[str, Any] | None = None
+
+
+def _with(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {**base, **changes}
+
+
+def _schedule(value: str) -> dict[str, Any]:
+    return _with(EXECUTION, savepointSchedule=value)
+
+
+SCHEDULE_MESSAGE = "savepointSchedule must be an interval such as 30m"
+
+CASES = [
+    # FlinkCluster
+    RuleCase("cluster-minimal", "FlinkCluster", CLUSTER),
+    RuleCase("cluster-https-with-auth-and-ca", "FlinkCluster", _with(
+        CLUSTER, restUrl="https://flink.example.com", auth={"type": "bearer", "secretRef": {"name": "flink-token"}},
+        tls={"caSecretRef": {"name": "flink-ca"}})),
+    RuleCase("cluster-insecure-skip-verify", "FlinkCluster", _with(CLUSTER, tls={"insecureSkipVerify": True})),
+    RuleCase("cluster-url-without-scheme", "FlinkCluster", {"restUrl": "flink-jobmanager:8081"},
+             "restUrl must be an http:// or https:// URL"),
+    RuleCase("cluster-url-ftp", "FlinkCluster", {"restUrl": "ftp://flink:8081"},
+             "restUrl must be an http:// or https:// URL"),
+    RuleCase("cluster-auth-type-unknown", "FlinkCluster",
+             _with(CLUSTER, auth={"type": "digest", "secretRef": {"name": "s"}}), "spec.auth.type"),
+    RuleCase("cluster-auth-without-secret", "FlinkCluster", _with(CLUSTER, auth={"type": "basic"}),
+             "spec.auth.secretRef"),
+    RuleCase("cluster-auth-secret-without-name", "FlinkCluster",
+             _with(CLUSTER, auth={"type": "basic", "secretRef": {}}), "spec.auth.secretRef.name"),
+    RuleCase("cluster-ca-and-skip-verify", "FlinkCluster",
+             _with(CLUSTER, tls={"caSecretRef": {"name": "ca"}, "insecureSkipVerify": True}),
+             "caSecretRef and insecureSkipVerify exclude each other"),
+    RuleCase("cluster-poll-interval-zero", "FlinkCluster", _with(CLUSTER, pollIntervalSeconds=0),
+             "spec.pollIntervalSeconds"),
+    # Artifact
+    RuleCase("artifact-minimal", "Artifact", ARTIFACT),
+    RuleCase("artifact-s3", "Artifact", _with(ARTIFACT, url="s3://bucket/jobs/my-job.jar")),
+    RuleCase("artifact-file", "Artifact", _with(ARTIFACT, url="file:///opt/jobs/my-job.jar")),
+    RuleCase("artifact-url-ftp", "Artifact", _with(ARTIFACT, url="ftp://repo.example.com/my-job.jar"),
+             "url must use the https, http, file or s3 scheme"),
+    RuleCase("artifact-sha256-uppercase", "Artifact", _with(ARTIFACT, sha256=SHA.upper()), "spec.sha256"),
+    RuleCase("artifact-sha256-short", "Artifact", _with(ARTIFACT, sha256=SHA[:63]), "spec.sha256"),
+    RuleCase("artifact-entry-class-with-space", "Artifact", _with(ARTIFACT, entryClasses=["com.example.My Job"]),
+             "spec.entryClasses[0]"),
+    # JobSpec
+    RuleCase("job-spec-minimal", "JobSpec", JOB_SPEC),
+    RuleCase("job-spec-inner-class", "JobSpec", _with(JOB_SPEC, entryClass="com.example.Jobs$Counter")),
+    RuleCase("job-spec-parallelism-zero", "JobSpec", _with(JOB_SPEC, parallelism=0), "spec.parallelism"),
+    RuleCase("job-spec-parallelism-negative", "JobSpec", _with(JOB_SPEC, parallelism=-2), "spec.parallelism"),
+    RuleCase("job-spec-entry-class-with-space", "JobSpec", _with(JOB_SPEC, entryClass="com.example.My Job"),
+             "spec.entryClass"),
+    RuleCase("job-spec-upgrade-mode-unknown", "JobSpec", _with(JOB_SPEC, upgradeMode="rolling"), "spec.upgradeMode"),
+    RuleCase("job-spec-flink-config-number", "JobSpec", _with(JOB_SPEC, flinkConfig={"parallelism.default": 4}),
+             "spec.flinkConfig"),
+    # Execution
+    RuleCase("execution-minimal", "Execution", EXECUTION),
+    RuleCase("execution-state-unknown", "Execution", _with(EXECUTION, state="Paused"), "spec.state"),
+    RuleCase("execution-job-spec-ref-changed", "Execution", {"jobSpecRef": {"name": "other"}},
+             "jobSpecRef is immutable", old=EXECUTION),
+    RuleCase("execution-other-fields-editable", "Execution", _with(EXECUTION, state="Stopped", restartNonce=1),
+             old=EXECUTION),
+    RuleCase("execution-restart-nonce-bumped", "Execution", _with(EXECUTION, restartNonce=4),
+             old=_with(EXECUTION, restartNonce=3)),
+    RuleCase("execution-restart-nonce-decreased", "Execution", _with(EXECUTION, restartNonce=2),
+             "restartNonce may only increase", old=_with(EXECUTION, restartNonce=3)),
+    RuleCase("execution-restart-nonce-reset-by-omission", "Execution", EXECUTION,
+             "restartNonce may only increase", old=_with(EXECUTION, restartNonce=3)),
+    RuleCase("execution-savepoint-nonce-decreased", "Execution", _with(EXECUTION, savepointNonce=0),
+             "savepointNonce may only increase", old=_with(EXECUTION, savepointNonce=1)),
+    RuleCase("execution-restart-nonce-negative", "Execution", _with(EXECUTION, restartNonce=-1), "spec.restartNonce"),
+    RuleCase("execution-schedule-interval", "Execution", _schedule("30m")),
+    RuleCase("execution-schedule-cron", "Execution", _schedule("0 */6 * * *")),
+    RuleCase("execution-schedule-cron-ranges", "Execution", _schedule("*/15 9-17 1,15 1-12/3 1-5")),
+    RuleCase("execution-schedule-zero-interval", "Execution", _schedule("0s"), "a savepoint interval must be longer than 0"),
+    RuleCase("execution-schedule-words", "Execution", _schedule("every hour"), SCHEDULE_MESSAGE),
+    RuleCase("execution-schedule-week-unit", "Execution", _schedule("1w"), SCHEDULE_MESSAGE),
+    RuleCase("execution-schedule-four-fields", "Execution", _schedule("0 * * *"), SCHEDULE_MESSAGE),
+    RuleCase("execution-schedule-minute-60", "Execution", _schedule("60 * * * *"), SCHEDULE_MESSAGE),
+    RuleCase("execution-schedule-hour-24", "Execution", _schedule("0 24 * * *"), SCHEDULE_MESSAGE),
+    RuleCase("execution-schedule-step-zero", "Execution", _schedule("*/0 * * * *"), SCHEDULE_MESSAGE),
+    RuleCase("execution-retention-age-malformed", "Execution", _with(EXECUTION, savepointRetention={"maxAge": "7 days"}),
+             "spec.savepointRetention.maxAge"),
+    RuleCase("execution-restart-policy-unknown", "Execution", _with(EXECUTION, restartPolicy={"type": "Always"}),
+             "spec.restartPolicy.type"),
+]
