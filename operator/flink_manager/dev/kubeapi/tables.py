@@ -17,7 +17,11 @@ NAME_DESCRIPTION = (
 )
 AGE_COLUMN = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp",
               "description": "CreationTimestamp is a timestamp representing the server time when this object was "
-                             "created."}
+                             "created. It is not guaranteed to be set in happens-before order across separate "
+                             "operations. Clients may not set this value. It is represented in RFC3339 form and is in "
+                             "UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: "
+                             "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md"
+                             "#metadata"}
 
 # Columns of built-in kinds (what the apiserver's printers show).
 BUILTIN_COLUMNS: dict[tuple[str, str], list[dict[str, Any]]] = {
@@ -74,9 +78,11 @@ def _age(value: Any, now: datetime.datetime) -> Any:
     if not isinstance(value, str):
         return None
     try:
-        moment = datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+        moment = datetime.datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            return "<invalid>"
     except ValueError:
-        return f"<{value}>"
+        return "<invalid>"
     return human_duration((now - moment).total_seconds())
 
 
@@ -102,9 +108,13 @@ def _cell(column: dict[str, Any], obj: dict[str, Any], now: datetime.datetime) -
     if kind == "date":
         return _age(value, now)
     if kind == "integer":
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return int(value)
     if kind == "number":
-        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return float(value)
     if kind == "boolean":
         return value if isinstance(value, bool) else None
     if isinstance(value, (dict, list)):
@@ -121,11 +131,13 @@ def table(rt: ResourceType, objects: list[dict[str, Any]], resource_version: str
     definitions = [{"name": "Name", "type": "string", "format": "name", "description": NAME_DESCRIPTION,
                     "priority": 0}]
     for column in columns:
+        description = column.get("description") or (
+            f"Custom resource definition column (in JSONPath format): {column.get('jsonPath', '')}" if rt.custom else "")
         definitions.append({
             "name": column.get("name", ""),
             "type": column.get("type", "string"),
             "format": column.get("format", ""),
-            "description": column.get("description", ""),
+            "description": description,
             "priority": column.get("priority", 0),
         })
     rows = []
