@@ -256,5 +256,5 @@ def sort_entries(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def manager_from_user_agent(user_agent: str | None) -> str:
     """The default field manager: the User-Agent up to its first `/` (at most 128 characters)."""
     if not user_agent:
-        return "unknown"
-    return user_agent.split("/", 1)[0][:128]
+        return ""
+    return "".join(ch for ch in user_agent.split("/", 1)[0] if ch.isprintable())[:128]
