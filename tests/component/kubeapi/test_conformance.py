@@ -455,3 +455,24 @@ def test_watch_with_label_selector_turns_relabels_into_added_and_deleted(backend
     events = backend.client.watch(backend.widgets() + f"?watch=true&labelSelector=tier%3Dweb&resourceVersion={rv}",
                                   count=2)
     assert [e["type"] for e in events] == ["ADDED", "DELETED"]
+
+
+# --- events in two API groups ------------------------------------------------------------------------------------
+
+def test_core_events_are_served_as_events_k8s_io(backend: Backend) -> None:
+    event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e1"},
+             "involvedObject": {"apiVersion": f"{GROUP}/v1", "kind": "Widget", "name": "w1",
+                                "namespace": backend.namespace},
+             "reason": "Started", "message": "it started", "type": "Normal", "count": 2,
+             "source": {"component": "toy"}, "reportingComponent": "toy", "reportingInstance": "toy-1",
+             "firstTimestamp": "2025-01-01T00:00:00Z", "lastTimestamp": "2025-01-01T00:00:01Z"}
+    created = backend.client.post(f"/api/v1/namespaces/{backend.namespace}/events", event)
+    assert created.status == 201, created.body
+    path = f"/apis/events.k8s.io/v1/namespaces/{backend.namespace}/events"
+    seen = backend.client.get(f"{path}/e1").body
+    assert seen["apiVersion"] == "events.k8s.io/v1" and seen["kind"] == "Event"
+    assert (seen["regarding"]["name"], seen["note"], seen["reportingController"]) == ("w1", "it started", "toy")
+    assert (seen["deprecatedCount"], seen["deprecatedSource"]) == (2, {"component": "toy"})
+    selected = backend.client.get(f"{path}?fieldSelector=regarding.name%3Dw1").body
+    assert [i["metadata"]["name"] for i in selected["items"]] == ["e1"]
+    assert seen["metadata"]["resourceVersion"] == created.body["metadata"]["resourceVersion"]

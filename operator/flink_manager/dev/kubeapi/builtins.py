@@ -1,7 +1,9 @@
-"""Built-in resource types served without a CRD (stored as given; RBAC is stored, never enforced)."""
+"""Built-in resource types served without a CRD (stored as given; RBAC is stored, never enforced;
+events.k8s.io/v1 Events are a converted view of core v1 Events, as on the apiserver)."""
 
 from __future__ import annotations
 
+from flink_manager.dev.kubeapi.conversion import EVENTS_V1
 from flink_manager.dev.kubeapi.registry import ALL_VERBS, ResourceType
 
 _READ_WRITE = ALL_VERBS
@@ -23,7 +25,8 @@ def builtin_types() -> list[ResourceType]:
                      subresources=frozenset({"status"})),
     ]
     others = [
-        ResourceType("events.k8s.io", "v1", "events", "Event", True, short_names=("ev",)),
+        ResourceType("events.k8s.io", "v1", "events", "Event", True, short_names=("ev",), stored_as=("", "events"),
+                     conversion=EVENTS_V1),
         ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True),
         ResourceType("apps", "v1", "deployments", "Deployment", True, short_names=("deploy",), categories=("all",),
                      subresources=frozenset({"status", "scale"}), tracks_generation=True),

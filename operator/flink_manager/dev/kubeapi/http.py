@@ -313,7 +313,7 @@ class ApiHandler:
         query = request.query
         rt = route.rt
         labels = parse_label_selector(query.get("labelSelector"))
-        fields = parse_field_selector(query.get("fieldSelector"), rt.storage_key, rt.selectable_fields, rt.custom)
+        fields = parse_field_selector(query.get("fieldSelector"), (rt.group, rt.plural), rt.selectable_fields, rt.custom)
         limit = int(query["limit"]) if query.get("limit", "").isdigit() else None
         return self.api.list(rt, route.namespace, labels, fields, limit or None, query.get("continue") or None,
                              query.get("resourceVersion"), query.get("resourceVersionMatch"))
@@ -341,7 +341,7 @@ class ApiHandler:
         query = request.query
         rt = route.rt
         labels = parse_label_selector(query.get("labelSelector"))
-        fields = parse_field_selector(query.get("fieldSelector"), rt.storage_key, rt.selectable_fields, rt.custom)
+        fields = parse_field_selector(query.get("fieldSelector"), (rt.group, rt.plural), rt.selectable_fields, rt.custom)
         flt = WatchFilter(route.namespace if rt.namespaced else None, route.name, labels, fields)
         as_table = self._wants_table(request)
         rv_text = query.get("resourceVersion", "")

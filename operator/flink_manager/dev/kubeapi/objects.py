@@ -96,6 +96,8 @@ class ObjectApi:
 
     def view(self, rt: ResourceType, stored: Stored) -> Stored:
         """An object as served at `rt`'s version, re-defaulted if its schema changed since it was stored."""
+        if rt.conversion is not None:
+            return Stored(rt.conversion.from_stored(stored.body, rt.api_version, rt.kind), stored.schema_epoch)
         body_version = stored.body.get("apiVersion")
         needs_default = rt.custom and rt.compiled is not None and stored.schema_epoch != id(rt.compiled)
         if body_version == rt.api_version and not needs_default:
@@ -249,6 +251,10 @@ class ObjectApi:
 
     def create(self, rt: ResourceType, namespace: str | None, body: Any, opts: WriteOptions) -> Stored:
         """POST: create an object (409 AlreadyExists, 422 Invalid, 404 when its namespace is missing)."""
+        if rt.conversion is not None:
+            served = self._check_type(rt, body, require=True)
+            stored = self.create(self._stored_type(rt), namespace, rt.conversion.to_stored(served), opts)
+            return self.view(rt, stored)
         body = self._check_type(rt, body, require=True)
         meta = body["metadata"]
         self._place(rt, namespace, meta)
@@ -355,6 +361,11 @@ class ObjectApi:
     def update(self, rt: ResourceType, namespace: str | None, name: str, body: Any, opts: WriteOptions,
                subresource: str | None = None) -> Stored:
         """PUT: replace an object (or only its status through `/status`)."""
+        if rt.conversion is not None:
+            served = self._check_type(rt, body, require=True)
+            stored = self.update(self._stored_type(rt), namespace, name, rt.conversion.to_stored(served), opts,
+                                 subresource)
+            return self.view(rt, stored)
         body = self._check_type(rt, body, require=True)
         meta = body["metadata"]
         if meta.get("name") and meta["name"] != name:
@@ -437,6 +448,13 @@ class ObjectApi:
         else:
             new["metadata"].pop("managedFields", None)
 
+    def _stored_type(self, rt: ResourceType) -> ResourceType:
+        group, plural = rt.storage_key
+        for candidate in self.registry.storage_versions(group, plural):
+            if candidate.conversion is None:
+                return candidate
+        raise errors.PathNotFound()
+
     def _list_types(self, rt: ResourceType) -> managedfields.ListTypeOf:
         if rt.custom:
             return managedfields.list_types_from_schema(rt.schema)
@@ -460,6 +478,9 @@ class ObjectApi:
                 "the body of the request was in an unknown format - accepted media types include: "
                 "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
         current = self.storage.get(rt.storage_key, ns or "", name)
+        if rt.conversion is not None and content_type == patches.APPLY:
+            raise errors.UnsupportedMediaType(
+                f"server-side apply is served for {rt.kind} in {rt.conversion.stored_api_version} only")
         if content_type == patches.APPLY:
             return self._apply(rt, namespace, name, raw, opts, subresource, current)
         if current is None:
@@ -469,7 +490,7 @@ class ObjectApi:
         except ValueError as exc:
             raise errors.BadRequest(f"error decoding patch: {exc}") from exc
         document = normalize_numbers(document)
-        base = json_copy(current.body)
+        base = json_copy(self.view(rt, current).body)
         if content_type == patches.MERGE:
             if not isinstance(document, dict):
                 raise errors.BadRequest("json: cannot unmarshal into Go value of type map[string]interface {}")
@@ -483,6 +504,10 @@ class ObjectApi:
         if not isinstance(patched, dict):
             raise errors.BadRequest("the patched object is not an object")
         patched = self._check_type(rt, patched, require=False)
+        if rt.conversion is not None:
+            stored_rt = self._stored_type(rt)
+            converted = rt.conversion.to_stored(patched)
+            return self.view(rt, self.update(stored_rt, namespace, name, converted, opts, subresource)), False
         meta = patched["metadata"]
         rv = meta.get("resourceVersion")
         if rv and rv != current.meta.get("resourceVersion"):
@@ -577,6 +602,11 @@ class ObjectApi:
     def delete(self, rt: ResourceType, namespace: str | None, name: str, options: dict[str, Any],
                opts: WriteOptions) -> tuple[Stored | None, dict[str, Any] | None]:
         """DELETE: (object still terminating or returned, or None) and a Status when deletion completed."""
+        if rt.conversion is not None:
+            stored, status = self.delete(self._stored_type(rt), namespace, name, options, opts)
+            if status is not None:
+                status["details"]["group"], status["details"]["kind"] = rt.group, rt.plural
+            return (self.view(rt, stored) if stored is not None else None), status
         ns = namespace if rt.namespaced else ""
         current = self.storage.get(rt.storage_key, ns or "", name)
         if current is None:

@@ -33,6 +33,8 @@ class ResourceType:
     unconditional_update: bool = True  # PUT without metadata.resourceVersion allowed
     name_rule: str = "subdomain"  # subdomain | label | path
     compiled: Any = field(default=None, repr=False, compare=False)  # the compiled schema (validators, CEL)
+    stored_as: tuple[str, str] | None = None  # another resource's storage, reached through `conversion`
+    conversion: Any = field(default=None, repr=False, compare=False)  # a FieldRenames to and from that storage
 
     def __post_init__(self) -> None:
         if not self.singular:
@@ -45,8 +47,8 @@ class ResourceType:
 
     @property
     def storage_key(self) -> tuple[str, str]:
-        """Objects are stored per (group, plural), shared by all served versions."""
-        return (self.group, self.plural)
+        """Objects are stored per (group, plural), shared by all served versions (and by converted aliases)."""
+        return self.stored_as or (self.group, self.plural)
 
     @property
     def list_kind(self) -> str:

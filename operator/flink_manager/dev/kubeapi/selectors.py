@@ -165,14 +165,18 @@ EVENT_FIELDS = {
     "source": ("source", "component"),
     "type": ("type",),
 }
+# events.k8s.io/v1 selectors, read from the stored core/v1 form.
 NEW_EVENT_FIELDS = {
-    "regarding.kind": ("regarding", "kind"),
-    "regarding.namespace": ("regarding", "namespace"),
-    "regarding.name": ("regarding", "name"),
-    "regarding.uid": ("regarding", "uid"),
+    "regarding.kind": ("involvedObject", "kind"),
+    "regarding.namespace": ("involvedObject", "namespace"),
+    "regarding.name": ("involvedObject", "name"),
+    "regarding.uid": ("involvedObject", "uid"),
+    "regarding.apiVersion": ("involvedObject", "apiVersion"),
+    "regarding.resourceVersion": ("involvedObject", "resourceVersion"),
+    "regarding.fieldPath": ("involvedObject", "fieldPath"),
     "reason": ("reason",),
     "type": ("type",),
-    "reportingController": ("reportingController",),
+    "reportingController": ("reportingComponent",),
 }
 EXTRA_FIELDS: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
     ("", "events"): EVENT_FIELDS,
