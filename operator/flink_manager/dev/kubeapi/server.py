@@ -194,6 +194,11 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
                          WriteOptions(field_manager=PYTHON_MANAGER))
 
     @property
+    def committed_writes(self) -> int:
+        """Writes that changed stored state (no-op writes are requests, not commits)."""
+        return self.core.writes
+
+    @property
     def revision(self) -> int:
         """The current resourceVersion (the cluster-wide revision)."""
         return self.storage.revision
@@ -231,7 +236,7 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
             self.faults.clear()
             return {"cleared": True}
         if path == "counters":
-            return self.counters.snapshot()
+            return dict(self.counters.snapshot(), committedWrites=self.committed_writes, revision=self.revision)
         if path == "counters/reset":
             self.counters.reset()
             return {"reset": True}
