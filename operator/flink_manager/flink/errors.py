@@ -67,3 +67,9 @@ class FlinkRequestRejected(FlinkError):
     """
 
     reason = "FlinkRequestRejected"
+
+
+class FlinkClientConfigError(FlinkError):
+    """The client's own settings cannot work (a CA that is not PEM, a REST URL that is not http or https)."""
+
+    reason = "FlinkClientConfigInvalid"

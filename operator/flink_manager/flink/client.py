@@ -1,0 +1,399 @@
+"""The one Flink REST client: async, one HTTP session per cluster, a timeout on every call, typed errors.
+
+Only idempotent reads (GET) are retried, a few times with backoff and only when Flink is unavailable;
+anything that changes the cluster is sent once and its failure is left to the caller, which knows how to
+find out whether it was applied (a run is found again by its job id, a savepoint by its trigger id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json as jsonlib
+import logging
+import pathlib
+import ssl
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import aiohttp
+
+from flink_manager.flink.classify import classify_error, meaningful_line
+from flink_manager.flink.errors import FlinkClientConfigError, FlinkError, FlinkUnavailable
+from flink_manager.flink.models import (
+    CheckpointingStatistics,
+    ClusterOverview,
+    DashboardConfig,
+    JarInfo,
+    JobDetails,
+    JobExceptions,
+    JobOverview,
+    OperationState,
+    OperationStatus,
+    SavepointStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+Observer = Callable[[str, str, float], None]
+
+UPLOAD_TIMEOUT = 120.0
+MAX_BACKOFF = 2.0
+
+
+class BasicAuth(NamedTuple):
+    """HTTP basic credentials for a Flink REST endpoint behind an authenticating proxy."""
+
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"BasicAuth(username={self.username!r}, password='***')"
+
+    def header(self) -> str:
+        """The `Authorization` header value."""
+        return "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode("ascii")
+
+
+class BearerToken(NamedTuple):
+    """A bearer token for a Flink REST endpoint behind an authenticating proxy."""
+
+    token: str
+
+    def __repr__(self) -> str:
+        return "BearerToken(token='***')"
+
+    def header(self) -> str:
+        """The `Authorization` header value."""
+        return f"Bearer {self.token}"
+
+
+def _segment(value: str) -> str:
+    """A path segment, quoted so that no id can change the path it is put into."""
+    return urllib.parse.quote(value, safe="")
+
+
+class FlinkClient:
+    """Async client of one Flink session cluster's REST API (Flink 2.3)."""
+
+    def __init__(
+        self,
+        rest_url: str,
+        *,
+        auth: BasicAuth | BearerToken | None = None,
+        ca_pem: str | None = None,
+        insecure_skip_verify: bool = False,
+        timeout: float = 10.0,
+        read_retries: int = 2,
+        observer: Observer | None = None,
+        retry_backoff: float = 0.2,
+    ) -> None:
+        parsed = urllib.parse.urlsplit(rest_url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise FlinkClientConfigError(f"the Flink REST URL must be http(s)://host[:port][/path], got {rest_url!r}")
+        self.rest_url = rest_url.rstrip("/")
+        self.timeout = timeout
+        self.read_retries = max(0, read_retries)
+        self.retry_backoff = retry_backoff
+        self._observer = observer
+        self._headers = {"Accept": "application/json"}
+        if auth is not None:
+            self._headers["Authorization"] = auth.header()
+        self._ssl: ssl.SSLContext | bool | None = self._ssl_context(ca_pem, insecure_skip_verify) if parsed.scheme == "https" else None
+        self._session: aiohttp.ClientSession | None = None
+        self._target = f"{parsed.scheme}://{parsed.hostname}" + (f":{parsed.port}" if parsed.port else "")
+
+    @staticmethod
+    def _ssl_context(ca_pem: str | None, insecure: bool) -> ssl.SSLContext | bool | None:
+        if insecure:
+            return False
+        if ca_pem is None:
+            return None
+        try:
+            return ssl.create_default_context(cadata=ca_pem)
+        except (ssl.SSLError, ValueError) as exc:
+            raise FlinkClientConfigError(f"the CA certificate is not valid PEM: {exc}") from None
+
+    def __repr__(self) -> str:
+        return f"FlinkClient({self._target!r})"
+
+    async def __aenter__(self) -> FlinkClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP session (and its pooled connections)."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True, limit=64)
+            self._session = aiohttp.ClientSession(connector=connector, headers=self._headers)
+        return self._session
+
+    # -- cluster ---------------------------------------------------------------------------------
+
+    async def config(self) -> DashboardConfig:
+        """`GET /config`: the Flink version and revision."""
+        return DashboardConfig.model_validate(await self._call("config", "GET", "/config"))
+
+    async def overview(self) -> ClusterOverview:
+        """`GET /overview`: task managers, slots and job counts."""
+        return ClusterOverview.model_validate(await self._call("overview", "GET", "/overview"))
+
+    # -- jars ------------------------------------------------------------------------------------
+
+    async def upload_jar(self, jar: pathlib.Path | bytes, filename: str, *, timeout: float | None = None) -> str:
+        """Upload a jar (multipart field `jarfile`); returns the jar id Flink gave it (`<uuid>_<filename>`)."""
+        content = await asyncio.to_thread(jar.read_bytes) if isinstance(jar, pathlib.Path) else jar
+
+        def form() -> aiohttp.FormData:
+            data = aiohttp.FormData()
+            data.add_field("jarfile", content, filename=filename, content_type="application/x-java-archive")
+            return data
+
+        body = await self._call("upload_jar", "POST", "/jars/upload", form=form,
+                                timeout=timeout or max(self.timeout, UPLOAD_TIMEOUT))
+        return pathlib.PurePosixPath(str(body["filename"])).name
+
+    async def list_jars(self) -> list[JarInfo]:
+        """`GET /jars`: the uploaded jars, newest first."""
+        body = await self._call("list_jars", "GET", "/jars")
+        return [JarInfo.model_validate(item) for item in body.get("files") or []]
+
+    async def delete_jar(self, jar_id: str) -> None:
+        """`DELETE /jars/{id}`; raises FlinkJarNotFound if there is no such jar."""
+        await self._call("delete_jar", "DELETE", f"/jars/{_segment(jar_id)}")
+
+    async def run_jar(
+        self,
+        jar_id: str,
+        *,
+        entry_class: str | None,
+        parallelism: int | None = None,
+        program_args: Sequence[str] = (),
+        job_id: str | None = None,
+        savepoint_path: str | None = None,
+        allow_non_restored_state: bool = False,
+        flink_config: Mapping[str, str] | None = None,
+        claim_mode: str | None = None,
+    ) -> str:
+        """`POST /jars/{id}/run`: start a job (with this job id, restoring from this savepoint); returns the job id.
+
+        Never retried: if the answer is lost the job may have started, and a second run with the same job id
+        is refused with FlinkDuplicateJob.
+        """
+        request: dict[str, Any] = {"programArgsList": list(program_args), "allowNonRestoredState": allow_non_restored_state}
+        optional = {
+            "entryClass": entry_class,
+            "parallelism": parallelism,
+            "jobId": job_id,
+            "savepointPath": savepoint_path,
+            "claimMode": claim_mode,
+            "flinkConfiguration": {str(k): str(v) for k, v in flink_config.items()} if flink_config else None,
+        }
+        request.update({key: value for key, value in optional.items() if value is not None})
+        body = await self._call("run_jar", "POST", f"/jars/{_segment(jar_id)}/run", json=request)
+        return str(body["jobid"])
+
+    # -- jobs ------------------------------------------------------------------------------------
+
+    async def jobs_overview(self) -> list[JobOverview]:
+        """`GET /jobs/overview`: every job the cluster knows, with its state (one call for all jobs)."""
+        body = await self._call("jobs_overview", "GET", "/jobs/overview")
+        return [JobOverview.model_validate(item) for item in body.get("jobs") or []]
+
+    async def job(self, job_id: str) -> JobDetails:
+        """`GET /jobs/{id}`; raises FlinkJobNotFound. Cached by Flink for up to `web.refresh-interval`."""
+        return JobDetails.from_flink(await self._call("job", "GET", f"/jobs/{_segment(job_id)}"))
+
+    async def cancel_job(self, job_id: str) -> None:
+        """`PATCH /jobs/{id}?mode=cancel`; accepted (again) for a job that already ended; FlinkJobNotFound if unknown."""
+        await self._call("cancel_job", "PATCH", f"/jobs/{_segment(job_id)}", params={"mode": "cancel"})
+
+    async def stop_with_savepoint(
+        self,
+        job_id: str,
+        *,
+        target_directory: str | None = None,
+        drain: bool = False,
+        trigger_id: str | None = None,
+        format_type: str | None = None,
+    ) -> str:
+        """`POST /jobs/{id}/stop`: take a savepoint and finish the job; returns the trigger id.
+
+        With `trigger_id` (32 hex) the request is idempotent: Flink answers a repeated trigger id with the same
+        operation instead of starting another one.
+        """
+        request = {"targetDirectory": target_directory, "drain": drain, "triggerId": trigger_id, "formatType": format_type}
+        body = await self._call("stop_with_savepoint", "POST", f"/jobs/{_segment(job_id)}/stop",
+                                json={k: v for k, v in request.items() if v is not None})
+        return str(body["request-id"])
+
+    async def trigger_savepoint(
+        self,
+        job_id: str,
+        *,
+        target_directory: str | None = None,
+        cancel_job: bool = False,
+        trigger_id: str | None = None,
+        format_type: str | None = None,
+    ) -> str:
+        """`POST /jobs/{id}/savepoints`: take a savepoint (and cancel the job after it); returns the trigger id."""
+        request = {"target-directory": target_directory, "cancel-job": cancel_job, "triggerId": trigger_id,
+                   "formatType": format_type}
+        body = await self._call("trigger_savepoint", "POST", f"/jobs/{_segment(job_id)}/savepoints",
+                                json={k: v for k, v in request.items() if v is not None})
+        return str(body["request-id"])
+
+    async def savepoint_status(self, job_id: str, trigger_id: str) -> SavepointStatus:
+        """`GET /jobs/{id}/savepoints/{trigger}` for a savepoint or a stop; FlinkTriggerNotFound if unknown."""
+        body = await self._call("savepoint_status", "GET", f"/jobs/{_segment(job_id)}/savepoints/{_segment(trigger_id)}")
+        state = OperationState(body["status"]["id"])
+        operation = body.get("operation") or {}
+        failure = self._failure(operation)
+        return SavepointStatus(
+            state=state,
+            location=operation.get("location"),
+            failure=failure.message if failure else None,
+            job_not_found=failure is not None and failure.reason == "FlinkJobNotFound",
+        )
+
+    async def checkpoints(self, job_id: str) -> CheckpointingStatistics:
+        """`GET /jobs/{id}/checkpoints`: counts, latest completed checkpoint and savepoint, and the restored one."""
+        body = await self._call("checkpoints", "GET", f"/jobs/{_segment(job_id)}/checkpoints")
+        return CheckpointingStatistics.from_flink(body)
+
+    async def exceptions(self, job_id: str) -> JobExceptions:
+        """`GET /jobs/{id}/exceptions`: the newest failure, reduced to its root cause's meaningful line."""
+        body = await self._call("exceptions", "GET", f"/jobs/{_segment(job_id)}/exceptions",
+                                params={"maxExceptions": "1"})
+        entries = (body.get("exceptionHistory") or {}).get("entries") or []
+        if not entries:
+            return JobExceptions()
+        newest = entries[0]
+        return JobExceptions(
+            root_cause=meaningful_line([newest.get("stacktrace") or newest.get("exceptionName") or ""]) or None,
+            exception_name=newest.get("exceptionName"),
+            timestamp=newest.get("timestamp"),
+            task_name=newest.get("taskName"),
+            entries=len(entries),
+        )
+
+    # -- savepoint disposal ----------------------------------------------------------------------
+
+    async def dispose_savepoint(self, path: str, *, trigger_id: str | None = None) -> str:
+        """`POST /savepoint-disposal`: delete a savepoint; returns the trigger id to poll.
+
+        Flink 2.3 ignores a caller's `triggerId` here and always answers with a fresh one: the returned id is
+        the one to poll.
+        """
+        request: dict[str, Any] = {"savepoint-path": path}
+        if trigger_id is not None:
+            request["triggerId"] = trigger_id
+        body = await self._call("dispose_savepoint", "POST", "/savepoint-disposal", json=request)
+        return str(body["request-id"])
+
+    async def savepoint_disposal_status(self, trigger_id: str) -> OperationStatus:
+        """`GET /savepoint-disposal/{trigger}`; FlinkTriggerNotFound if unknown."""
+        body = await self._call("savepoint_disposal_status", "GET", f"/savepoint-disposal/{_segment(trigger_id)}")
+        failure = self._failure(body.get("operation") or {})
+        return OperationStatus(state=OperationState(body["status"]["id"]), failure=failure.message if failure else None)
+
+    @staticmethod
+    def _failure(operation: Mapping[str, Any]) -> FlinkError | None:
+        cause = operation.get("failure-cause")
+        if not cause:
+            return None
+        return classify_error("operation_failure", None, [str(cause.get("stack-trace") or cause.get("class") or "")])
+
+    # -- transport -------------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        name: str,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        form: Callable[[], aiohttp.FormData] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """One REST call, with retries for reads: the decoded JSON body, or a typed FlinkError."""
+        attempts = 1 + (self.read_retries if method == "GET" else 0)
+        for attempt in range(attempts):
+            began = time.monotonic()
+            try:
+                result = await self._send(name, method, path, json=json, params=params,
+                                          data=form() if form else None, timeout=timeout or self.timeout)
+            except FlinkError as exc:
+                self._observe(name, exc.reason, time.monotonic() - began)
+                if isinstance(exc, FlinkUnavailable) and attempt + 1 < attempts:
+                    logger.debug("Flink %s %s unavailable (attempt %d): %s", method, path, attempt + 1, exc.message)
+                    await asyncio.sleep(min(MAX_BACKOFF, self.retry_backoff * 2**attempt))
+                    continue
+                raise
+            self._observe(name, "ok", time.monotonic() - began)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(
+        self,
+        name: str,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        params: Mapping[str, str] | None,
+        data: aiohttp.FormData | None,
+        timeout: float,
+    ) -> Any:
+        url = self.rest_url + path
+        try:
+            async with self._http().request(
+                method, url, json=json, params=params, data=data, timeout=aiohttp.ClientTimeout(total=timeout)
+            ) as response:
+                raw = await response.read()
+                status = response.status
+        except asyncio.TimeoutError:
+            raise FlinkUnavailable(f"{method} {path} timed out after {timeout:g}s") from None
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise FlinkUnavailable(f"TLS verification of {self._target} failed: {exc.certificate_error}") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise FlinkUnavailable(f"cannot connect to {self._target}: {exc.strerror or exc.os_error}") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise FlinkUnavailable(f"{method} {path} failed: {type(exc).__name__}: {exc}") from None
+        logger.debug("Flink %s %s → %d", method, path, status)
+        body = self._decode(raw)
+        if status >= 400:
+            errors = body.get("errors") if isinstance(body, dict) else None
+            if not isinstance(errors, list):
+                errors = [raw.decode(errors="replace")[:2000]] if raw else []
+            raise classify_error(name, status, [str(error) for error in errors])
+        if body is None and raw:
+            raise FlinkUnavailable(f"{method} {path}: HTTP {status} with a body that is not JSON")
+        return body if body is not None else {}
+
+    @staticmethod
+    def _decode(raw: bytes) -> Any:
+        if not raw:
+            return None
+        try:
+            return jsonlib.loads(raw)
+        except ValueError:
+            return None
+
+    def _observe(self, name: str, outcome: str, seconds: float) -> None:
+        if self._observer is None:
+            return
+        try:
+            self._observer(name, outcome, seconds)
+        except Exception:  # noqa: BLE001 - metrics must never break a Flink call
+            logger.exception("the Flink call observer failed")
