@@ -1,0 +1,109 @@
+"""`flink-manager`: the command line. One function per subcommand; errors are printed as one line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flink_manager.flink.simulator import SimulatedFlink
+
+PROG = "flink-manager"
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line, exit status 1."""
+
+
+def simulate(args: argparse.Namespace) -> int:
+    """Serve a simulated Flink 2.3 session cluster until interrupted."""
+    from flink_manager.flink.simulator import SimulatedFlink, Timings
+
+    base = Timings.fast() if args.timings == "fast" else Timings()
+    overrides: dict[str, float] = {}
+    known = {field.name for field in dataclasses.fields(Timings)}
+    for item in args.timing:
+        name, _, value = item.partition("=")
+        if name not in known:
+            raise CliError(f"--timing {item!r}: unknown step {name!r} (one of {', '.join(sorted(known))})")
+        try:
+            overrides[name] = float(value)
+        except ValueError:
+            raise CliError(f"--timing {item!r}: {value!r} is not a number of seconds") from None
+    simulator = SimulatedFlink(
+        slots=args.slots,
+        savepoint_dir=args.savepoint_dir or None,
+        checkpoint_dir=args.checkpoint_dir,
+        seed=args.seed,
+        timings=base.replace(**overrides),
+    )
+    return asyncio.run(_serve(simulator, args.host, args.port))
+
+
+async def _serve(simulator: SimulatedFlink, host: str, port: int) -> int:
+    try:
+        url = await simulator.start(host, port)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    print(f"Simulated Flink 2.3 session cluster at {url} ({simulator.cluster.slots} slots); "
+          f"faults and counters at {url}/_simulator/. Ctrl-C stops it.", flush=True)
+    try:
+        await stopped.wait()
+    finally:
+        await simulator.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: one subparser per subcommand, each bound to its function."""
+    parser = argparse.ArgumentParser(prog=PROG, description="Run Apache Flink jobs on session clusters from Kubernetes.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sim = commands.add_parser("simulate", help="serve a simulated Flink 2.3 session cluster (REST API)",
+                              description=simulate.__doc__)
+    sim.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sim.add_argument("--port", type=int, default=8081, help="port to listen on (default 8081; 0 picks a free one)")
+    sim.add_argument("--slots", type=_positive_int, default=4, help="task slots of the one TaskManager (default 4)")
+    sim.add_argument("--savepoint-dir", default="file:/tmp/flink-simulator/savepoints",
+                     help="default savepoint directory URI ('' for none, as a cluster without one)")
+    sim.add_argument("--checkpoint-dir", default="file:/tmp/flink-simulator/checkpoints", help="checkpoint directory URI")
+    sim.add_argument("--seed", type=int, default=None, help="seed for generated ids and injected faults (deterministic runs)")
+    sim.add_argument("--timings", choices=("real", "fast"), default="real",
+                     help="step durations: like a small real cluster (default) or a few milliseconds each")
+    sim.add_argument("--timing", action="append", default=[], metavar="STEP=SECONDS",
+                     help="override one step, e.g. --timing savepoint=5 (repeatable)")
+    sim.set_defaults(handler=simulate)
+    return parser
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `flink-manager` command."""
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except CliError as exc:
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
