@@ -3,4 +3,6 @@
 pytest_plugins: list[str] = [
     "tests.infra.flink.fixtures",
     "tests.infra.embedded_k8s",
+    "tests.infra.kube.fixtures",
+    "tests.infra.simulator",
 ]

@@ -330,6 +330,9 @@ class SessionCluster:
     def _schedule_tasks(self, job: SimJob, at: float) -> None:
         """The tasks ask for slots: deploy if the TaskManager has them, else wait (Flink keeps the job RUNNING)."""
         job.tasks_at(Tasks.SCHEDULED, at)
+        if job.checkpoints.interval > 0 and job.attempt == 0:
+            # Flink's first checkpoint trigger comes before all tasks run and fails (seen on every real job).
+            job.checkpoints.failed = 1
         if job.has_slots or self._acquire(job, at):
             job.tasks_at(Tasks.DEPLOYING, at)
             self._schedule_job(job, self.timings.deploying, "deployed", at)
@@ -466,13 +469,16 @@ class SessionCluster:
                          f"Checkpoint triggering task {SOURCE_VERTEX} (1/{job.parallelism}) of job {job_id} is not being "
                          "executed at the moment. Aborting checkpoint. Failure reason: Not all required tasks are currently running.")
             self._finish_operation(operation, now, failure=traces.failure_cause(idle.wrapped_in(traces.COMPLETION), idle))
-        elif stop and job.stop_trigger is not None:
-            # Flink 2.3 fails both stops and then the job itself (observed with two trigger ids in flight).
-            self._fail(job, Cause("java.lang.IllegalStateException",
-                                  "at most one stop-with-savepoint checkpoint at a time is allowed"), now)
-            suspending = Cause(traces.CHECKPOINT, "Checkpoint Coordinator is suspending.")
-            self._finish_operation(operation, now, failure=traces.failure_cause(suspending.wrapped_in(traces.COMPLETION), suspending))
         else:
+            if stop and job.stop_trigger is not None:
+                # A second stop with another trigger id breaks the first (Flink 2.3: the first savepoint fails with
+                # "Checkpoint Coordinator is suspending."; the second then finished the job in 4 of 6 observed runs).
+                first = self.operations.get((job_id, job.stop_trigger))
+                if first is not None and first.in_progress:
+                    self._pending_ops.get(job_id, set()).discard(first.trigger_id)
+                    job.checkpoints.in_progress = max(0, job.checkpoints.in_progress - 1)
+                    suspending = Cause(traces.CHECKPOINT, "Checkpoint Coordinator is suspending.")
+                    self._finish_operation(first, now, failure=traces.failure_cause(suspending.wrapped_in(traces.COMPLETION), suspending))
             job.checkpoints.stop_periodic(now)
             job.checkpoints.in_progress += 1
             operation.checkpoint_id = job.checkpoints.reserve_id()

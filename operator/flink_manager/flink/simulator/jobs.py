@@ -182,6 +182,7 @@ class CheckpointBook:
     latest_savepoint: CheckpointRecord | None = None
     periodic_from: float | None = None
     in_progress: int = 0
+    failed: int = 0
 
     def _periodic_done(self, now: float) -> int:
         if self.periodic_from is None or self.interval <= 0:

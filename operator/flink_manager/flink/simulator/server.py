@@ -72,12 +72,19 @@ async def _json_body(request: web.Request, body_type: str) -> dict[str, Any]:
     return body
 
 
-def _optional_id(body: dict[str, Any], key: str, body_type: str) -> str | None:
+STOP_BODY = "org.apache.flink.runtime.rest.messages.job.savepoints.stop.StopWithSavepointRequestBody"
+SAVEPOINT_BODY = "org.apache.flink.runtime.rest.messages.job.savepoints.SavepointTriggerRequestBody"
+
+
+def _optional_id(body: dict[str, Any], key: str, body_class: str) -> str | None:
+    """A job id or trigger id field of a request body, refused as Flink's JSON mapper refuses it."""
     value = body.get(key)
     if value is None:
         return None
     if not isinstance(value, str) or not _HEX32.match(value):
-        raise traces.bad_job_id_in_body(str(value), body_type)
+        if key == "triggerId":
+            raise traces.bad_trigger_id_in_body(str(value), body_class)
+        raise traces.bad_job_id_in_body(str(value), body_class.rsplit(".", 1)[-1])
     return value.lower()
 
 
@@ -463,7 +470,7 @@ class SimulatedFlink:
         job_id = _job_id(request)
         body = await _json_body(request, "StopWithSavepointRequestBody")
         trigger = self.cluster.trigger_savepoint(
-            job_id, trigger_id=_optional_id(body, "triggerId", "StopWithSavepointRequestBody"),
+            job_id, trigger_id=_optional_id(body, "triggerId", STOP_BODY),
             target=body.get("targetDirectory") or None, stop=True,
         )
         return web.json_response({"request-id": trigger}, status=202)
@@ -472,7 +479,7 @@ class SimulatedFlink:
         job_id = _job_id(request)
         body = await _json_body(request, "SavepointTriggerRequestBody")
         trigger = self.cluster.trigger_savepoint(
-            job_id, trigger_id=_optional_id(body, "triggerId", "SavepointTriggerRequestBody"),
+            job_id, trigger_id=_optional_id(body, "triggerId", SAVEPOINT_BODY),
             target=body.get("target-directory") or None, cancel_job=_flag(body.get("cancel-job")),
         )
         return web.json_response({"request-id": trigger}, status=202)

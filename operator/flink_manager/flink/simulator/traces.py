@@ -125,6 +125,17 @@ def bad_job_id_in_body(value: str, body_type: str = "JarRunRequestBody") -> Simu
     )
 
 
+def bad_trigger_id_in_body(value: str, body_class: str) -> SimulatedRestError:
+    """A `triggerId` in a stop or savepoint request that is not 32 hex characters."""
+    number = f'For input string: "{value[:2]}" under radix 16'
+    return bad_request_body(
+        body_class.rsplit(".", 1)[-1],
+        Cause("org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonMappingException",
+              f'{number} (through reference chain: {body_class}["triggerId"])'),
+        Cause("java.lang.NumberFormatException", number),
+    )
+
+
 def savepoint_trigger_not_found(trigger_id: str, job_id: str) -> SimulatedRestError:
     """`GET /jobs/{id}/savepoints/{trigger}` of an operation this job never had (or that expired)."""
     return handler_error(

@@ -280,8 +280,8 @@ def checkpoint_statistics(job: SimJob, now: float) -> dict[str, Any]:
     restored = job.restored if job.restored_count else None
     in_progress = job.checkpoints.in_progress
     return {
-        "counts": {"restored": job.restored_count, "total": completed + in_progress, "in_progress": in_progress,
-                   "completed": completed, "failed": 0},
+        "counts": {"restored": job.restored_count, "total": completed + in_progress + job.checkpoints.failed,
+                   "in_progress": in_progress, "completed": completed, "failed": job.checkpoints.failed},
         "summary": {
             "checkpointed_size": _stats(sizes),
             "state_size": _stats(sizes),
