@@ -69,7 +69,7 @@ def test_error_statuses(backend: Backend, request_kind: str, expected_status: in
     elif request_kind == "put-without-rv":
         reply = client.put(backend.widgets("w1"), backend.widget("w1", size=2))
         assert reply.body["message"] == (
-            'Widget.test.flinkmanager.io "w1" is invalid: metadata.resourceVersion: Invalid value: 0: '
+            'widgets.test.flinkmanager.io "w1" is invalid: metadata.resourceVersion: Invalid value: 0: '
             "must be specified for an update")
     else:
         reply = client.patch(backend.widgets("w1"), [{"op": "test", "path": "/spec/size", "value": 7}], "json")
@@ -145,7 +145,8 @@ def test_pagination_with_limit_and_continue(backend: Backend) -> None:
     token = first.body["metadata"]["continue"]
     second = backend.client.get(backend.widgets() + f"?limit=2&continue={token}")
     assert [i["metadata"]["name"] for i in second.body["items"]] == ["c"]
-    assert "continue" not in second.body["metadata"]
+    assert second.body["metadata"]["continue"] == ""  # present but empty in custom resource lists
+    assert "remainingItemCount" not in second.body["metadata"]
 
 
 @pytest.mark.parametrize(("selector", "expected"), [
@@ -207,7 +208,7 @@ INVALID_SPECS = [
     ("cel-message", {"url": "http://x"}, "FieldValueInvalid", "spec.url",
      'Invalid value: "http://x": url must be https or s3'),
     ("cel-message-expression-field-path-reason", {"size": 5, "maxSize": 3}, "FieldValueForbidden", "spec.size",
-     "Forbidden: size 5 exceeds maxSize 3"),
+     "Forbidden: size exceeds maxSize"),
 ]
 
 

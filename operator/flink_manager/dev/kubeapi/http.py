@@ -330,6 +330,8 @@ class ApiHandler:
         if result.continue_token:
             metadata["continue"] = result.continue_token
             metadata["remainingItemCount"] = result.remaining
+        elif rt.custom:
+            metadata["continue"] = ""  # unstructured lists keep the empty field the typed ones omit
         head = json.dumps({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": metadata},
                           separators=(",", ":")).encode()
         data = head[:-1] + b',"items":[' + b",".join(s.json() for s in result.items) + b"]}"

@@ -379,7 +379,8 @@ class ObjectApi:
         rv = meta.get("resourceVersion")
         if not rv:
             if not rt.unconditional_update:
-                raise errors.Invalid(rt.kind, rt.group, name, [
+                # This one error names the resource (not the kind), as the generic registry words it.
+                raise errors.Invalid(rt.plural, rt.group, name, [
                     fe.invalid("metadata.resourceVersion", 0, "must be specified for an update")])
         elif rv != current.meta.get("resourceVersion"):
             raise errors.Conflict(rt.plural, rt.group, name)
