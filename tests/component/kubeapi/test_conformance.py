@@ -477,3 +477,40 @@ def test_core_events_are_served_as_events_k8s_io(backend: Backend) -> None:
     selected = backend.client.get(f"{path}?fieldSelector=regarding.name%3Dw1").body
     assert [i["metadata"]["name"] for i in selected["items"]] == ["e1"]
     assert seen["metadata"]["resourceVersion"] == created.body["metadata"]["resourceVersion"]
+
+
+# --- CRD validation ----------------------------------------------------------------------------------------------
+
+COST_BUDGET = ("exceeds budget by factor of more than 100x (try simplifying the rule, or adding maxItems, "
+               "maxProperties, and maxLength where arrays, maps, and strings are declared)")
+
+
+@pytest.mark.parametrize(("rule", "accepted"), [
+    pytest.param({"rule": "self >= 0", "messageExpression": "'negative: ' + string(self)"}, False,
+                 id="message-expression-concatenating-string-conversion"),
+    pytest.param({"rule": "'a' + string(self) == 'a1'"}, False, id="rule-concatenating-string-conversion"),
+    pytest.param({"rule": "self >= 0", "messageExpression": "self > 5 ? 'big' : 'small'"}, True, id="cheap"),
+    pytest.param({"rule": "string(self) == '1'"}, True, id="conversion-without-concatenation"),
+])
+def test_crd_rules_over_the_cost_budget_are_rejected(backend: Backend, rule: dict[str, str], accepted: bool) -> None:
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "probes.cost.flinkmanager.io"},
+           "spec": {"group": "cost.flinkmanager.io", "scope": "Namespaced",
+                    "names": {"kind": "Probe", "plural": "probes"},
+                    "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                        "type": "object", "properties": {"spec": {"type": "object", "properties": {
+                            "x": {"type": "integer", "x-kubernetes-validations": [rule]}}}}}}}]}}
+    reply = backend.client.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions?dryRun=All", crd)
+    if accepted:
+        assert reply.status == 201, reply.body
+        return
+    key = "rule" if "string(self)" in rule["rule"] else "messageExpression"
+    field = f"spec.validation.openAPIV3Schema.properties[spec].properties[x].x-kubernetes-validations[0].{key}"
+    assert (reply.status, reply.reason) == (422, "Invalid")
+    assert reply.body["details"]["causes"] == [
+        {"reason": "FieldValueForbidden", "field": field, "message": f"Forbidden: estimated {key} cost {COST_BUDGET}"},
+        {"reason": "FieldValueForbidden", "field": field,
+         "message": "Forbidden: contributed to estimated rule cost total exceeding cost limit for entire OpenAPIv3 schema"},
+        {"reason": "FieldValueForbidden", "field": "spec.validation.openAPIV3Schema",
+         "message": f"Forbidden: x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema {COST_BUDGET}"},
+    ]

@@ -8,7 +8,7 @@ from typing import Any
 from flink_manager.dev.kubeapi import fielderrors as fe
 from flink_manager.dev.kubeapi.fielderrors import FieldError
 from flink_manager.dev.kubeapi.registry import ResourceType
-from flink_manager.dev.kubeapi.schema.cel import compile_schema_rules
+from flink_manager.dev.kubeapi.schema.cel import compile_schema_rules, concatenates_a_conversion
 from flink_manager.dev.kubeapi.schema.compiled import CompiledSchema
 
 CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
@@ -50,16 +50,53 @@ def validate_crd(crd: dict[str, Any]) -> list[FieldError]:
         errors.append(fe.invalid("spec.versions", versions, "must have exactly one version marked as storage version"))
     elif sum(1 for v in versions if v.get("storage")) != 1:
         errors.append(fe.invalid("spec.versions", fe.OMIT, "must have exactly one version marked as storage version"))
-    for i, version in enumerate(versions):
-        schema = ((version.get("schema") or {}).get("openAPIV3Schema"))
+    schemas = [(v.get("schema") or {}).get("openAPIV3Schema") for v in versions]
+    shared = len(versions) > 0 and all(schema == schemas[0] for schema in schemas)
+    for i, schema in enumerate(schemas):
         if schema is None:
             errors.append(fe.required(f"spec.versions[{i}].schema.openAPIV3Schema", "schemas are required"))
             continue
-        path = f"spec.versions[{i}].schema.openAPIV3Schema"
+        if shared and i > 0:
+            break
+        # One schema shared by every version is validated (and reported) as the top-level `spec.validation`.
+        path = "spec.validation.openAPIV3Schema" if shared else f"spec.versions[{i}].schema.openAPIV3Schema"
         errors += _structural_errors(schema, path, root=True)
         for rule_path, message in compile_schema_rules(schema, {}, path):
             errors.append(fe.invalid(rule_path, fe.OMIT, f"compilation failed: {message}"))
+        errors += _cost_errors(schema, path)
     return errors
+
+
+_OVER_BUDGET = ("exceeds budget by factor of more than 100x (try simplifying the rule, or adding maxItems, "
+                "maxProperties, and maxLength where arrays, maps, and strings are declared)")
+
+
+def _cost_errors(schema: dict[str, Any], root: str) -> list[FieldError]:
+    offending: list[FieldError] = []
+    for path, entry in _rules(schema, root):
+        for key, what in (("rule", "rule"), ("messageExpression", "messageExpression")):
+            expression = entry.get(key)
+            if expression and concatenates_a_conversion(expression):
+                offending.append(fe.forbidden(f"{path}.{key}", f"estimated {what} cost {_OVER_BUDGET}"))
+                offending.append(fe.forbidden(
+                    f"{path}.{key}", "contributed to estimated rule cost total exceeding cost limit for entire "
+                                     "OpenAPIv3 schema"))
+    if offending:
+        offending.append(fe.forbidden(
+            root, f"x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema {_OVER_BUDGET}"))
+    return offending
+
+
+def _rules(schema: dict[str, Any], path: str) -> list[tuple[str, dict[str, Any]]]:
+    found = [(f"{path}.x-kubernetes-validations[{i}]", entry)
+             for i, entry in enumerate(schema.get("x-kubernetes-validations") or ())]
+    for name, sub in (schema.get("properties") or {}).items():
+        found += _rules(sub, f"{path}.properties[{name}]")
+    for keyword in ("items", "additionalProperties"):
+        sub = schema.get(keyword)
+        if isinstance(sub, dict):
+            found += _rules(sub, f"{path}.{keyword}")
+    return found
 
 
 def _structural_errors(schema: dict[str, Any], path: str, root: bool = False) -> list[FieldError]:

@@ -226,6 +226,32 @@ def compile_schema_rules(schema: Schema, cache: dict[str, CompiledRule], path: s
     return failures
 
 
+_PASS_THROUGH = {"expr", "conditionalor", "conditionaland", "relation", "addition", "multiplication", "unary",
+                 "member", "primary"}
+
+
+def _is_string_conversion(node: Any) -> bool:
+    while hasattr(node, "data") and node.data in _PASS_THROUGH and len(node.children) == 1:
+        node = node.children[0]
+    if not hasattr(node, "data") or node.data != "ident_arg" or not node.children:
+        return False
+    return str(node.children[0]) == "string"
+
+
+def concatenates_a_conversion(expression: str) -> bool:
+    """Whether `+` joins the result of `string(…)`: cel-go estimates that size as unbounded, so the apiserver
+    rejects the rule as over its cost budget (a known, narrow slice of its cost estimator)."""
+    try:
+        tree = _ENV.compile(expression)
+    except Exception:  # noqa: BLE001 - compile errors are reported elsewhere
+        return False
+    for node in tree.iter_subtrees():
+        if node.data in ("addition_add", "addition_sub") or (node.data == "addition" and len(node.children) == 2):
+            if any(_is_string_conversion(child) for child in node.children):
+                return True
+    return False
+
+
 def _cache_key(entry: dict[str, Any]) -> str:
     return "\x00".join(str(entry.get(k, "")) for k in ("rule", "message", "messageExpression", "reason", "fieldPath"))
 
