@@ -272,9 +272,20 @@ class ControlPlane:
             "--profiling=false",
         ]
 
+    def restart_controller_manager(self, timeout: float = 60.0) -> None:
+        """Restart kube-controller-manager, so that its garbage collector watches every resource type served now.
+
+        Without it, the collector notices a new CRD at its next discovery sync (every 30 s), and until then
+        deleting an owner of that kind leaves its dependents in place.
+        """
+        self._end("kube-controller-manager", timeout=20.0)
+        self.controller_manager_port = free_port()
+        self._launch("kube-controller-manager", self._controller_manager_command())
+        self._wait("kube-controller-manager", self._controller_manager_healthy, time.monotonic() + timeout)
+
     def _launch(self, name: str, command: list[str]) -> None:
         (self.log_dir / f"{name}.command").write_text(" ".join(command) + "\n")
-        with (self.log_dir / f"{name}.log").open("wb") as output:
+        with (self.log_dir / f"{name}.log").open("ab") as output:
             self._processes[name] = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
@@ -358,20 +369,23 @@ class ControlPlane:
         """SIGTERM each process (controller manager, API server, etcd), SIGKILL it after `timeout`;
         remove the temporary folder unless `keep` (then say where the logs are)."""
         for name in PROCESS_ORDER:
-            process = self._processes.pop(name, None)
-            if process is None:
-                continue
-            if process.poll() is None:
-                process.terminate()
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            self._end(name, timeout=timeout)
         if keep:
             print(f"Real Kubernetes control plane kept in {self.work_dir} (logs in {self.log_dir})", file=sys.stderr)
         else:
             shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def _end(self, name: str, *, timeout: float) -> None:
+        process = self._processes.pop(name, None)
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
     def __enter__(self) -> ControlPlane:
         self.start()
