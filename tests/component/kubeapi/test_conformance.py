@@ -514,3 +514,104 @@ def test_crd_rules_over_the_cost_budget_are_rejected(backend: Backend, rule: dic
         {"reason": "FieldValueForbidden", "field": "spec.validation.openAPIV3Schema",
          "message": f"Forbidden: x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema {COST_BUDGET}"},
     ]
+
+
+# --- more of the same, found while comparing ---------------------------------------------------------------------
+
+def test_discovery_lists_the_custom_resource(backend: Backend) -> None:
+    reply = backend.client.get(f"/apis/{GROUP}/v1")
+    assert reply.body["kind"] == "APIResourceList" and reply.body["groupVersion"] == f"{GROUP}/v1"
+    by_name = {r["name"]: r for r in reply.body["resources"]}
+    widgets = by_name["widgets"]
+    assert (widgets["kind"], widgets["singularName"], widgets["namespaced"]) == ("Widget", "widget", True)
+    assert widgets["shortNames"] == ["wdg"] and widgets["categories"] == ["flinkmanager-test"]
+    assert sorted(widgets["verbs"]) == sorted(
+        ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"])
+    status = by_name["widgets/status"]
+    assert (status["kind"], sorted(status["verbs"])) == ("Widget", ["get", "patch", "update"])
+    group = backend.client.get(f"/apis/{GROUP}").body
+    assert group["preferredVersion"] == {"groupVersion": f"{GROUP}/v1", "version": "v1"}
+
+
+def test_crd_status_reports_established_names(backend: Backend) -> None:
+    crd = backend.client.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.test.flinkmanager.io")
+    status = crd.body["status"]
+    conditions = {c["type"]: (c["status"], c["reason"], c["message"]) for c in status["conditions"]}
+    assert conditions["NamesAccepted"] == ("True", "NoConflicts", "no conflicts found")
+    assert conditions["Established"] == ("True", "InitialNamesAccepted", "the initial names have been accepted")
+    assert status["acceptedNames"] == {"kind": "Widget", "listKind": "WidgetList", "plural": "widgets",
+                                       "singular": "widget", "shortNames": ["wdg"],
+                                       "categories": ["flinkmanager-test"]}
+    assert status["storedVersions"] == ["v1"]
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    pytest.param("Bad_Name", 'metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist '
+                             "of lower case alphanumeric characters, '-' or '.', and must start and end with an "
+                             "alphanumeric character (e.g. 'example.com', regex used for validation is "
+                             "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')", id="bad-name"),
+    pytest.param("", "metadata.name: Required value: name or generateName is required", id="no-name"),
+])
+def test_object_names_are_validated(backend: Backend, name: str, message: str) -> None:
+    reply = backend.client.post(backend.configmaps(), {"apiVersion": "v1", "kind": "ConfigMap",
+                                                       "metadata": {"name": name}})
+    assert (reply.status, reply.reason) == (422, "Invalid")
+    assert reply.body["message"] == f'ConfigMap "{name}" is invalid: {message}'
+
+
+def test_create_in_a_missing_namespace(backend: Backend) -> None:
+    reply = backend.client.post("/api/v1/namespaces/does-not-exist/configmaps",
+                                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
+    assert (reply.status, reply.reason, reply.body["message"]) == (404, "NotFound", 'namespaces "does-not-exist" not found')
+
+
+def test_strategic_merge_patch_on_built_in_lists(backend: Backend) -> None:
+    owner = backend.create_widget("owner")
+    ref = {"apiVersion": owner["apiVersion"], "kind": "Widget", "name": "owner", "uid": owner["metadata"]["uid"]}
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "finalizers": ["a.io/x"]},
+            "data": {"k": "v"}}
+    backend.client.post(backend.configmaps(), body)
+    reply = backend.client.patch(backend.configmaps("c"), {"metadata": {"finalizers": ["a.io/y"],
+                                                                        "ownerReferences": [ref]},
+                                                           "data": {"k2": "v2"}}, "strategic")
+    assert reply.status == 200, reply.body
+    assert reply.body["metadata"]["finalizers"] == ["a.io/y", "a.io/x"]  # patch items first, then the rest
+    assert reply.body["data"] == {"k": "v", "k2": "v2"}
+    deleted = backend.client.patch(backend.configmaps("c"), {
+        "metadata": {"$deleteFromPrimitiveList/finalizers": ["a.io/x", "a.io/y"]}}, "strategic")
+    assert "finalizers" not in deleted.body["metadata"]
+
+
+def test_delete_collection_by_label(backend: Backend) -> None:
+    for name, tier in (("a", "web"), ("b", "web"), ("c", "db")):
+        body = backend.widget(name)
+        body["metadata"]["labels"] = {"tier": tier}
+        backend.client.post(backend.widgets(), body)
+    reply = backend.client.delete(backend.widgets() + "?labelSelector=tier%3Dweb")
+    assert reply.status == 200
+    assert [i["metadata"]["name"] for i in backend.client.get(backend.widgets()).body["items"]] == ["c"]
+
+
+def test_apply_requires_a_field_manager(backend: Backend) -> None:
+    manifest = "apiVersion: test.flinkmanager.io/v1\nkind: Widget\nmetadata:\n  name: w1\nspec:\n  owner: alice\n"
+    reply = backend.client.patch(backend.widgets("w1"), manifest, "apply")
+    assert (reply.status, reply.reason) == (422, "Invalid")
+    assert [(c["field"], c["message"]) for c in reply.body["details"]["causes"]] == [
+        ("fieldManager", "Required value: is required for apply patch")]
+
+
+def test_defaults_are_applied_on_read_after_the_schema_gains_one(backend: Backend) -> None:
+    from tests.component.kubeapi.conftest import WIDGETS_CRD, install_crd
+    import copy
+
+    backend.create_widget("w1")
+    crd = copy.deepcopy(WIDGETS_CRD)
+    spec_props = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    spec_props["note"]["default"] = "added later"
+    try:
+        install_crd(backend.client, crd)
+        seen = wait_for_sync(lambda: backend.client.get(backend.widgets("w1")).body["spec"].get("note"),
+                             timeout=30, what="the new default served")
+        assert seen == "added later"
+    finally:
+        install_crd(backend.client, WIDGETS_CRD)

@@ -37,11 +37,11 @@ def test_json_patch_applies_and_fails_like_the_apiserver() -> None:
 
 
 @pytest.mark.parametrize(("patch", "path", "expected"), [
-    pytest.param({"metadata": {"finalizers": ["b"]}}, "metadata.finalizers", ["a", "b"], id="finalizers-union"),
+    pytest.param({"metadata": {"finalizers": ["b"]}}, "metadata.finalizers", ["b", "a"], id="finalizers-union"),
     pytest.param({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}, "metadata.finalizers", [],
                  id="finalizers-delete-directive"),
     pytest.param({"metadata": {"ownerReferences": [{"uid": "u2", "name": "two"}]}}, "metadata.ownerReferences",
-                 [{"uid": "u1", "name": "one"}, {"uid": "u2", "name": "two"}], id="owner-references-by-uid"),
+                 [{"uid": "u2", "name": "two"}, {"uid": "u1", "name": "one"}], id="owner-references-by-uid"),
     pytest.param({"metadata": {"ownerReferences": [{"uid": "u1", "$patch": "delete"}]}}, "metadata.ownerReferences",
                  [], id="owner-reference-delete"),
     pytest.param({"spec": {"list": [3]}}, "spec.list", [3], id="unkeyed-list-replaced"),

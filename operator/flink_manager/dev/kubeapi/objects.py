@@ -31,6 +31,7 @@ SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePe
                "selfLink")
 GC_MANAGER = "kube-controller-manager"
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
 PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 RETURNS_DELETED_OBJECT = {("", "pods"), ("", "serviceaccounts"), ("", "namespaces"), ("", "services")}
 
@@ -99,7 +100,7 @@ class ObjectApi:
         if rt.conversion is not None:
             return Stored(rt.conversion.from_stored(stored.body, rt.api_version, rt.kind), stored.schema_epoch)
         body_version = stored.body.get("apiVersion")
-        needs_default = rt.custom and rt.compiled is not None and stored.schema_epoch != id(rt.compiled)
+        needs_default = rt.custom and rt.compiled is not None and stored.schema_epoch != rt.compiled.epoch
         if body_version == rt.api_version and not needs_default:
             return stored
         body = json_copy(stored.body)
@@ -177,11 +178,12 @@ class ObjectApi:
     # --- committing ----------------------------------------------------------------------------------------
 
     def _commit(self, rt: ResourceType, body: dict[str, Any], old: Stored | None, dry_run: bool) -> Stored:
+        _drop_empty_meta(body["metadata"])
         if dry_run:
-            return Stored(body, id(rt.compiled) if rt.compiled is not None else 0)
+            return Stored(body, rt.compiled.epoch if rt.compiled is not None else 0)
         revision = self.storage.next_revision()
         body["metadata"]["resourceVersion"] = str(revision)
-        stored = Stored(body, id(rt.compiled) if rt.compiled is not None else 0)
+        stored = Stored(body, rt.compiled.epoch if rt.compiled is not None else 0)
         change = self.storage.put(rt.storage_key, stored, old, revision)
         self._publish(change)
         return stored
@@ -199,6 +201,9 @@ class ObjectApi:
 
     def _publish(self, change: Change) -> None:
         self.writes += 1
+        if change.storage_key == CRD_KEY and change.type != "DELETED" and change.new.body.get("status", {}).get(
+                "acceptedNames"):
+            self._serve_crd(change.new.body)
         self.hub.publish(change)
         for hook in self.after_change:
             hook(change)
@@ -344,11 +349,14 @@ class ObjectApi:
                     f"[]string{{{shown}}}"))
         return problems
 
+    def _serve_crd(self, crd: dict[str, Any]) -> None:
+        """Serve what an accepted CRD declares now: its versions, schemas and columns (replacing the previous)."""
+        self.registry.remove_crd(crd["metadata"]["name"])
+        for resource_type in crds.resource_types(crd):
+            self.registry.add(resource_type)
+
     def _establish(self, rt: ResourceType, stored: Stored) -> None:
         crd = json_copy(stored.body)
-        types = crds.resource_types(crd)
-        for resource_type in types:
-            self.registry.add(resource_type)
         crd["status"] = crds.established_status(crd, self.now())
         crd["metadata"]["managedFields"] = managedfields.update_entries(
             list(crd["metadata"].get("managedFields") or ()), manager="kube-apiserver", operation="Update",
@@ -692,6 +700,16 @@ class ObjectApi:
     def rewrite(self, rt: ResourceType, stored: Stored, body: dict[str, Any], manager: str) -> Stored:
         """A controller's update of an object (no resourceVersion precondition)."""
         return self._replace(rt, stored, body, WriteOptions(field_manager=manager), None, "Update")
+
+
+_OMITTED_WHEN_EMPTY = ("labels", "annotations", "finalizers", "ownerReferences", "managedFields")
+
+
+def _drop_empty_meta(meta: dict[str, Any]) -> None:
+    """ObjectMeta's empty lists and maps are omitted when serialised (`omitempty`), for every kind."""
+    for key in _OMITTED_WHEN_EMPTY:
+        if key in meta and not meta[key]:
+            del meta[key]
 
 
 def _non_meta(body: dict[str, Any]) -> dict[str, Any]:

@@ -170,8 +170,6 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
             return self.create(body, manager=manager)
         meta["resourceVersion"] = current.meta["resourceVersion"]
         stored = self.core.update(rt, namespace, meta["name"], body, WriteOptions(field_manager=manager))
-        if rt.storage_key == ("apiextensions.k8s.io", "customresourcedefinitions"):
-            self.core._establish(rt, stored)  # re-serve the new versions and schemas
         return copy.deepcopy(stored.body)
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from flink_manager.dev.kubeapi import fielderrors as fe
@@ -9,6 +10,7 @@ from flink_manager.dev.kubeapi.fielderrors import FieldError
 from flink_manager.dev.kubeapi.schema import cel, structural
 from flink_manager.dev.kubeapi.schema.structural import MISSING
 
+_EPOCHS = itertools.count(1)
 _BLOCKING = {"FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong", "FieldValueTooMany",
              "FieldValueTypeInvalid"}
 
@@ -17,6 +19,7 @@ class CompiledSchema:
     """A structural schema with its CEL rules compiled."""
 
     def __init__(self, schema: dict[str, Any] | None) -> None:
+        self.epoch = next(_EPOCHS)  # objects stored under another epoch are re-defaulted when read
         self.schema: dict[str, Any] = schema or {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
         self.rules: dict[str, cel.CompiledRule] = {}
         self.compile_errors = cel.compile_schema_rules(self.schema, self.rules)
