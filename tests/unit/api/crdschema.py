@@ -251,7 +251,13 @@ def _unwrap_optional(annotation: Any) -> tuple[bool, Any]:
 def _compare_type(annotation: Any, schema: dict[str, Any], path: str, report: _Report) -> None:
     optional, inner = _unwrap_optional(annotation)
     nullable = bool(schema.get("nullable", False))
-    if optional != nullable:
+    is_enum = isinstance(inner, type) and issubclass(inner, enum.Enum)
+    if is_enum and nullable:
+        # kube-apiserver checks enum before nullable and rejects null even when the enum lists it; a field
+        # without nullable has its nulls pruned instead, which the model reads as None just the same.
+        report.add(path, "an enum must not be nullable: the apiserver would reject null (Unsupported value); "
+                         "without nullable it prunes null, which the model reads as None")
+    elif optional != nullable and not is_enum:
         said = "allows null (Optional)" if optional else "does not allow null"
         report.add(path, f"nullable differs: the model {said}, the CRD has nullable: {str(nullable).lower()}")
     crd_type = schema.get("type")

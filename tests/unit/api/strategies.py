@@ -66,7 +66,9 @@ def values(annotation: Any, field: FieldInfo | None = None) -> st.SearchStrategy
         return models(annotation)
     if origin is tuple:
         item = typing.get_args(annotation)[0]
-        return st.lists(values(item), max_size=3).map(tuple)
+        # Conditions are a list-map keyed by type in the CRDs: one entry per type.
+        unique_by = (lambda c: c.type) if item is Condition else None
+        return st.lists(values(item), max_size=3, unique_by=unique_by).map(tuple)
     if origin is dict:
         key, value = typing.get_args(annotation)
         return st.dictionaries(_NAMES if key is str else values(key), values(value), max_size=3)
