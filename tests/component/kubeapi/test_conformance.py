@@ -615,3 +615,84 @@ def test_defaults_are_applied_on_read_after_the_schema_gains_one(backend: Backen
         assert seen == "added later"
     finally:
         install_crd(backend.client, WIDGETS_CRD)
+
+
+def test_watch_sees_the_finalizer_flow(backend: Backend) -> None:
+    body = backend.widget("w1")
+    body["metadata"]["finalizers"] = ["test.flinkmanager.io/hold"]
+    created = backend.client.post(backend.widgets(), body).body
+    backend.client.delete(backend.widgets("w1"))
+    backend.client.patch(backend.widgets("w1"), {"metadata": {"finalizers": None}})
+    events = backend.client.watch(
+        backend.widgets() + f"?watch=true&resourceVersion={created['metadata']['resourceVersion']}", count=2)
+    summary = [(e["type"], bool(e["object"]["metadata"].get("deletionTimestamp")),
+                e["object"]["metadata"].get("finalizers")) for e in events]
+    # The DELETED event carries the last stored version: the finalizer is still listed there.
+    assert summary == [("MODIFIED", True, ["test.flinkmanager.io/hold"]), ("DELETED", True, ["test.flinkmanager.io/hold"])]
+
+
+def test_status_put_replaces_only_status(backend: Backend) -> None:
+    created = backend.create_widget("w1")
+    created["status"] = {"phase": "Running"}
+    created["spec"]["size"] = 50
+    reply = backend.client.put(backend.widgets("w1", "status") + "?fieldManager=op", created)
+    assert reply.status == 200, reply.body
+    assert reply.body["status"] == {"phase": "Running"} and reply.body["spec"]["size"] == 1
+    entry = [e for e in reply.body["metadata"]["managedFields"] if e["manager"] == "op"][0]
+    assert (entry["operation"], entry["subresource"], entry["fieldsV1"]) == (
+        "Update", "status", {"f:status": {".": {}, "f:phase": {}}})
+
+
+def test_create_with_a_resource_version_is_refused(backend: Backend) -> None:
+    body = backend.widget("w1")
+    body["metadata"]["resourceVersion"] = "12"
+    reply = backend.client.post(backend.widgets(), body)
+    assert (reply.status, reply.reason, reply.body["message"]) == (
+        500, None, "resourceVersion should not be set on objects to be created")
+
+
+def test_crd_spec_change_bumps_its_generation(backend: Backend) -> None:
+    path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.test.flinkmanager.io"
+    before = backend.client.get(path).body["metadata"]["generation"]
+    changed = backend.client.patch(path, [{"op": "add", "path": "/spec/names/shortNames/-", "value": "wdgt"}], "json")
+    try:
+        assert changed.status == 200, changed.body
+        assert changed.body["metadata"]["generation"] == before + 1
+        assert wait_for_sync(lambda: "wdgt" in (backend.client.get(path).body["status"]["acceptedNames"].get(
+            "shortNames") or []), timeout=30, what="accepted names updated")
+    finally:
+        backend.client.patch(path, [{"op": "remove", "path": "/spec/names/shortNames/1"}], "json")
+
+
+def test_namespace_deletion_terminates_then_removes(backend: Backend) -> None:
+    name = f"{backend.namespace}-x"
+    backend.client.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    created = backend.client.get(f"/api/v1/namespaces/{name}").body
+    assert created["spec"] == {"finalizers": ["kubernetes"]} and created["status"] == {"phase": "Active"}
+    assert created["metadata"]["labels"] == {"kubernetes.io/metadata.name": name}
+    reply = backend.client.delete(f"/api/v1/namespaces/{name}")
+    assert reply.status == 200 and reply.body["kind"] == "Namespace"
+    assert reply.body["status"]["phase"] == "Terminating"
+    wait_for_sync(lambda: backend.client.get(f"/api/v1/namespaces/{name}").status == 404, timeout=60,
+                  what="namespace removed")
+
+
+def test_protected_namespaces_cannot_be_deleted(backend: Backend) -> None:
+    reply = backend.client.delete("/api/v1/namespaces/default")
+    assert (reply.status, reply.reason, reply.body["message"]) == (
+        403, "Forbidden", 'namespaces "default" is forbidden: this namespace may not be deleted')
+
+
+def test_list_resource_version_semantics(backend: Backend) -> None:
+    created = backend.create_widget("w1")
+    rv = created["metadata"]["resourceVersion"]
+    ok = backend.client.get(backend.widgets() + f"?resourceVersion={rv}&resourceVersionMatch=NotOlderThan")
+    assert ok.status == 200 and [i["metadata"]["name"] for i in ok.body["items"]] == ["w1"]
+    bad = backend.client.get(backend.widgets() + "?resourceVersionMatch=NotOlderThan")
+    assert (bad.status, bad.reason, bad.body["message"]) == (422, "Invalid", (
+        'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden '
+        "unless resourceVersion is provided"))
+    future = backend.client.get(backend.widgets() + f"?resourceVersion={int(rv) + 10**9}"
+                                "&resourceVersionMatch=NotOlderThan", timeout=30)
+    assert (future.status, future.reason) == (504, "Timeout")
+    assert future.body["message"].startswith(f"Timeout: Too large resource version: {int(rv) + 10**9}, current: ")

@@ -42,6 +42,10 @@ class Collector:
                 self._queue(("terminating", ns.meta["uid"]))
         if change.type == "DELETED" and change.storage_key[0] and change.storage_key != CRDS:
             self._queue(("crd-content", change.storage_key[0], change.storage_key[1]))
+        if change.storage_key == CRDS and change.type != "DELETED" and not meta.get("deletionTimestamp"):
+            status = change.new.body.get("status") or {}
+            if status.get("acceptedNames") and status != crds.established_status(change.new.body, ""):
+                self._queue(("crd-names", uid))
 
     def _queue(self, item: tuple[str, ...]) -> None:
         self._pending[item] = None
@@ -73,6 +77,8 @@ class Collector:
             self._finish_terminating(item[1])
         elif item[0] == "crd-content":
             self._recheck_crd(item[1], item[2])
+        elif item[0] == "crd-names":
+            self._accept_names(item[1])
 
     def _locate(self, uid: str) -> tuple[ResourceType, Stored] | None:
         where = self.api.storage.by_uid(uid)
@@ -194,6 +200,16 @@ class Collector:
             latest = self.api.storage.get(CRDS, "", crd.meta["name"])
             if latest is not None and crds.CLEANUP_FINALIZER in (latest.meta.get("finalizers") or ()):
                 self.api.remove_finalizer(rt, latest, crds.CLEANUP_FINALIZER)
+
+    def _accept_names(self, uid: str) -> None:
+        """The naming controller: accept a CRD's changed names (and stored versions) into its status."""
+        found = self._locate(uid)
+        if found is None:
+            return
+        rt, crd = found
+        status = crds.established_status(crd.body, self.api.now())
+        if status != crd.body.get("status"):
+            self.api.write_status(rt, crd, status, "kube-apiserver")
 
     def _recheck_crd(self, group: str, plural: str) -> None:
         for crd in self.api.storage.iter(CRDS):

@@ -160,8 +160,8 @@ class ObjectApi:
 
     def _check_list_version(self, rv: str | None, match: str | None, current: int) -> None:
         if match and not rv:
-            raise errors.BadRequest(
-                f'resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided')
+            raise errors.Invalid("ListOptions", "meta.k8s.io", "", [fe.forbidden(
+                "resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided")])
         if not rv or rv == "0":
             return
         try:
@@ -171,7 +171,7 @@ class ObjectApi:
         if match == "Exact" and wanted != current and wanted < self.storage.compacted_revision:
             raise errors.Gone(f"The resourceVersion for the provided list is too old.")
         if wanted > current:
-            raise errors.ApiError(504, "Timeout", f"Too large resource version: {wanted}, current: {current}",
+            raise errors.ApiError(504, "Timeout", f"Timeout: Too large resource version: {wanted}, current: {current}",
                                   {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
                                    "retryAfterSeconds": 1})
 
@@ -264,7 +264,8 @@ class ObjectApi:
         meta = body["metadata"]
         self._place(rt, namespace, meta)
         if meta.get("resourceVersion"):
-            raise errors.BadRequest("resourceVersion should not be set on objects to be created")
+            # The apiserver answers this one with a bare 500 Status (no reason).
+            raise errors.ApiError(500, "", "resourceVersion should not be set on objects to be created")
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + "".join(random.choice(NAME_ALPHABET) for _ in range(5))
         self._decode_custom(rt, body, opts, patch=False)
@@ -436,8 +437,11 @@ class ObjectApi:
         if entries is None:
             self._record_update(rt, new, old, opts, subresource)
         if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
-            # The last finalizer is gone: this very update deletes the object.
-            return self._commit_removal(rt, Stored(new, current.schema_epoch), opts.dry_run)
+            # The last finalizer is gone: this very update deletes the object. Watchers see the last stored
+            # version (etcd's previous value, finalizers and all); the caller gets the object it sent.
+            self._commit_removal(rt, current, opts.dry_run)
+            _drop_empty_meta(new["metadata"])
+            return Stored(new, current.schema_epoch)
         return self._commit(rt, new, current, opts.dry_run)
 
     def _record_update(self, rt: ResourceType, new: dict[str, Any], old: dict[str, Any] | None,
@@ -692,6 +696,12 @@ class ObjectApi:
             body["metadata"].pop("finalizers", None)
         opts = WriteOptions(field_manager=GC_MANAGER)
         self._replace(rt, stored, body, opts, None, "Update")
+
+    def write_status(self, rt: ResourceType, stored: Stored, status: dict[str, Any], manager: str) -> Stored:
+        """A controller's status update through the status subresource."""
+        body = json_copy(stored.body)
+        body["status"] = status
+        return self._replace(rt, stored, body, WriteOptions(field_manager=manager), "status", "Update")
 
     def finish_namespace(self, rt: ResourceType, stored: Stored) -> None:
         """The namespace is empty: remove it."""
