@@ -44,6 +44,8 @@ CASES = [
         CLUSTER, restUrl="https://flink.example.com", auth={"type": "bearer", "secretRef": {"name": "flink-token"}},
         tls={"caSecretRef": {"name": "flink-ca"}})),
     RuleCase("cluster-insecure-skip-verify", "FlinkCluster", _with(CLUSTER, tls={"insecureSkipVerify": True})),
+    RuleCase("cluster-explicit-nulls", "FlinkCluster",
+             _with(CLUSTER, auth=None, tls={"caSecretRef": None, "insecureSkipVerify": True}, savepointDirectory=None)),
     RuleCase("cluster-url-without-scheme", "FlinkCluster", {"restUrl": "flink-jobmanager:8081"},
              "restUrl must be an http:// or https:// URL"),
     RuleCase("cluster-url-ftp", "FlinkCluster", {"restUrl": "ftp://flink:8081"},
@@ -72,6 +74,7 @@ CASES = [
     # JobSpec
     RuleCase("job-spec-minimal", "JobSpec", JOB_SPEC),
     RuleCase("job-spec-inner-class", "JobSpec", _with(JOB_SPEC, entryClass="com.example.Jobs$Counter")),
+    RuleCase("job-spec-explicit-null-savepoint", "JobSpec", _with(JOB_SPEC, savepointPath=None)),
     RuleCase("job-spec-parallelism-zero", "JobSpec", _with(JOB_SPEC, parallelism=0), "spec.parallelism"),
     RuleCase("job-spec-parallelism-negative", "JobSpec", _with(JOB_SPEC, parallelism=-2), "spec.parallelism"),
     RuleCase("job-spec-entry-class-with-space", "JobSpec", _with(JOB_SPEC, entryClass="com.example.My Job"),
@@ -81,6 +84,9 @@ CASES = [
              "spec.flinkConfig"),
     # Execution
     RuleCase("execution-minimal", "Execution", EXECUTION),
+    RuleCase("execution-explicit-nulls", "Execution", _with(
+        EXECUTION, restoreFrom={"savepointPath": None}, savepointSchedule=None, startedBy=None,
+        restartPolicy={"maxStateAgeSeconds": None})),
     RuleCase("execution-state-unknown", "Execution", _with(EXECUTION, state="Paused"), "spec.state"),
     RuleCase("execution-job-spec-ref-changed", "Execution", {"jobSpecRef": {"name": "other"}},
              "jobSpecRef is immutable", old=EXECUTION),
