@@ -35,7 +35,6 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 KIND_RESOURCES: dict[str, Resource] = {
     "FlinkCluster": FLINK_CLUSTERS, "Artifact": ARTIFACTS, "JobSpec": JOB_SPECS, "Execution": EXECUTIONS,
 }
-FAST_TIMINGS = dict(initializing=0.05, created=0.05, cancelling=0.05, savepoint=0.1, checkpoint_interval=0.2)
 
 
 def make_jar(path: pathlib.Path, entry_class: str = "com.example.StatefulJob") -> tuple[str, str]:
@@ -55,7 +54,7 @@ class Stack:
         self.flink_url = flink_url
         self.tmp = tmp
         self.namespace = "default"
-        self.kube = KubeClient(Credentials(server=api.url))
+        self.kube = KubeClient(Credentials(server=api.url), field_manager="kubectl-client-side-apply")
         self.memo: kopf.Memo | None = None
         self._operator: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
@@ -94,6 +93,13 @@ class Stack:
     def ctx(self) -> Any:
         assert self.memo is not None
         return self.memo["ctx"]
+
+    def job(self, job_id: str) -> Any:
+        """The simulated Flink job, brought up to date."""
+        return self.flink.job(job_id)
+
+    def live_jobs(self) -> list[str]:
+        return [j for j, state in self.flink.job_states().items() if not state.is_globally_terminal]
 
     # -- resources
 
@@ -177,7 +183,8 @@ class Stack:
 async def stack(tmp_path: pathlib.Path) -> AsyncIterator[Stack]:
     api = EmbeddedKubernetes(crds=[REPO / "crds"])
     await api.start()
-    flink = SimulatedFlink(slots=64, timings=Timings(**FAST_TIMINGS), seed=7)
+    flink = SimulatedFlink(slots=64, timings=Timings.fast(checkpoint_interval=0.2), seed=7,
+                           savepoint_dir=f"file:{tmp_path}/savepoints", checkpoint_dir=f"file:{tmp_path}/checkpoints")
     flink_url = await flink.start("127.0.0.1", 0)
     stack = Stack(api, flink, flink_url, tmp_path)
     try:

@@ -44,6 +44,7 @@ def resource_version(body: Mapping[str, Any] | None) -> int:
 
 
 IndexFn = Callable[[Body], Iterable[str]]
+ChangeFn = Callable[[str, "Body | None", "Body | None"], None]
 
 
 class Cache:
@@ -54,6 +55,7 @@ class Cache:
         self._bodies: dict[str, dict[Key, Body]] = defaultdict(dict)
         self._index_fns: dict[str, dict[str, IndexFn]] = defaultdict(dict)
         self._indexes: dict[tuple[str, str], dict[tuple[str, str], set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.on_change: ChangeFn | None = None  # (kind, old, new): called for every stored change, own writes included
 
     def add_index(self, kind: str, index: str, fn: IndexFn) -> None:
         """Index bodies of `kind` by the values `fn` returns (within their namespace)."""
@@ -79,6 +81,8 @@ class Cache:
         slimmed = slim(body)
         self._bodies[kind][key] = slimmed
         self._reindex(kind, key, slimmed)
+        if self.on_change is not None:
+            self.on_change(kind, current, slimmed)
         return True
 
     def remove(self, kind: str, namespace: str, name: str, uid: str | None = None) -> None:
@@ -86,6 +90,8 @@ class Cache:
         if current is not None and (uid is None or (current.get("metadata") or {}).get("uid") == uid):
             self._unindex(kind, (namespace, name), current)
             del self._bodies[kind][(namespace, name)]
+            if self.on_change is not None:
+                self.on_change(kind, current, None)
 
     def _reindex(self, kind: str, key: Key, body: Body) -> None:
         for index, fn in self._index_fns[kind].items():

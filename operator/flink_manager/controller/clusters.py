@@ -66,12 +66,12 @@ def _key(data: dict[str, str], key: str, secret: str) -> str:
     return data[key]
 
 
-async def probe(ctx: OperatorContext, runtime: ClusterRuntime, jobs_changed: bool) -> None:
+async def probe(ctx: OperatorContext, runtime: ClusterRuntime, jobs_changed: bool) -> bool:
     """Write the cluster's status from its overview (or from the poller's error); nothing when unchanged."""
     body = ctx.cache.get(FLINK_CLUSTER, runtime.namespace, runtime.name)
     view = cluster_view(body)
     if body is None or view is None:
-        return
+        return True
     if runtime.snapshot.ok:
         try:
             overview = await runtime.client.overview()
@@ -86,16 +86,21 @@ async def probe(ctx: OperatorContext, runtime: ClusterRuntime, jobs_changed: boo
         error = runtime.last_error
         result = ClusterProbe(error_reason=error.reason if error else "FlinkUnavailable",
                               error=error.message if error else "not probed yet")
-    await record_probe(ctx, body, decide_cluster(view, result, ctx.clock()))
+    return await record_probe(ctx, body, decide_cluster(view, result, ctx.clock()))
 
 
-async def record_probe(ctx: OperatorContext, body: dict[str, Any], status: Any) -> None:
+async def record_probe(ctx: OperatorContext, body: dict[str, Any], status: Any) -> bool:
+    """Write a probe's status; False when it must be written again (a conflict or an API error)."""
     try:
         await write_status(ctx, FLINK_CLUSTER, FLINK_CLUSTERS, body, status)
-    except (KubeConflict, KubeNotFound):
-        pass  # the next probe writes from the newer version
+    except KubeNotFound:
+        return True
+    except KubeConflict:
+        return False  # the next poll probes again, from the newer version
     except KubeError as exc:
         logger.warning("could not write the status of FlinkCluster %s: %s", body["metadata"]["name"], exc)
+        return False
+    return True
 
 
 def wake_job_owners(ctx: OperatorContext, runtime: ClusterRuntime, job_ids: set[str]) -> None:

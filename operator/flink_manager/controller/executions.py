@@ -75,7 +75,10 @@ async def _step(ctx: OperatorContext, namespace: str, name: str) -> tuple[Outcom
         target.cluster if isinstance(target, RunTarget) else status.cluster)
     runtime = ctx.runtimes.get((namespace, cluster_name)) if cluster_name else None
     if runtime is not None:
-        observation = await flinkio.observe(runtime, key, status)
+        try:
+            observation = await flinkio.observe(runtime, key, status)
+        except flinkio.NotYetObserved:
+            return Outcome(requeue_after=runtime.transition_poll_interval), False
     elif attempt_live or (deleting and status.phase in execution.LIVE_PHASES):
         observation = Observation(unavailable=f"FlinkCluster {cluster_name!r} is not available to this operator")
     else:

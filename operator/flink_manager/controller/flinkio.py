@@ -51,15 +51,25 @@ def _timestamp(millis: Any) -> datetime.datetime:
 
 
 def _checkpoint_ref(stats: Any, *, savepoint: bool) -> CheckpointRef | None:
-    if stats is None or not getattr(stats, "external_path", None):
+    # A checkpoint Flink discarded (subsumed, or not retained when the job ended) cannot be restored.
+    if stats is None or not getattr(stats, "external_path", None) or getattr(stats, "discarded", False):
         return None
     completed = getattr(stats, "latest_ack_timestamp", None) or getattr(stats, "trigger_timestamp", None)
     return CheckpointRef(stats.external_path, _timestamp(completed), is_savepoint=savepoint)
 
 
+class NotYetObserved(Exception):
+    """The poller has not read the cluster since this execution's last action: decide after its next poll."""
+
+
 async def observe(runtime: ClusterRuntime, key: Any, status: ExecutionStatus) -> Observation:
-    """Read what one decision needs: the job (from the poller's snapshot when fresh), an operation's trigger,
-    and, for a failed or finished job, its root cause and latest checkpoints."""
+    """Read what one decision needs: the job (from the poller's snapshot), an operation's trigger,
+    and, for a failed or finished job, its root cause and latest checkpoints.
+
+    Job states come from `/jobs/overview` (one call per cluster and interval), not `/jobs/{id}`: Flink
+    caches job details for a few seconds, so right after an action they can show the state before it.
+    Raises NotYetObserved when the last poll is older than the execution's last action.
+    """
     needs = execution.observation_needs(status)
     try:
         job = await _observe_job(runtime, key, status, needs.job_id) if needs.job_id else None
@@ -75,17 +85,19 @@ async def observe(runtime: ClusterRuntime, key: Any, status: ExecutionStatus) ->
 
 async def _observe_job(runtime: ClusterRuntime, key: Any, status: ExecutionStatus, job_id: str) -> JobObservation:
     after = runtime.last_action_at.get(key, float("-inf"))
-    cached = runtime.job_state(job_id, after=after)
+    snapshot = runtime.snapshot
     state: JobState | None
-    if cached is False:
+    if snapshot.ok and snapshot.taken_at <= after:
+        runtime.poke()
+        raise NotYetObserved(job_id)
+    if snapshot.ok and job_id in snapshot.states:
+        state = snapshot.states[job_id]
+    else:  # not listed (or no overview yet): ask for the job itself, whose 404 is not cached
         try:
             details = await runtime.client.job(job_id)
             state = JobState(_state_value(details.state))
         except errors.FlinkJobNotFound:
             state = None
-    else:
-        assert isinstance(cached, JobState)
-        state = cached
     if not execution.needs_job_details(status, state):
         return JobObservation(job_id, state)
     failure = None

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -87,6 +88,7 @@ async def build_context(settings: Settings, credentials: Credentials | Any) -> O
         allow_insecure=settings.allow_insecure_artifacts,
     )
     add_indexes(ctx)
+    ctx.cache.on_change = lambda kind, old, new: wake_dependents(ctx, kind, old, new)
     ctx.queue = WorkQueue(lambda key: dispatch(ctx, key), workers=settings.workers)
     return ctx
 
@@ -159,7 +161,7 @@ def _name(body: kopf.Body) -> tuple[str, str]:
 
 
 def _store(ctx: OperatorContext, kind: str, event: kopf.RawEvent, body: kopf.Body) -> bool:
-    """Update the cache from a watch event; False when it brought nothing new."""
+    """Update the cache from a watch event; False when it brought nothing new (e.g. the echo of an own write)."""
     namespace, name = _name(body)
     if event.get("type") == "DELETED":
         ctx.cache.remove(kind, namespace, name, body.metadata.uid)
@@ -167,32 +169,22 @@ def _store(ctx: OperatorContext, kind: str, event: kopf.RawEvent, body: kopf.Bod
     return ctx.cache.put(kind, dict(body))
 
 
-@kopf.on.event(GROUP, VERSION, "executions")
-def execution_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    ctx = context_of(memo)
-    namespace, name = _name(body)
-    previous = ctx.cache.get(EXECUTION, namespace, name)
-    old_phase = ((previous or {}).get("status") or {}).get("phase")
-    if not _store(ctx, EXECUTION, event, body):
-        return
-    ctx.enqueue(EXECUTION, namespace, name)
-    if previous is None or event.get("type") == "DELETED" or old_phase != (body.get("status") or {}).get("phase"):
-        ctx.enqueue(JOB_SPEC, namespace, (body.get("spec") or {}).get("jobSpecRef", {}).get("name", ""))
-        ctx.metrics.set_phases((b.get("status") or {}).get("phase") or "Pending" for b in ctx.cache.items(EXECUTION))
+def _status(body: dict[str, Any] | None) -> dict[str, Any]:
+    return (body or {}).get("status") or {}
 
 
-@kopf.on.event(GROUP, VERSION, "jobspecs")
-def job_spec_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    ctx = context_of(memo)
-    namespace, name = _name(body)
-    previous = ctx.cache.get(JOB_SPEC, namespace, name)
-    old_generation = ((previous or {}).get("metadata") or {}).get("generation")
-    if not _store(ctx, JOB_SPEC, event, body):
-        return
-    ctx.enqueue(JOB_SPEC, namespace, name)
-    if old_generation != body.metadata.get("generation") or event.get("type") == "DELETED":
-        for execution in ctx.cache.lookup(EXECUTION, "job-spec", namespace, name):
-            ctx.enqueue(EXECUTION, namespace, execution["metadata"]["name"])
+def _meta(body: dict[str, Any] | None) -> dict[str, Any]:
+    return (body or {}).get("metadata") or {}
+
+
+def _readiness(body: dict[str, Any] | None) -> Any:
+    """What dependents of an Artifact or FlinkCluster care about."""
+    if body is None:
+        return None
+    status = _status(body)
+    ready = [c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"]
+    return (status.get("phase"), status.get("sha256"), tuple(ready), _meta(body).get("generation"),
+            bool(_meta(body).get("deletionTimestamp")), status.get("observedGeneration"))
 
 
 def _wake_users(ctx: OperatorContext, index: str, namespace: str, name: str) -> None:
@@ -204,37 +196,48 @@ def _wake_users(ctx: OperatorContext, index: str, namespace: str, name: str) -> 
             ctx.enqueue(EXECUTION, namespace, execution["metadata"]["name"])
 
 
-def _readiness(body: dict[str, Any] | None) -> Any:
-    if body is None:
-        return None
-    status = body.get("status") or {}
-    ready = [c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"]
-    return (status.get("phase"), status.get("sha256"), tuple(ready), (body.get("metadata") or {}).get("generation"),
-            bool((body.get("metadata") or {}).get("deletionTimestamp")))
+def wake_dependents(ctx: OperatorContext, kind: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+    """A cached object changed (a watch event or an own write): queue the other objects that depend on it."""
+    body = new if new is not None else old
+    namespace, name = _meta(body).get("namespace") or "", _meta(body).get("name") or ""
+    if kind == EXECUTION:
+        if old is None or new is None or _status(old).get("phase") != _status(new).get("phase"):
+            ctx.enqueue(JOB_SPEC, namespace, ((body or {}).get("spec") or {}).get("jobSpecRef", {}).get("name", ""))
+            ctx.metrics.set_phases(_status(b).get("phase") or "Pending" for b in ctx.cache.items(EXECUTION))
+    elif kind == JOB_SPEC:
+        if old is None or new is None or _meta(old).get("generation") != _meta(new).get("generation"):
+            for execution in ctx.cache.lookup(EXECUTION, "job-spec", namespace, name):
+                ctx.enqueue(EXECUTION, namespace, execution["metadata"]["name"])
+    elif kind in (ARTIFACT, FLINK_CLUSTER):
+        if _readiness(old) != _readiness(new):
+            _wake_users(ctx, "artifact" if kind == ARTIFACT else "cluster", namespace, name)
+
+
+def _on_event(kind: str, event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo) -> None:
+    ctx = context_of(memo)
+    if _store(ctx, kind, event, body) and kind != FLINK_CLUSTER:
+        ctx.enqueue(kind, *_name(body))
+
+
+@kopf.on.event(GROUP, VERSION, "executions")
+def execution_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    _on_event(EXECUTION, event, body, memo)
+
+
+@kopf.on.event(GROUP, VERSION, "jobspecs")
+def job_spec_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    _on_event(JOB_SPEC, event, body, memo)
 
 
 @kopf.on.event(GROUP, VERSION, "artifacts")
 def artifact_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    ctx = context_of(memo)
-    namespace, name = _name(body)
-    before = _readiness(ctx.cache.get(ARTIFACT, namespace, name))
-    if not _store(ctx, ARTIFACT, event, body):
-        return
-    ctx.enqueue(ARTIFACT, namespace, name)
-    if before != _readiness(ctx.cache.get(ARTIFACT, namespace, name)):
-        _wake_users(ctx, "artifact", namespace, name)
+    _on_event(ARTIFACT, event, body, memo)
 
 
 @kopf.on.event(GROUP, VERSION, "flinkclusters")
 def cluster_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    ctx = context_of(memo)
-    namespace, name = _name(body)
-    before = _readiness(ctx.cache.get(FLINK_CLUSTER, namespace, name))
-    if not _store(ctx, FLINK_CLUSTER, event, body):
-        return
-    if before != _readiness(ctx.cache.get(FLINK_CLUSTER, namespace, name)):
-        _wake_users(ctx, "cluster", namespace, name)
-    runtime = ctx.runtimes.get((namespace, name))
+    _on_event(FLINK_CLUSTER, event, body, memo)
+    runtime = context_of(memo).runtimes.get(_name(body))
     if runtime is not None:
         runtime.poke()  # a spec change (URL, credentials) is picked up at once
 
@@ -270,10 +273,12 @@ async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str,
             _wake_users(ctx, "cluster", namespace, name)
             for execution in clusters.executions_on(ctx, namespace, name):
                 ctx.enqueue(EXECUTION, namespace, execution["metadata"]["name"])
+            waker = asyncio.create_task(_poke_when_stopped(stopped, runtime))
             try:
                 await runtime.run(lambda: bool(stopped) or _spec_changed(ctx, runtime),
                                   lambda rt, changed: clusters.probe(ctx, rt, changed))
             finally:
+                waker.cancel()
                 ctx.runtimes.pop(key, None)
                 await runtime.close()
     finally:
@@ -281,6 +286,11 @@ async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str,
             logger.info("pausing: another replica of the operator is active")
             if ctx.queue is not None:
                 ctx.queue.paused = True
+
+
+async def _poke_when_stopped(stopped: kopf.DaemonStopped, runtime: ClusterRuntime) -> None:
+    await stopped.wait()
+    runtime.poke()
 
 
 def _spec_changed(ctx: OperatorContext, runtime: ClusterRuntime) -> bool:

@@ -78,13 +78,6 @@ class ClusterRuntime:
     def upload_lock(self, sha256: str) -> asyncio.Lock:
         return self.upload_locks.setdefault(sha256, asyncio.Lock())
 
-    def job_state(self, job_id: str, *, after: float) -> JobState | None | bool:
-        """The job's state from the snapshot when the snapshot is newer than `after`; False when it cannot say."""
-        snapshot = self.snapshot
-        if not snapshot.ok or snapshot.taken_at <= after:
-            return False
-        return snapshot.states.get(job_id, False) or False
-
     async def poll_once(self) -> set[str]:
         """Read `/jobs/overview` once; return the ids of jobs whose state changed, appeared or vanished."""
         started = self._clock()
@@ -109,13 +102,14 @@ class ClusterRuntime:
     async def run(self, stopped: Callable[[], bool], probe: Callable[["ClusterRuntime", bool], Any]) -> None:
         """Poll until stopped: `/jobs/overview` every interval; the cluster probe when jobs changed or is due."""
         last_probe = float("-inf")
+        probe_again = True
         while not stopped():
             changed = await self.poll_once()
             if changed:
                 self._on_jobs_changed(self, changed)
             due = self._clock() - last_probe >= self._probe_interval
-            if changed or due or self.snapshot.ok is False:
-                await probe(self, bool(changed))
+            if changed or due or probe_again or self.snapshot.ok is False:
+                probe_again = not await probe(self, bool(changed))
                 last_probe = self._clock()
             self._poke.clear()
             try:

@@ -148,8 +148,10 @@ class KubeClient:
         *,
         timeout: float = 30.0,
         observer: Callable[[str, str], None] | None = None,
+        field_manager: str = FIELD_MANAGER,
     ) -> None:
         self._credentials = credentials
+        self.field_manager = field_manager
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
         self._session_for: Credentials | None = None
@@ -228,7 +230,7 @@ class KubeClient:
         """Create an object."""
         self._observe("create", resource)
         return await self._request("POST", resource.path(namespace), body=body,
-                                   params={"fieldManager": FIELD_MANAGER})
+                                   params={"fieldManager": self.field_manager})
 
     async def patch(
         self,
@@ -246,7 +248,7 @@ class KubeClient:
         self._observe("patch", resource)
         return await self._request(
             "PATCH", resource.path(namespace, name, subresource), body=patch,
-            content_type="application/merge-patch+json", params={"fieldManager": FIELD_MANAGER},
+            content_type="application/merge-patch+json", params={"fieldManager": self.field_manager},
         )
 
     async def delete(self, resource: Resource, namespace: str | None, name: str) -> None:
