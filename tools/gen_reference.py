@@ -1,0 +1,406 @@
+#!/usr/bin/env python3
+"""Generate docs/reference.md, the resource reference, from the CRDs in crds/.
+
+    python tools/gen_reference.py > docs/reference.md     # write it
+    python tools/gen_reference.py --check                 # exit 1, with a diff, when docs/reference.md is stale
+
+Every field of every kind (path, type, default, validation, description) and the printer columns come from
+the CRD schemas, so the reference cannot say something the API server does not enforce. The conditions and
+their reasons, and the labels, annotations and finalizers the operator sets, are not in the schemas: they are
+the tables below, and tests/unit/test_reference_docs.py checks that each name in them occurs in the
+operator's source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CRD_DIR = ROOT / "crds"
+REFERENCE = ROOT / "docs" / "reference.md"
+KIND_ORDER = ("FlinkCluster", "Artifact", "JobSpec", "Execution")
+
+
+@dataclass(frozen=True)
+class ConditionRow:
+    """One row of a kind's conditions table: a condition type and status, the reasons it comes with, and why."""
+
+    type: str
+    status: str
+    reasons: tuple[str, ...]
+    meaning: str
+
+
+CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
+    "FlinkCluster": (
+        ConditionRow("Ready", "True", ("Reachable",),
+                     "The last probe of the REST API answered; the message gives the Flink version, TaskManagers "
+                     "and free slots."),
+        ConditionRow("Ready", "False", ("FlinkUnavailable", "FlinkUnauthorized", "FlinkClientConfigInvalid",
+                                        "InvalidCredentials"),
+                     "No answer, a timeout or a 5xx; credentials refused (401/403); a CA bundle or URL the client "
+                     "cannot use; a Secret named in spec.auth or spec.tls that is missing or lacks the key. "
+                     "Phase Unreachable; no Flink call is made for the cluster's jobs until it answers."),
+        ConditionRow("Degraded", "True", ("FlinkUnavailable", "FlinkUnauthorized", "FlinkClientConfigInvalid",
+                                          "InvalidCredentials"),
+                     "The same problem as Ready=False."),
+        ConditionRow("Degraded", "False", ("AsExpected",), "The cluster answers."),
+    ),
+    "Artifact": (
+        ConditionRow("Ready", "True", ("Verified",),
+                     "The JAR was fetched and its SHA-256 matches spec.sha256; the message gives digest and size."),
+        ConditionRow("Ready", "False", ("FetchFailed",),
+                     "The JAR could not be fetched: phase Pending and retried with backoff when the failure may "
+                     "pass (connection error, 5xx), phase Failed otherwise (404, no such file)."),
+        ConditionRow("Ready", "False", ("ChecksumMismatch", "TooLarge", "InsecureURL", "UnsupportedURL"),
+                     "Phase Failed until the spec changes: the digest differs from spec.sha256; the JAR exceeds "
+                     "FLINK_MANAGER_MAX_ARTIFACT_BYTES; an http:// or file:// URL while the operator does not allow "
+                     "them; a scheme the operator cannot fetch."),
+        ConditionRow("Ready", "False", ("InUse",),
+                     "The Artifact is being deleted and waits while a JobSpec still refers to it."),
+    ),
+    "JobSpec": (
+        ConditionRow("Ready", "True", ("Resolved",),
+                     "The artifact is verified, lists the entry class (or lists none) and the cluster exists: "
+                     "Executions can start."),
+        ConditionRow("Ready", "False", ("ArtifactNotFound", "ArtifactNotReady", "ArtifactFailed",
+                                        "EntryClassNotInArtifact", "ClusterNotFound", "ClusterDeleting"),
+                     "Why a new attempt cannot start; the message names what is missing. No Flink call is made."),
+    ),
+    "Execution": (
+        ConditionRow("Ready", "True", ("JobRunning", "JobFinished"),
+                     "spec.state is Running and the Flink job runs, or finished by itself."),
+        ConditionRow("Ready", "True", ("Stopped", "Cancelled", "Finished", "Failed"),
+                     "spec.state is Stopped or Cancelled and no job runs; the reason is the phase."),
+        ConditionRow("Ready", "False", ("JobFailed", "JobNotRunning"),
+                     "The job failed (the message is Flink's root cause; see also status.errorMessage), or Flink "
+                     "reports it in another state than RUNNING (RESTARTING, …) while the phase is Running."),
+        ConditionRow("Ready", "False", ("Pending", "Submitting", "Running", "Stopping", "Cancelling", "Restarting"),
+                     "On the way to the desired state; the reason is the current phase."),
+        ConditionRow("Ready", "False", ("ArtifactNotReady", "EntryClassNotInArtifact", "ClusterNotFound"),
+                     "A new attempt cannot start: the JobSpec's reason (any of its Ready=False reasons)."),
+        ConditionRow("Ready", "False", ("Deleting",),
+                     "The Execution is being deleted: its job is stopped per spec.deletionPolicy first."),
+        ConditionRow("Progressing", "True", ("Submitting", "StoppingWithSavepoint", "Cancelling", "TakingSavepoint",
+                                             "DisposingSavepoint"),
+                     "The operation recorded in status.pending is in flight; the message gives the Flink job id or "
+                     "trigger id and since when."),
+        ConditionRow("Progressing", "False", ("Idle",), "No operation in flight."),
+        ConditionRow("Degraded", "True", ("FlinkUnavailable",),
+                     "The Flink cluster cannot be asked about the job; retried with backoff, nothing else changes."),
+        ConditionRow("Degraded", "True", ("SavepointFailed", "SavepointTimeout", "SavepointDisposalFailed",
+                                          "NoRestorableState"),
+                     "An operation given up on (status.failedOperation): it is not retried until the spec changes."),
+        ConditionRow("Degraded", "True", ("RolledBack",),
+                     "An upgrade failed within the JobSpec's rollback window and was rolled back (status.rollback)."),
+        ConditionRow("Degraded", "True", ("UpgradePending",),
+                     "upgradeMode manual: the JobSpec changed; bump spec.restartNonce to apply it."),
+        ConditionRow("Degraded", "False", ("AsExpected",), "No problem known."),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class MetadataRow:
+    """A label, annotation or finalizer: its kind of key, the key, where it appears, and what it does."""
+
+    what: str
+    key: str
+    on: str
+    meaning: str
+
+
+METADATA: tuple[MetadataRow, ...] = (
+    MetadataRow("label", "flinkmanager.io/job-spec", "Execution",
+                "Set by the operator to the JobSpec's name: `kubectl get fex -l flinkmanager.io/job-spec=NAME`."),
+    MetadataRow("annotation", "flinkmanager.io/requested-by", "any",
+                "Set by you or your pipeline: recorded as performedBy in the history entries of the changes it "
+                "asks for (otherwise the field manager that last changed the spec)."),
+    MetadataRow("finalizer", "flinkmanager.io/stop-job", "Execution",
+                "Removed once the Flink job is stopped (spec.deletionPolicy) or spec.deletionTimeoutSeconds passed."),
+    MetadataRow("finalizer", "flinkmanager.io/artifact-in-use", "Artifact",
+                "Removed once no JobSpec refers to the Artifact and its JARs are deleted from the clusters."),
+    MetadataRow("finalizer", "flinkmanager.io/cluster-poller", "FlinkCluster",
+                "kopf's, for the daemon that polls the cluster; removed when the daemon has stopped."),
+)
+
+
+def load_crds(crd_dir: Path = CRD_DIR) -> list[dict[str, Any]]:
+    """The CustomResourceDefinitions in crd_dir, in the order of KIND_ORDER (then any others by kind)."""
+    crds = []
+    for path in sorted(crd_dir.glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if isinstance(document, dict) and document.get("kind") == "CustomResourceDefinition":
+                crds.append(document)
+
+    def order(crd: dict[str, Any]) -> tuple[int, str]:
+        kind = crd["spec"]["names"]["kind"]
+        return (KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER), kind)
+
+    return sorted(crds, key=order)
+
+
+def cell(text: Any) -> str:
+    """Text for one Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def code(text: Any) -> str:
+    return f"`{text}`"
+
+
+def render_value(value: Any) -> str:
+    """A default or enum value as it would be written in YAML, in a code span."""
+    if isinstance(value, str):
+        return code(value) if value else '`""`'
+    return code(json.dumps(value, separators=(", ", ": ")))
+
+
+def type_of(schema: Mapping[str, Any]) -> str:
+    kind = schema.get("type", "")
+    if kind == "array":
+        return "[]" + type_of(schema.get("items") or {})
+    if kind == "object" and isinstance(schema.get("additionalProperties"), Mapping):
+        return "map[string]" + type_of(schema["additionalProperties"])
+    if schema.get("x-kubernetes-preserve-unknown-fields") and not kind:
+        return "any"
+    return f"{kind} ({schema['format']})" if schema.get("format") else kind
+
+
+def _bounds(schema: Mapping[str, Any], low: str, high: str, unit: str = "") -> str | None:
+    lo, hi = schema.get(low), schema.get(high)
+    if lo is not None and hi is not None:
+        return f"{unit}{lo} to {hi}"
+    if lo is not None:
+        return f"{unit}≥ {lo}"
+    if hi is not None:
+        return f"{unit}≤ {hi}"
+    return None
+
+
+def scalar_rules(schema: Mapping[str, Any]) -> list[str]:
+    """Enum, bounds, lengths and pattern of one schema node."""
+    rules = []
+    if "enum" in schema:
+        rules.append("one of " + ", ".join(render_value(v) for v in schema["enum"]))
+    if (bounds := _bounds(schema, "minimum", "maximum")) is not None:
+        rules.append(bounds)
+    if (lengths := _bounds(schema, "minLength", "maxLength", "length ")) is not None:
+        rules.append(lengths)
+    if (items := _bounds(schema, "minItems", "maxItems", "items ")) is not None:
+        rules.append(items)
+    if "pattern" in schema:
+        rules.append("pattern " + code(schema["pattern"]))
+    return rules
+
+
+def validation(schema: Mapping[str, Any], required: bool) -> str:
+    rules = []
+    if required:
+        rules.append("**required**")
+    if schema.get("nullable"):
+        rules.append("nullable")
+    rules += scalar_rules(schema)
+    items = schema.get("items")
+    if schema.get("type") == "array" and isinstance(items, Mapping) and items.get("type") != "object":
+        rules += ["each: " + rule for rule in scalar_rules(items)]
+    values = schema.get("additionalProperties")
+    if isinstance(values, Mapping) and values.get("type") != "object":
+        rules += ["each value: " + rule for rule in scalar_rules(values)]
+    if schema.get("x-kubernetes-list-type") == "map":
+        keys = ", ".join(code(k) for k in schema.get("x-kubernetes-list-map-keys") or ())
+        rules.append(f"one item per {keys}")
+    for rule in schema.get("x-kubernetes-validations") or ():
+        when = " (on update)" if "oldSelf" in rule.get("rule", "") else ""
+        rules.append(f"rule{when}: {rule.get('message') or rule.get('rule')}")
+    return " · ".join(rules)
+
+
+@dataclass(frozen=True)
+class Field:
+    path: str
+    schema: Mapping[str, Any]
+    required: bool
+
+
+def walk(schema: Mapping[str, Any], path: str, required: bool = False) -> Iterator[Field]:
+    """Every field under `path`, depth first in schema order: objects, then their properties; array items as []."""
+    yield Field(path, schema, required)
+    properties = schema.get("properties") or {}
+    needed = set(schema.get("required") or ())
+    for name, sub in properties.items():
+        yield from walk(sub, f"{path}.{name}", name in needed)
+    items = schema.get("items")
+    if schema.get("type") == "array" and isinstance(items, Mapping) and items.get("type") == "object":
+        needed_items = set(items.get("required") or ())
+        for name, sub in (items.get("properties") or {}).items():
+            yield from walk(sub, f"{path}[].{name}", name in needed_items)
+    values = schema.get("additionalProperties")
+    if isinstance(values, Mapping) and values.get("type") == "object":
+        yield from walk(values, f"{path}.<key>")
+
+
+def field_table(fields: Sequence[Field]) -> list[str]:
+    lines = ["| field | type | default | validation | description |", "|---|---|---|---|---|"]
+    for field in fields:
+        default = render_value(field.schema["default"]) if "default" in field.schema else ""
+        lines.append("| " + " | ".join([
+            cell(code(field.path)), cell(type_of(field.schema)), cell(default),
+            cell(validation(field.schema, field.required)), cell(field.schema.get("description", "")),
+        ]) + " |")
+    return lines
+
+
+def printer_columns(crd: Mapping[str, Any], version: Mapping[str, Any]) -> list[str]:
+    short = (crd["spec"]["names"].get("shortNames") or [crd["spec"]["names"]["plural"]])[0]
+    lines = [
+        f"### `kubectl get {short}`",
+        "",
+        "| column | type | JSONPath | shown | description |",
+        "|---|---|---|---|---|",
+    ]
+    for column in version.get("additionalPrinterColumns") or ():
+        shown = "with `-o wide`" if column.get("priority", 0) > 0 else "always"
+        description = column.get("description") or (
+            "Time since creation." if column["jsonPath"] == ".metadata.creationTimestamp" else "")
+        lines.append("| " + " | ".join([
+            cell(column["name"].upper()), cell(column["type"]), cell(code(column["jsonPath"])), cell(shown),
+            cell(description),
+        ]) + " |")
+    return lines
+
+
+def conditions_table(kind: str) -> list[str]:
+    rows = CONDITIONS.get(kind, ())
+    if not rows:
+        return []
+    lines = [
+        "### Conditions",
+        "",
+        "| condition | status | reason | meaning |",
+        "|---|---|---|---|",
+    ]
+    for row in rows:
+        reasons = ", ".join(code(reason) for reason in row.reasons)
+        lines.append(f"| {cell(row.type)} | {cell(row.status)} | {cell(reasons)} | {cell(row.meaning)} |")
+    return lines
+
+
+def kind_section(crd: Mapping[str, Any]) -> list[str]:
+    spec = crd["spec"]
+    names = spec["names"]
+    version = next(v for v in spec["versions"] if v.get("storage"))
+    schema = version["schema"]["openAPIV3Schema"]
+    facts = [
+        code(crd["metadata"]["name"]),
+        "short name " + ", ".join(code(s) for s in names.get("shortNames") or ()) if names.get("shortNames") else "",
+        "namespaced" if spec.get("scope") == "Namespaced" else "cluster-scoped",
+        "status subresource" if "status" in (version.get("subresources") or {}) else "",
+    ]
+    lines = [
+        f"## {names['kind']}",
+        "",
+        " · ".join(fact for fact in facts if fact),
+        "",
+        " ".join(schema.get("description", "").split()),
+        "",
+        *printer_columns(crd, version),
+        "",
+    ]
+    properties = schema.get("properties") or {}
+    needed = set(schema.get("required") or ())
+    for part in ("spec", "status"):
+        if part not in properties:
+            continue
+        lines += [f"### {part}", "", *field_table(list(walk(properties[part], part, part in needed))), ""]
+    conditions = conditions_table(names["kind"])
+    if conditions:
+        lines += [*conditions, ""]
+    return lines
+
+
+def metadata_section() -> list[str]:
+    lines = [
+        "## Labels, annotations and finalizers",
+        "",
+        "| what | key | on | meaning |",
+        "|---|---|---|---|",
+    ]
+    for row in METADATA:
+        lines.append(f"| {cell(row.what)} | {cell(code(row.key))} | {cell(row.on)} | {cell(row.meaning)} |")
+    return lines
+
+
+def render(crds: Sequence[Mapping[str, Any]]) -> str:
+    """The whole reference as Markdown."""
+    groups = sorted({crd["spec"]["group"] for crd in crds})
+    versions = sorted({v["name"] for crd in crds for v in crd["spec"]["versions"] if v.get("storage")})
+    lines = [
+        "# Resource reference",
+        "",
+        "<!-- Generated from crds/*.yaml by tools/gen_reference.py. Do not edit: change the CRDs (or the tables",
+        "     in the generator), then run `.venv/bin/python tools/gen_reference.py > docs/reference.md`. -->",
+        "",
+        f"API group {', '.join(code(g) for g in groups)}, version {', '.join(code(v) for v in versions)}. "
+        "Every field below is enforced by the API server from the CRD schema: types, the validation column "
+        "(required fields, enums, bounds, lengths, patterns and CEL rules) and the defaults, which are filled in "
+        "when an object is written. `kubectl explain <kind>.spec` shows the same descriptions. "
+        "`status` is written only by the operator.",
+        "",
+        "Paths use `[]` for the items of a list and `<key>` for the values of a map.",
+        "",
+        "| kind | plural | short name | what it is |",
+        "|---|---|---|---|",
+    ]
+    for crd in crds:
+        names = crd["spec"]["names"]
+        schema = next(v for v in crd["spec"]["versions"] if v.get("storage"))["schema"]["openAPIV3Schema"]
+        summary = " ".join(schema.get("description", "").split()).split(". ")[0].rstrip(".") + "."
+        anchor = names["kind"].lower()
+        lines.append(f"| [{names['kind']}](#{anchor}) | {code(names['plural'])} | "
+                     f"{', '.join(code(s) for s in names.get('shortNames') or ())} | {cell(summary)} |")
+    lines += [
+        "",
+        "All kinds report `status.observedGeneration` (the `metadata.generation` the status was computed from) "
+        "and `status.conditions` in the standard shape; `kubectl wait --for=condition=Ready` works on each. "
+        "The Conditions table of each kind lists the reasons the operator sets.",
+        "",
+    ]
+    for crd in crds:
+        lines += kind_section(crd)
+    lines += metadata_section()
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help=f"compare with {REFERENCE.relative_to(ROOT)} instead of printing; exit 1 when it differs")
+    parser.add_argument("--crds", type=Path, default=CRD_DIR, help="folder of CRD YAML files (default: crds/)")
+    args = parser.parse_args(argv)
+    text = render(load_crds(args.crds))
+    if not args.check:
+        sys.stdout.write(text)
+        return 0
+    current = REFERENCE.read_text() if REFERENCE.exists() else ""
+    if current == text:
+        return 0
+    diff = difflib.unified_diff(current.splitlines(keepends=True), text.splitlines(keepends=True),
+                                fromfile=str(REFERENCE.relative_to(ROOT)), tofile="generated from crds/")
+    sys.stdout.writelines(diff)
+    print(f"\n{REFERENCE.relative_to(ROOT)} is out of date: run `.venv/bin/python tools/gen_reference.py > "
+          f"{REFERENCE.relative_to(ROOT)}`", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
