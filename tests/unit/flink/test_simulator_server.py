@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 import zipfile
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from flink_manager.api.flinkjob import JobState
 from flink_manager.flink.client import FlinkClient
 from flink_manager.flink.errors import FlinkDuplicateJob, FlinkUnavailable
-from flink_manager.flink.simulator import SimulatedFlink, Timings
+from flink_manager.flink.simulator import RunRequest, SimulatedFlink, Timings
 from tests.waiting import wait_for
 
 ENTRY = "com.example.Job"
@@ -237,3 +238,22 @@ async def test_polling_counts_one_jobs_overview_call_per_poll(simulator: Simulat
     async with FlinkClient(simulator.url) as client:
         await asyncio.gather(*(client.jobs_overview() for _ in range(7)))
     assert simulator.call_count("jobs_overview") == 7
+
+
+async def test_two_thousand_jobs_are_listed_in_one_cheap_call(simulator_factory: SimulatorFactory) -> None:
+    simulator = await simulator_factory(slots=2000)
+    jar = simulator.cluster.upload_jar("job.jar", jar_bytes()).id
+    for index in range(2000):
+        simulator.cluster.submit(jar, RunRequest(entry_class=ENTRY, job_id=f"{index:032x}"))
+    async with FlinkClient(simulator.url) as client:
+        await wait_for(lambda: _all_running(client), timeout=30, what="2000 jobs RUNNING")
+        began = time.perf_counter()
+        for _ in range(5):
+            jobs = await client.jobs_overview()
+        took = (time.perf_counter() - began) / 5
+    assert len(jobs) == 2000
+    print(f"\nGET /jobs/overview with 2000 jobs, parsed by the client: {took * 1000:.0f} ms per call")
+
+
+async def _all_running(client: FlinkClient) -> bool:
+    return {job.state for job in await client.jobs_overview()} == {JobState.RUNNING}
