@@ -125,3 +125,40 @@ def test_apply_project_crds(backend: Backend) -> None:
     declared = [doc["spec"]["names"]["plural"] for path in sorted(crds.glob("*.yaml"))
                 for doc in yaml.safe_load_all(path.read_text()) if doc and doc.get("kind") == "CustomResourceDefinition"]
     assert sorted(served) == sorted(f"{plural}.flinkmanager.io" for plural in declared)
+
+
+CONFIGMAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  labels: {app: demo}
+data:
+  a: "1"
+"""
+
+
+def test_built_in_kinds_apply_edit_and_print(backend: Backend) -> None:
+    assert kubectl(backend, "apply", "-f", "-", input=CONFIGMAP).stdout.strip() == "configmap/settings created"
+    changed = CONFIGMAP.replace('a: "1"', 'a: "2"\n  b: "3"')
+    assert kubectl(backend, "apply", "-f", "-", input=changed).stdout.strip() == "configmap/settings configured"
+    assert kubectl(backend, "get", "cm", "settings", "-o", "jsonpath={.data}").stdout == '{"a":"2","b":"3"}'
+    table = kubectl(backend, "get", "cm", "settings").stdout.splitlines()
+    assert re.split(r"\s{2,}", table[0].strip()) == ["NAME", "DATA", "AGE"]
+    assert re.split(r"\s{2,}", table[1].strip())[:2] == ["settings", "2"]
+    labelled = kubectl(backend, "get", "cm", "-l", "app=demo", "-o", "name").stdout.split()
+    assert labelled == ["configmap/settings"]
+    managers = kubectl(backend, "get", "cm", "settings", "--show-managed-fields", "-o",
+                       "jsonpath={.metadata.managedFields[*].manager}").stdout.split()
+    assert managers == ["kubectl-client-side-apply"]
+
+
+def test_label_and_annotate_record_their_managers(backend: Backend) -> None:
+    kubectl(backend, "apply", "-f", "-", input=WIDGET)
+    kubectl(backend, "label", "wdg", "w1", "tier=web")
+    kubectl(backend, "annotate", "wdg", "w1", "note=hello")
+    entries = json.loads(kubectl(backend, "get", "wdg", "w1", "--show-managed-fields", "-o", "json").stdout)[
+        "metadata"]["managedFields"]
+    fields = {e["manager"]: e["fieldsV1"] for e in entries}
+    assert fields["kubectl-label"] == {"f:metadata": {"f:labels": {".": {}, "f:tier": {}}}}
+    assert fields["kubectl-annotate"] == {"f:metadata": {"f:annotations": {"f:note": {}}}}
