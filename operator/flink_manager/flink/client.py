@@ -16,12 +16,13 @@ import ssl
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import aiohttp
+import pydantic
 
 from flink_manager.flink.classify import classify_error, meaningful_line
-from flink_manager.flink.errors import FlinkClientConfigError, FlinkError, FlinkUnavailable
+from flink_manager.flink.errors import FlinkClientConfigError, FlinkError, FlinkJobNotFound, FlinkUnavailable
 from flink_manager.flink.models import (
     CheckpointingStatistics,
     ClusterOverview,
@@ -38,6 +39,7 @@ from flink_manager.flink.models import (
 logger = logging.getLogger(__name__)
 
 Observer = Callable[[str, str, float], None]
+T = TypeVar("T")
 
 UPLOAD_TIMEOUT = 120.0
 MAX_BACKOFF = 2.0
@@ -141,11 +143,11 @@ class FlinkClient:
 
     async def config(self) -> DashboardConfig:
         """`GET /config`: the Flink version and revision."""
-        return DashboardConfig.model_validate(await self._call("config", "GET", "/config"))
+        return await self._call("config", "GET", "/config", parse=DashboardConfig.model_validate)
 
     async def overview(self) -> ClusterOverview:
         """`GET /overview`: task managers, slots and job counts."""
-        return ClusterOverview.model_validate(await self._call("overview", "GET", "/overview"))
+        return await self._call("overview", "GET", "/overview", parse=ClusterOverview.model_validate)
 
     # -- jars ------------------------------------------------------------------------------------
 
@@ -158,18 +160,18 @@ class FlinkClient:
             data.add_field("jarfile", content, filename=filename, content_type="application/x-java-archive")
             return data
 
-        body = await self._call("upload_jar", "POST", "/jars/upload", form=form,
-                                timeout=timeout or max(self.timeout, UPLOAD_TIMEOUT))
-        return pathlib.PurePosixPath(str(body["filename"])).name
+        return await self._call("upload_jar", "POST", "/jars/upload", form=form,
+                                timeout=timeout or max(self.timeout, UPLOAD_TIMEOUT),
+                                parse=lambda body: pathlib.PurePosixPath(str(body["filename"])).name)
 
     async def list_jars(self) -> list[JarInfo]:
         """`GET /jars`: the uploaded jars, newest first."""
-        body = await self._call("list_jars", "GET", "/jars")
-        return [JarInfo.model_validate(item) for item in body.get("files") or []]
+        return await self._call("list_jars", "GET", "/jars",
+                                parse=lambda body: [JarInfo.model_validate(item) for item in body.get("files") or []])
 
     async def delete_jar(self, jar_id: str) -> None:
         """`DELETE /jars/{id}`; raises FlinkJarNotFound if there is no such jar."""
-        await self._call("delete_jar", "DELETE", f"/jars/{_segment(jar_id)}")
+        await self._call("delete_jar", "DELETE", f"/jars/{_segment(jar_id)}", parse=_ignore)
 
     async def run_jar(
         self,
@@ -199,23 +201,23 @@ class FlinkClient:
             "flinkConfiguration": {str(k): str(v) for k, v in flink_config.items()} if flink_config else None,
         }
         request.update({key: value for key, value in optional.items() if value is not None})
-        body = await self._call("run_jar", "POST", f"/jars/{_segment(jar_id)}/run", json=request)
-        return str(body["jobid"])
+        return await self._call("run_jar", "POST", f"/jars/{_segment(jar_id)}/run", json=request,
+                                parse=lambda body: str(body["jobid"]))
 
     # -- jobs ------------------------------------------------------------------------------------
 
     async def jobs_overview(self) -> list[JobOverview]:
         """`GET /jobs/overview`: every job the cluster knows, with its state (one call for all jobs)."""
-        body = await self._call("jobs_overview", "GET", "/jobs/overview")
-        return [JobOverview.model_validate(item) for item in body.get("jobs") or []]
+        return await self._call("jobs_overview", "GET", "/jobs/overview",
+                                parse=lambda body: [JobOverview.model_validate(item) for item in body.get("jobs") or []])
 
     async def job(self, job_id: str) -> JobDetails:
         """`GET /jobs/{id}`; raises FlinkJobNotFound. Cached by Flink for up to `web.refresh-interval`."""
-        return JobDetails.from_flink(await self._call("job", "GET", f"/jobs/{_segment(job_id)}"))
+        return await self._call("job", "GET", f"/jobs/{_segment(job_id)}", parse=JobDetails.from_flink)
 
     async def cancel_job(self, job_id: str) -> None:
         """`PATCH /jobs/{id}?mode=cancel`; accepted (again) for a job that already ended; FlinkJobNotFound if unknown."""
-        await self._call("cancel_job", "PATCH", f"/jobs/{_segment(job_id)}", params={"mode": "cancel"})
+        await self._call("cancel_job", "PATCH", f"/jobs/{_segment(job_id)}", params={"mode": "cancel"}, parse=_ignore)
 
     async def stop_with_savepoint(
         self,
@@ -232,9 +234,8 @@ class FlinkClient:
         operation instead of starting another one.
         """
         request = {"targetDirectory": target_directory, "drain": drain, "triggerId": trigger_id, "formatType": format_type}
-        body = await self._call("stop_with_savepoint", "POST", f"/jobs/{_segment(job_id)}/stop",
-                                json={k: v for k, v in request.items() if v is not None})
-        return str(body["request-id"])
+        return await self._call("stop_with_savepoint", "POST", f"/jobs/{_segment(job_id)}/stop",
+                                json={k: v for k, v in request.items() if v is not None}, parse=_request_id)
 
     async def trigger_savepoint(
         self,
@@ -248,43 +249,23 @@ class FlinkClient:
         """`POST /jobs/{id}/savepoints`: take a savepoint (and cancel the job after it); returns the trigger id."""
         request = {"target-directory": target_directory, "cancel-job": cancel_job, "triggerId": trigger_id,
                    "formatType": format_type}
-        body = await self._call("trigger_savepoint", "POST", f"/jobs/{_segment(job_id)}/savepoints",
-                                json={k: v for k, v in request.items() if v is not None})
-        return str(body["request-id"])
+        return await self._call("trigger_savepoint", "POST", f"/jobs/{_segment(job_id)}/savepoints",
+                                json={k: v for k, v in request.items() if v is not None}, parse=_request_id)
 
     async def savepoint_status(self, job_id: str, trigger_id: str) -> SavepointStatus:
         """`GET /jobs/{id}/savepoints/{trigger}` for a savepoint or a stop; FlinkTriggerNotFound if unknown."""
-        body = await self._call("savepoint_status", "GET", f"/jobs/{_segment(job_id)}/savepoints/{_segment(trigger_id)}")
-        state = OperationState(body["status"]["id"])
-        operation = body.get("operation") or {}
-        failure = self._failure(operation)
-        return SavepointStatus(
-            state=state,
-            location=operation.get("location"),
-            failure=failure.message if failure else None,
-            job_not_found=failure is not None and failure.reason == "FlinkJobNotFound",
-        )
+        return await self._call("savepoint_status", "GET", f"/jobs/{_segment(job_id)}/savepoints/{_segment(trigger_id)}",
+                                parse=_savepoint_status)
 
     async def checkpoints(self, job_id: str) -> CheckpointingStatistics:
         """`GET /jobs/{id}/checkpoints`: counts, latest completed checkpoint and savepoint, and the restored one."""
-        body = await self._call("checkpoints", "GET", f"/jobs/{_segment(job_id)}/checkpoints")
-        return CheckpointingStatistics.from_flink(body)
+        return await self._call("checkpoints", "GET", f"/jobs/{_segment(job_id)}/checkpoints",
+                                parse=CheckpointingStatistics.from_flink)
 
     async def exceptions(self, job_id: str) -> JobExceptions:
         """`GET /jobs/{id}/exceptions`: the newest failure, reduced to its root cause's meaningful line."""
-        body = await self._call("exceptions", "GET", f"/jobs/{_segment(job_id)}/exceptions",
-                                params={"maxExceptions": "1"})
-        entries = (body.get("exceptionHistory") or {}).get("entries") or []
-        if not entries:
-            return JobExceptions()
-        newest = entries[0]
-        return JobExceptions(
-            root_cause=meaningful_line([newest.get("stacktrace") or newest.get("exceptionName") or ""]) or None,
-            exception_name=newest.get("exceptionName"),
-            timestamp=newest.get("timestamp"),
-            task_name=newest.get("taskName"),
-            entries=len(entries),
-        )
+        return await self._call("exceptions", "GET", f"/jobs/{_segment(job_id)}/exceptions",
+                                params={"maxExceptions": "1"}, parse=_job_exceptions)
 
     # -- savepoint disposal ----------------------------------------------------------------------
 
@@ -297,21 +278,12 @@ class FlinkClient:
         request: dict[str, Any] = {"savepoint-path": path}
         if trigger_id is not None:
             request["triggerId"] = trigger_id
-        body = await self._call("dispose_savepoint", "POST", "/savepoint-disposal", json=request)
-        return str(body["request-id"])
+        return await self._call("dispose_savepoint", "POST", "/savepoint-disposal", json=request, parse=_request_id)
 
     async def savepoint_disposal_status(self, trigger_id: str) -> OperationStatus:
         """`GET /savepoint-disposal/{trigger}`; FlinkTriggerNotFound if unknown."""
-        body = await self._call("savepoint_disposal_status", "GET", f"/savepoint-disposal/{_segment(trigger_id)}")
-        failure = self._failure(body.get("operation") or {})
-        return OperationStatus(state=OperationState(body["status"]["id"]), failure=failure.message if failure else None)
-
-    @staticmethod
-    def _failure(operation: Mapping[str, Any]) -> FlinkError | None:
-        cause = operation.get("failure-cause")
-        if not cause:
-            return None
-        return classify_error("operation_failure", None, [str(cause.get("stack-trace") or cause.get("class") or "")])
+        return await self._call("savepoint_disposal_status", "GET", f"/savepoint-disposal/{_segment(trigger_id)}",
+                                parse=_operation_status)
 
     # -- transport -------------------------------------------------------------------------------
 
@@ -321,18 +293,23 @@ class FlinkClient:
         method: str,
         path: str,
         *,
+        parse: Callable[[Any], T],
         json: Any = None,
         params: Mapping[str, str] | None = None,
         form: Callable[[], aiohttp.FormData] | None = None,
         timeout: float | None = None,
-    ) -> Any:
-        """One REST call, with retries for reads: the decoded JSON body, or a typed FlinkError."""
+    ) -> T:
+        """One REST call, with retries for reads: the parsed answer, or a typed FlinkError."""
         attempts = 1 + (self.read_retries if method == "GET" else 0)
         for attempt in range(attempts):
             began = time.monotonic()
             try:
-                result = await self._send(name, method, path, json=json, params=params,
-                                          data=form() if form else None, timeout=timeout or self.timeout)
+                body = await self._send(name, method, path, json=json, params=params,
+                                        data=form() if form else None, timeout=timeout or self.timeout)
+                try:
+                    result = parse(body)
+                except (pydantic.ValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise FlinkUnavailable(f"{method} {path}: the answer is not Flink 2.x's: {_first_line(exc)}") from None
             except FlinkError as exc:
                 self._observe(name, exc.reason, time.monotonic() - began)
                 if isinstance(exc, FlinkUnavailable) and attempt + 1 < attempts:
@@ -397,3 +374,56 @@ class FlinkClient:
             self._observer(name, outcome, seconds)
         except Exception:  # noqa: BLE001 - metrics must never break a Flink call
             logger.exception("the Flink call observer failed")
+
+
+# -- answers → results -------------------------------------------------------------------------------
+
+def _ignore(body: Any) -> None:
+    return None
+
+
+def _request_id(body: Any) -> str:
+    return str(body["request-id"])
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
+def _operation_failure(operation: Mapping[str, Any]) -> FlinkError | None:
+    """The typed error of an operation Flink reports COMPLETED with a `failure-cause`, or None if it succeeded."""
+    cause = operation.get("failure-cause")
+    if not cause:
+        return None
+    return classify_error("operation_failure", None, [str(cause.get("stack-trace") or cause.get("class") or "")])
+
+
+def _savepoint_status(body: Any) -> SavepointStatus:
+    operation = body.get("operation") or {}
+    failure = _operation_failure(operation)
+    return SavepointStatus(
+        state=OperationState(body["status"]["id"]),
+        location=operation.get("location"),
+        failure=failure.message if failure else None,
+        job_not_found=isinstance(failure, FlinkJobNotFound),
+    )
+
+
+def _operation_status(body: Any) -> OperationStatus:
+    failure = _operation_failure(body.get("operation") or {})
+    return OperationStatus(state=OperationState(body["status"]["id"]), failure=failure.message if failure else None)
+
+
+def _job_exceptions(body: Any) -> JobExceptions:
+    """The newest entry of the exception history, its stack trace reduced to the root cause's line."""
+    entries = (body.get("exceptionHistory") or {}).get("entries") or []
+    if not entries:
+        return JobExceptions()
+    newest = entries[0]
+    return JobExceptions(
+        root_cause=meaningful_line([newest.get("stacktrace") or newest.get("exceptionName") or ""]) or None,
+        exception_name=newest.get("exceptionName"),
+        timestamp=newest.get("timestamp"),
+        task_name=newest.get("taskName"),
+        entries=len(entries),
+    )

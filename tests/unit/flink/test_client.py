@@ -32,12 +32,15 @@ class Recorder:
     def __init__(self) -> None:
         self.headers: list[dict[str, str]] = []
         self.status = 200
+        self.answer: Any = OVERVIEW
 
     async def overview(self, request: web.Request) -> web.Response:
         self.headers.append(dict(request.headers))
         if self.status != 200:
             return web.json_response({"errors": ["Unauthorized: token user:secret rejected"]}, status=self.status)
-        return web.json_response(OVERVIEW)
+        if isinstance(self.answer, str):
+            return web.Response(text=self.answer, content_type="text/html")
+        return web.json_response(self.answer)
 
 
 ServerFactory = Callable[..., Awaitable[str]]
@@ -159,6 +162,22 @@ BAD_SETTINGS = [
 def test_unusable_settings_are_refused_when_the_client_is_made(settings: dict[str, Any]) -> None:
     with pytest.raises(FlinkClientConfigError):
         FlinkClient(**settings)
+
+
+UNEXPECTED = [
+    ("a field of the wrong type", {**OVERVIEW, "taskmanagers": "many"}, "the answer is not Flink 2.x's"),
+    ("a field missing", {"taskmanagers": 1}, "the answer is not Flink 2.x's"),
+    ("not JSON (a proxy's page)", "<html>maintenance</html>", "with a body that is not JSON"),
+]
+
+
+@pytest.mark.parametrize(("answer", "message"), [row[1:] for row in UNEXPECTED], ids=[row[0] for row in UNEXPECTED])
+async def test_an_answer_that_is_not_flinks_is_unavailable_not_a_crash(serve: ServerFactory, answer: Any, message: str) -> None:
+    recorder = Recorder()
+    recorder.answer = answer
+    async with FlinkClient(await serve(recorder), read_retries=0) as client:
+        with pytest.raises(FlinkUnavailable, match=message):
+            await client.overview()
 
 
 # -- authentication ------------------------------------------------------------------------------

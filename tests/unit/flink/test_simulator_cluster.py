@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import pathlib
 import re
+import struct
 import time
 import zipfile
 from collections.abc import Mapping
@@ -13,7 +15,8 @@ import pytest
 from flink_manager.api.flinkjob import JobState
 from flink_manager.flink.simulator import RunRequest, SessionCluster, Timings
 from flink_manager.flink.simulator import views
-from flink_manager.flink.simulator.jobs import Tasks
+from flink_manager.flink.simulator.cluster import normalize_location
+from flink_manager.flink.simulator.jobs import JobScript, Tasks, parse_duration
 from flink_manager.flink.simulator.traces import SimulatedRestError
 
 ENTRY = "com.example.Job"
@@ -493,3 +496,59 @@ def test_two_thousand_jobs_stay_cheap(clock: FakeClock) -> None:
     assert len(overview["jobs"]) == 2000 and {job["state"] for job in overview["jobs"]} == {"RUNNING"}
     assert len(cluster._events) == 0  # nothing pending per job once it runs: checkpoints are counted, not scheduled
     print(f"\n2000 submissions: {submitted * 1000:.0f} ms; first /jobs/overview after an hour: {rendered * 1000:.0f} ms")
+
+
+# -- scripts and paths ------------------------------------------------------------------------------
+
+DURATIONS = [("bare seconds", "5", 5.0), ("seconds", "2.5 s", 2.5), ("milliseconds", "500 ms", 0.5),
+             ("minutes", "2 min", 120.0), ("hours", "1h", 3600.0)]
+
+
+@pytest.mark.parametrize(("text", "seconds"), [row[1:] for row in DURATIONS], ids=[row[0] for row in DURATIONS])
+def test_durations_are_read_like_flinks(text: str, seconds: float) -> None:
+    assert parse_duration("key", text) == pytest.approx(seconds)
+
+
+SCRIPTS = [
+    ("nothing scripted", {}, (), dict(fail_after=None, restarts=0, savepoint_failure=None, checkpoint_interval=None)),
+    ("fail and restart", {"simulator.fail-after": "3 s", "simulator.restarts": "2"}, (), dict(fail_after=3.0, restarts=2)),
+    ("the example job's arguments", {}, ("--rate", "5", "--fail-after", "10", "--checkpoint-interval-ms", "0"),
+     dict(fail_after=2.0, checkpoint_interval=0.0)),
+    ("savepoint trouble", {"simulator.savepoint-fails": "true", "simulator.savepoint-duration": "9"}, (),
+     dict(savepoint_failure="Simulated savepoint failure (simulator.savepoint-fails)", savepoint_duration=9.0)),
+    ("savepoints fine when false", {"simulator.savepoint-fails": "false"}, (), dict(savepoint_failure=None)),
+    ("a job name and a checkpoint interval", {"pipeline.name": "orders", "execution.checkpointing.interval": "30 s"}, (),
+     dict(name="orders", checkpoint_interval=30.0)),
+]
+
+
+@pytest.mark.parametrize(("config", "args", "expected"), [row[1:] for row in SCRIPTS], ids=[row[0] for row in SCRIPTS])
+def test_job_scripts_from_flink_configuration_and_program_arguments(
+    config: dict[str, str], args: tuple[str, ...], expected: dict[str, object]
+) -> None:
+    script = JobScript.parse("com.example.Job", config, args)
+    assert {key: getattr(script, key) for key in expected} == expected
+
+
+LOCATIONS = [
+    ("three slashes become one", "file:///tmp/sp/savepoint-1", "file:/tmp/sp/savepoint-1"),
+    ("a plain absolute path", "/tmp/sp/", "file:/tmp/sp"),
+    ("the metadata file names its savepoint", "file:/tmp/sp/_metadata", "file:/tmp/sp"),
+    ("other file systems unchanged", "s3://bucket/savepoints", "s3://bucket/savepoints"),
+]
+
+
+@pytest.mark.parametrize(("given", "normalised"), [row[1:] for row in LOCATIONS], ids=[row[0] for row in LOCATIONS])
+def test_savepoint_locations_are_written_back_as_flink_writes_them(given: str, normalised: str) -> None:
+    assert normalize_location(given) == normalised
+
+
+def test_a_savepoint_of_another_cluster_on_local_disk_is_restored_with_its_checkpoint_id(
+    cluster: SessionCluster, clock: FakeClock, jar_id: str, tmp_path: pathlib.Path
+) -> None:
+    savepoint = tmp_path / "savepoint-abcdef-123456789012"
+    savepoint.mkdir()
+    (savepoint / "_metadata").write_bytes(struct.pack(">iiq", 0x4960672D, 4, 17) + b"rest of the metadata")
+    running(cluster, clock, jar_id, savepoint=savepoint.as_uri())
+    restored = views.checkpoint_statistics(cluster.jobs["a" * 32], clock.now)["latest"]["restored"]
+    assert (restored["id"], restored["external_path"]) == (17, f"file:{savepoint}")

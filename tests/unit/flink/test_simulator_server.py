@@ -168,6 +168,10 @@ async def test_a_cluster_restart_loses_jars_and_jobs(simulator: SimulatedFlink) 
         status, answer = await raw("POST", simulator.url + "/_simulator/restart", {})
         assert (status, answer) == (200, {"restarts": 2})
         assert await client.jobs_overview() == []
+        await started_job(client, "c" * 32)
+        status, faults = await raw("POST", simulator.url + "/_simulator/faults", {"restart": True})
+        assert (status, faults["restarts"]) == (200, 3)
+        assert await client.jobs_overview() == []
 
 
 FAIL_NEXT = [
