@@ -187,7 +187,8 @@ class SimulatedFlink:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Listen on `host:port` (0: a free port); returns the REST URL."""
-        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        # A short shutdown timeout: `stop()` must not wait for answers held back by injected faults.
+        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         self.host = host
         await self._listen(port)
