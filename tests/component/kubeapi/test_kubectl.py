@@ -162,3 +162,19 @@ def test_label_and_annotate_record_their_managers(backend: Backend) -> None:
     fields = {e["manager"]: e["fieldsV1"] for e in entries}
     assert fields["kubectl-label"] == {"f:metadata": {"f:labels": {".": {}, "f:tier": {}}}}
     assert fields["kubectl-annotate"] == {"f:metadata": {"f:annotations": {"f:note": {}}}}
+
+
+def test_server_side_apply_takes_over_from_client_side_apply(backend: Backend) -> None:
+    kubectl(backend, "apply", "-f", "-", input=WIDGET)
+    changed = kubectl(backend, "apply", "--server-side", "-f", "-", input=WIDGET.replace("size: 3", "size: 4"))
+    assert changed.stdout.strip() == "widget.test.flinkmanager.io/w1 serverside-applied"
+    body = json.loads(kubectl(backend, "get", "wdg", "w1", "--show-managed-fields", "-o", "json").stdout)
+    fields = {(e["manager"], e["operation"]): e["fieldsV1"] for e in body["metadata"]["managedFields"]}
+    assert fields == {
+        ("kubectl", "Apply"): {"f:spec": {"f:owner": {}, "f:size": {}}},
+        ("kubectl-last-applied", "Apply"): {
+            "f:metadata": {"f:annotations": {"f:kubectl.kubernetes.io/last-applied-configuration": {}}}},
+    }
+    assert body["spec"]["size"] == 4
+    last_applied = json.loads(body["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])
+    assert last_applied["spec"] == {"owner": "alice", "size": 4}

@@ -38,6 +38,7 @@ def server_side_apply(
     only_status: bool,
     force: bool,
     now: str,
+    allowed_conflicts: set[Path] = frozenset(),  # type: ignore[assignment]
 ) -> ApplyResult:
     """Apply `config` as `manager` over `current` (an empty object when creating)."""
     entries = list((current.get("metadata") or {}).get("managedFields") or ())
@@ -60,6 +61,9 @@ def server_side_apply(
             here, there = current_flat.get(path, MAP), config_flat.get(path, MAP)
             if here is MAP or here is ITEM or there is MAP or there is ITEM or here == there:
                 continue
+            if path in allowed_conflicts:
+                conflicting.add(path)  # taken over without a conflict
+                continue
             conflicts.append((entry.get("manager", ""), entry.get("apiVersion", ""), _dotted(path)))
             conflicting.add(path)
     if conflicts and not force:
@@ -71,7 +75,8 @@ def server_side_apply(
         if not (entry.get("manager") == manager and entry.get("operation") == "Apply"):
             others |= from_fields_v1(entry.get("fieldsV1") or {})
     for path in sorted(previous_apply - applied, key=len, reverse=True):
-        if path not in others and not any(o[: len(path)] == path for o in others):
+        still_used = any(o[: len(path)] == path for o in others | applied)  # a map that keeps other fields
+        if path not in others and not still_used:
             _remove(merged, path)
 
     new_entries = update_entries(
@@ -84,6 +89,24 @@ def server_side_apply(
             time=now, owned=applied, removed=conflicting,
         )
     return ApplyResult(merged, new_entries)
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def last_applied_takeover(current: dict[str, Any], list_type_of: ListTypeOf) -> set[Path]:
+    """Fields `kubectl apply --server-side` may take from client-side apply without a conflict: those the
+    last-applied annotation lists with the value they still have (the apiserver's CSA-to-SSA upgrade path)."""
+    annotation = ((current.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
+    if not annotation:
+        return set()
+    try:
+        last = json.loads(annotation)
+    except ValueError:
+        return set()
+    live = flatten(current, list_type_of)
+    return {path for path, value in flatten(last, list_type_of).items()
+            if value is not MAP and value is not ITEM and live.get(path, MAP) == value}
 
 
 def _dotted(path: Path) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from flink_manager.dev.kubeapi import crds, errors, fielderrors as fe, managedfields, patches
-from flink_manager.dev.kubeapi.applying import server_side_apply
+from flink_manager.dev.kubeapi.applying import LAST_APPLIED, last_applied_takeover, server_side_apply
 from flink_manager.dev.kubeapi.jsonvalues import json_copy
 from flink_manager.dev.kubeapi.metavalidation import validate_meta
 from flink_manager.dev.kubeapi.registry import Registry, ResourceType
@@ -179,6 +179,8 @@ class ObjectApi:
 
     def _commit(self, rt: ResourceType, body: dict[str, Any], old: Stored | None, dry_run: bool) -> Stored:
         _drop_empty_meta(body["metadata"])
+        if body["metadata"].get("managedFields"):
+            body["metadata"]["managedFields"] = managedfields.sort_entries(body["metadata"]["managedFields"])
         if dry_run:
             return Stored(body, rt.compiled.epoch if rt.compiled is not None else 0)
         revision = self.storage.next_revision()
@@ -426,7 +428,11 @@ class ObjectApi:
             if rt.tracks_generation and _non_meta(new) != _non_meta(old):
                 meta["generation"] = old_meta.get("generation", 1) + 1
         new["metadata"]["resourceVersion"] = old["metadata"].get("resourceVersion")
-        new["metadata"]["managedFields"] = old["metadata"].get("managedFields")
+        # managedFields sent with a main-resource write replace the live ones (kubectl's client-side to
+        # server-side apply upgrade does this); missing or empty ones keep the live entries.
+        requested = body["metadata"].get("managedFields") if subresource is None else None
+        baseline = requested if isinstance(requested, list) and requested else old["metadata"].get("managedFields")
+        new["metadata"]["managedFields"] = baseline
         if new["metadata"]["managedFields"] is None:
             new["metadata"].pop("managedFields")
         self._validate(rt, new, old)
@@ -450,7 +456,7 @@ class ObjectApi:
         added, removed = managedfields.changed_paths(
             old, new, list_types, exclude_status=rt.has_status and subresource != "status",
             only_status=subresource == "status")
-        entries = list((old or new)["metadata"].get("managedFields") or ()) if old else []
+        entries = list(new["metadata"].get("managedFields") or ()) if old else []
         if not added and not removed and old is not None:
             return
         updated = managedfields.update_entries(
@@ -581,11 +587,20 @@ class ObjectApi:
             entries = result.entries
             created = self._create_applied(rt, namespace, body, opts, entries)
             return created, True
+        allowed: set[Any] = set()
+        if opts.field_manager == "kubectl":
+            allowed = last_applied_takeover(current.body, self._list_types(rt))
         result = server_side_apply(
             json_copy(current.body), config, manager=opts.field_manager, api_version=rt.api_version,
             subresource=subresource, list_type_of=self._list_types(rt), exclude_status=exclude_status,
-            only_status=only_status, force=opts.force, now=self.now())
+            only_status=only_status, force=opts.force, now=self.now(), allowed_conflicts=allowed)
         merged = self._check_type(rt, result.obj, require=False)
+        annotations = merged["metadata"].get("annotations") or {}
+        if opts.field_manager == "kubectl" and annotations.get(LAST_APPLIED) and subresource is None:
+            # The apiserver keeps kubectl's client-side annotation in step with what was applied server-side.
+            applied = json_copy(config)
+            applied.setdefault("metadata", {}).pop("managedFields", None)
+            annotations[LAST_APPLIED] = json.dumps(applied, separators=(",", ":"), sort_keys=True) + "\n"
         if rt.custom and rt.compiled is not None:
             rt.compiled.default(merged)
         return self._replace(rt, current, merged, opts, subresource, "Apply", entries=result.entries), False
