@@ -178,3 +178,15 @@ def test_server_side_apply_takes_over_from_client_side_apply(backend: Backend) -
     assert body["spec"]["size"] == 4
     last_applied = json.loads(body["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])
     assert last_applied["spec"] == {"owner": "alice", "size": 4}
+
+
+@pytest.mark.parametrize("server_side", [pytest.param(False, id="client-side"), pytest.param(True, id="server-side")])
+def test_diff_of_an_applied_manifest_is_clean(backend: Backend, server_side: bool) -> None:
+    flags = ["--server-side"] if server_side else []
+    kubectl(backend, "apply", *flags, "-f", "-", input=WIDGET)
+    clean = kubectl(backend, "diff", *flags, "-f", "-", input=WIDGET, check=False)
+    assert (clean.returncode, clean.stdout) == (0, "")
+    changed = kubectl(backend, "diff", *flags, "-f", "-", input=WIDGET.replace("size: 3", "size: 5"), check=False)
+    assert changed.returncode == 1, changed.stderr
+    assert "-  size: 3" in changed.stdout and "+  size: 5" in changed.stdout
+    assert kubectl(backend, "get", "wdg", "w1", "-o", "jsonpath={.spec.size}").stdout == "3"  # diff is a dry run
