@@ -1,7 +1,7 @@
 """Figures for the embedded API (printed, never asserted): 2,000 creates and status patches over HTTP, RSS after,
 and watch delivery latency with 10 watchers.
 
-    .venv/bin/python -m tests.component.kubeapi.bench_kubeapi [--objects 2000] [--watchers 10]
+    .venv/bin/python -m tests.component.kubeapi.bench_kubeapi [--objects 2000] [--watchers 10] [--soak 30000]
 
 The server runs as `python -m flink_manager.dev.kubeapi` in a subprocess so its RSS is its own.
 """
@@ -43,7 +43,7 @@ async def _bounded(n: int, concurrency: int, make: object) -> None:
     await asyncio.gather(*(one(i) for i in range(n)))
 
 
-async def run(objects: int, watchers: int, concurrency: int, probes: int) -> None:
+async def run(objects: int, watchers: int, concurrency: int, probes: int, soak: int) -> None:
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="kubeapi-bench-"))
     process = subprocess.Popen(
         [sys.executable, "-m", "flink_manager.dev.kubeapi", "--crds", str(MANIFESTS / "widgets.crd.yaml"),
@@ -85,7 +85,19 @@ async def run(objects: int, watchers: int, concurrency: int, probes: int) -> Non
             print(f"list {listed} objects: {(time.perf_counter() - started) * 1000:.0f} ms")
 
             await measure_watch_latency(http, watchers, probes)
-            print(f"RSS at end: {rss_mb(process.pid):.1f} MiB")
+            print(f"RSS after the watch test: {rss_mb(process.pid):.1f} MiB")
+            if soak:
+                async def rewrite(i: int) -> None:
+                    body = {"status": {"phase": f"P{i}", "observedGeneration": 1}}
+                    async with http.patch(f"{BASE}/w{i % objects:05d}/status", data=json.dumps(body),
+                                          headers={"Content-Type": "application/merge-patch+json"}) as response:
+                        assert response.status == 200, await response.text()
+
+                started = time.perf_counter()
+                await _bounded(soak, concurrency, rewrite)
+                elapsed = time.perf_counter() - started
+                print(f"soak: {soak} more status writes in {elapsed:.1f} s ({soak / elapsed:.0f}/s); "
+                      f"RSS after: {rss_mb(process.pid):.1f} MiB")
     finally:
         process.terminate()
         process.wait(10)
@@ -116,6 +128,8 @@ async def measure_watch_latency(http: aiohttp.ClientSession, watchers: int, prob
         while len(seen.get(counter, ())) < watchers and time.perf_counter() < deadline:
             await asyncio.sleep(0.0005)
         latencies += [(t - sent) * 1000 for t in seen.get(counter, ())]
+        if counter <= 3 or max([(t - sent) * 1000 for t in seen.get(counter, ())] or [0]) > 100:
+            print(f"  probe {counter}: slowest delivery {max([(t - sent) * 1000 for t in seen.get(counter, ())] or [0]):.1f} ms")
     for task in readers:
         task.cancel()
     for response in streams:
@@ -135,9 +149,10 @@ def main() -> None:
     parser.add_argument("--watchers", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--probes", type=int, default=200)
+    parser.add_argument("--soak", type=int, default=0, help="this many more status writes, then RSS again")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    asyncio.run(run(args.objects, args.watchers, args.concurrency, args.probes))
+    asyncio.run(run(args.objects, args.watchers, args.concurrency, args.probes, args.soak))
 
 
 if __name__ == "__main__":
