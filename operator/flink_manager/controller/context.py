@@ -35,6 +35,7 @@ class OperatorContext:
     queue: WorkQueue | None = None
     runtimes: dict[tuple[str, str], ClusterRuntime] = field(default_factory=dict)
     action_errors: dict[WorkKey, ActionError] = field(default_factory=dict)
+    action_results: dict[WorkKey, str] = field(default_factory=dict)
     job_owners: dict[str, WorkKey] = field(default_factory=dict)  # Flink job id -> Execution key
     metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], datetime.datetime] = utcnow

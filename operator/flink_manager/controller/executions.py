@@ -84,9 +84,10 @@ async def _step(ctx: OperatorContext, namespace: str, name: str) -> tuple[Outcom
     else:
         observation = Observation()
     error = ctx.action_errors.pop(key, None)
-    if error is not None:
+    result = ctx.action_results.pop(key, None)
+    if error is not None or result is not None:
         observation = Observation(job=observation.job, trigger=observation.trigger,
-                                  unavailable=observation.unavailable, action_error=error)
+                                  unavailable=observation.unavailable, action_error=error, action_result=result)
 
     artifact_body = ctx.cache.get(ARTIFACT, namespace, status.run_config.artifact if status.run_config else
                                   (job_spec.spec.artifact_ref.name if job_spec else ""))
@@ -147,7 +148,9 @@ async def _act(ctx: OperatorContext, key: Any, runtime: Any, action: Any) -> boo
         if isinstance(action, UploadJar):
             await jars.upload(ctx, runtime, action)
             return True
-        await flinkio.perform(runtime, action)
+        result = await flinkio.perform(runtime, action)
+        if result is not None:
+            ctx.action_results[key] = result
         runtime.poke()
     except FlinkError as exc:
         ctx.action_errors[key] = flinkio.action_error(exc)

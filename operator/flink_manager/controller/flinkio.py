@@ -33,6 +33,7 @@ ERROR_KINDS: list[tuple[type[errors.FlinkError], ActionErrorKind]] = [
     (errors.FlinkAuthError, ActionErrorKind.UNAUTHORIZED),
     (errors.FlinkUnavailable, ActionErrorKind.UNAVAILABLE),
     (errors.FlinkRequestRejected, ActionErrorKind.REJECTED),
+    (errors.FlinkClientConfigError, ActionErrorKind.REJECTED),
 ]
 
 
@@ -141,8 +142,9 @@ async def _observe_trigger(runtime: ClusterRuntime, needs: execution.Observation
     return TriggerObservation(trigger_id, TriggerState.COMPLETED, location=getattr(result, "location", None))
 
 
-async def perform(runtime: ClusterRuntime, action: Any) -> None:
-    """Make the Flink call of one action (errors propagate as the client's typed errors)."""
+async def perform(runtime: ClusterRuntime, action: Any) -> str | None:
+    """Make the Flink call of one action; returns what the next decision must record (a disposal's trigger id).
+    Errors propagate as the client's typed errors."""
     client = runtime.client
     if isinstance(action, RunJob):
         await client.run_jar(
@@ -162,6 +164,7 @@ async def perform(runtime: ClusterRuntime, action: Any) -> None:
         await client.trigger_savepoint(action.job_id, target_directory=action.target_directory,
                                        trigger_id=action.trigger_id)
     elif isinstance(action, DisposeSavepoint):
-        await client.dispose_savepoint(action.path, trigger_id=action.trigger_id)
+        return await client.dispose_savepoint(action.path)
     else:
         raise TypeError(f"not a Flink action: {action!r}")
+    return None

@@ -134,9 +134,6 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: An
     await warm_cache(ctx)
     assert ctx.queue is not None
     await ctx.queue.start()
-    for kind in (ARTIFACT, JOB_SPEC, EXECUTION):
-        for body in ctx.cache.items(kind):
-            ctx.enqueue(kind, body["metadata"].get("namespace", ""), body["metadata"]["name"])
     if operator_settings.metrics_port:
         ctx.metrics.serve(operator_settings.metrics_port)
     logger.info("flink-manager started: %d executions, %d job specs, %d artifacts, %d clusters",
@@ -214,8 +211,11 @@ def wake_dependents(ctx: OperatorContext, kind: str, old: dict[str, Any] | None,
 
 
 def _on_event(kind: str, event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo) -> None:
+    """Keep the cache current; queue the object when the event is news — or part of a (re-)listing, which kopf
+    delivers when it starts or resumes watching (so a replica that peering paused starts nothing before that)."""
     ctx = context_of(memo)
-    if _store(ctx, kind, event, body) and kind != FLINK_CLUSTER:
+    stored = _store(ctx, kind, event, body)
+    if (stored or event.get("type") is None) and kind != FLINK_CLUSTER:
         ctx.enqueue(kind, *_name(body))
 
 

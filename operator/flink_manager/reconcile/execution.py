@@ -606,8 +606,8 @@ class _Step:
             assert pending.trigger_id is not None and pending.job_id is not None
             self.act(TriggerSavepoint(pending.job_id, pending.trigger_id, target_directory))
         elif pending.operation == OperationType.DISPOSE:
-            assert pending.trigger_id is not None and pending.savepoint_path is not None
-            self.act(DisposeSavepoint(pending.savepoint_path, pending.trigger_id))
+            assert pending.savepoint_path is not None
+            self.act(DisposeSavepoint(pending.savepoint_path))
 
     def savepoint_directory(self) -> str | None:
         target = self.inp.target
@@ -805,7 +805,6 @@ class _Step:
                 since = self.inp.now
                 pending = PendingOperation(
                     operation=OperationType.DISPOSE, action=HistoryAction.SAVEPOINT, savepoint_path=savepoint.path,
-                    trigger_id=derive_trigger_id(self.inp.uid, savepoint.path, OperationType.DISPOSE.value, since.isoformat(), 1),
                     requested_by=OPERATOR, from_phase=self.status.phase, since=since, generation=self.inp.generation,
                 )
                 self.update(pending=pending)
@@ -818,7 +817,20 @@ class _Step:
         return False
 
     def resume_dispose(self, pending: PendingOperation) -> None:
-        trigger = self.inp.observation.trigger
+        observation = self.inp.observation
+        trigger = observation.trigger
+        if pending.trigger_id is None:
+            if observation.action_result is not None:
+                self.update(pending=pending.model_copy(update={"trigger_id": observation.action_result}))
+                self.requeue(RECHECK_WHILE_WAITING)
+            elif observation.action_error is not None and observation.action_error.kind == ActionErrorKind.REJECTED:
+                self.disposal_failed(pending, observation.action_error.message)
+            elif observation.action_error is not None:
+                self.unreachable_message = observation.action_error.message
+                self.retry = True
+            else:
+                self.issue(pending)
+            return
         if trigger is not None and trigger.state == TriggerState.COMPLETED:
             self.update(
                 pending=None,
@@ -826,16 +838,21 @@ class _Step:
             )
             self.events.append(EventRecord("Normal", "SavepointDisposed", f"disposed savepoint {pending.savepoint_path}"))
         elif trigger is not None and trigger.state == TriggerState.FAILED:
-            message = f"disposing {pending.savepoint_path} failed: {trigger.failure or 'unknown error'}"
-            self.update(pending=None, failed_operation=FailedOperation(
-                operation=OperationType.DISPOSE, action=HistoryAction.SAVEPOINT, generation=self.inp.generation,
-                reason="SavepointDisposalFailed", message=message, at=self.inp.now,
-            ))
-            self.events.append(EventRecord("Warning", "SavepointDisposalFailed", message))
+            self.disposal_failed(pending, trigger.failure or "unknown error")
         elif trigger is not None and trigger.state == TriggerState.IN_PROGRESS:
             self.requeue(RECHECK_WHILE_WAITING)
-        else:
+        else:  # Flink forgot the trigger (restart, expiry): ask again
+            self.update(pending=pending.model_copy(update={"trigger_id": None}))
             self.issue(pending)
+
+    def disposal_failed(self, pending: PendingOperation, failure: str) -> None:
+        """Keep the savepoint's entry; report it, and do not try again until the spec changes."""
+        message = f"disposing {pending.savepoint_path} failed: {failure}"
+        self.update(pending=None, failed_operation=FailedOperation(
+            operation=OperationType.DISPOSE, action=HistoryAction.SAVEPOINT, generation=self.inp.generation,
+            reason="SavepointDisposalFailed", message=message, at=self.inp.now,
+        ))
+        self.events.append(EventRecord("Warning", "SavepointDisposalFailed", message))
 
     # ---------------------------------------------------------------- rollback of a failed upgrade
 

@@ -82,3 +82,4 @@ class Observation:
     trigger: TriggerObservation | None = None
     unavailable: str | None = None  # Flink could not be asked: why
     action_error: ActionError | None = None
+    action_result: str | None = None  # what the previous step's action returned (the trigger id Flink chose)

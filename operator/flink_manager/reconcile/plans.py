@@ -52,8 +52,9 @@ class TriggerSavepoint:
 
 @dataclass(frozen=True)
 class DisposeSavepoint:
+    """Dispose a savepoint; Flink chooses the trigger id (it ignores one sent), so it is recorded after the call."""
+
     path: str
-    trigger_id: str
 
 
 @dataclass(frozen=True)

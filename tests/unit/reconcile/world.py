@@ -164,9 +164,10 @@ class FakeFlink:
                 job.state = JobState.CANCELLING
             return None
         if isinstance(action, DisposeSavepoint):
-            if action.trigger_id not in self.triggers:
-                self.triggers[action.trigger_id] = FakeTrigger("dispose", None, TriggerState.IN_PROGRESS, location=action.path)
-            return None
+            self.counter += 1
+            trigger_id = f"dispose-{self.counter}"  # Flink picks the trigger id of a disposal
+            self.triggers[trigger_id] = FakeTrigger("dispose", None, TriggerState.IN_PROGRESS, location=action.path)
+            return trigger_id
         return None
 
     def observe(self, status: ExecutionStatus) -> Observation:
@@ -223,6 +224,7 @@ class World:
     deletion_requested_at: datetime.datetime | None = None
     released: bool = False
     pending_error: ActionError | None = None
+    pending_result: str | None = None
     plans: list[Plan[ExecutionStatus]] = field(default_factory=list)
     writes: int = 0
 
@@ -243,9 +245,10 @@ class World:
         job_spec = View("job", self.job_spec_generation, self.job_spec, JobSpecStatus())
         target = resolve_target("job", job_spec, artifact, cluster)
         observation = observation if observation is not None else self.flink.observe(self.status)
-        if self.pending_error is not None:
+        if self.pending_error is not None or self.pending_result is not None:
             observation = Observation(job=observation.job, trigger=observation.trigger,
-                                      unavailable=observation.unavailable, action_error=self.pending_error)
+                                      unavailable=observation.unavailable, action_error=self.pending_error,
+                                      action_result=self.pending_result)
         jar_ids = {sha: jar_id for jar_id, sha in self.flink.jars.items()}
         return execution.ExecutionInputs(
             uid=self.uid, generation=self.generation, spec=self.spec, status=self.status,
@@ -265,13 +268,16 @@ class World:
             self.writes += 1
         self.status = plan.status
         self.pending_error = None
+        self.pending_result = None
         if crash_before_action or plan.action is None:
             return plan
         if isinstance(plan.action, ReleaseFinalizer):
             self.released = True
             return plan
         try:
-            self.flink.perform(plan.action, {"art": self.artifact_sha})
+            result = self.flink.perform(plan.action, {"art": self.artifact_sha})
+            if not lose_response and not isinstance(plan.action, UploadJar):
+                self.pending_result = result
             if lose_response:
                 self.pending_error = ActionError(ActionErrorKind.UNAVAILABLE, "response lost")
         except _ActionFailed as failed:

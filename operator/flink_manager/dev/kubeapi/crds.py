@@ -61,10 +61,22 @@ def validate_crd(crd: dict[str, Any]) -> list[FieldError]:
         # One schema shared by every version is validated (and reported) as the top-level `spec.validation`.
         path = "spec.validation.openAPIV3Schema" if shared else f"spec.versions[{i}].schema.openAPIV3Schema"
         errors += _structural_errors(schema, path, root=True)
-        for rule_path, message in compile_schema_rules(schema, {}, path):
-            errors.append(fe.invalid(rule_path, fe.OMIT, f"compilation failed: {message}"))
+        for rule_path, message, entry in compile_schema_rules(schema, {}, path):
+            errors.append(fe.invalid(rule_path, _rule_value(entry), f"compilation failed: {message}"))
         errors += _cost_errors(schema, path)
     return errors
+
+
+def _rule_value(entry: dict[str, Any]) -> fe.RawValue:
+    """A validation rule as the apiserver prints it in errors: the JSON of its internal Go struct."""
+    return fe.RawValue(fe.go_json({
+        "Rule": entry.get("rule", ""),
+        "Message": entry.get("message", ""),
+        "MessageExpression": entry.get("messageExpression", ""),
+        "Reason": entry.get("reason"),
+        "FieldPath": entry.get("fieldPath", ""),
+        "OptionalOldSelf": entry.get("optionalOldSelf"),
+    }))
 
 
 _OVER_BUDGET = ("exceeds budget by factor of more than 100x (try simplifying the rule, or adding maxItems, "

@@ -23,8 +23,20 @@ TYPE_TEXT = {
 _BODY_WITHOUT_VALUE = {"FieldValueRequired", "FieldValueForbidden", "FieldValueTooLong", "InternalError"}
 
 
+class RawValue(str):
+    """A bad value already rendered (the JSON of a Go struct), printed as it is."""
+
+
+def go_json(value: Any) -> str:
+    """Go's `json.Marshal`: compact, with `<`, `>` and `&` escaped."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def go_value(value: Any) -> str:
     """Render a decoded JSON value the way `field.Error` prints a bad value."""
+    if isinstance(value, RawValue):
+        return str(value)
     if value is None:
         return "null"
     if isinstance(value, bool):

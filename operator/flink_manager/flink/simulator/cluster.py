@@ -432,6 +432,10 @@ class SessionCluster:
 
     def _terminate(self, job: SimJob, state: JobState, tasks: Tasks, at: float) -> None:
         self._interrupt(job, at)
+        latest = job.checkpoints.latest_checkpoint
+        if latest is not None and latest.external_path and job.script.retains_checkpoint(state):
+            # An externalized checkpoint outlives its job, like a savepoint: a new job may restore from it.
+            self.savepoints[latest.external_path] = DurableSavepoint(latest.external_path, latest.id, job.job_id, at)
         job.enter(state, at)
         job.tasks_at(tasks, at)
         self._release(job, at)

@@ -27,6 +27,8 @@ STARTUP_FAILS = "simulator.startup-fails"
 FAILURE_MESSAGE = "simulator.failure-message"
 CHECKPOINT_INTERVAL = "execution.checkpointing.interval"
 PIPELINE_NAME = "pipeline.name"
+CHECKPOINT_RETENTION = "execution.checkpointing.externalized-checkpoint-retention"
+RETENTIONS = ("NO_EXTERNALIZED_CHECKPOINTS", "RETAIN_ON_CANCELLATION", "DELETE_ON_CANCELLATION")
 HISTORY_SIZE = 10  # web.checkpoints.history
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|milli|millis|s|sec|secs|seconds?|min|m|minutes?|h|hours?)?\s*$")
@@ -81,6 +83,15 @@ class JobScript:
     savepoint_duration: float | None = None
     startup_failure: str | None = None
     checkpoint_interval: float | None = None  # None: the cluster's default; 0: checkpointing disabled
+    checkpoint_retention: str = "NO_EXTERNALIZED_CHECKPOINTS"
+
+    def retains_checkpoint(self, state: JobState) -> bool:
+        """Whether the latest checkpoint outlives the job ending in `state` (Flink's CheckpointProperties)."""
+        if state == JobState.FAILED:
+            return self.checkpoint_retention != "NO_EXTERNALIZED_CHECKPOINTS"
+        if state == JobState.CANCELED:
+            return self.checkpoint_retention == "RETAIN_ON_CANCELLATION"
+        return False
 
     @classmethod
     def parse(cls, entry_class: str, flink_config: Mapping[str, str], program_args: Sequence[str]) -> JobScript:
@@ -110,6 +121,9 @@ class JobScript:
             interval = parse_duration(CHECKPOINT_INTERVAL, config[CHECKPOINT_INTERVAL], default_unit=0.001)
         elif "checkpoint-interval-ms" in args:
             interval = parse_duration("--checkpoint-interval-ms", args["checkpoint-interval-ms"], default_unit=0.001)
+        retention = config.get(CHECKPOINT_RETENTION, RETENTIONS[0]).strip().upper()
+        if retention not in RETENTIONS:
+            raise ScriptError(f"{CHECKPOINT_RETENTION}: {config[CHECKPOINT_RETENTION]!r} is not one of {', '.join(RETENTIONS)}")
         try:
             restarts = int(config.get(RESTARTS, "0"))
         except ValueError:
@@ -125,6 +139,7 @@ class JobScript:
                                 if SAVEPOINT_DURATION in config else None),
             startup_failure=_truthy_or_message(config.get(STARTUP_FAILS), "Simulated start-up failure (simulator.startup-fails)"),
             checkpoint_interval=interval,
+            checkpoint_retention=retention,
         )
 
 

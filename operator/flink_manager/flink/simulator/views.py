@@ -247,7 +247,8 @@ def _zeros(count: int) -> dict[str, Any]:
 
 
 def _checkpoint(job: SimJob, record: CheckpointRecord, latest_checkpoint_id: int | None) -> dict[str, Any]:
-    discarded = not record.is_savepoint and (job.terminal or record.id != latest_checkpoint_id)
+    retained = job.terminal and record.id == latest_checkpoint_id and job.script.retains_checkpoint(job.state)
+    discarded = not record.is_savepoint and not retained and (job.terminal or record.id != latest_checkpoint_id)
     return {
         "className": "completed",
         "id": record.id,

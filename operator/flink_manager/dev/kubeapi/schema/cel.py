@@ -206,23 +206,33 @@ def compile_rule(entry: dict[str, Any]) -> CompiledRule:
     )
 
 
-def compile_schema_rules(schema: Schema, cache: dict[str, CompiledRule], path: str = "") -> list[tuple[str, str]]:
-    """Compile every rule in a schema into `cache` (keyed by rule text); return (path, error) for failures."""
-    failures: list[tuple[str, str]] = []
+def compile_schema_rules(schema: Schema, cache: dict[str, CompiledRule], path: str = "",
+                         root: bool = True) -> list[tuple[str, str, dict[str, Any]]]:
+    """Compile every rule in a schema into `cache` (keyed by rule text); return (path, error, rule) for failures,
+    the error worded as cel-go's (`ERROR: <input>:1:5: undefined field 'x'` and its caret lines)."""
+    failures: list[tuple[str, str, dict[str, Any]]] = []
     for i, entry in enumerate(schema.get("x-kubernetes-validations") or ()):
+        rule_path = f"{path}.x-kubernetes-validations[{i}].rule"
+        rule = entry.get("rule", "")
+        undefined = undefined_fields(rule, schema, root)
+        if undefined:
+            failures.append((rule_path, "\n".join(
+                f"ERROR: <input>:1:{dot + 1}: undefined field '{name}'\n | {rule}\n | {'.' * dot}^"
+                for dot, name in undefined), entry))
+            continue
         rule_key = _cache_key(entry)
         if rule_key in cache:
             continue
         try:
             cache[rule_key] = compile_rule(entry)
         except RuleCompileError as exc:
-            failures.append((f"{path}.x-kubernetes-validations[{i}].rule", str(exc)))
+            failures.append((rule_path, f"ERROR: <input>: Syntax error: {exc}", entry))
     for name, sub in (schema.get("properties") or {}).items():
-        failures += compile_schema_rules(sub, cache, f"{path}.properties[{name}]")
+        failures += compile_schema_rules(sub, cache, f"{path}.properties[{name}]", False)
     for keyword in ("items", "additionalProperties"):
         sub = schema.get(keyword)
         if isinstance(sub, dict):
-            failures += compile_schema_rules(sub, cache, f"{path}.{keyword}")
+            failures += compile_schema_rules(sub, cache, f"{path}.{keyword}", False)
     return failures
 
 
@@ -236,6 +246,62 @@ def _is_string_conversion(node: Any) -> bool:
     if not hasattr(node, "data") or node.data != "ident_arg" or not node.children:
         return False
     return str(node.children[0]) == "string"
+
+
+_ROOT_FIELDS = {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                "metadata": {"type": "object", "properties": {"name": {"type": "string"},
+                                                              "generateName": {"type": "string"}}}}
+
+
+def _self_chain(node: Any) -> list[Any] | None:
+    """For `self.a.b` (or `oldSelf.a.b`), the field tokens [a, b]; None for anything else."""
+    names: list[Any] = []
+    while hasattr(node, "data"):
+        if node.data == "member_dot" and len(node.children) == 2:
+            names.insert(0, node.children[1])
+            node = node.children[0]
+        elif node.data in ("member", "primary") and len(node.children) == 1:
+            node = node.children[0]
+        elif node.data == "ident" and node.children and str(node.children[0]) in ("self", "oldSelf"):
+            return names
+        else:
+            return None
+    return None
+
+
+def undefined_fields(expression: str, schema: Schema, root: bool) -> list[tuple[int, str]]:
+    """(index of the `.`, name) of each `self.x` that names no field of a structural object, the way cel-go's
+    type checker refuses it when the CRD is written."""
+    try:
+        tree = _ENV.compile(expression)
+    except Exception:  # noqa: BLE001 - syntax errors are reported by the compiler
+        return []
+    found: list[tuple[int, str]] = []
+    for node in tree.iter_subtrees_topdown():
+        if node.data != "member_dot":
+            continue
+        chain = _self_chain(node)
+        if not chain:
+            continue
+        current: Any = schema
+        for position, token in enumerate(chain):
+            properties = dict(current.get("properties") or {})
+            if root and position == 0:
+                properties = {**_ROOT_FIELDS, **properties}
+            name = str(token)
+            if name in properties:
+                current = properties[name]
+                continue
+            if isinstance(current.get("additionalProperties"), dict):
+                current = current["additionalProperties"]
+                continue
+            open_object = current.get("x-kubernetes-preserve-unknown-fields") or current.get("type") != "object"
+            if not open_object and current.get("properties") is not None or (root and position == 0):
+                entry = (token.start_pos - 1, name)
+                if entry not in found:
+                    found.append(entry)
+            break
+    return sorted(found)
 
 
 def concatenates_a_conversion(expression: str) -> bool:

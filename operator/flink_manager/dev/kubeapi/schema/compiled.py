@@ -22,7 +22,7 @@ class CompiledSchema:
         self.epoch = next(_EPOCHS)  # objects stored under another epoch are re-defaulted when read
         self.schema: dict[str, Any] = schema or {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
         self.rules: dict[str, cel.CompiledRule] = {}
-        self.compile_errors = cel.compile_schema_rules(self.schema, self.rules)
+        self.compile_errors = [(path, message) for path, message, _ in cel.compile_schema_rules(self.schema, self.rules)]
 
     def prune(self, obj: dict[str, Any]) -> list[str]:
         """Drop undeclared fields in place; return their paths."""
