@@ -696,3 +696,23 @@ def test_list_resource_version_semantics(backend: Backend) -> None:
                                 "&resourceVersionMatch=NotOlderThan", timeout=30)
     assert (future.status, future.reason) == (504, "Timeout")
     assert future.body["message"].startswith(f"Timeout: Too large resource version: {int(rv) + 10**9}, current: ")
+
+
+def test_crd_rules_naming_undefined_fields_do_not_compile(backend: Backend) -> None:
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "probes.cost.flinkmanager.io"},
+           "spec": {"group": "cost.flinkmanager.io", "scope": "Namespaced",
+                    "names": {"kind": "Probe", "plural": "probes"},
+                    "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                        "type": "object", "properties": {"spec": {
+                            "type": "object", "x-kubernetes-validations": [{"rule": "self.nope > 0"}],
+                            "properties": {"x": {"type": "integer"}}}}}}}]}}
+    reply = backend.client.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions?dryRun=All", crd)
+    assert (reply.status, reply.reason) == (422, "Invalid")
+    assert reply.body["details"]["causes"] == [{
+        "reason": "FieldValueInvalid",
+        "field": "spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule",
+        "message": 'Invalid value: {"Rule":"self.nope \\u003e 0","Message":"","MessageExpression":"","Reason":null,'
+                   '"FieldPath":"","OptionalOldSelf":null}: compilation failed: ERROR: <input>:1:5: undefined field '
+                   "'nope'\n | self.nope > 0\n | ....^",
+    }]
