@@ -716,3 +716,23 @@ def test_crd_rules_naming_undefined_fields_do_not_compile(backend: Backend) -> N
                    '"FieldPath":"","OptionalOldSelf":null}: compilation failed: ERROR: <input>:1:5: undefined field '
                    "'nope'\n | self.nope > 0\n | ....^",
     }]
+
+
+def test_aggregated_discovery(backend: Backend) -> None:
+    accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+    reply = backend.client.get("/apis", headers={"Accept": accept})
+    assert reply.headers["Content-Type"] == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    assert reply.body["kind"] == "APIGroupDiscoveryList" and reply.body["apiVersion"] == "apidiscovery.k8s.io/v2"
+    group = next(i for i in reply.body["items"] if i["metadata"]["name"] == GROUP)
+    assert group["versions"][0]["version"] == "v1" and group["versions"][0]["freshness"] == "Current"
+    widgets = next(r for r in group["versions"][0]["resources"] if r["resource"] == "widgets")
+    kind = {"group": GROUP, "version": "v1", "kind": "Widget"}
+    assert widgets == {
+        "resource": "widgets", "responseKind": kind, "scope": "Namespaced", "singularResource": "widget",
+        "verbs": ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"],
+        "shortNames": ["wdg"], "categories": ["flinkmanager-test"],
+        "subresources": [{"subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]}]}
+    core = backend.client.get("/api", headers={"Accept": accept}).body
+    configmaps = next(r for r in core["items"][0]["versions"][0]["resources"] if r["resource"] == "configmaps")
+    assert configmaps["responseKind"] == {"group": "", "version": "", "kind": "ConfigMap"}
+    assert core["items"][0]["metadata"] == {}

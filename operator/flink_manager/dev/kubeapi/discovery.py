@@ -89,3 +89,58 @@ def api_resource_list(registry: Registry, group: str, version: str) -> dict[str,
         resources += resource_entries(rt)
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}" if group else version,
             "resources": resources}
+
+
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+CUSTOM_RESOURCE_VERBS = ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
+
+
+def wants_aggregated(accept: str) -> bool:
+    """Whether the client asked for aggregated discovery (v2) before plain JSON."""
+    for option in accept.split(","):
+        params = {p.strip() for p in option.split(";")[1:]}
+        if {"g=apidiscovery.k8s.io", "v=v2", "as=APIGroupDiscoveryList"} <= params:
+            return True
+        if option.strip().split(";")[0].strip() == "application/json" and not params:
+            return False
+    return False
+
+
+def _aggregated_resource(rt: ResourceType) -> dict[str, Any]:
+    kind = {"group": rt.group, "version": rt.version, "kind": rt.kind} if rt.custom else {
+        "group": "", "version": "", "kind": rt.kind}
+    entry: dict[str, Any] = {
+        "resource": rt.plural,
+        "responseKind": kind,
+        "scope": "Namespaced" if rt.namespaced else "Cluster",
+        "singularResource": rt.singular,
+        "verbs": list(CUSTOM_RESOURCE_VERBS) if rt.custom else sorted(rt.verbs),
+    }
+    if rt.short_names:
+        entry["shortNames"] = list(rt.short_names)
+    if rt.categories:
+        entry["categories"] = list(rt.categories)
+    if rt.subresources:
+        entry["subresources"] = [
+            {"subresource": sub,
+             "responseKind": ({"group": "autoscaling", "version": "v1", "kind": "Scale"} if sub == "scale"
+                              else kind),
+             "verbs": SUBRESOURCE_VERBS.get(sub, ["get"])}
+            for sub in sorted(rt.subresources)]
+    return entry
+
+
+def aggregated(registry: Registry, core: bool) -> dict[str, Any]:
+    """`/api` or `/apis` as an `apidiscovery.k8s.io/v2` APIGroupDiscoveryList."""
+    items = []
+    groups = registry.groups()
+    names = [""] if core else [g for g in groups if g]
+    for group in names:
+        versions = []
+        for version in groups.get(group, []):
+            resources = sorted(registry.in_group_version(group, version), key=lambda t: t.plural)
+            versions.append({"version": version, "resources": [_aggregated_resource(rt) for rt in resources],
+                             "freshness": "Current"})
+        items.append({"metadata": {"name": group} if group else {}, "versions": versions})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
+            "items": items}

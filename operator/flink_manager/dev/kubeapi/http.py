@@ -69,6 +69,10 @@ class ApiHandler:
             body = await request.json() if request.can_read_body else {}
             return _json_response(self.admin(path[len("/_emulator/"):], body or {}))
         if request.method == "GET":
+            if path in ("/api", "/apis") and discovery.wants_aggregated(request.headers.get("Accept", "")):
+                data = json.dumps(discovery.aggregated(self.api.registry, core=path == "/api"),
+                                  separators=(",", ":")).encode()
+                return aiohttp.web.Response(body=data, headers={"Content-Type": discovery.AGGREGATED})
             document = self._non_resource(path)
             if document is not None:
                 return _json_response(document)
