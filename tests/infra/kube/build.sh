@@ -23,7 +23,6 @@ export GOCACHE="${GOCACHE:-$cache/go/build}"
 export GOTOOLCHAIN=local
 # Static binaries, as the Kubernetes release builds them; also spares a C compiler.
 export CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=readonly"
 
 command -v go >/dev/null || { echo "go (1.26 or newer) is required to build the Kubernetes binaries" >&2; exit 1; }
 

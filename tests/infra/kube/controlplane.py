@@ -20,7 +20,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -296,7 +296,7 @@ class ControlPlane:
                 preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
             )
 
-    def _wait(self, name: str, probe: Any, deadline: float) -> None:
+    def _wait(self, name: str, probe: Callable[[], bool], deadline: float) -> None:
         def ready_or_exited() -> str | None:
             if self._processes[name].poll() is not None:
                 return "exited"
