@@ -20,8 +20,9 @@ class Settings:
     artifact_cache_dir: Path = Path("/tmp/flink-manager/artifacts")
     workers: int = 16  # concurrent reconciles
     transition_poll_seconds: float = 1.0  # a cluster's poll interval while one of its jobs is changing state
-    jar_grace_seconds: int = 600  # an uploaded jar no JobSpec refers to is deleted after this long
-    probe_interval_seconds: int = 60  # how often a cluster's /overview is read when nothing changes
+    jar_grace_seconds: int = 600  # an uploaded jar nothing refers to is deleted from its cluster after this long
+    jar_housekeeping_seconds: int = 600  # how often each cluster's jars are checked
+    probe_interval_seconds: int = 300  # how often a cluster's /overview is read when no job changes
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":

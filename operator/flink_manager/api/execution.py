@@ -121,6 +121,7 @@ class PendingOperation(WireModel):
     tries: int = Field(default=1, ge=1)
     nonce: int | None = None
     generation: int | None = Field(default=None, description="metadata.generation when the operation was requested")
+    seq: int = Field(default=0, ge=0)
 
 
 class RunConfig(WireModel):
@@ -185,5 +186,6 @@ class ExecutionStatus(WireModel):
     rollback: RollbackStatus | None = None
     history: tuple[HistoryEntry, ...] = ()
     history_total: int = Field(default=0, ge=0)
+    operations_total: int = Field(default=0, ge=0)
     conditions: tuple[Condition, ...] = ()
     observed_generation: int | None = None

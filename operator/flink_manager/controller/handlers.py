@@ -18,7 +18,7 @@ import kopf
 
 from flink_manager import GROUP, VERSION
 from flink_manager.artifacts.fetch import ArtifactStore
-from flink_manager.controller import clusters
+from flink_manager.controller import clusters, jars
 from flink_manager.controller.artifacts import reconcile_artifact
 from flink_manager.controller.context import (
     ARTIFACT,
@@ -268,7 +268,8 @@ async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str,
                 on_jobs_changed=lambda rt, jobs: clusters.wake_job_owners(ctx, rt, jobs),
                 fingerprint=clusters.fingerprint(view.spec),
             )
-            runtime.set_probe_interval(float(ctx.settings.probe_interval_seconds))
+            runtime.probe_interval = float(ctx.settings.probe_interval_seconds)
+            runtime.housekeeping_interval = float(ctx.settings.jar_housekeeping_seconds)
             ctx.runtimes[key] = runtime
             _wake_users(ctx, "cluster", namespace, name)
             for execution in clusters.executions_on(ctx, namespace, name):
@@ -276,7 +277,8 @@ async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str,
             waker = asyncio.create_task(_poke_when_stopped(stopped, runtime))
             try:
                 await runtime.run(lambda: bool(stopped) or _spec_changed(ctx, runtime),
-                                  lambda rt, changed: clusters.probe(ctx, rt, changed))
+                                  lambda rt, changed: clusters.probe(ctx, rt, changed),
+                                  lambda rt: jars.housekeep(ctx, rt))
             finally:
                 waker.cancel()
                 ctx.runtimes.pop(key, None)

@@ -8,12 +8,14 @@ from typing import Any
 
 from flink_manager.api.artifact import ArtifactStatus, ArtifactUpload
 from flink_manager.artifacts.fetch import ArtifactError
-from flink_manager.controller.context import ARTIFACT, OperatorContext
+from flink_manager.controller.context import ARTIFACT, EXECUTION, JOB_SPEC, OperatorContext
 from flink_manager.controller.recording import write_status
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import artifact_view
 from flink_manager.kube.client import ARTIFACTS, KubeConflict
-from flink_manager.reconcile.artifact import with_upload
+from flink_manager.flink.errors import FlinkJarNotFound
+from flink_manager.reconcile.artifact import with_upload, without_uploads
+from flink_manager.reconcile.jars import plan_housekeeping
 from flink_manager.reconcile.observations import ActionError, ActionErrorKind
 from flink_manager.reconcile.plans import UploadJar
 
@@ -83,3 +85,54 @@ async def _record_upload(
             body = await ctx.kube.get(ARTIFACTS, namespace, artifact)
             ctx.cache.put(ARTIFACT, body)
     raise UploadFailed(ActionError(ActionErrorKind.UNAVAILABLE, f"could not record the upload of {artifact!r}"))
+
+
+def jars_in_use(ctx: OperatorContext, namespace: str) -> set[tuple[str, str]]:
+    """(artifact, sha256) pairs a JobSpec points at, or an Execution ran or may roll back to."""
+    in_use: set[tuple[str, str]] = set()
+    for job_spec in ctx.cache.items(JOB_SPEC, namespace):
+        artifact_name = ((job_spec.get("spec") or {}).get("artifactRef") or {}).get("name")
+        artifact = ctx.cache.get(ARTIFACT, namespace, artifact_name or "")
+        if artifact is not None:
+            in_use.add((artifact_name, (artifact.get("spec") or {}).get("sha256", "")))
+    for execution in ctx.cache.items(EXECUTION, namespace):
+        status = execution.get("status") or {}
+        for config in (status.get("runConfig"), status.get("stableRunConfig")):
+            if config:
+                in_use.add((config.get("artifact", ""), config.get("artifactSha256", "")))
+    return in_use
+
+
+async def housekeep(ctx: OperatorContext, runtime: ClusterRuntime) -> None:
+    """Delete the jars of this cluster that nothing uses any more (after a grace period); keep the records true."""
+    namespace = runtime.namespace
+    uploads = {
+        body["metadata"]["name"]: [u for u in ArtifactStatus.from_wire(body.get("status")).uploads
+                                   if u.cluster == runtime.name]
+        for body in ctx.cache.items(ARTIFACT, namespace)
+    }
+    listed = {jar.id: jar.name for jar in await runtime.client.list_jars()}
+    state = ctx.extra.setdefault("unreferenced_jars", {}).setdefault(runtime.key, {})
+    plan = plan_housekeeping(
+        uploads, jars_in_use(ctx, namespace), listed, state, now=runtime.now(),
+        grace=float(ctx.settings.jar_grace_seconds), own_prefix=JAR_PREFIX,
+    )
+    for jar_id in plan.delete:
+        try:
+            await runtime.client.delete_jar(jar_id)
+        except FlinkJarNotFound:
+            pass
+        logger.info("deleted unused jar %s from FlinkCluster %s/%s", jar_id, namespace, runtime.name)
+    for artifact, jar_ids in plan.forget.items():
+        for _ in range(5):
+            body = ctx.cache.get(ARTIFACT, namespace, artifact)
+            if body is None:
+                break
+            status = ArtifactStatus.from_wire(body.get("status"))
+            try:
+                await write_status(ctx, ARTIFACT, ARTIFACTS, body, without_uploads(status, runtime.name, jar_ids))
+                break
+            except KubeConflict:
+                ctx.cache.put(ARTIFACT, await ctx.kube.get(ARTIFACTS, namespace, artifact))
+    state.clear()
+    state.update(plan.unreferenced_since)

@@ -9,7 +9,7 @@ import asyncio
 import datetime
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,28 +99,38 @@ class ClusterRuntime:
         self.snapshot = Snapshot(states, started, ok=True)
         return changed
 
-    async def run(self, stopped: Callable[[], bool], probe: Callable[["ClusterRuntime", bool], Any]) -> None:
-        """Poll until stopped: `/jobs/overview` every interval; the cluster probe when jobs changed or is due."""
-        last_probe = float("-inf")
+    async def run(
+        self,
+        stopped: Callable[[], bool],
+        probe: Callable[["ClusterRuntime", bool], Awaitable[bool]],
+        housekeep: Callable[["ClusterRuntime"], Awaitable[None]] | None = None,
+    ) -> None:
+        """Poll until stopped: `/jobs/overview` every interval; the cluster probe when jobs changed or it is due;
+        jar housekeeping now and then. A quiet cluster costs one REST call per interval, plus these rare ones."""
+        last_probe = last_housekeeping = float("-inf")
         probe_again = True
         while not stopped():
             changed = await self.poll_once()
             if changed:
                 self._on_jobs_changed(self, changed)
-            due = self._clock() - last_probe >= self._probe_interval
-            if changed or due or probe_again or self.snapshot.ok is False:
+            now = self._clock()
+            if changed or probe_again or not self.snapshot.ok or now - last_probe >= self.probe_interval:
                 probe_again = not await probe(self, bool(changed))
                 last_probe = self._clock()
+            if housekeep is not None and self.snapshot.ok and now - last_housekeeping >= self.housekeeping_interval:
+                try:
+                    await housekeep(self)
+                except FlinkError as exc:
+                    logger.info("jar housekeeping on %s/%s: %s", self.namespace, self.name, exc.message)
+                last_housekeeping = self._clock()
             self._poke.clear()
             try:
                 await asyncio.wait_for(self._poke.wait(), timeout=self.interval())
             except asyncio.TimeoutError:
                 pass
 
-    _probe_interval = 60.0
-
-    def set_probe_interval(self, seconds: float) -> None:
-        self._probe_interval = seconds
+    probe_interval = 300.0
+    housekeeping_interval = 600.0
 
     async def close(self) -> None:
         await self.client.close()

@@ -175,6 +175,8 @@ class _Step:
     # ---------------------------------------------------------------- results
 
     def plan(self) -> Plan[ExecutionStatus]:
+        if self.inp.status.pending is not None and self.status.pending is None and self.action is None:
+            self.requeue(0)  # an operation just ended: decide what comes next (a schedule, retention, the spec)
         self.status = self.status.model_copy(update={"observed_generation": self.inp.generation})
         self.status = self.status.model_copy(update={"conditions": self._conditions()})
         return Plan(
@@ -187,6 +189,17 @@ class _Step:
 
     def update(self, **changes: Any) -> None:
         self.status = self.status.model_copy(update=changes)
+
+    def begin(self, pending: PendingOperation) -> PendingOperation:
+        """Number a new operation and, for savepoint-taking ones, give it its trigger id; record it as pending."""
+        seq = self.status.operations_total + 1
+        changes: dict[str, Any] = {"seq": seq, "generation": self.inp.generation}
+        if pending.operation in (OperationType.STOP, OperationType.SAVEPOINT):
+            assert pending.job_id is not None
+            changes["trigger_id"] = derive_trigger_id(self.inp.uid, pending.job_id, pending.operation.value, seq, 1)
+        pending = pending.model_copy(update=changes)
+        self.update(pending=pending, operations_total=seq)
+        return pending
 
     def act(self, action: Action, requeue_after: float = RECHECK_AFTER_ACTION) -> None:
         self.action = action
@@ -472,13 +485,12 @@ class _Step:
         config = run_config or target.run_config
         attempt = self.status.attempt + 1
         job_id = derive_job_id(self.inp.uid, attempt)
-        pending = PendingOperation(
+        pending = self.begin(PendingOperation(
             operation=OperationType.SUBMIT, action=action, job_id=job_id, attempt=attempt,
-            restore_from=restore, requested_by=by, from_phase=old, since=self.inp.now, generation=self.inp.generation,
-        )
+            restore_from=restore, requested_by=by, from_phase=old, since=self.inp.now,
+        ))
         self.update(
             phase=ExecutionPhase.SUBMITTING if action == HistoryAction.START else ExecutionPhase.RESTARTING,
-            pending=pending,
             attempt=attempt,
             flink_job_id=job_id,
             cluster=target.cluster,
@@ -574,22 +586,14 @@ class _Step:
         """Record the intent to stop the job (with a savepoint, or by cancelling) and make the first call."""
         job_id = self.status.flink_job_id
         assert job_id is not None
-        since = self.inp.now
-        if savepoint:
-            trigger = derive_trigger_id(self.inp.uid, job_id, OperationType.STOP.value, since.isoformat(), 1)
-            pending = PendingOperation(
-                operation=OperationType.STOP, action=action, job_id=job_id, trigger_id=trigger,
-                requested_by=by, from_phase=self.status.phase, since=since, generation=self.inp.generation,
-            )
-        else:
-            pending = PendingOperation(
-                operation=OperationType.CANCEL, action=action, job_id=job_id,
-                requested_by=by, from_phase=self.status.phase, since=since, generation=self.inp.generation,
-            )
+        pending = self.begin(PendingOperation(
+            operation=OperationType.STOP if savepoint else OperationType.CANCEL, action=action, job_id=job_id,
+            requested_by=by, from_phase=self.status.phase, since=self.inp.now,
+        ))
         phase = PHASE_OF_STOP_ACTION.get(action, ExecutionPhase.RESTARTING)
         if action == HistoryAction.DELETE and not savepoint:
             phase = ExecutionPhase.CANCELLING
-        self.update(pending=pending, phase=phase)
+        self.update(phase=phase)
         self.issue(pending)
 
     def issue(self, pending: PendingOperation) -> None:
@@ -701,11 +705,10 @@ class _Step:
         """Retry a failed savepoint a bounded number of times, then give up — the job keeps running, never restarted stateless."""
         if retry and pending.tries <= self.inp.spec.savepoint_retries and (self.inp.job is None or self.inp.job.alive):
             tries = pending.tries + 1
-            since = self.inp.now
             assert pending.job_id is not None
             retried = pending.model_copy(update={
-                "tries": tries, "since": since,
-                "trigger_id": derive_trigger_id(self.inp.uid, pending.job_id, pending.operation.value, since.isoformat(), tries),
+                "tries": tries, "since": self.inp.now,
+                "trigger_id": derive_trigger_id(self.inp.uid, pending.job_id, pending.operation.value, pending.seq, tries),
             })
             self.update(pending=retried)
             self.events.append(EventRecord("Warning", reason, f"{message}; retrying ({tries - 1}/{self.inp.spec.savepoint_retries})"))
@@ -732,14 +735,10 @@ class _Step:
     def begin_savepoint(self, reason: SavepointReason, by: str, nonce: int | None = None) -> None:
         job_id = self.status.flink_job_id
         assert job_id is not None
-        since = self.inp.now
-        trigger = derive_trigger_id(self.inp.uid, job_id, OperationType.SAVEPOINT.value, since.isoformat(), 1)
-        pending = PendingOperation(
-            operation=OperationType.SAVEPOINT, action=HistoryAction.SAVEPOINT, job_id=job_id, trigger_id=trigger,
-            requested_by=by, from_phase=self.status.phase, since=since, nonce=nonce, savepoint_reason=reason,
-            generation=self.inp.generation,
-        )
-        self.update(pending=pending)
+        pending = self.begin(PendingOperation(
+            operation=OperationType.SAVEPOINT, action=HistoryAction.SAVEPOINT, job_id=job_id,
+            requested_by=by, from_phase=self.status.phase, since=self.inp.now, nonce=nonce, savepoint_reason=reason,
+        ))
         self.issue(pending)
 
     def resume_savepoint(self, pending: PendingOperation) -> None:
@@ -802,12 +801,10 @@ class _Step:
             if too_many or too_old:
                 if self.status.failed_operation is not None and self.status.failed_operation.operation == OperationType.DISPOSE:
                     return False  # a disposal failed in this generation: keep the entry, do not loop
-                since = self.inp.now
-                pending = PendingOperation(
+                pending = self.begin(PendingOperation(
                     operation=OperationType.DISPOSE, action=HistoryAction.SAVEPOINT, savepoint_path=savepoint.path,
-                    requested_by=OPERATOR, from_phase=self.status.phase, since=since, generation=self.inp.generation,
-                )
-                self.update(pending=pending)
+                    requested_by=OPERATOR, from_phase=self.status.phase, since=self.inp.now,
+                ))
                 self.issue(pending)
                 return True
         if max_age is not None:

@@ -21,6 +21,7 @@ def derive_job_id(execution_uid: str, attempt: int) -> str:
     return _hex32("job", execution_uid, attempt)
 
 
-def derive_trigger_id(execution_uid: str, job_id: str, operation: str, since: str, tries: int) -> str:
-    """The trigger id of one savepoint-taking operation, fixed by what the operator recorded before calling Flink."""
-    return _hex32("trigger", execution_uid, job_id, operation, since, tries)
+def derive_trigger_id(execution_uid: str, job_id: str, operation: str, seq: int, tries: int) -> str:
+    """The trigger id of try `tries` of operation number `seq` of an execution (numbered in its status before
+    the call), so a repeated call is the same operation to Flink and two operations never share an id."""
+    return _hex32("trigger", execution_uid, job_id, operation, seq, tries)

@@ -117,7 +117,7 @@ DESIGN_DEFAULTS = [
         KINDS["Execution"][2], None,
         {
             "phase": "Pending", "attempt": 0, "savepoints": [], "restarts": 0, "observedRestartNonce": 0,
-            "observedSavepointNonce": 0, "history": [], "historyTotal": 0, "conditions": [],
+            "observedSavepointNonce": 0, "history": [], "historyTotal": 0, "operationsTotal": 0, "conditions": [],
         },
         ["flinkJobId", "pending", "lastSavepoint"],
         id="Execution-status",
