@@ -119,6 +119,8 @@ async def dispatch(ctx: OperatorContext, key: Any) -> Outcome:
         ctx.metrics.reconciles.labels(kind, "error").inc()
         raise
     ctx.metrics.reconciles.labels(kind, "retry" if outcome.retry else "ok").inc()
+    if ctx.queue is not None:
+        ctx.metrics.queue_depth.set(len(ctx.queue))
     return outcome
 
 
