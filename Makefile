@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-dev: install
+dev: install infra-job
 	$(BIN)/flink-manager dev
 
 # Real Flink 2.3 (jars from the PyPI package), the example job jar, and a real

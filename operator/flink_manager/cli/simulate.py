@@ -1,4 +1,4 @@
-"""`flink-manager`: the command line. One function per subcommand; errors are printed as one line."""
+"""`flink-manager simulate`: a simulated Flink 2.3 session cluster (its REST API) until interrupted."""
 
 from __future__ import annotations
 
@@ -6,18 +6,12 @@ import argparse
 import asyncio
 import dataclasses
 import signal
-import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from flink_manager.cli.common import CliError, positive_int
 
 if TYPE_CHECKING:
     from flink_manager.flink.simulator import SimulatedFlink
-
-PROG = "flink-manager"
-
-
-class CliError(Exception):
-    """A problem the user can fix; printed as one line, exit status 1."""
 
 
 def simulate(args: argparse.Namespace) -> int:
@@ -63,16 +57,12 @@ async def _serve(simulator: SimulatedFlink, host: str, port: int) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser: one subparser per subcommand, each bound to its function."""
-    parser = argparse.ArgumentParser(prog=PROG, description="Run Apache Flink jobs on session clusters from Kubernetes.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
+def add_parser(commands: Any) -> None:
     sim = commands.add_parser("simulate", help="serve a simulated Flink 2.3 session cluster (REST API)",
                               description=simulate.__doc__)
     sim.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sim.add_argument("--port", type=int, default=8081, help="port to listen on (default 8081; 0 picks a free one)")
-    sim.add_argument("--slots", type=_positive_int, default=4, help="task slots of the one TaskManager (default 4)")
+    sim.add_argument("--slots", type=positive_int, default=4, help="task slots of the one TaskManager (default 4)")
     sim.add_argument("--savepoint-dir", default="file:/tmp/flink-simulator/savepoints",
                      help="default savepoint directory URI ('' for none, as a cluster without one)")
     sim.add_argument("--checkpoint-dir", default="file:/tmp/flink-simulator/checkpoints", help="checkpoint directory URI")
@@ -82,28 +72,3 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--timing", action="append", default=[], metavar="STEP=SECONDS",
                      help="override one step, e.g. --timing savepoint=5 (repeatable)")
     sim.set_defaults(handler=simulate)
-    return parser
-
-
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
-    return number
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `flink-manager` command."""
-    args = build_parser().parse_args(argv)
-    handler: Callable[[argparse.Namespace], int] = args.handler
-    try:
-        return handler(args)
-    except CliError as exc:
-        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,42 @@
+"""What every subcommand shares: the error users can fix, argument types, the exit statuses."""
+
+from __future__ import annotations
+
+import argparse
+
+PROG = "flink-manager"
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line on stderr, exit status 1."""
+
+
+def positive_int(value: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    number = non_negative_int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
+def non_negative_int(value: str) -> int:
+    """An argparse type: an integer of at least 0."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, not {number}")
+    return number
+
+
+def port(value: str) -> int:
+    """An argparse type: a TCP port, 0 meaning any free one."""
+    number = non_negative_int(value)
+    if number > 65535:
+        raise argparse.ArgumentTypeError(f"{number} is not a TCP port (0-65535)")
+    return number
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Help text as written (examples keep their lines), with each option's default."""
