@@ -258,7 +258,13 @@ class _Step:
         self.retry = True
 
     def resume(self, pending: PendingOperation) -> None:
-        """Continue the operation in flight."""
+        """Continue the operation in flight (a cancel request takes over from a stop that waits for its savepoint)."""
+        if (pending.operation == OperationType.STOP and self.inp.spec.state == DesiredState.CANCELLED
+                and pending.action in (HistoryAction.STOP, HistoryAction.RESTART, HistoryAction.UPGRADE)
+                and pending.savepoint_path is None and not self.inp.deleting):
+            self.update(phase=pending.from_phase)
+            self.begin_stop(HistoryAction.CANCEL, self.inp.requested_by, savepoint=False)
+            return
         if pending.operation == OperationType.SUBMIT:
             self.resume_submit(pending)
         elif pending.operation == OperationType.STOP:
@@ -650,12 +656,22 @@ class _Step:
         self.job_ended_during(pending)
 
     def wait_for_savepoint(self, pending: PendingOperation) -> None:
-        timeout = self.inp.spec.savepoint_timeout_seconds
-        if (self.inp.now - pending.since).total_seconds() > timeout:
-            self.savepoint_failed(pending, "SavepointTimeout", f"the savepoint did not complete within {timeout}s",
-                                  retry=False)
-        else:
-            self.requeue(RECHECK_WHILE_WAITING)
+        """Flink is still taking the savepoint. Past the timeout this is reported (Degraded, a Warning) but the
+        operation is kept: giving it up would lose a savepoint Flink may still complete (a stop would then end
+        the job), and a second trigger would break the first. Setting `state: Cancelled` gives it up."""
+        if self.savepoint_overdue(pending):
+            self.events.append(EventRecord(
+                "Warning", "SavepointTimeout",
+                f"the savepoint of Flink job {pending.job_id} (trigger {pending.trigger_id}) is still in progress after "
+                f"{self.inp.spec.savepoint_timeout_seconds}s; waiting for Flink (set spec.state: Cancelled to cancel "
+                "the job without a savepoint)",
+            ))
+        self.requeue(RECHECK_WHILE_WAITING)
+
+    def savepoint_overdue(self, pending: PendingOperation | None) -> bool:
+        if pending is None or pending.operation not in (OperationType.STOP, OperationType.SAVEPOINT):
+            return False
+        return (self.inp.now - pending.since).total_seconds() > self.inp.spec.savepoint_timeout_seconds
 
     def job_ended_during(self, pending: PendingOperation) -> None:
         """The job ended (or vanished) while an operation was in flight and before its savepoint completed."""
@@ -1004,6 +1020,11 @@ class _Step:
         status = self.status
         if self.unreachable_message is not None:
             return True, "FlinkUnavailable", self.unreachable_message
+        if self.savepoint_overdue(status.pending):
+            assert status.pending is not None
+            return True, "SavepointTimeout", (
+                f"the savepoint of Flink job {status.pending.job_id} is still in progress after "
+                f"{self.inp.spec.savepoint_timeout_seconds}s; set spec.state: Cancelled to cancel without a savepoint")
         if status.failed_operation is not None:
             return True, status.failed_operation.reason, status.failed_operation.message
         if status.rollback is not None:

@@ -253,17 +253,25 @@ def test_a_failing_upgrade_savepoint_never_falls_back_to_a_stateless_restart() -
     assert degraded(world) == ("True", "SavepointFailed")
 
 
-def test_a_savepoint_stuck_in_progress_past_its_timeout_is_abandoned() -> None:
+def test_a_stop_stuck_in_progress_past_its_timeout_is_reported_and_cancelling_takes_over() -> None:
     world = running_world(savepoint_timeout_seconds=30)
-    world.edit(savepoint_nonce=1)
+    world.flink.savepoints_hang = True
+    world.edit(state=DesiredState.STOPPED)
     world.step()
     trigger = world.status.pending.trigger_id
-    world.flink.triggers[trigger].state  # created IN_PROGRESS
     for _ in range(40):
         world.now += datetime.timedelta(seconds=1)  # time passes; the savepoint never completes
-        world.step()
-    assert world.status.pending is None
+        plan = world.step()
+    assert world.status.pending is not None and world.status.pending.trigger_id == trigger  # still waiting for it
     assert degraded(world) == ("True", "SavepointTimeout")
+    assert any(e.reason == "SavepointTimeout" for e in plan.events)
+    assert sum(1 for t in world.flink.triggers.values() if t.kind == "stop") == 1  # never a second trigger
+    world.flink.savepoints_hang = False
+    world.flink.savepoint_fails = True  # cancelling the job fails the savepoint in flight
+    world.edit(state=DesiredState.CANCELLED)
+    world.settle()
+    assert world.status.phase == ExecutionPhase.CANCELLED
+    assert world.actions() == ["START", "CANCEL"]
 
 
 def test_deleting_a_running_execution_stops_it_with_a_savepoint_then_releases() -> None:

@@ -79,6 +79,7 @@ class FakeFlink:
     triggers: dict[str, FakeTrigger] = field(default_factory=dict)
     disposed: list[str] = field(default_factory=list)
     savepoint_fails: bool = False
+    savepoints_hang: bool = False
     disposal_fails: bool = False
     reject_runs: bool = False
     unavailable: bool = False
@@ -100,7 +101,7 @@ class FakeFlink:
             elif job.state == JobState.CANCELLING:
                 job.state = JobState.CANCELED
         for trigger_id, trigger in self.triggers.items():
-            if trigger.state != TriggerState.IN_PROGRESS:
+            if trigger.state != TriggerState.IN_PROGRESS or (self.savepoints_hang and trigger.kind != "dispose"):
                 continue
             if trigger.kind == "dispose":
                 if self.disposal_fails:
