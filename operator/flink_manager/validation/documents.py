@@ -49,15 +49,21 @@ class Document:
         or of its nearest parent present in the document."""
         node = self.node
         line = self.line
-        for token in split_field_path(field_path):
+        tokens = split_field_path(field_path)
+        while tokens:
             if isinstance(node, yaml.MappingNode):
-                pair = next(((key, value) for key, value in node.value if key.value == token), None)
-                if pair is None:
+                # A map key may hold dots (`flinkConfig.parallelism.default`): try the longest key first.
+                for size in range(len(tokens), 0, -1):
+                    key = ".".join(tokens[:size])
+                    pair = next(((k, v) for k, v in node.value if k.value == key), None)
+                    if pair is not None:
+                        break
+                else:
                     break
-                node, line = pair[1], pair[0].start_mark.line + 1
-            elif isinstance(node, yaml.SequenceNode) and token.isdigit() and int(token) < len(node.value):
-                node = node.value[int(token)]
-                line = node.start_mark.line + 1
+                node, line, tokens = pair[1], pair[0].start_mark.line + 1, tokens[size:]
+            elif isinstance(node, yaml.SequenceNode) and tokens[0].isdigit() and int(tokens[0]) < len(node.value):
+                node = node.value[int(tokens[0])]
+                line, tokens = node.start_mark.line + 1, tokens[1:]
             else:
                 break
         return line
