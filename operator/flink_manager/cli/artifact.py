@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import re
 import sys
 from typing import Any
 
@@ -20,7 +21,7 @@ records its size. Upload the JAR to URL yourself; apply the output with kubectl 
 examples:
   flink-manager artifact manifest target/my-job-1.0.0.jar --name my-job --version 1.0.0 \\
       --url https://repo.example.com/my-job-1.0.0.jar > artifact.yaml
-  flink-manager artifact manifest my-job.jar --name my-job --url s3://jars/my-job.jar | kubectl apply -f -
+  flink-manager artifact manifest my-job.jar --url s3://jars/my-job.jar | kubectl apply -f -    # name: my-job
 """
 
 
@@ -32,7 +33,7 @@ def add_parser(commands: Any) -> None:
                                 description=MANIFEST_DESCRIPTION, formatter_class=Formatter)
     manifest.add_argument("jar", metavar="JAR", help="the JAR file")
     manifest.add_argument("--url", required=True, help="where the operator will fetch the JAR (https, s3, http, file)")
-    manifest.add_argument("--name", required=True, help="the Artifact's name")
+    manifest.add_argument("--name", help="the Artifact's name (default: from the JAR's file name, e.g. my-job)")
     manifest.add_argument("--version", help="spec.version, a free-form label such as 1.0.0")
     manifest.add_argument("--namespace", help="metadata.namespace (default: none, the namespace it is applied to)")
     manifest.add_argument("--entry-class", action="append", default=None, metavar="CLASS", dest="entry_classes",
@@ -52,7 +53,7 @@ def artifact_manifest(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"{path}: {exc.strerror or exc}") from None
     entry_classes = list(args.entry_classes) if args.entry_classes else list(info.entry_classes)
-    metadata: dict[str, Any] = {"name": args.name}
+    metadata: dict[str, Any] = {"name": args.name or name_from_file(path)}
     if args.namespace:
         metadata["namespace"] = args.namespace
     spec: dict[str, Any] = {"url": args.url, "sha256": info.sha256}
@@ -67,6 +68,12 @@ def artifact_manifest(args: argparse.Namespace) -> int:
               f"# entry classes: {source}\n")
     sys.stdout.write(header + yaml.safe_dump(artifact, sort_keys=False, default_flow_style=False))
     return 0
+
+
+def name_from_file(path: pathlib.Path) -> str:
+    """`My_Job-1.0.jar` → `my-job-1.0`: the file name without `.jar`, as an object name (lowercase, `-`)."""
+    name = re.sub(r"[^a-z0-9.-]+", "-", path.stem.lower()).strip("-.")
+    return name[:253] or "artifact"
 
 
 def _check(artifact: dict[str, Any]) -> None:

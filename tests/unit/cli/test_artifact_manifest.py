@@ -41,8 +41,9 @@ def test_entry_classes_can_be_given(capsys: pytest.CaptureFixture[str], tmp_path
     jar = tmp_path / "plain.jar"
     with zipfile.ZipFile(jar, "w") as archive:
         archive.writestr("com/example/A.class", b"\xca\xfe\xba\xbe")
-    status, out, _ = manifest(capsys, str(jar), "--url", "s3://jars/plain.jar", "--name", "plain")
+    status, out, _ = manifest(capsys, str(jar), "--url", "s3://jars/plain.jar")
     assert status == 0
+    assert yaml.safe_load(out)["metadata"] == {"name": "plain"}  # from the file name
     assert yaml.safe_load(out)["spec"]["entryClasses"] == []
     assert "none in META-INF/MANIFEST.MF: any entry class is accepted" in out
     status, out, _ = manifest(capsys, str(jar), "--url", "s3://jars/plain.jar", "--name", "plain",
@@ -57,6 +58,14 @@ BAD = [
     ("a URL scheme the CRD refuses", ["{jar}", "--url", "ftp://x/y.jar", "--name", "job"],
      "the Artifact would be rejected: spec.url: Invalid value: \"ftp://x/y.jar\""),
 ]
+
+
+@pytest.mark.parametrize(("file", "name"), [("my-job.jar", "my-job"), ("My_Job-1.2.0.JAR", "my-job-1.2.0"),
+                                           ("__.jar", "artifact")])
+def test_the_name_from_the_file_name(file: str, name: str) -> None:
+    from flink_manager.cli.artifact import name_from_file
+
+    assert name_from_file(pathlib.Path(file)) == name
 
 
 @pytest.mark.parametrize(("argv", "message"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
