@@ -279,3 +279,19 @@ def test_a_port_in_use_is_one_line(tmp_path: pathlib.Path) -> None:
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(
         f"flink-manager dev: error: the Kubernetes API cannot listen on 127.0.0.1:{port}: ")
     assert "--api-port" in result.stderr
+
+
+@pytest.mark.real_flink
+def test_dev_with_a_real_flink(real_flink, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    """`--flink-url`: the quickstart runs on a real Flink 2.3 session cluster and stops with a real savepoint."""
+    process = DevProcess(tmp_path, "--flink-url", real_flink.rest_url)
+    try:
+        process.wait_line(rf"Execution {QUICKSTART_EXECUTION} is Running", timeout=120)
+        job_id = process.kubectl("get", "fex", QUICKSTART_EXECUTION, "-o", "jsonpath={.status.flinkJobId}")
+        assert real_flink.get_json(f"/jobs/{job_id}")["state"] == "RUNNING"
+        stopped = process.cli("stop", QUICKSTART_EXECUTION, "--wait", timeout=180).splitlines()[-1]
+        assert re.search(rf"Stopped \(savepoint file:/*{re.escape(str(real_flink.savepoint_dir))}/savepoint-\S+\)$",
+                         stopped), stopped
+        assert real_flink.get_json(f"/jobs/{job_id}")["state"] == "FINISHED"
+    finally:
+        assert process.terminate() == 0, process.log()

@@ -35,7 +35,8 @@ def add_parser(commands: Any) -> None:
                                  description=DESCRIPTION, formatter_class=Formatter)
     parser.add_argument("--api-port", type=port, default=6443, help="port of the Kubernetes API (http; 0: any)")
     parser.add_argument("--flink-port", type=port, default=8081, help="port of the simulated Flink (0: any)")
-    parser.add_argument("--flink-url", help="use this real Flink REST endpoint instead of the simulator")
+    parser.add_argument("--flink-url", help="use this real Flink REST endpoint instead of the simulator (its jobs "
+                                            "keep running when dev exits: stop or cancel them first)")
     parser.add_argument("--artifacts-port", type=port, default=0, help="port of the JAR server (0: any)")
     parser.add_argument("--metrics-port", type=port, default=0, help="serve the operator's metrics here (0: off)")
     parser.add_argument("--host", default="127.0.0.1", help="address every server listens on")
