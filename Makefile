@@ -64,8 +64,10 @@ test: install infra lint
 	$(PYTEST) -rs tests/e2e
 	RELIABILITY_TRIALS=$(RELIABILITY_TRIALS) $(PYTEST) -rs tests/reliability
 
-bench: install infra
-	$(BIN)/python -m tests.bench
+# Figures of the operator's overhead over Flink (printed, and written to bench-results/): about 40 minutes.
+bench: install infra-flink infra-job
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .flink-manager bench-results reliability-summary.json
