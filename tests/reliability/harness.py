@@ -1,0 +1,591 @@
+"""The reliability harness: operators that can be killed at any mutating call, and observers of what they did.
+
+Every replica of the operator runs in its own asyncio context, marked by `REPLICA`. The operator's only
+mutating I/O goes through `KubeClient._request` (Kubernetes) and `FlinkClient._send` (Flink); both are
+wrapped once per test session, and the wrapper looks up the replica making the call:
+
+- it records every mutating call (a label such as `PATCH executions/run-1/status →Running` or
+  `flink run_jar`), per trial and per replica;
+- at an armed kill point — the n-th call with a given label — it kills the replica, before the call or
+  after it with the answer lost, by raising `Killed` (a BaseException, so no `except Exception` in the
+  operator swallows it); from then on every call of that replica raises `Killed`, and the trial cancels
+  the replica's kopf task and work queue: all its in-memory state is gone, as in a killed pod.
+
+Calls made outside a replica's context (the test's own client) pass untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import dataclasses
+import json
+import logging
+import pathlib
+import threading
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, Literal
+
+import kopf
+from kopf._core.engines import peering as kopf_peering
+
+from flink_manager.api.flinkjob import JobState
+from flink_manager.controller.runner import run_operator
+from flink_manager.dev.kubeapi import EmbeddedKubernetes
+from flink_manager.flink.client import FlinkClient
+from flink_manager.flink.simulator import SimulatedFlink, Timings
+from flink_manager.kube.client import KubeClient
+from flink_manager.reconcile.ids import derive_job_id
+from flink_manager.settings import Settings
+from tests.component.conftest import REPO, Stack
+from tests.waiting import wait_for
+
+Timing = Literal["before", "after"]
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+POLL_INTERVAL = 1.0  # the FlinkClusters' spec.pollIntervalSeconds in this tier (the CRD's minimum)
+MAX_ATTEMPTS = 64  # job ids derived per execution when mapping Flink jobs to executions
+
+REPLICA: contextvars.ContextVar[Replica | None] = contextvars.ContextVar("flink_manager_replica", default=None)
+
+
+class Killed(BaseException):
+    """The operator process was killed at this call (not an Exception: nothing in the operator may catch it)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """One mutating call of a replica."""
+
+    replica: str
+    label: str
+    at: float
+
+
+@dataclasses.dataclass(frozen=True)
+class KillPoint:
+    """Kill the operator at the `occurrence`-th mutating call labelled `label`: before it, or after it with the
+    answer lost."""
+
+    label: str
+    occurrence: int
+    timing: Timing
+
+    def __str__(self) -> str:
+        return f"{self.timing} {self.label} #{self.occurrence}"
+
+
+# -- labels -------------------------------------------------------------------------------------------
+
+
+def kube_label(method: str, path: str, body: Any) -> str:
+    """`PATCH executions/run-1/status →Running`, `POST events Start`, `PATCH artifacts/job-jar/status`."""
+    parts = path.strip("/").split("/")
+    if "namespaces" in parts:
+        parts = parts[parts.index("namespaces") + 2:]
+    elif parts and parts[0] == "apis":
+        parts = parts[3:]
+    elif parts and parts[0] == "api":
+        parts = parts[2:]
+    label = f"{method} {'/'.join(parts)}"
+    if isinstance(body, dict):
+        if parts and parts[0] == "events":
+            label = f"{method} events {body.get('reason', '')}"
+        phase = (body.get("status") or {}).get("phase") if isinstance(body.get("status"), dict) else None
+        if phase:
+            label += f" →{phase}"
+        metadata = body.get("metadata") or {}
+        if "finalizers" in metadata:
+            label += " finalizers"
+    return label
+
+
+# -- replicas -----------------------------------------------------------------------------------------
+
+
+class Trial:
+    """What all replicas of one trial share: the call log and the armed kill point (replicas run in threads)."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.kill_point: KillPoint | None = None
+        self.seen: Counter[str] = Counter()
+        self.killed = threading.Event()
+        self.killed_at: Call | None = None
+        self._lock = threading.Lock()
+
+    def arm(self, point: KillPoint | None) -> None:
+        """Count labels from now on; kill at `point` (None: only record)."""
+        with self._lock:
+            self.kill_point = point
+            self.seen.clear()
+            self.killed.clear()
+            self.killed_at = None
+
+    def mark(self) -> int:
+        """An index into the call log, to slice the calls made after it."""
+        return len(self.calls)
+
+    def since(self, mark: int) -> list[Call]:
+        return self.calls[mark:]
+
+    def take(self, replica: Replica, label: str) -> Timing | None:
+        """Record one mutating call; the kill timing when it is the armed kill point."""
+        with self._lock:
+            call = Call(replica.name, label, time.monotonic())
+            self.calls.append(call)
+            self.seen[label] += 1
+            point = self.kill_point
+            if (point is not None and not self.killed.is_set() and label == point.label
+                    and self.seen[label] == point.occurrence):
+                self.killed_at = call
+                self.killed.set()
+                return point.timing
+            return None
+
+
+class Replica:
+    """One operator process: kopf, the work queue, the cache, the clients — in a thread with its own event loop.
+
+    kopf assumes the event loop is its own (when it exits it cancels every task created after it started), so
+    each replica gets one; killing it cancels everything on that loop and closes it: nothing of its memory
+    survives, as when a pod is killed."""
+
+    def __init__(self, trial: Trial, name: str, options: dict[str, Any]) -> None:
+        self.trial = trial
+        self.name = name
+        self.options = options
+        self.dead = False
+        self.memo = kopf.Memo()
+        self.calls: Counter[str] = Counter()
+        self.errors: list[str] = []
+        self.ready = threading.Event()
+        self.finished = threading.Event()
+        self.outcome: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._main: asyncio.Task[None] | None = None
+        self._stop_flag: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name=f"operator-{name}", daemon=True)
+
+    # -- life
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        REPLICA.set(self)  # a new thread starts with an empty context: everything below inherits this one
+        try:
+            asyncio.run(self._operate())
+        except BaseException as exc:  # noqa: BLE001 - kept for the test to look at
+            self.outcome = exc
+        finally:
+            self.finished.set()
+
+    async def _operate(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._main = asyncio.current_task()
+        self._stop_flag = asyncio.Event()
+        ready = asyncio.Event()
+        waiter = asyncio.create_task(self._when_ready(ready))
+        try:
+            await run_operator(stop_flag=self._stop_flag, ready_flag=ready, memo=self.memo, **self.options)
+        finally:
+            waiter.cancel()
+            await self._close_clients()
+
+    async def _when_ready(self, ready: asyncio.Event) -> None:
+        await ready.wait()
+        self.ready.set()
+
+    async def _close_clients(self) -> None:
+        """Release sockets (no API call: closing a client session sends nothing)."""
+        ctx = self.memo.get("ctx")
+        if ctx is None:
+            return
+        for runtime in list(ctx.runtimes.values()):
+            with contextlib.suppress(BaseException):
+                await runtime.client.close()
+        with contextlib.suppress(BaseException):
+            await ctx.kube.close()
+
+    def kill(self) -> None:
+        """Kill -9 (from any thread): every further call raises Killed; every task of the replica is cancelled."""
+        self.dead = True
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._abort)
+
+    def _abort(self) -> None:
+        if self._stop_flag is not None:
+            self._stop_flag.set()  # without it, kopf would schedule a SIGKILL of this thread on cancellation
+        if self._main is not None:
+            self._main.cancel()
+
+    def stop(self) -> None:
+        """A graceful stop (SIGTERM): kopf finishes its handlers and exits."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed() and self._stop_flag is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._stop_flag.set)
+
+    async def wait_finished(self, timeout: float = 30) -> None:
+        await wait_for(self.finished.is_set, timeout=timeout, what=f"operator {self.name} to exit")
+        self._thread.join(timeout=5)
+
+    # -- I/O
+
+    async def intercept(self, label: str | None, call: Callable[[], Awaitable[Any]]) -> Any:
+        """Run one I/O call of this replica (label None: a read) under the trial's kill plan."""
+        if self.dead:
+            raise Killed(self.name)
+        if label is None:
+            return await call()
+        self.calls[label] += 1
+        timing = self.trial.take(self, label)
+        if timing == "before":
+            self.die()
+        result = await call()
+        if timing == "after":
+            self.die()
+        return result
+
+    def die(self) -> None:
+        self.kill()
+        raise Killed(self.name)
+
+    @property
+    def ctx(self) -> Any:
+        return self.memo.get("ctx")
+
+    def mutating_calls(self, prefix: str = "") -> int:
+        return sum(n for label, n in list(self.calls.items()) if label.startswith(prefix))
+
+
+def _replica_identity(*, manual: bool) -> Any:
+    """kopf's peering identity: the replica's name (all replicas share one process, hence one pid)."""
+    replica = REPLICA.get()
+    if replica is not None:
+        return kopf_peering.Identity(f"{replica.name}@reliability")
+    return _ORIGINALS["identity"](manual=manual)
+
+
+_ORIGINALS: dict[str, Any] = {}
+
+
+def install_interceptors() -> None:
+    """Wrap the operator's two I/O choke points (once per process)."""
+    if _ORIGINALS:
+        return
+    kube_request = KubeClient._request
+    flink_send = FlinkClient._send
+    _ORIGINALS.update(kube=kube_request, flink=flink_send, identity=kopf_peering.detect_own_id)
+    kopf_peering.detect_own_id = _replica_identity
+
+    async def request(self: KubeClient, method: str, path: str, **kwargs: Any) -> Any:
+        replica = REPLICA.get()
+        if replica is None:
+            return await kube_request(self, method, path, **kwargs)
+        label = kube_label(method, path, kwargs.get("body")) if method in MUTATING else None
+        return await replica.intercept(label, lambda: kube_request(self, method, path, **kwargs))
+
+    async def send(self: FlinkClient, name: str, method: str, path: str, **kwargs: Any) -> Any:
+        replica = REPLICA.get()
+        if replica is None:
+            return await flink_send(self, name, method, path, **kwargs)
+        label = f"flink {name}" if method in MUTATING else None
+        return await replica.intercept(label, lambda: flink_send(self, name, method, path, **kwargs))
+
+    KubeClient._request = request  # type: ignore[method-assign]
+    FlinkClient._send = send  # type: ignore[method-assign]
+
+
+def uninstall_interceptors() -> None:
+    if _ORIGINALS:
+        KubeClient._request = _ORIGINALS.pop("kube")  # type: ignore[method-assign]
+        FlinkClient._send = _ORIGINALS.pop("flink")  # type: ignore[method-assign]
+        kopf_peering.detect_own_id = _ORIGINALS.pop("identity")
+
+
+# -- unhandled errors: what the operator logged with a traceback ------------------------------------------
+
+
+UNATTRIBUTED: list[str] = []  # tracebacks logged outside any replica's context (e.g. asyncio's "never retrieved")
+
+
+class _ErrorWatch(logging.Handler):
+    """Counts the tracebacks a live replica logs (a reconcile that raised, a kopf handler that crashed); a killed
+    replica's dying words do not count."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        exc_info = record.exc_info
+        if not isinstance(exc_info, tuple) or exc_info[0] is None:
+            return
+        if issubclass(exc_info[0], (Killed, asyncio.CancelledError)):
+            return
+        message = f"{record.name}: {record.getMessage()}: {exc_info[1]!r}"
+        replica = REPLICA.get()
+        if replica is None:
+            UNATTRIBUTED.append(message)
+        elif not replica.dead:
+            replica.errors.append(message)
+
+
+@contextlib.contextmanager
+def watch_errors() -> Iterator[None]:
+    handler = _ErrorWatch()
+    loggers = [logging.getLogger(name) for name in ("flink_manager", "kopf", "asyncio")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+
+
+# -- Flink jobs per execution, sampled continuously -------------------------------------------------------
+
+
+@dataclasses.dataclass
+class JobRecord:
+    """A Flink job seen in the simulator, with the interval during which it was not terminal."""
+
+    job_id: str
+    execution: str
+    attempt: int
+    started: float
+    ended: float | None = None
+
+
+class JobSampler:
+    """Samples the simulator's jobs every few milliseconds: at most one non-terminal job per execution at any time.
+
+    Besides sampling, each job's whole life is known from the simulator (submission and end times), so
+    overlaps between two jobs of one execution are also found exactly, however short."""
+
+    def __init__(self, flink: SimulatedFlink, interval: float = 0.01) -> None:
+        self.flink = flink
+        self.interval = interval
+        self.owners: dict[str, tuple[str, int]] = {}  # job id -> (execution uid, attempt)
+        self.jobs: dict[str, JobRecord] = {}
+        self.violations: list[str] = []
+        self.samples = 0
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def uids(self) -> list[str]:
+        """The tracked executions' uids, in the order they were tracked."""
+        return list(dict.fromkeys(uid for uid, _ in self.owners.values()))
+
+    def track(self, uid: str) -> None:
+        """Map the job ids of an execution's attempts to it."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            self.owners.setdefault(derive_job_id(uid, attempt), (uid, attempt))
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="job-sampler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self.sample()
+
+    async def _run(self) -> None:
+        while True:
+            self.sample()
+            await asyncio.sleep(self.interval)  # the sampling period, not a synchronisation
+
+    def sample(self) -> None:
+        self.samples += 1
+        states = self.flink.job_states()
+        now = time.time()
+        live: dict[str, list[str]] = {}
+        for job_id, state in states.items():
+            job = self.flink.cluster.jobs[job_id]
+            record = self.jobs.get(job_id)
+            if record is None:
+                record = self.jobs[job_id] = JobRecord(job_id, "", 0, job.submitted)
+            if state.is_globally_terminal:
+                record.ended = job.end_time if job.end_time is not None else now
+            else:
+                owner = self.owners.get(job_id, (f"unknown {job_id}", 0))[0]
+                live.setdefault(owner, []).append(job_id)
+        for job_id, record in self.jobs.items():
+            if record.ended is None and job_id not in states:  # lost in a cluster restart
+                record.ended = now
+        for uid, job_ids in live.items():
+            if len(job_ids) > 1:
+                self._violation(f"execution {uid}: {len(job_ids)} live jobs at once: {sorted(job_ids)}")
+
+    def _violation(self, message: str) -> None:
+        if message not in self.violations:
+            self.violations.append(message)
+
+    def overlaps(self) -> list[str]:
+        """Pairs of jobs of one execution whose lives overlapped (exact, from the simulator's own times), and jobs
+        that belong to no execution of the trial."""
+        found = []
+        by_execution: dict[str, list[JobRecord]] = {}
+        for record in self.jobs.values():
+            if record.job_id not in self.owners:
+                found.append(f"job {record.job_id} belongs to no execution of this trial")
+                continue
+            record.execution, record.attempt = self.owners[record.job_id]
+            by_execution.setdefault(record.execution, []).append(record)
+        for uid, records in by_execution.items():
+            records.sort(key=lambda r: r.started)
+            for earlier, later in zip(records, records[1:]):
+                if earlier.ended is None or earlier.ended > later.started:
+                    found.append(f"execution {uid}: job {earlier.job_id} (attempt {earlier.attempt}) still live when "
+                                 f"job {later.job_id} (attempt {later.attempt}) was submitted")
+        return found
+
+    def duplicate_live_jobs(self) -> list[str]:
+        """Every violation of "at most one non-terminal Flink job per execution at any time"."""
+        self.sample()
+        return self.violations + [o for o in self.overlaps() if o not in self.violations]
+
+
+# -- the environment of one trial ---------------------------------------------------------------------------
+
+
+class Env(Stack):
+    """One embedded Kubernetes API, one simulated Flink, and the operator replicas of one trial."""
+
+    def __init__(self, api: EmbeddedKubernetes, flink: SimulatedFlink, flink_url: str, tmp: pathlib.Path) -> None:
+        super().__init__(api, flink, flink_url, tmp)
+        self.trial = Trial()
+        self.replicas: list[Replica] = []
+        self.sampler = JobSampler(flink)
+        self.settings: dict[str, Any] = dict(allow_insecure_artifacts=True, artifact_cache_dir=tmp / "artifacts",
+                                             transition_poll_seconds=0.2, workers=4)
+
+    @classmethod
+    async def create(cls, tmp: pathlib.Path, *, seed: int = 7, timings: Timings | None = None, slots: int = 64) -> Env:
+        api = EmbeddedKubernetes(crds=[REPO / "crds"])
+        await api.start()
+        flink = SimulatedFlink(slots=slots, timings=timings or Timings.fast(checkpoint_interval=0.2), seed=seed,
+                               savepoint_dir=f"file:{tmp}/savepoints", checkpoint_dir=f"file:{tmp}/checkpoints")
+        url = await flink.start("127.0.0.1", 0)
+        env = cls(api, flink, url, tmp)
+        env.sampler.start()
+        return env
+
+    async def close(self) -> None:
+        for replica in list(self.replicas):
+            await self.kill(replica)
+        await self.sampler.stop()
+        await self.kube.close()
+        await self.flink.stop()
+        await self.api.stop()
+
+    # -- replicas
+
+    @property
+    def live(self) -> Replica:
+        alive = [r for r in self.replicas if not r.dead]
+        assert alive, "no live replica"
+        return alive[-1]
+
+    @property
+    def memo(self) -> Any:  # Stack's view: the live replica's memo
+        alive = [r for r in self.replicas if not r.dead]
+        return alive[-1].memo if alive else None
+
+    @memo.setter
+    def memo(self, value: Any) -> None:
+        pass  # Stack.__init__ sets it; replicas own theirs
+
+    async def start_replica(self, name: str | None = None, *, wait: bool = True, standalone: bool = True,
+                            priority: int = 0, peering_name: str | None = None, **settings: Any) -> Replica:
+        """Start a fresh operator process: new memo, new cache, new clients."""
+        options = dict(
+            settings=Settings(**{**self.settings, **settings}), credentials=kopf.ConnectionInfo(server=self.api.url),
+            standalone=standalone, priority=priority, peering_name=peering_name,
+        )
+        replica = Replica(self.trial, name or f"replica-{len(self.replicas) + 1}", options)
+        self.replicas.append(replica)
+        replica.start()
+        if wait:
+            await wait_for(lambda: replica.ready.is_set() or replica.finished.is_set(), timeout=30,
+                           what=f"operator {replica.name} to start")
+            if replica.outcome is not None:
+                raise replica.outcome
+            await wait_for(lambda: replica.ctx is not None, timeout=30, what=f"operator {replica.name}'s context")
+        return replica
+
+    async def kill(self, replica: Replica) -> None:
+        """Kill -9 and wait until its thread has exited."""
+        replica.kill()
+        await replica.wait_finished()
+
+    async def stop_operator(self) -> None:
+        for replica in list(self.replicas):
+            await self.kill(replica)
+
+    async def restart_after_kill(self, **settings: Any) -> Replica:
+        """Reap the killed replicas and start a fresh one against the same API and simulator."""
+        for replica in self.replicas:
+            if replica.dead:
+                await self.kill(replica)
+        return await self.start_replica(**settings)
+
+    # -- observation
+
+    async def track(self, name: str) -> str:
+        """Let the sampler map the jobs of this execution to it; returns its uid."""
+        body = await self.get("Execution", name)
+        assert body is not None, f"Execution {name} does not exist"
+        uid = body["metadata"]["uid"]
+        self.sampler.track(uid)
+        return uid
+
+    async def quiet(self, seconds: float = 2 * POLL_INTERVAL) -> list[Call]:
+        """The mutating calls made during `seconds` (the tier's oracle: a converged operator makes none)."""
+        mark = self.trial.mark()
+        started = time.monotonic()
+        await wait_for(lambda: time.monotonic() - started >= seconds, timeout=seconds + 5, interval=0.1,
+                       what=f"{seconds}s to pass")
+        return self.trial.since(mark)
+
+    async def settle(self, seconds: float = 0.6, timeout: float = 20) -> None:
+        """Wait until no mutating call was made for `seconds` (the operator has finished what it was doing)."""
+        def calm() -> bool:
+            last = self.trial.calls[-1].at if self.trial.calls else 0.0
+            return time.monotonic() - last >= seconds
+        await wait_for(calm, timeout=timeout, interval=0.05, what=f"{seconds}s without a mutating call")
+
+    def simulator_jobs(self, uid: str) -> list[Any]:
+        """The simulator's jobs of one execution, by attempt."""
+        self.flink.cluster.advance()
+        jobs = [(self.sampler.owners[j][1], job) for j, job in self.flink.cluster.jobs.items()
+                if self.sampler.owners.get(j, ("", 0))[0] == uid]
+        return [job for _, job in sorted(jobs, key=lambda pair: pair[0])]
+
+    def stop_savepoints(self, job_id: str) -> list[str]:
+        """Locations of the completed stop-with-savepoint operations of one job."""
+        return [op.location for (j, _), op in self.flink.cluster.operations.items()
+                if j == job_id and op.stop and op.location]
+
+    def savepoint_operations(self) -> int:
+        """Completed savepoints of every kind (stop or not) on the simulator."""
+        return sum(1 for op in self.flink.cluster.operations.values() if op.location)
+
+
+def history_of(body: dict[str, Any] | None) -> list[tuple[str, str | None, str, str]]:
+    """(action, from, to, by) of each history entry: what a user compares between two runs."""
+    entries = ((body or {}).get("status") or {}).get("history") or []
+    return [(h["action"], h.get("oldStatus"), h["newStatus"], h["performedBy"]) for h in entries]
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
