@@ -385,6 +385,12 @@ class _Step:
 
     def restart_from_latest_state(self, action: HistoryAction, by: str, *, user_requested: bool) -> None:
         """Resubmit a failed job from the newest usable checkpoint or savepoint; never silently stateless."""
+        if self.inp.job is None:
+            # Flink was not asked about the failed job (unreachable, or not polled yet): its checkpoints are
+            # unknown, which is not the same as none. Ask again rather than give up on its state.
+            self.unreachable_message = self.inp.observation.unavailable
+            self.retry = True
+            return
         restore = self.latest_state()
         policy = self.inp.spec.restart_policy
         if restore is None and not policy.allow_stateless:
