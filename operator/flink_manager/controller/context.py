@@ -34,6 +34,7 @@ class OperatorContext:
     cache: Cache = field(default_factory=Cache)
     queue: WorkQueue | None = None
     runtimes: dict[tuple[str, str], ClusterRuntime] = field(default_factory=dict)
+    pollers_started: set[tuple[str, str]] = field(default_factory=set)  # clusters whose daemon runs (or ran) here
     action_errors: dict[WorkKey, ActionError] = field(default_factory=dict)
     action_results: dict[WorkKey, str] = field(default_factory=dict)
     job_owners: dict[str, WorkKey] = field(default_factory=dict)  # Flink job id -> Execution key

@@ -29,6 +29,7 @@ logger = logging.getLogger("flink_manager")
 FINALIZER = "flinkmanager.io/stop-job"
 JOB_SPEC_LABEL = "flinkmanager.io/job-spec"
 MAX_INLINE_STEPS = 4  # steps taken back to back when one action's result is needed at once (upload → run)
+POLLER_WAIT = 0.5  # seconds between looks for a cluster poller that has not started yet
 
 
 async def reconcile_execution(ctx: OperatorContext, namespace: str, name: str) -> Outcome:
@@ -74,6 +75,10 @@ async def _step(ctx: OperatorContext, namespace: str, name: str) -> tuple[Outcom
     cluster_name = status.cluster if (attempt_live and status.cluster) else (
         target.cluster if isinstance(target, RunTarget) else status.cluster)
     runtime = ctx.runtimes.get((namespace, cluster_name)) if cluster_name else None
+    if runtime is None and cluster_name and _poller_not_started(ctx, namespace, cluster_name):
+        # Just started (or resumed): deciding now would call Flink unreachable, or give up restarting a failed
+        # job whose checkpoints it has not read. The poller queues this execution when it starts.
+        return Outcome(requeue_after=POLLER_WAIT), False
     if runtime is not None:
         try:
             observation = await flinkio.observe(runtime, key, status)
@@ -162,6 +167,14 @@ async def _act(ctx: OperatorContext, key: Any, runtime: Any, action: Any) -> boo
     finally:
         runtime.last_action_at[key] = time.monotonic() if not isinstance(action, UploadJar) else started
     return False
+
+
+def _poller_not_started(ctx: OperatorContext, namespace: str, cluster: str) -> bool:
+    """The FlinkCluster exists but its poller has not started in this process yet."""
+    body = ctx.cache.get(FLINK_CLUSTER, namespace, cluster)
+    if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
+        return False
+    return (namespace, cluster) not in ctx.pollers_started
 
 
 def _track(ctx: OperatorContext, key: Any, runtime: Any, status: ExecutionStatus) -> None:

@@ -202,7 +202,8 @@ def wake_dependents(ctx: OperatorContext, kind: str, old: dict[str, Any] | None,
     if kind == EXECUTION:
         if old is None or new is None or _status(old).get("phase") != _status(new).get("phase"):
             ctx.enqueue(JOB_SPEC, namespace, ((body or {}).get("spec") or {}).get("jobSpecRef", {}).get("name", ""))
-            ctx.metrics.set_phases(_status(b).get("phase") or "Pending" for b in ctx.cache.items(EXECUTION))
+            ctx.metrics.phase_changed(None if old is None else _status(old).get("phase") or "Pending",
+                                      None if new is None else _status(new).get("phase") or "Pending")
     elif kind == JOB_SPEC:
         if old is None or new is None or _meta(old).get("generation") != _meta(new).get("generation"):
             for execution in ctx.cache.lookup(EXECUTION, "job-spec", namespace, name):
@@ -251,6 +252,7 @@ async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str,
     key = (namespace, name)
     if ctx.queue is not None:
         ctx.queue.paused = False
+    ctx.pollers_started.add(key)
     try:
         while not stopped:
             view = cluster_view(ctx.cache.get(FLINK_CLUSTER, namespace, name))
@@ -288,6 +290,7 @@ async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str,
     finally:
         if stopped.reason is not None and stopped.reason & kopf.DaemonStoppingReason.OPERATOR_PAUSING:
             logger.info("pausing: another replica of the operator is active")
+            ctx.pollers_started.discard(key)  # it starts again when this replica resumes
             if ctx.queue is not None:
                 ctx.queue.paused = True
 
