@@ -7,6 +7,9 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+PHASES = ("Pending", "Submitting", "Running", "Stopping", "Stopped", "Cancelling", "Cancelled", "Restarting", "Finished",
+          "Failed")
+
 
 class Metrics:
     """The operator's metrics, in a registry of their own (several operators may share a process in tests)."""
@@ -28,6 +31,7 @@ class Metrics:
         self.queue_depth = Gauge("flink_manager_queue_depth", "Objects waiting for a reconcile", registry=self.registry)
         self.write_count = 0
         self.flink_calls = 0
+        self._phases: Tally[str] = Tally()
 
     def observe_flink(self, call: str, outcome: str, seconds: float) -> None:
         self.flink_calls += 1
@@ -38,10 +42,18 @@ class Metrics:
         self.kube_writes.labels(verb, resource).inc()
 
     def set_phases(self, phases: Iterable[str]) -> None:
-        tally = Tally(phases)
-        for phase in ("Pending", "Submitting", "Running", "Stopping", "Stopped", "Cancelling", "Cancelled",
-                      "Restarting", "Finished", "Failed"):
-            self.executions.labels(phase).set(tally.get(phase, 0))
+        """Count the phases of all executions afresh."""
+        self._phases = Tally(phases)
+        for phase in PHASES:
+            self.executions.labels(phase).set(self._phases.get(phase, 0))
+
+    def phase_changed(self, old: str | None, new: str | None) -> None:
+        """One execution left phase `old` (None: it is new) for `new` (None: it is gone); O(1), unlike a recount."""
+        for phase, step in ((old, -1), (new, 1)):
+            if phase is not None:
+                self._phases[phase] += step
+                if phase in PHASES:
+                    self.executions.labels(phase).set(self._phases[phase])
 
     def serve(self, port: int) -> None:
         """Expose /metrics on this port (a background thread of prometheus_client)."""
