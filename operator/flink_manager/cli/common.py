@@ -38,5 +38,13 @@ def port(value: str) -> int:
     return number
 
 
-class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Help text as written (examples keep their lines), with each option's default."""
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """Help text as written (examples keep their lines), with an option's default when it has a telling one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (default in (None, False, [], "", argparse.SUPPRESS) or "default" in text
+                or action.option_strings == [] or "%(default)" in text):
+            return text
+        return f"{text} (default: %(default)s)"
