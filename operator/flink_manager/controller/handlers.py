@@ -222,23 +222,26 @@ def _on_event(kind: str, event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo)
         ctx.enqueue(kind, *_name(body))
 
 
+# The event handlers are coroutines so that kopf runs them on the event loop, where the cache and the work queue
+# live: a plain function would be run in a thread of kopf's executor (a thread hop per watch event, and the cache
+# and asyncio's queue touched from another thread).
 @kopf.on.event(GROUP, VERSION, "executions")
-def execution_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def execution_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     _on_event(EXECUTION, event, body, memo)
 
 
 @kopf.on.event(GROUP, VERSION, "jobspecs")
-def job_spec_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def job_spec_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     _on_event(JOB_SPEC, event, body, memo)
 
 
 @kopf.on.event(GROUP, VERSION, "artifacts")
-def artifact_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def artifact_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     _on_event(ARTIFACT, event, body, memo)
 
 
 @kopf.on.event(GROUP, VERSION, "flinkclusters")
-def cluster_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def cluster_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     _on_event(FLINK_CLUSTER, event, body, memo)
     runtime = context_of(memo).runtimes.get(_name(body))
     if runtime is not None:
