@@ -1,0 +1,248 @@
+"""The end-to-end installation: crds/ and deploy/rbac.yaml on the real control plane, the operator as a subprocess
+with the RBAC-limited ServiceAccount identity, real Flink 2.3, and the example job jar served over http.
+
+Tests drive it with `kubectl` only (as a user would) and check Flink's own REST answers and the files it writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import http.server
+import json
+import pathlib
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from typing import Any, TypeVar
+
+import pytest
+import yaml
+
+from tests.infra.flink.cluster import RealFlinkCluster
+from tests.infra.jobjar import example_job_jar
+from tests.infra.kube.controlplane import ControlPlane
+from tests.infra.operator import OperatorProcess
+from tests.waiting import wait_for_sync
+
+T = TypeVar("T")
+REPO = pathlib.Path(__file__).resolve().parents[2]
+CRDS = REPO / "crds"
+QUICKSTART = REPO / "examples" / "quickstart"
+GROUP = "flinkmanager.io"
+KINDS = ("flinkclusters", "artifacts", "jobspecs", "executions")
+# What deploy/ installs besides the Deployment itself (there is no kubelet to run its pod: the operator runs here).
+DEPLOY_MANIFESTS = ("namespace.yaml", "serviceaccount.yaml", "rbac.yaml")
+TIMEOUT = 120.0  # a stop with savepoint on a busy 2-core machine takes a few seconds; allow plenty
+# A refusal of the API server as kopf and the operator's client log it.
+FORBIDDEN = re.compile(r"forbidden", re.IGNORECASE)
+
+_OPERATOR_LOG_MARK = pytest.StashKey[int]()
+_OPERATOR_TEST_FAILED = pytest.StashKey[bool]()
+
+
+def _say(config: pytest.Config, line: str) -> None:
+    """Print past pytest's output capture (timings and log paths are for the reader of the run)."""
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        reporter.write_line(line)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that used the operator shows what the operator logged during it (and keeps the log)."""
+    report = yield
+    if report.failed and "flink_manager" in getattr(item, "fixturenames", ()):
+        item.session.stash[_OPERATOR_TEST_FAILED] = True
+        operator = getattr(item, "funcargs", {}).get("flink_manager")
+        if isinstance(operator, OperatorProcess):
+            since = item.stash.get(_OPERATOR_LOG_MARK, 0)
+            report.sections.append(("flink-manager operator", operator.log_tail(200, since=since)))
+    return report
+
+
+# -- the installation ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def installed(real_k8s: ControlPlane) -> ControlPlane:
+    """The control plane with crds/ established and deploy/'s namespace, ServiceAccount and RBAC applied."""
+    real_k8s.kubectl("apply", "-f", str(CRDS))
+    real_k8s.kubectl("wait", "--for=condition=Established", *(f"crd/{kind}.{GROUP}" for kind in KINDS),
+                     "--timeout=60s")
+    for name in DEPLOY_MANIFESTS:
+        real_k8s.kubectl("apply", "-f", str(REPO / "deploy" / name))
+    # The garbage collector reads discovery every 30 s; restarted, it watches the new kinds at once.
+    real_k8s.restart_controller_manager()
+    return real_k8s
+
+
+@pytest.fixture(scope="session")
+def job_jar_url() -> Iterator[tuple[str, str]]:
+    """The example job jar served over http on loopback: (URL, sha256)."""
+    jar = example_job_jar()
+    handler = functools.partial(_QuietFileHandler, directory=str(jar.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="jar-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/{jar.name}", hashlib.sha256(jar.read_bytes()).hexdigest()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+class _QuietFileHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the signature of the base class
+        pass
+
+
+@pytest.fixture(scope="session")
+def operator_process(request: pytest.FixtureRequest, installed: ControlPlane,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+    """`flink-manager run --standalone` (all namespaces) with the operator's ServiceAccount kubeconfig.
+
+    Its log is written under test-logs/ and kept when a test using it failed.
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    log_dir = REPO / "test-logs" / f"e2e-operator-{stamp}-{uuid.uuid4().hex[:6]}"
+    operator = OperatorProcess(
+        kubeconfig=installed.operator_kubeconfig,
+        log_path=log_dir / "operator.log",
+        work_dir=tmp_path_factory.mktemp("operator"),
+        env={"FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true"},
+    )
+    operator.start()
+    _say(request.config, f"\nflink-manager operator (pid {operator.pid}) live in {operator.startup_seconds:.1f}s "
+                         f"as {installed.operator.user} (log: {operator.log_path})")
+    yield operator
+    code = operator.stop()
+    keep = request.session.stash.get(_OPERATOR_TEST_FAILED, False) or code not in (0, None)
+    if keep:
+        _say(request.config, f"flink-manager operator exited with {code}; log kept in {log_dir}")
+    else:
+        for path in sorted(log_dir.iterdir()):
+            path.unlink()
+        log_dir.rmdir()
+
+
+@pytest.fixture
+def flink_manager(request: pytest.FixtureRequest, operator_process: OperatorProcess) -> Iterator[OperatorProcess]:
+    """The running operator; the test fails if the operator was refused anything by RBAC meanwhile."""
+    mark = operator_process.mark()
+    request.node.stash[_OPERATOR_LOG_MARK] = mark
+    yield operator_process
+    assert operator_process.is_running(), f"the operator exited\n{operator_process.log_tail()}"
+    refused = [line for line in operator_process.log_since(mark).splitlines() if FORBIDDEN.search(line)]
+    assert not refused, "the operator was refused by the API server (deploy/rbac.yaml lacks a permission):\n" + \
+        "\n".join(refused[:20])
+
+
+# -- one test's view ----------------------------------------------------------------------------------------
+
+
+class EndToEnd:
+    """A fresh namespace on the installation, with kubectl as the admin user and Flink's REST API to check against."""
+
+    def __init__(self, plane: ControlPlane, flink: RealFlinkCluster, operator: OperatorProcess, namespace: str,
+                 jar: tuple[str, str]) -> None:
+        self.plane = plane
+        self.flink = flink
+        self.operator = operator
+        self.namespace = namespace
+        self.jar_url, self.jar_sha256 = jar
+
+    # -- kubectl
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True,
+                timeout: float = TIMEOUT + 30) -> str:
+        """`kubectl -n NAMESPACE ARGS…` as the admin; returns stdout (raises KubectlFailed with stderr)."""
+        return self.plane.kubectl("-n", self.namespace, *args, input=input, check=check, timeout=timeout).stdout
+
+    def apply(self, *documents: dict[str, Any]) -> str:
+        return self.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(documents, sort_keys=False))
+
+    def get(self, resource: str) -> dict[str, Any] | None:
+        """`kubectl get RESOURCE -o json`, or None when it does not exist."""
+        out = self.kubectl("get", resource, "-o", "json", "--ignore-not-found")
+        return json.loads(out) if out.strip() else None
+
+    def jsonpath(self, resource: str, path: str) -> str:
+        return self.kubectl("get", resource, "-o", f"jsonpath={path}")
+
+    def wait(self, resource: str, predicate: Callable[[dict[str, Any]], T], *, timeout: float = TIMEOUT,
+             what: str = "") -> T:
+        """Wait until `predicate(kubectl get RESOURCE -o json)` is truthy; returns its value."""
+        def probe() -> T | None:
+            body = self.get(resource)
+            return predicate(body) if body is not None else None
+        return wait_for_sync(probe, timeout=timeout, interval=0.5, what=what or f"{resource}")
+
+    def wait_phase(self, execution: str, phase: str, *, timeout: float = TIMEOUT) -> dict[str, Any]:
+        """`kubectl wait --for=jsonpath={.status.phase}=PHASE`, then the Execution."""
+        self.kubectl("wait", f"--for=jsonpath={{.status.phase}}={phase}", f"fex/{execution}",
+                     f"--timeout={timeout:.0f}s")
+        body = self.get(f"fex/{execution}")
+        assert body is not None
+        return body
+
+    # -- the quickstart
+
+    def quickstart(self, *names: str) -> list[dict[str, Any]]:
+        """examples/quickstart/ with the substitutions its README lists for a real cluster: the FlinkCluster's
+        `restUrl` points at the real Flink, the Artifact's `url` and `sha256` at the served example job jar."""
+        documents = []
+        for path in sorted(QUICKSTART.glob("[0-9]*.yaml")):
+            if names and not any(path.name.startswith(n) for n in names):
+                continue
+            for document in yaml.safe_load_all(path.read_text()):
+                if document["kind"] == "FlinkCluster":
+                    document["spec"]["restUrl"] = self.flink.rest_url
+                elif document["kind"] == "Artifact":
+                    document["spec"]["url"], document["spec"]["sha256"] = self.jar_url, self.jar_sha256
+                documents.append(document)
+        return documents
+
+    # -- Flink
+
+    def flink_jobs(self) -> dict[str, str]:
+        """Job id → state, from `/jobs/overview` (Flink's uncached view)."""
+        return {job["jid"]: job["state"] for job in self.flink.get_json("/jobs/overview")["jobs"]}
+
+    def wait_flink_state(self, job_id: str, *states: str, timeout: float = TIMEOUT) -> str:
+        def probe() -> str | None:
+            state = self.flink_jobs().get(job_id)
+            return state if state in states else None
+        return wait_for_sync(probe, timeout=timeout, interval=0.2, what=f"Flink job {job_id} in {states}")
+
+    def restored_from(self, job_id: str, *, timeout: float = 30.0) -> str:
+        """`latest.restored.external_path` of `/jobs/{id}/checkpoints` (cached by Flink for up to 3 s)."""
+        def probe() -> str | None:
+            restored = (self.flink.get_json(f"/jobs/{job_id}/checkpoints").get("latest") or {}).get("restored")
+            return restored.get("external_path") if restored else None
+        return wait_for_sync(probe, timeout=timeout, interval=0.5, what=f"the restore of job {job_id}")
+
+
+def local_path(uri: str) -> pathlib.Path:
+    """The local directory of a `file:` URI as Flink writes them (`file:/a/b`, `file:///a/b`)."""
+    assert uri.startswith("file:"), uri
+    return pathlib.Path("/" + uri.removeprefix("file:").lstrip("/"))
+
+
+@pytest.fixture
+def e2e(request: pytest.FixtureRequest, installed: ControlPlane, real_flink: RealFlinkCluster,
+        flink_manager: OperatorProcess, job_jar_url: tuple[str, str]) -> Iterator[EndToEnd]:
+    """A fresh namespace; deleted afterwards (the operator stops whatever still runs in it)."""
+    namespace = f"e2e-{uuid.uuid4().hex[:8]}"
+    installed.kubectl("create", "namespace", namespace)
+    try:
+        yield EndToEnd(installed, real_flink, flink_manager, namespace, job_jar_url)
+    finally:
+        installed.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found")
