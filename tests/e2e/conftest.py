@@ -35,7 +35,9 @@ QUICKSTART = REPO / "examples" / "quickstart"
 GROUP = "flinkmanager.io"
 KINDS = ("flinkclusters", "artifacts", "jobspecs", "executions")
 # What deploy/ installs besides the Deployment itself (there is no kubelet to run its pod: the operator runs here).
-DEPLOY_MANIFESTS = ("namespace.yaml", "serviceaccount.yaml", "rbac.yaml")
+DEPLOY_MANIFESTS = ("kopf-peering-crds.yaml", "namespace.yaml", "serviceaccount.yaml", "rbac.yaml", "peering.yaml")
+# As deploy/deployment.yaml runs it: in the ClusterKopfPeering of deploy/peering.yaml (so its RBAC is exercised too).
+PEERING = "flink-manager"
 TIMEOUT = 120.0  # a stop with savepoint on a busy 2-core machine takes a few seconds; allow plenty
 # A refusal of the API server as kopf and the operator's client log it.
 FORBIDDEN = re.compile(r"forbidden", re.IGNORECASE)
@@ -72,11 +74,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture(scope="session")
 def installed(real_k8s: ControlPlane) -> ControlPlane:
-    """The control plane with crds/ established and deploy/'s namespace, ServiceAccount and RBAC applied."""
-    real_k8s.kubectl("apply", "-f", str(CRDS))
+    """The control plane with crds/ established and deploy/ applied but for the Deployment and its Service:
+    the kopf peering CRDs and object, the operator's namespace, ServiceAccount and RBAC."""
+    real_k8s.kubectl("apply", "-f", str(CRDS), "-f", str(REPO / "deploy" / DEPLOY_MANIFESTS[0]))
     real_k8s.kubectl("wait", "--for=condition=Established", *(f"crd/{kind}.{GROUP}" for kind in KINDS),
-                     "--timeout=60s")
-    for name in DEPLOY_MANIFESTS:
+                     "crd/clusterkopfpeerings.kopf.dev", "crd/kopfpeerings.kopf.dev", "--timeout=60s")
+    for name in DEPLOY_MANIFESTS[1:]:
         real_k8s.kubectl("apply", "-f", str(REPO / "deploy" / name))
     # The garbage collector reads discovery every 30 s; restarted, it watches the new kinds at once.
     real_k8s.restart_controller_manager()
@@ -107,7 +110,7 @@ class _QuietFileHandler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def operator_process(request: pytest.FixtureRequest, installed: ControlPlane,
                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
-    """`flink-manager run --standalone` (all namespaces) with the operator's ServiceAccount kubeconfig.
+    """`flink-manager run --peering=flink-manager` (all namespaces) with the operator's ServiceAccount kubeconfig.
 
     Its log is written under test-logs/ and kept when a test using it failed.
     """
@@ -118,6 +121,7 @@ def operator_process(request: pytest.FixtureRequest, installed: ControlPlane,
         log_path=log_dir / "operator.log",
         work_dir=tmp_path_factory.mktemp("operator"),
         env={"FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true"},
+        peering=PEERING,
     )
     operator.start()
     _say(request.config, f"\nflink-manager operator (pid {operator.pid}) live in {operator.startup_seconds:.1f}s "

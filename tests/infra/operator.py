@@ -30,7 +30,7 @@ def operator_command() -> list[str]:
 
 
 class OperatorProcess:
-    """`flink-manager run --standalone` against a kubeconfig, with its output in one log file.
+    """`flink-manager run` against a kubeconfig (`--standalone`, or `--peering=NAME`), its output in one log file.
 
     `start()` returns once kopf's liveness endpoint answers; `stop()` sends SIGTERM (SIGKILL after a timeout).
     `mark()` and `log_since(mark)` slice the log by byte offset, so a test can read what the operator said during it.
@@ -43,6 +43,7 @@ class OperatorProcess:
         log_path: pathlib.Path,
         work_dir: pathlib.Path,
         env: Mapping[str, str] | None = None,
+        peering: str | None = None,
         args: Sequence[str] = (),
     ) -> None:
         self.kubeconfig = kubeconfig
@@ -50,8 +51,8 @@ class OperatorProcess:
         self.work_dir = work_dir
         self.liveness_port = free_port()
         self.liveness_url = f"http://127.0.0.1:{self.liveness_port}/healthz"
-        self.command = [*operator_command(), "--standalone", f"--liveness={self.liveness_url}",
-                        "--log-format=text", *args]
+        self.command = [*operator_command(), f"--peering={peering}" if peering else "--standalone",
+                        f"--liveness={self.liveness_url}", "--log-format=text", *args]
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("FLINK_MANAGER_") and k != "KUBECONFIG"},
             "KUBECONFIG": str(kubeconfig),

@@ -1,0 +1,104 @@
+"""deploy/rbac.yaml is the whole of what the operator may do: its identity is refused everything else, and the flows
+of this tier pass with exactly those permissions (each test of the tier fails if the operator logged a refusal)."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.infra.kube.controlplane import OPERATOR_USER, ControlPlane
+from tests.infra.operator import OperatorProcess
+from tests.waiting import wait_for_sync
+
+pytestmark = pytest.mark.real_k8s
+
+RBAC = pathlib.Path(__file__).resolve().parents[2] / "deploy" / "rbac.yaml"
+
+
+def can_i(plane: ControlPlane, verb: str, resource: str, *scope: str) -> str:
+    """`kubectl auth can-i` with the operator's own kubeconfig: "yes" or "no"."""
+    result = plane.kubectl("auth", "can-i", verb, resource, *scope, kubeconfig=plane.operator_kubeconfig,
+                           check=False)
+    return result.stdout.strip()
+
+
+def granted_rules() -> list[tuple[str, str, str]]:
+    """(API group, resource, verb) of every rule of the ClusterRoles in deploy/rbac.yaml."""
+    rules: list[tuple[str, str, str]] = []
+    for document in yaml.safe_load_all(RBAC.read_text()):
+        if document["kind"] != "ClusterRole":
+            continue
+        for rule in document["rules"]:
+            rules += [(group, resource, verb) for group in rule["apiGroups"] for resource in rule["resources"]
+                      for verb in rule["verbs"]]
+    return rules
+
+
+def resource_name(group: str, resource: str) -> str:
+    plural, _, sub = resource.partition("/")
+    name = f"{plural}.{group}" if group else plural
+    return f"{name}/{sub}" if sub else name
+
+
+@pytest.mark.parametrize(("group", "resource", "verb"), granted_rules(),
+                         ids=lambda v: v if isinstance(v, str) and v else "core")
+def test_the_operator_may_do_what_deploy_grants(installed: ControlPlane, group: str, resource: str,
+                                                verb: str) -> None:
+    assert can_i(installed, verb, resource_name(group, resource), "--all-namespaces") == "yes"
+
+
+@pytest.mark.parametrize(
+    ("verb", "resource", "scope"),
+    [
+        pytest.param("update", "executions.flinkmanager.io", (), id="update-executions"),
+        pytest.param("delete", "executions.flinkmanager.io", (), id="delete-executions"),
+        pytest.param("create", "executions.flinkmanager.io", (), id="create-executions"),
+        pytest.param("update", "executions.flinkmanager.io/status", (), id="update-execution-status"),
+        pytest.param("delete", "jobspecs.flinkmanager.io", (), id="delete-jobspecs"),
+        pytest.param("list", "secrets", ("--all-namespaces",), id="list-secrets"),
+        pytest.param("watch", "secrets", (), id="watch-secrets"),
+        pytest.param("create", "secrets", (), id="create-secrets"),
+        pytest.param("get", "configmaps", (), id="get-configmaps"),
+        pytest.param("create", "pods", (), id="create-pods"),
+        pytest.param("create", "customresourcedefinitions.apiextensions.k8s.io", (), id="create-crds"),
+        pytest.param("delete", "events", (), id="delete-events"),
+        pytest.param("create", "clusterrolebindings.rbac.authorization.k8s.io", (), id="escalate"),
+        pytest.param("impersonate", "users", (), id="impersonate"),
+    ],
+)
+def test_the_operator_is_refused_anything_else(installed: ControlPlane, verb: str, resource: str,
+                                               scope: tuple[str, ...]) -> None:
+    assert can_i(installed, verb, resource, *scope) == "no"
+
+
+def test_the_api_server_refuses_the_operator_token_a_write_rbac_does_not_grant(installed: ControlPlane) -> None:
+    """Not only `can-i`: a real request with the operator's token is answered 403."""
+    refused = installed.kubectl("get", "secrets", "-A", kubeconfig=installed.operator_kubeconfig, check=False)
+    assert refused.returncode != 0
+    assert f'User "{OPERATOR_USER}" cannot list resource "secrets"' in refused.stderr
+    allowed = installed.kubectl("get", "executions.flinkmanager.io", "-A",
+                                kubeconfig=installed.operator_kubeconfig, check=False)
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def test_the_operator_identity_is_the_service_account_deploy_binds(installed: ControlPlane) -> None:
+    who: dict[str, Any] = yaml.safe_load(installed.kubectl("auth", "whoami", "-o", "yaml",
+                                                           kubeconfig=installed.operator_kubeconfig).stdout)
+    assert who["status"]["userInfo"]["username"] == OPERATOR_USER
+    assert "system:serviceaccounts:flink-manager" in who["status"]["userInfo"]["groups"]
+
+
+def test_the_operator_keeps_alive_in_the_peering_of_deploy(installed: ControlPlane,
+                                                           flink_manager: OperatorProcess) -> None:
+    """Run as deploy/deployment.yaml runs it (--peering=flink-manager): its keep-alives reach the peering object."""
+
+    def keepalives() -> dict[str, Any] | None:
+        peering = json.loads(installed.kubectl("get", "clusterkopfpeering", "flink-manager", "-o", "json").stdout)
+        return peering.get("status") or None
+
+    peers = wait_for_sync(keepalives, timeout=60, interval=0.5, what="a keep-alive in the ClusterKopfPeering")
+    assert all("lastseen" in peer for peer in peers.values()), peers
