@@ -38,6 +38,7 @@ class OperatorContext:
     action_errors: dict[WorkKey, ActionError] = field(default_factory=dict)
     action_results: dict[WorkKey, str] = field(default_factory=dict)
     job_owners: dict[str, WorkKey] = field(default_factory=dict)  # Flink job id -> Execution key
+    history_events_checked: set[str] = field(default_factory=set)  # Executions (uid) whose last Events were re-posted
     metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], datetime.datetime] = utcnow
     identity: str = "flink-manager"

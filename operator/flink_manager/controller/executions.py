@@ -125,6 +125,14 @@ async def _step(ctx: OperatorContext, namespace: str, name: str) -> tuple[Outcom
         return Outcome(), False
     except KubeUnavailable:
         return Outcome(retry=True), False
+    uid = metadata["uid"]
+    if uid not in ctx.history_events_checked and status.history:
+        # The first reconcile in this process: the Events of the last write before a crash may never have been
+        # posted. Post those of that decision's entries that are missing (read first: a quiet start writes nothing).
+        newest = status.history[-1].performed_at
+        await post_history_events(ctx, EXECUTION, new_body, [h for h in status.history if h.performed_at == newest],
+                                  repeat=True)
+    ctx.history_events_checked.add(uid)
     new_entries = [h for h in plan.status.history if h.seq > status.history_total]
     await post_history_events(ctx, EXECUTION, new_body, new_entries)
     await post_events(ctx, EXECUTION, new_body, plan.events)
@@ -134,6 +142,7 @@ async def _step(ctx: OperatorContext, namespace: str, name: str) -> tuple[Outcom
     if isinstance(plan.action, ReleaseFinalizer):
         await _release(ctx, new_body)
         ctx.job_owners_forget(plan.status)
+        ctx.history_events_checked.discard(uid)
         return Outcome(), False
     if plan.action is not None:
         if runtime is None:

@@ -11,7 +11,7 @@ from typing import Any
 from flink_manager import API_VERSION
 from flink_manager.api.common import HistoryEntry, WireModel
 from flink_manager.controller.context import OperatorContext
-from flink_manager.kube.client import EVENTS, KubeConflict, KubeError, Resource
+from flink_manager.kube.client import EVENTS, KubeConflict, KubeError, KubeNotFound, Resource
 from flink_manager.kube.patches import apply_merge_patch, merge_patch
 from flink_manager.reconcile.plans import EventRecord
 
@@ -59,11 +59,13 @@ def status_after(body: Mapping[str, Any], status: WireModel) -> dict[str, Any]:
 
 
 async def post_history_events(
-    ctx: OperatorContext, kind: str, body: Mapping[str, Any], entries: Iterable[HistoryEntry],
+    ctx: OperatorContext, kind: str, body: Mapping[str, Any], entries: Iterable[HistoryEntry], *, repeat: bool = False,
 ) -> None:
-    """Post one Event per new history entry; each has a deterministic name, so a repeat is a no-op."""
+    """Post one Event per new history entry; each has a deterministic name, so a repeat is a no-op. With `repeat`
+    (entries that may have been posted already) an Event is only read, unless it is missing, and not counted again."""
     for entry in entries:
-        ctx.metrics.history_actions.labels(entry.action.value).inc()
+        if not repeat:
+            ctx.metrics.history_actions.labels(entry.action.value).inc()
         details = entry.details.to_wire()
         extra = ", ".join(f"{k}={v}" for k, v in details.items())
         message = (f"{entry.action.value}: {entry.old_status or '-'} → {entry.new_status} "
@@ -72,7 +74,7 @@ async def post_history_events(
         event_type = "Warning" if entry.action.value in WARNING_ACTIONS or entry.details.error else "Normal"
         reason = entry.action.value.capitalize()
         await _post_event(ctx, kind, body, event_type, reason, message, suffix=f"h{entry.seq}",
-                          when=entry.performed_at)
+                          when=entry.performed_at, missing_only=repeat)
 
 
 async def post_events(ctx: OperatorContext, kind: str, body: Mapping[str, Any], events: Iterable[EventRecord]) -> None:
@@ -84,16 +86,25 @@ async def post_events(ctx: OperatorContext, kind: str, body: Mapping[str, Any], 
 
 async def _post_event(
     ctx: OperatorContext, kind: str, body: Mapping[str, Any], event_type: str, reason: str, message: str,
-    *, suffix: str, when: datetime.datetime | None = None,
+    *, suffix: str, when: datetime.datetime | None = None, missing_only: bool = False,
 ) -> None:
     metadata = body["metadata"]
     namespace = metadata.get("namespace") or "default"
     uid = metadata.get("uid") or ""
+    name = f"{metadata['name']}.{uid[:8]}.{suffix}"[:253]
+    if missing_only:
+        try:
+            await ctx.kube.get(EVENTS, namespace, name)
+            return  # posted: reading it costs no write
+        except KubeNotFound:
+            pass
+        except KubeError:
+            pass  # cannot tell: post it (a duplicate is refused)
     timestamp = (when or ctx.clock()).strftime("%Y-%m-%dT%H:%M:%SZ")
     event = {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": f"{metadata['name']}.{uid[:8]}.{suffix}"[:253], "namespace": namespace},
+        "metadata": {"name": name, "namespace": namespace},
         "involvedObject": {
             "apiVersion": API_VERSION, "kind": kind, "name": metadata["name"], "namespace": namespace,
             "uid": uid, "resourceVersion": metadata.get("resourceVersion"),
