@@ -572,6 +572,12 @@ class _Step:
         assert job.state is not None
         if job.state == JobState.RUNNING:
             self.job_started(pending)
+        elif job.state in (JobState.FAILED, JobState.FINISHED, JobState.CANCELED) and error is None:
+            # Flink took the job and it ended before it was seen running (it lived less than a poll interval, or
+            # the operator was down meanwhile): record the attempt, then its end, as if each had been seen —
+            # otherwise the history would lose the action and who asked for it.
+            self.job_started(pending)
+            self.observe_job_end()
         elif job.state == JobState.FAILED:
             self.update(pending=None)
             self.fail(pending.from_phase, job.failure)
