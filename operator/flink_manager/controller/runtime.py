@@ -19,6 +19,8 @@ from flink_manager.flink.errors import FlinkError
 
 logger = logging.getLogger(__name__)
 
+ENDING_STATES = frozenset({JobState.FAILING, JobState.CANCELLING})  # a terminal state follows within moments
+
 
 @dataclass
 class Snapshot:
@@ -56,6 +58,7 @@ class ClusterRuntime:
         self.last_action_at: dict[Any, float] = {}
         self.upload_locks: dict[str, asyncio.Lock] = {}
         self.polls = 0
+        self.jobs_ending = False  # the last overview listed a job in one of ENDING_STATES
         self._on_jobs_changed = on_jobs_changed
         self._clock = clock
         self._poke = asyncio.Event()
@@ -68,8 +71,9 @@ class ClusterRuntime:
         return self._clock()
 
     def interval(self) -> float:
-        """Poll faster while an execution on this cluster waits for a job to change state."""
-        return self.transition_poll_interval if self.in_transition else self.poll_interval
+        """Poll faster while an execution on this cluster waits for a job to change state, or a job is ending
+        (FAILING, CANCELLING: its terminal state is then seen within the transition interval, not a whole one)."""
+        return self.transition_poll_interval if self.in_transition or self.jobs_ending else self.poll_interval
 
     def poke(self) -> None:
         """Poll now (after an action, so its effect is seen without waiting a whole interval)."""
@@ -97,6 +101,7 @@ class ClusterRuntime:
         if not self.snapshot.ok:
             changed |= set(states)
         self.snapshot = Snapshot(states, started, ok=True)
+        self.jobs_ending = not ENDING_STATES.isdisjoint(states.values())
         return changed
 
     async def run(
@@ -110,6 +115,7 @@ class ClusterRuntime:
         last_probe = last_housekeeping = float("-inf")
         probe_again = True
         while not stopped():
+            polled_at = self._clock()
             changed = await self.poll_once()
             if changed:
                 self._on_jobs_changed(self, changed)
@@ -124,8 +130,8 @@ class ClusterRuntime:
                     logger.info("jar housekeeping on %s/%s: %s", self.namespace, self.name, exc.message)
                 last_housekeeping = self._clock()
             self._poke.clear()
-            try:
-                await asyncio.wait_for(self._poke.wait(), timeout=self.interval())
+            try:  # at a fixed rate: a change is seen within one interval, however long a poll and a probe take
+                await asyncio.wait_for(self._poke.wait(), timeout=max(0.0, polled_at + self.interval() - self._clock()))
             except asyncio.TimeoutError:
                 pass
 
