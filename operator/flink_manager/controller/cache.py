@@ -56,6 +56,10 @@ class Cache:
         self._index_fns: dict[str, dict[str, IndexFn]] = defaultdict(dict)
         self._indexes: dict[tuple[str, str], dict[tuple[str, str], set[str]]] = defaultdict(lambda: defaultdict(set))
         self.on_change: ChangeFn | None = None  # (kind, old, new): called for every stored change, own writes included
+        # The uid of the last deleted object of each key: the answer to a write made just before the deletion can
+        # arrive after the DELETED event (removing the last finalizer does: it answers with the version before the
+        # deletion), and must not bring the object back. A uid is never reused, so nothing of it is news any more.
+        self._deleted: dict[str, dict[Key, str]] = defaultdict(dict)
 
     def add_index(self, kind: str, index: str, fn: IndexFn) -> None:
         """Index bodies of `kind` by the values `fn` returns (within their namespace)."""
@@ -71,6 +75,11 @@ class Cache:
         """Store a body unless the same or a newer version is already known. True when it was news."""
         metadata = body.get("metadata") or {}
         key = (metadata.get("namespace") or "", metadata.get("name") or "")
+        deleted_uid = self._deleted[kind].get(key)
+        if deleted_uid is not None:
+            if deleted_uid == metadata.get("uid"):
+                return False  # a version of an object already deleted
+            del self._deleted[kind][key]
         current = self._bodies[kind].get(key)
         if current is not None:
             old_uid = (current.get("metadata") or {}).get("uid")
@@ -86,8 +95,12 @@ class Cache:
         return True
 
     def remove(self, kind: str, namespace: str, name: str, uid: str | None = None) -> None:
+        """Forget a deleted object; later bodies of it (answers to writes made before the deletion) are ignored."""
         current = self._bodies[kind].get((namespace, name))
-        if current is not None and (uid is None or (current.get("metadata") or {}).get("uid") == uid):
+        current_uid = (current.get("metadata") or {}).get("uid") if current is not None else None
+        if uid or current_uid:
+            self._deleted[kind][(namespace, name)] = uid or current_uid  # type: ignore[assignment]
+        if current is not None and (uid is None or current_uid == uid):
             self._unindex(kind, (namespace, name), current)
             del self._bodies[kind][(namespace, name)]
             if self.on_change is not None:
