@@ -1,11 +1,18 @@
-"""The component stack: the operator in-process against the embedded Kubernetes API and the simulated Flink."""
+"""The component stack: the operator in-process against a Kubernetes API and the simulated Flink.
+
+The `stack` fixture runs each scenario on two backends (tests/component/backends.py): `embedded`, the embedded
+Kubernetes API, and `real`, a real kube-apiserver with the operator under the RBAC of deploy/rbac.yaml. Scenarios
+marked `embedded_only` run on the embedded API alone (see REAL_BACKEND_SUBSET for why).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import concurrent.futures
 import hashlib
 import pathlib
+import threading
+import time
 import zipfile
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -29,6 +36,8 @@ from flink_manager.kube.client import (
     Resource,
 )
 from flink_manager.settings import Settings
+from tests.component.backends import EmbeddedBackend, KubeBackend, RealBackend, install_flink_manager
+from tests.infra.kube.controlplane import ControlPlane
 from tests.waiting import wait_for
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -45,49 +54,84 @@ def make_jar(path: pathlib.Path, entry_class: str = "com.example.StatefulJob") -
     return f"file://{path}", hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+class OperatorThread:
+    """The operator on an event loop of its own, as `flink-manager dev` runs it.
+
+    On the test's loop, kopf would take the fixture's teardown (a task younger than the operator) for one of its own
+    tasks and wait 5 s for it before exiting.
+    """
+
+    def __init__(self, settings: Settings, credentials: kopf.ConnectionInfo, memo: kopf.Memo) -> None:
+        self.settings = settings
+        self.credentials = credentials
+        self.memo = memo
+        self.ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self.stop_flag: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="flink-manager-operator", daemon=True)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(run_operator(settings=self.settings, credentials=self.credentials, stop_flag=self.stop_flag,
+                                     ready_flag=self.ready, memo=self.memo))
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the test's thread
+            self.error = exc
+        finally:
+            if not self.ready.done():
+                self.ready.set_exception(self.error or RuntimeError("the operator exited during start-up"))
+
+    async def start(self, timeout: float = 30) -> None:
+        self._thread.start()
+        await asyncio.wait_for(asyncio.wrap_future(self.ready), timeout)
+
+    async def stop(self, timeout: float = 30) -> None:
+        if not self.stop_flag.done():
+            self.stop_flag.set_result(None)
+        deadline = time.monotonic() + timeout
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            await asyncio.to_thread(self._thread.join, 0.2)
+        assert not self._thread.is_alive(), f"the operator did not stop within {timeout}s"
+        if self.error is not None:
+            raise self.error
+
+
 class Stack:
     """Drives the operator like a user would: apply manifests, read status, wait for conditions."""
 
-    def __init__(self, api: EmbeddedKubernetes, flink: SimulatedFlink, flink_url: str, tmp: pathlib.Path) -> None:
+    def __init__(self, api: EmbeddedKubernetes | None, flink: SimulatedFlink, flink_url: str, tmp: pathlib.Path,
+                 *, backend: KubeBackend | None = None) -> None:
+        if backend is None:
+            assert api is not None, "a Stack needs the embedded API or another backend"
+            backend = EmbeddedBackend(api)
         self.api = api
+        self.backend = backend
         self.flink = flink
         self.flink_url = flink_url
         self.tmp = tmp
-        self.namespace = "default"
-        self.kube = KubeClient(Credentials(server=api.url), field_manager="kubectl-client-side-apply")
+        self.namespace = backend.namespace
+        self.kube = KubeClient(backend.user_credentials, field_manager="kubectl-client-side-apply")
         self.memo: kopf.Memo | None = None
-        self._operator: asyncio.Task[None] | None = None
-        self._stop: asyncio.Event | None = None
+        self._operator: OperatorThread | None = None
         self.jar_url, self.jar_sha = make_jar(tmp / "job.jar")
 
     # -- the operator
 
     async def start_operator(self, **settings: Any) -> kopf.Memo:
         assert self._operator is None
-        self._stop, ready = asyncio.Event(), asyncio.Event()
         self.memo = kopf.Memo()
         options = dict(allow_insecure_artifacts=True, artifact_cache_dir=self.tmp / "artifacts",
                        transition_poll_seconds=0.2, workers=8)
         options.update(settings)
-        self._operator = asyncio.create_task(run_operator(
-            settings=Settings(**options),
-            credentials=kopf.ConnectionInfo(server=self.api.url),
-            stop_flag=self._stop, ready_flag=ready, memo=self.memo,
-        ))
-        await wait_for(lambda: ready.is_set() or self._operator.done(), timeout=30, what="the operator to start")
-        if self._operator.done():
-            self._operator.result()
+        self._operator = OperatorThread(Settings(**options), self.backend.operator_connection, self.memo)
+        await self._operator.start()
         await wait_for(lambda: "ctx" in self.memo, timeout=30, what="the operator context")
         return self.memo
 
     async def stop_operator(self) -> None:
         if self._operator is None:
             return
-        assert self._stop is not None
-        self._stop.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(self._operator, timeout=30)
-        self._operator = None
+        operator, self._operator = self._operator, None
+        await operator.stop()
 
     @property
     def ctx(self) -> Any:
@@ -179,21 +223,39 @@ class Stack:
         await self.apply(execution or self.execution())
 
 
-@pytest.fixture
-async def stack(tmp_path: pathlib.Path) -> AsyncIterator[Stack]:
-    api = EmbeddedKubernetes(crds=[REPO / "crds"])
-    await api.start()
+@pytest.fixture(scope="session")
+def real_kube_with_flink_manager(real_k8s: ControlPlane) -> ControlPlane:
+    """The session's real control plane with crds/ and deploy/rbac.yaml installed (once)."""
+    install_flink_manager(real_k8s)
+    return real_k8s
+
+
+@pytest.fixture(params=["embedded", pytest.param("real", marks=pytest.mark.real_k8s)])
+async def stack(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> AsyncIterator[Stack]:
+    """The operator's stack on the embedded Kubernetes API (a fresh server) or a real one (a fresh namespace)."""
+    api: EmbeddedKubernetes | None = None
+    backend: KubeBackend
+    if request.param == "embedded":
+        api = EmbeddedKubernetes(crds=[REPO / "crds"])
+        await api.start()
+        backend = EmbeddedBackend(api)
+    else:
+        backend = RealBackend(request.getfixturevalue("real_kube_with_flink_manager"))
     flink = SimulatedFlink(slots=64, timings=Timings.fast(checkpoint_interval=0.2), seed=7,
                            savepoint_dir=f"file:{tmp_path}/savepoints", checkpoint_dir=f"file:{tmp_path}/checkpoints")
     flink_url = await flink.start("127.0.0.1", 0)
-    stack = Stack(api, flink, flink_url, tmp_path)
+    stack = Stack(api, flink, flink_url, tmp_path, backend=backend)
     try:
         yield stack
     finally:
-        await stack.stop_operator()
-        await stack.kube.close()
-        await flink.stop()
-        await api.stop()
+        try:
+            await stack.stop_operator()
+        finally:
+            await stack.kube.close()
+            await backend.close()
+            await flink.stop()
+            if api is not None:
+                await api.stop()
 
 
 @pytest.fixture
