@@ -28,6 +28,7 @@ from flink_manager.controller.context import (
     KINDS,
     OperatorContext,
 )
+from flink_manager.controller.diffbase import LeanDiffBaseStorage
 from flink_manager.controller.executions import reconcile_execution
 from flink_manager.controller.jobspecs import reconcile_job_spec
 from flink_manager.controller.queue import Outcome, WorkQueue
@@ -57,6 +58,7 @@ def login_handler(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: An
 def configure_kopf(settings: kopf.OperatorSettings, operator_settings: Settings) -> None:
     """kopf settings that make the operator a quiet, native citizen."""
     settings.persistence.finalizer = KOPF_FINALIZER
+    settings.persistence.diffbase_storage = LeanDiffBaseStorage()
     settings.posting.level = logging.WARNING
     settings.peering.name = "flink-manager"
     settings.peering.mandatory = False
