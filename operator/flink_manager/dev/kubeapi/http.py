@@ -338,7 +338,12 @@ class ApiHandler:
             metadata["continue"] = ""  # unstructured lists keep the empty field the typed ones omit
         head = json.dumps({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": metadata},
                           separators=(",", ":")).encode()
-        data = head[:-1] + b',"items":[' + b",".join(s.json() for s in result.items) + b"]}"
+        if rt.custom:
+            items = [s.json() for s in result.items]
+        else:  # typed lists are encoded with their items' TypeMeta empty, so apiVersion and kind are left out
+            items = [json.dumps({k: v for k, v in s.body.items() if k not in ("apiVersion", "kind")},
+                                separators=(",", ":")).encode() for s in result.items]
+        data = head[:-1] + b',"items":[' + b",".join(items) + b"]}"
         return _json_response(data)
 
     # --- watch ---------------------------------------------------------------------------------------------
