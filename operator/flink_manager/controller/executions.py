@@ -140,7 +140,12 @@ async def _step(ctx: OperatorContext, namespace: str, name: str) -> tuple[Outcom
 
     again = False
     if isinstance(plan.action, ReleaseFinalizer):
-        await _release(ctx, new_body)
+        try:
+            await _release(ctx, new_body)
+        except KubeConflict:
+            return Outcome(requeue_after=0.2), False  # changed meanwhile: decide again from the newer version
+        except KubeUnavailable:
+            return Outcome(retry=True), False
         ctx.job_owners_forget(plan.status)
         ctx.history_events_checked.discard(uid)
         return Outcome(), False
