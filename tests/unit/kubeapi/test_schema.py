@@ -161,5 +161,5 @@ def test_cel_is_skipped_after_blocking_schema_errors() -> None:
         "properties": {"a": {"type": "string"}}}}})
     assert [str(e) for e in schema.validate({"spec": {}})] == [
         "spec.a: Required value",
-        '<nil>: Invalid value: "null": some validation rules were not checked because the object was invalid; '
+        '<nil>: Invalid value: null: some validation rules were not checked because the object was invalid; '
         "correct the existing errors to complete validation"]

@@ -44,7 +44,7 @@ class CompiledSchema:
         errors = structural.validate_value(body, self.schema, "", old_body)
         errors += structural.validate_list_types(obj, self.schema, "")
         if any(e.type in _BLOCKING for e in errors):
-            errors.append(fe.invalid("", "null",
+            errors.append(fe.invalid("", None,  # the apiserver passes a nil value: printed as null, unquoted
                                      "some validation rules were not checked because the object was invalid; "
                                      "correct the existing errors to complete validation"))
             return errors
