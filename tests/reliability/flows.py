@@ -39,6 +39,7 @@ class Flow:
     trigger: Callable[[Env], Awaitable[None]]
     done: Callable[[dict[str, Any]], bool]
     deletes: bool = False
+    in_matrix: bool = True  # part of the crash matrix (the others serve the fault tests)
 
 
 async def _running(env: Env, **job_spec: Any) -> None:
@@ -101,7 +102,12 @@ FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
     Flow("failure", _failing_spec, _create_failing, _settled("Failed", running=0, restarts=1)),
     Flow("delete", _running, lambda env: env.delete("Execution", RUN),
          lambda end: not end["exists"] and end["cluster"][1] == 0, deletes=True),
+    Flow("cancel", _running, lambda env: _set(env, state="Cancelled"), _settled("Cancelled", running=0),
+         in_matrix=False),
+    Flow("savepoint", _running, lambda env: _set(env, savepointNonce=1),
+         _settled("Running", running=1, savepoints=1), in_matrix=False),
 )}
+MATRIX = [name for name, flow in FLOWS.items() if flow.in_matrix]
 
 
 # -- what a user sees at the end ---------------------------------------------------------------------------
@@ -159,13 +165,17 @@ def differences(reference: dict[str, Any], observed: dict[str, Any]) -> dict[str
 
 
 async def lost_savepoints(env: Env, *, deleted: bool) -> list[str]:
-    """Every savepoint Flink completed for a stop is recorded, and the next attempt restores from it; a job that
-    failed is restarted from its newest retained checkpoint."""
+    """Every savepoint Flink completed for a stop is recorded (in status.savepoints, or for a deleted execution in
+    its DELETE entry), and the next attempt restores from it; a failed job restarts from its newest retained
+    checkpoint."""
     problems: list[str] = []
     body = await env.get("Execution", RUN)
-    recorded = {s["path"] for s in status(body).get("savepoints") or []}
-    delete_messages = " ".join(e.get("message", "") for e in await env.events(RUN) if e["reason"] == "Delete")
+    events = await env.events(RUN)
     for uid in env.sampler.uids:
+        current = body is not None and body["metadata"]["uid"] == uid
+        recorded = {s["path"] for s in status(body).get("savepoints") or []} if current else set()
+        delete_messages = " ".join(e.get("message", "") for e in events
+                                   if e["reason"] == "Delete" and e["involvedObject"].get("uid") == uid)
         jobs = env.simulator_jobs(uid)
         for index, job in enumerate(jobs):
             stops = env.stop_savepoints(job.job_id)
@@ -178,7 +188,7 @@ async def lost_savepoints(env: Env, *, deleted: bool) -> list[str]:
                 if following is not None and restored != location:
                     problems.append(f"attempt after job {job.job_id} restored from {restored}, not from its stop "
                                     f"savepoint {location}")
-                if deleted and following is None:
+                if (deleted or not current) and following is None:
                     if location not in delete_messages:
                         problems.append(f"the DELETE entry does not name the savepoint {location}")
                 elif location not in recorded:

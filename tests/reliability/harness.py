@@ -33,6 +33,7 @@ import kopf
 from kopf._core.engines import peering as kopf_peering
 
 from flink_manager.api.flinkjob import JobState
+from flink_manager.controller import handlers
 from flink_manager.controller.runner import run_operator
 from flink_manager.dev.kubeapi import EmbeddedKubernetes
 from flink_manager.flink.client import FlinkClient
@@ -47,6 +48,8 @@ Timing = Literal["before", "after"]
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 POLL_INTERVAL = 1.0  # the FlinkClusters' spec.pollIntervalSeconds in this tier (the CRD's minimum)
 MAX_ATTEMPTS = 64  # job ids derived per execution when mapping Flink jobs to executions
+
+PLURALS = {"Execution": "executions", "JobSpec": "jobspecs", "Artifact": "artifacts", "FlinkCluster": "flinkclusters"}
 
 REPLICA: contextvars.ContextVar[Replica | None] = contextvars.ContextVar("flink_manager_replica", default=None)
 
@@ -114,7 +117,12 @@ class Trial:
         self.seen: Counter[str] = Counter()
         self.killed = threading.Event()
         self.killed_at: Call | None = None
+        self.hooks: dict[tuple[str, int], Callable[[Replica], None]] = {}
         self._lock = threading.Lock()
+
+    def at_call(self, label: str, occurrence: int, hook: Callable[[Replica], None]) -> None:
+        """Run `hook` (in the replica's thread, its loop blocked) just before the `occurrence`-th call `label`."""
+        self.hooks[(label, occurrence)] = hook
 
     def arm(self, point: KillPoint | None) -> None:
         """Count labels from now on; kill at `point` (None: only record)."""
@@ -131,19 +139,20 @@ class Trial:
     def since(self, mark: int) -> list[Call]:
         return self.calls[mark:]
 
-    def take(self, replica: Replica, label: str) -> Timing | None:
-        """Record one mutating call; the kill timing when it is the armed kill point."""
+    def take(self, replica: Replica, label: str) -> tuple[Timing | None, Callable[[Replica], None] | None]:
+        """Record one mutating call; the kill timing when it is the armed kill point, and the hook to run."""
         with self._lock:
             call = Call(replica.name, label, time.monotonic())
             self.calls.append(call)
             self.seen[label] += 1
+            hook = self.hooks.pop((label, self.seen[label]), None)
             point = self.kill_point
             if (point is not None and not self.killed.is_set() and label == point.label
                     and self.seen[label] == point.occurrence):
                 self.killed_at = call
                 self.killed.set()
-                return point.timing
-            return None
+                return point.timing, hook
+            return None, hook
 
 
 class Replica:
@@ -160,7 +169,10 @@ class Replica:
         self.dead = False
         self.memo = kopf.Memo()
         self.calls: Counter[str] = Counter()
+        self.flink_log: list[tuple[float, str]] = []  # (monotonic time, call name) of every Flink call, reads too
         self.errors: list[str] = []
+        self.read_filter: Callable[[str, str, Any], Any] | None = None  # (method, path, answer) → what it sees
+        self.stale: dict[tuple[str, str], dict[str, Any]] = {}  # (plural, name) → the body this replica sees
         self.ready = threading.Event()
         self.finished = threading.Event()
         self.outcome: BaseException | None = None
@@ -237,20 +249,34 @@ class Replica:
 
     # -- I/O
 
-    async def intercept(self, label: str | None, call: Callable[[], Awaitable[Any]]) -> Any:
+    async def intercept(self, label: str | None, call: Callable[[], Awaitable[Any]], *, method: str = "",
+                        path: str = "") -> Any:
         """Run one I/O call of this replica (label None: a read) under the trial's kill plan."""
         if self.dead:
             raise Killed(self.name)
         if label is None:
-            return await call()
+            answer = await call()
+            answer = self._staled(path, answer) if self.stale else answer
+            return self.read_filter(method, path, answer) if self.read_filter is not None else answer
         self.calls[label] += 1
-        timing = self.trial.take(self, label)
+        timing, hook = self.trial.take(self, label)
+        if hook is not None:
+            hook(self)
         if timing == "before":
             self.die()
         result = await call()
         if timing == "after":
             self.die()
         return result
+
+    def _staled(self, path: str, answer: Any) -> Any:
+        """A LIST through a lagging view (a watch cache behind etcd): the stale bodies in place of the current ones.
+        A GET of one object is a consistent read on the apiserver, so it stays fresh."""
+        if not isinstance(answer, dict) or not isinstance(answer.get("items"), list):
+            return answer
+        plural = path.rstrip("/").rsplit("/", 1)[-1]
+        return {**answer, "items": [self.stale.get((plural, (item.get("metadata") or {}).get("name")), item)
+                                    for item in answer["items"]]}
 
     def die(self) -> None:
         self.kill()
@@ -289,17 +315,32 @@ def install_interceptors() -> None:
         if replica is None:
             return await kube_request(self, method, path, **kwargs)
         label = kube_label(method, path, kwargs.get("body")) if method in MUTATING else None
-        return await replica.intercept(label, lambda: kube_request(self, method, path, **kwargs))
+        return await replica.intercept(label, lambda: kube_request(self, method, path, **kwargs), method=method,
+                                       path=path)
 
     async def send(self: FlinkClient, name: str, method: str, path: str, **kwargs: Any) -> Any:
         replica = REPLICA.get()
         if replica is None:
             return await flink_send(self, name, method, path, **kwargs)
         label = f"flink {name}" if method in MUTATING else None
-        return await replica.intercept(label, lambda: flink_send(self, name, method, path, **kwargs))
+        replica.flink_log.append((time.monotonic(), name))
+        return await replica.intercept(label, lambda: flink_send(self, name, method, path, **kwargs), method=method,
+                                       path=path)
+
+    on_event = handlers._on_event
+    _ORIGINALS["on_event"] = on_event
+
+    def event(kind: str, event: Any, body: Any, memo: Any) -> None:
+        replica = REPLICA.get()
+        if replica is not None and replica.stale:
+            stale = replica.stale.get((PLURALS[kind], body.get("metadata", {}).get("name")))
+            if stale is not None:
+                body = kopf.Body(stale)
+        return on_event(kind, event, body, memo)
 
     KubeClient._request = request  # type: ignore[method-assign]
     FlinkClient._send = send  # type: ignore[method-assign]
+    handlers._on_event = event
 
 
 def uninstall_interceptors() -> None:
@@ -307,6 +348,7 @@ def uninstall_interceptors() -> None:
         KubeClient._request = _ORIGINALS.pop("kube")  # type: ignore[method-assign]
         FlinkClient._send = _ORIGINALS.pop("flink")  # type: ignore[method-assign]
         kopf_peering.detect_own_id = _ORIGINALS.pop("identity")
+        handlers._on_event = _ORIGINALS.pop("on_event")
 
 
 # -- unhandled errors: what the operator logged with a traceback ------------------------------------------
@@ -466,6 +508,7 @@ class Env(Stack):
         self.trial = Trial()
         self.replicas: list[Replica] = []
         self.sampler = JobSampler(flink)
+        self.loop = asyncio.get_running_loop()
         self.settings: dict[str, Any] = dict(allow_insecure_artifacts=True, artifact_cache_dir=tmp / "artifacts",
                                              transition_poll_seconds=0.2, workers=4)
 
@@ -488,6 +531,10 @@ class Env(Stack):
         await self.flink.stop()
         await self.api.stop()
 
+    def cluster(self, name: str = "default", **spec: Any) -> dict[str, Any]:
+        """A FlinkCluster polled every second, whose calls time out after two (an answer held back is lost)."""
+        return super().cluster(name, **{"requestTimeoutSeconds": 2, **spec})
+
     # -- replicas
 
     @property
@@ -506,13 +553,16 @@ class Env(Stack):
         pass  # Stack.__init__ sets it; replicas own theirs
 
     async def start_replica(self, name: str | None = None, *, wait: bool = True, standalone: bool = True,
-                            priority: int = 0, peering_name: str | None = None, **settings: Any) -> Replica:
-        """Start a fresh operator process: new memo, new cache, new clients."""
+                            priority: int = 0, peering_name: str | None = None,
+                            stale: dict[tuple[str, str], dict[str, Any]] | None = None, **settings: Any) -> Replica:
+        """Start a fresh operator process: new memo, new cache, new clients. With `stale`, its view of those
+        objects ((plural, name) → body) lags until `catch_up`."""
         options = dict(
             settings=Settings(**{**self.settings, **settings}), credentials=kopf.ConnectionInfo(server=self.api.url),
             standalone=standalone, priority=priority, peering_name=peering_name,
         )
         replica = Replica(self.trial, name or f"replica-{len(self.replicas) + 1}", options)
+        replica.stale = dict(stale or {})
         self.replicas.append(replica)
         replica.start()
         if wait:
@@ -522,6 +572,11 @@ class Env(Stack):
                 raise replica.outcome
             await wait_for(lambda: replica.ctx is not None, timeout=30, what=f"operator {replica.name}'s context")
         return replica
+
+    def catch_up(self, replica: Replica) -> None:
+        """End a replica's lagging view: its watches are closed as expired, so kopf lists everything afresh."""
+        replica.stale = {}
+        self.api.close_watches(expire=True)
 
     async def kill(self, replica: Replica) -> None:
         """Kill -9 and wait until its thread has exited."""
@@ -538,6 +593,10 @@ class Env(Stack):
             if replica.dead:
                 await self.kill(replica)
         return await self.start_replica(**settings)
+
+    def from_replica(self, coroutine: Awaitable[Any]) -> Any:
+        """Run a coroutine on the test's loop from a replica's thread (a hook), and wait for it."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)  # type: ignore[arg-type]
 
     # -- observation
 
