@@ -63,6 +63,7 @@ async def _step(ctx: OperatorContext, namespace: str, name: str) -> tuple[Outcom
     if not deleting:
         body = await _ensure_metadata(ctx, body, spec.job_spec_ref.name)
         if body is None:
+            await _refresh(ctx, namespace, name)
             return Outcome(requeue_after=0.2), False
 
     artifact = cluster = None
@@ -120,6 +121,7 @@ async def _step(ctx: OperatorContext, namespace: str, name: str) -> tuple[Outcom
     try:
         new_body = await write_status(ctx, EXECUTION, EXECUTIONS, body, plan.status)
     except KubeConflict:
+        await _refresh(ctx, namespace, name)
         return Outcome(requeue_after=0.2), False  # a newer version exists: decide again from it
     except KubeNotFound:
         return Outcome(), False
@@ -143,6 +145,7 @@ async def _step(ctx: OperatorContext, namespace: str, name: str) -> tuple[Outcom
         try:
             await _release(ctx, new_body)
         except KubeConflict:
+            await _refresh(ctx, namespace, name)
             return Outcome(requeue_after=0.2), False  # changed meanwhile: decide again from the newer version
         except KubeUnavailable:
             return Outcome(retry=True), False
@@ -181,6 +184,15 @@ async def _act(ctx: OperatorContext, key: Any, runtime: Any, action: Any) -> boo
     finally:
         runtime.last_action_at[key] = time.monotonic() if not isinstance(action, UploadJar) else started
     return False
+
+
+async def _refresh(ctx: OperatorContext, namespace: str, name: str) -> None:
+    """After a conflict, read the newer version: the cache may lag behind the API (a slow or stalled watch), and
+    deciding again from it would only conflict again, every 0.2 s, until the watch catches up."""
+    try:
+        ctx.cache.put(EXECUTION, await ctx.kube.get(EXECUTIONS, namespace, name))
+    except KubeError:
+        pass  # gone or unreachable: the watch or the next retry tells
 
 
 def _poller_not_started(ctx: OperatorContext, namespace: str, cluster: str) -> bool:
