@@ -153,7 +153,8 @@ async def end_state(env: Env) -> dict[str, Any]:
         "job_spec_ready": conditions(job_spec).get("Ready"),
         "cluster": (status(cluster).get("phase"), status(cluster).get("jobsRunning")),
         "artifact": (status(artifact).get("phase"), len(status(artifact).get("uploads") or [])),
-        "flink_jobs": [(job.state.value, job.parallelism, job.restored is not None) for job in jobs],
+        "flink_jobs": [(job.state.value, job.parallelism, env.restored_at_submission.get(job.job_id) is not None)
+                       for job in jobs],
     }
 
 
@@ -182,7 +183,7 @@ async def lost_savepoints(env: Env, *, deleted: bool) -> list[str]:
             if len(stops) > 1:
                 problems.append(f"job {job.job_id} was stopped with {len(stops)} savepoints: {stops}")
             following = jobs[index + 1] if index + 1 < len(jobs) else None
-            restored = following.restored.external_path if following is not None and following.restored else None
+            restored = env.restored_at_submission.get(following.job_id) if following is not None else None
             if stops and job.state == JobState.FINISHED:
                 location = stops[-1]
                 if following is not None and restored != location:

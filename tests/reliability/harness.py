@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Literal
 
 import kopf
+from kopf._cogs.clients import api as kopf_api
 from kopf._core.engines import peering as kopf_peering
 
 from flink_manager.api.flinkjob import JobState
@@ -290,6 +291,13 @@ class Replica:
         return sum(n for label, n in list(self.calls.items()) if label.startswith(prefix))
 
 
+@kopf.on.startup()
+def peering_lifetime(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """A replica's peering keep-alive lifetime, when the test sets one (kopf's default is a minute)."""
+    if memo.get("peering_lifetime"):
+        settings.peering.lifetime = int(memo["peering_lifetime"])
+
+
 def _replica_identity(*, manual: bool) -> Any:
     """kopf's peering identity: the replica's name (all replicas share one process, hence one pid)."""
     replica = REPLICA.get()
@@ -338,9 +346,19 @@ def install_interceptors() -> None:
                 body = kopf.Body(stale)
         return on_event(kind, event, body, memo)
 
+    kopf_request = kopf_api.request
+    _ORIGINALS["kopf_request"] = kopf_request
+
+    async def kopf_call(method: str, url: str, **kwargs: Any) -> Any:
+        replica = REPLICA.get()
+        if replica is not None and replica.dead:  # a killed process says no goodbye (e.g. to its peering record)
+            raise Killed(replica.name)
+        return await kopf_request(method, url, **kwargs)
+
     KubeClient._request = request  # type: ignore[method-assign]
     FlinkClient._send = send  # type: ignore[method-assign]
     handlers._on_event = event
+    kopf_api.request = kopf_call
 
 
 def uninstall_interceptors() -> None:
@@ -349,6 +367,7 @@ def uninstall_interceptors() -> None:
         FlinkClient._send = _ORIGINALS.pop("flink")  # type: ignore[method-assign]
         kopf_peering.detect_own_id = _ORIGINALS.pop("identity")
         handlers._on_event = _ORIGINALS.pop("on_event")
+        kopf_api.request = _ORIGINALS.pop("kopf_request")
 
 
 # -- unhandled errors: what the operator logged with a traceback ------------------------------------------
@@ -509,6 +528,15 @@ class Env(Stack):
         self.replicas: list[Replica] = []
         self.sampler = JobSampler(flink)
         self.loop = asyncio.get_running_loop()
+        self.restored_at_submission: dict[str, str | None] = {}  # job id → the savepoint its run request named
+        submit = flink.cluster.submit
+
+        def recording_submit(jar_id: str, request: Any) -> str:
+            job_id = submit(jar_id, request)
+            self.restored_at_submission[job_id] = request.savepoint_path
+            return job_id
+
+        flink.cluster.submit = recording_submit  # type: ignore[method-assign]
         self.settings: dict[str, Any] = dict(allow_insecure_artifacts=True, artifact_cache_dir=tmp / "artifacts",
                                              transition_poll_seconds=0.2, workers=4)
 
@@ -553,7 +581,7 @@ class Env(Stack):
         pass  # Stack.__init__ sets it; replicas own theirs
 
     async def start_replica(self, name: str | None = None, *, wait: bool = True, standalone: bool = True,
-                            priority: int = 0, peering_name: str | None = None,
+                            priority: int = 0, peering_name: str | None = None, peering_lifetime: int | None = None,
                             stale: dict[tuple[str, str], dict[str, Any]] | None = None, **settings: Any) -> Replica:
         """Start a fresh operator process: new memo, new cache, new clients. With `stale`, its view of those
         objects ((plural, name) → body) lags until `catch_up`."""
@@ -563,6 +591,8 @@ class Env(Stack):
         )
         replica = Replica(self.trial, name or f"replica-{len(self.replicas) + 1}", options)
         replica.stale = dict(stale or {})
+        if peering_lifetime is not None:
+            replica.memo["peering_lifetime"] = peering_lifetime
         self.replicas.append(replica)
         replica.start()
         if wait:
@@ -621,7 +651,11 @@ class Env(Stack):
         def calm() -> bool:
             last = self.trial.calls[-1].at if self.trial.calls else 0.0
             return time.monotonic() - last >= seconds
-        await wait_for(calm, timeout=timeout, interval=0.05, what=f"{seconds}s without a mutating call")
+        try:
+            await wait_for(calm, timeout=timeout, interval=0.05, what=f"{seconds}s without a mutating call")
+        except AssertionError as exc:
+            recent = [f"{c.replica}: {c.label}" for c in self.trial.calls[-8:]]
+            raise AssertionError(f"the operator kept writing for {timeout}s; the last calls: {recent}") from exc
 
     def simulator_jobs(self, uid: str) -> list[Any]:
         """The simulator's jobs of one execution, by attempt."""
