@@ -376,7 +376,7 @@ WATCHED = ("flinkclusters", "artifacts", "jobspecs", "executions")
 OPERATOR_RIGHTS: dict[tuple[str, str], frozenset[str]] = {
     **{(GROUP, r): frozenset({"get", "list", "watch", "patch"}) for r in WATCHED},
     **{(GROUP, r): frozenset({"get", "patch"}) for r in STATUS},
-    ("", "events"): frozenset({"create", "patch"}),
+    ("", "events"): frozenset({"get", "create", "patch"}),
     ("", "secrets"): frozenset({"get"}),
     ("apiextensions.k8s.io", "customresourcedefinitions"): frozenset({"list", "watch"}),
     ("kopf.dev", "clusterkopfpeerings"): frozenset({"get", "list", "watch", "patch"}),
