@@ -110,7 +110,8 @@ async def overhead_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: st
             react = await reaction(stack, watch, sha, probes=probes, gap=probe_gap)
             result["reaction"] = dataclasses.asdict(react)
             print(f"  N={n} reaction over {react.samples} failed jobs: p50 {react.p50_s:.2f} s, p99 {react.p99_s:.2f} s, "
-                  f"max {react.max_s:.2f} s (poll interval {POLL_INTERVAL_SECONDS} s); missed {react.missed}; "
+                  f"max {react.max_s:.2f} s (poll interval {POLL_INTERVAL_SECONDS} s; failures {probe_gap:g} s apart, about "
+                  f"{POLL_INTERVAL_SECONDS / probe_gap:.0f} per poll); missed {react.missed}; "
                   f"load {procs.load_average()}", flush=True)
     finally:
         if profiler is not None and profiler.alive():
@@ -278,8 +279,8 @@ def main() -> None:
     parser.add_argument("--scale-n", default="100,500,1000,2000", help="N of the scaling curve (overhead, steady state, reaction)")
     parser.add_argument("--steady-seconds", type=float, default=300.0, help="length of the steady-state window (real time)")
     parser.add_argument("--repeat", type=int, default=3, help="overhead runs at each N up to 200 (the median is reported)")
-    parser.add_argument("--probes", type=int, default=200, help="jobs failed by the simulator for the reaction figures")
-    parser.add_argument("--probe-gap", type=float, default=0.2, help="seconds between the probe Executions' creation")
+    parser.add_argument("--probes", type=int, default=100, help="jobs failed by the simulator for the reaction figures")
+    parser.add_argument("--probe-gap", type=float, default=0.5, help="seconds between the probe Executions' creation")
     parser.add_argument("--real-flink", action=argparse.BooleanOptionalAction, default=True,
                         help="also measure on a real Flink 2.3 session cluster (needs `make infra-flink infra-job`)")
     parser.add_argument("--real-n", type=int, default=20)

@@ -262,6 +262,7 @@ class Reaction:
     from_failing_p50_s: float
     from_failing_p99_s: float
     missed: int
+    delays_s: list[float]
 
 
 async def reaction(stack: Stack, watch: PhaseWatch, jar_sha: str, *, probes: int, gap: float) -> Reaction:
@@ -306,4 +307,5 @@ async def reaction(stack: Stack, watch: PhaseWatch, jar_sha: str, *, probes: int
         from_failing_p50_s=round(statistics.median(delays) + failing_seconds, 3) if delays else float("nan"),
         from_failing_p99_s=round(percentile(delays, 99) + failing_seconds, 3),
         missed=missed,
+        delays_s=sorted(round(d, 3) for d in delays),
     )
