@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 from typing import Any
 
 import pytest
@@ -26,16 +27,8 @@ def can_i(plane: ControlPlane, verb: str, resource: str, *scope: str) -> str:
     return result.stdout.strip()
 
 
-def granted_rules() -> list[tuple[str, str, str]]:
-    """(API group, resource, verb) of every rule of the ClusterRoles in deploy/rbac.yaml."""
-    rules: list[tuple[str, str, str]] = []
-    for document in yaml.safe_load_all(RBAC.read_text()):
-        if document["kind"] != "ClusterRole":
-            continue
-        for rule in document["rules"]:
-            rules += [(group, resource, verb) for group in rule["apiGroups"] for resource in rule["resources"]
-                      for verb in rule["verbs"]]
-    return rules
+Rights = dict[str, frozenset[str]]  # "plural[.group][/subresource]" → verbs, as `kubectl auth can-i --list` names them
+ROW = re.compile(r"^(\S+)\s+\[\]\s+\[(.*?)\]\s+\[(.*)\]$")  # resource, no URL, resource names, verbs
 
 
 def resource_name(group: str, resource: str) -> str:
@@ -44,11 +37,45 @@ def resource_name(group: str, resource: str) -> str:
     return f"{name}/{sub}" if sub else name
 
 
-@pytest.mark.parametrize(("group", "resource", "verb"), granted_rules(),
-                         ids=lambda v: v if isinstance(v, str) and v else "core")
-def test_the_operator_may_do_what_deploy_grants(installed: ControlPlane, group: str, resource: str,
-                                                verb: str) -> None:
-    assert can_i(installed, verb, resource_name(group, resource), "--all-namespaces") == "yes"
+def rights_of(roles: list[dict[str, Any]]) -> Rights:
+    """The resource rights (not URLs) the rules of these roles grant."""
+    rights: dict[str, set[str]] = {}
+    for role in roles:
+        for rule in role.get("rules") or ():
+            for group in rule.get("apiGroups") or ():
+                for resource in rule.get("resources") or ():
+                    rights.setdefault(resource_name(group, resource), set()).update(rule["verbs"])
+    return {name: frozenset(verbs) for name, verbs in rights.items()}
+
+
+def effective_rights(plane: ControlPlane, namespace: str) -> Rights:
+    """What the API server says the operator may do in `namespace` (cluster-wide grants included)."""
+    listed = plane.kubectl("auth", "can-i", "--list", "-n", namespace, kubeconfig=plane.operator_kubeconfig).stdout
+    rights: dict[str, set[str]] = {}
+    for line in listed.splitlines()[1:]:
+        row = ROW.match(line.strip())
+        if row is not None:
+            assert not row.group(2), f"a right narrowed to names: {line}"
+            rights.setdefault(row.group(1), set()).update(row.group(3).split())
+    return {name: frozenset(verbs) for name, verbs in rights.items()}
+
+
+def every_users_rights(plane: ControlPlane) -> Rights:
+    """What the cluster's own bindings grant every authenticated user or ServiceAccount (self reviews and the like)."""
+    groups = {"system:authenticated", "system:serviceaccounts", "system:serviceaccounts:flink-manager"}
+    bindings = json.loads(plane.kubectl("get", "clusterrolebindings", "-o", "json").stdout)["items"]
+    names = {b["roleRef"]["name"] for b in bindings
+             if any(s["kind"] == "Group" and s["name"] in groups for s in b.get("subjects") or ())}
+    roles = json.loads(plane.kubectl("get", "clusterroles", "-o", "json").stdout)["items"]
+    return rights_of([role for role in roles if role["metadata"]["name"] in names])
+
+
+def test_the_operator_may_do_exactly_what_deploy_grants(installed: ControlPlane) -> None:
+    deploy = rights_of([d for d in yaml.safe_load_all(RBAC.read_text()) if d["kind"] == "ClusterRole"])
+    expected = dict(every_users_rights(installed))
+    for name, verbs in deploy.items():
+        expected[name] = expected.get(name, frozenset()) | verbs
+    assert effective_rights(installed, "default") == expected
 
 
 @pytest.mark.parametrize(
