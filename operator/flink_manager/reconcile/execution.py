@@ -377,7 +377,7 @@ class _Step:
             return  # gave up (no usable state); waits for a spec change
         if policy.type != RestartPolicyType.ON_FAILURE or status.restarts >= policy.max_restarts:
             return
-        due = (status.finished_at or self.inp.now) + datetime.timedelta(seconds=policy.backoff_seconds)
+        due = (status.finished_at or self.inp.now) + schedules.seconds(policy.backoff_seconds)
         if self.inp.now < due:
             self.requeue((due - self.inp.now).total_seconds())
             return
@@ -424,7 +424,7 @@ class _Step:
             candidates.append((last.taken_at, last.path))
         max_age = self.inp.spec.restart_policy.max_state_age_seconds
         if max_age is not None:
-            oldest = self.inp.now - datetime.timedelta(seconds=max_age)
+            oldest = self.inp.now - schedules.seconds(max_age)
             candidates = [c for c in candidates if c[0] >= oldest]
         if not candidates:
             return None

@@ -7,6 +7,9 @@ import re
 
 _DURATION = re.compile(r"^([0-9]+)(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The schema admits any number of digits; past a century a duration means "never" in practice, and anything much
+# longer overflows datetime arithmetic (which ends in year 9999).
+_LONGEST_SECONDS = 100 * 365 * 86400
 # minute, hour, day of month, month, day of week (0 or 7 = Sunday)
 _CRON_FIELDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 _CRON_SEARCH_LIMIT = datetime.timedelta(days=4 * 366)
@@ -17,13 +20,18 @@ class ScheduleError(ValueError):
 
 
 def parse_duration(text: str | None) -> datetime.timedelta | None:
-    """`90s`, `30m`, `12h`, `7d` → a timedelta; None for None."""
+    """`90s`, `30m`, `12h`, `7d` → a timedelta (at most a century); None for None."""
     if text is None:
         return None
     match = _DURATION.match(text.strip())
     if not match:
         raise ScheduleError(f"{text!r} is not a duration like 30s, 15m, 12h or 7d")
-    return datetime.timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    return seconds(int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def seconds(count: int) -> datetime.timedelta:
+    """A number of seconds from a spec as a timedelta, at most a century (see _LONGEST_SECONDS)."""
+    return datetime.timedelta(seconds=min(count, _LONGEST_SECONDS))
 
 
 def validate(schedule: str) -> None:
