@@ -14,7 +14,9 @@ import json
 import pathlib
 import platform
 import shutil
+import signal
 import statistics
+import sys
 import tempfile
 import time
 from typing import Any
@@ -24,6 +26,7 @@ from tests.bench.direct import run_direct
 from tests.bench.scenario import (
     ENTRY_CLASS,
     POLL_INTERVAL_SECONDS,
+    STABLE_AFTER_SECONDS,
     TRANSITION_POLL_SECONDS,
     WORKERS,
     Stack,
@@ -55,7 +58,10 @@ Set-up and fairness rules
   * both count a job as started when Flink reports it RUNNING in /jobs/overview; the operator additionally writes it
     into the Execution's status, which the watch must deliver.
   * steady state and reaction: FlinkCluster.spec.pollIntervalSeconds = {POLL_INTERVAL_SECONDS} (the default); REST calls
-    and Kubernetes writes are counted by the fakes themselves (every endpoint, every verb).
+    and Kubernetes writes are counted by the fakes themselves (every endpoint, every verb). The steady window starts
+    after each Execution has recorded its configuration as stable ({STABLE_AFTER_SECONDS} s after Running, the JobSpec's
+    default rollback window: one status write each, reported as the settle writes) and the API has seen no write for
+    10 s; it is real time, not simulated (the operator, kopf and aiohttp run on the real clock).
 """
 
 
@@ -93,7 +99,20 @@ async def overhead_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: st
         if profiler is not None:
             profiler.popen.wait()
         if steady_seconds > 0:
-            result["settle_seconds"] = round(await stack.wait_quiet(), 1)
+            # An Execution records its configuration as stable (for rollbacks) once its job has run for the JobSpec's
+            # rollback window: one status write each, STABLE_AFTER seconds after Running. Past that, nothing changes.
+            kube_before = await stack.kube_counters()
+            settle_started = time.monotonic()
+            await asyncio.sleep(max(0.0, up.started_at + up.seconds + STABLE_AFTER_SECONDS + 5 - time.time()))
+            await stack.wait_quiet()
+            kube_after = await stack.kube_counters()
+            result["settle"] = {
+                "seconds": round(time.monotonic() - settle_started, 1),
+                "writes": {k: v - kube_before["writes"].get(k, 0) for k, v in kube_after["writes"].items()
+                           if v != kube_before["writes"].get(k, 0)},
+            }
+            print(f"  N={n} settle {result['settle']['seconds']:.0f} s (past the {STABLE_AFTER_SECONDS} s rollback window): "
+                  f"writes {result['settle']['writes']}", flush=True)
             if profile:
                 profiler = procs.start_profiler(stack.operator.pid, RESULTS / f"profile-steady-n{n}.txt",
                                                 steady_seconds, logs)
@@ -228,6 +247,7 @@ def summarise(runs: dict[int, list[dict[str, Any]]], overhead_n: list[int], scal
         if "steady" in last:
             steady = last["steady"]
             row.update({
+                "settle_writes": last["settle"]["writes"],
                 "rest_calls_per_poll_per_cluster": round(steady["rest_calls_per_poll_interval"], 3),
                 "steady_flink_calls": steady["flink_calls"],
                 "idle_writes_per_min": round(steady["kube_writes_per_min"], 3),
@@ -289,6 +309,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs of every process)")
     parser.add_argument("--output", default=str(RESULTS / "bench.json"))
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the child processes on the way out
     if args.quick:
         args.overhead_n, args.scale_n, args.steady_seconds, args.repeat, args.probes = "50,200", "500", 30.0, 1, 60
     results = asyncio.run(run(args))

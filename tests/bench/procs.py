@@ -3,6 +3,7 @@ process (as they would be in production), so that the operator's RSS and CPU tim
 
 from __future__ import annotations
 
+import atexit
 import os
 import pathlib
 import re
@@ -16,6 +17,13 @@ from typing import IO
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+_STARTED: list["Process"] = []  # stopped at exit whatever happened, so an interrupted run leaves no processes behind
+
+
+@atexit.register
+def stop_all() -> None:
+    for process in _STARTED:
+        process.stop(timeout=5.0)
 
 
 def load_average() -> tuple[float, float, float]:
@@ -72,7 +80,7 @@ class Process:
         return self.popen.poll() is None
 
     def stop(self, timeout: float = 15.0) -> None:
-        if self.alive():
+        if self.popen.returncode is None and self.alive():
             self.popen.send_signal(signal.SIGTERM)
             try:
                 self.popen.wait(timeout)
@@ -94,6 +102,7 @@ def _spawn(name: str, args: list[str], logs: pathlib.Path, *, ready: re.Pattern[
         stdout=subprocess.PIPE if ready is not None else log, stderr=log, start_new_session=True,
     )
     process = Process(name, popen, log_path, _log=log)
+    _STARTED.append(process)
     if ready is None:
         return process
     assert popen.stdout is not None

@@ -24,6 +24,7 @@ CREATE_CONCURRENCY = 16  # Executions created at once (kubectl apply of many obj
 POLL_INTERVAL_SECONDS = 5  # FlinkCluster.spec.pollIntervalSeconds: the CRD's default
 TRANSITION_POLL_SECONDS = 1.0  # the operator's default FLINK_MANAGER_TRANSITION_POLL_SECONDS
 WORKERS = 16  # the operator's default FLINK_MANAGER_WORKERS
+STABLE_AFTER_SECONDS = 120  # JobSpec.spec.rollback.windowSeconds: the CRD's default
 
 
 def make_jar(path: pathlib.Path, entry_class: str = ENTRY_CLASS) -> str:
@@ -160,6 +161,7 @@ class Stack:
 @dataclass
 class BringUp:
     n: int
+    started_at: float
     seconds: float
     flink_calls: dict[str, int]
     kube_writes: int
@@ -185,7 +187,7 @@ async def bring_up(stack: Stack, watch: PhaseWatch, n: int, prefix: str = "run")
     calls_after = await stack.flink_calls() if stack.simulator is not None else {}
     kube_after = await stack.kube_counters()
     return BringUp(
-        n=n, seconds=seconds,
+        n=n, started_at=started_wall, seconds=seconds,
         flink_calls={k: calls_after.get(k, 0) - calls_before.get(k, 0) for k in calls_after
                      if calls_after.get(k, 0) != calls_before.get(k, 0)},
         kube_writes=kube_after["totalWrites"] - kube_before["totalWrites"],
