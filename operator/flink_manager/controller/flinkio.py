@@ -89,7 +89,7 @@ async def _observe_job(runtime: ClusterRuntime, key: Any, status: ExecutionStatu
     snapshot = runtime.snapshot
     state: JobState | None
     if snapshot.ok and snapshot.taken_at <= after:
-        runtime.poke()
+        runtime.await_poll(job_id)
         raise NotYetObserved(job_id)
     if snapshot.ok and job_id in snapshot.states:
         state = snapshot.states[job_id]

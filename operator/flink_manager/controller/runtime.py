@@ -59,6 +59,7 @@ class ClusterRuntime:
         self.upload_locks: dict[str, asyncio.Lock] = {}
         self.polls = 0
         self.jobs_ending = False  # the last overview listed a job in one of ENDING_STATES
+        self._awaited: set[str] = set()  # job ids whose executions wait for a poll newer than their last action
         self._on_jobs_changed = on_jobs_changed
         self._clock = clock
         self._poke = asyncio.Event()
@@ -77,6 +78,12 @@ class ClusterRuntime:
 
     def poke(self) -> None:
         """Poll now (after an action, so its effect is seen without waiting a whole interval)."""
+        self._poke.set()
+
+    def await_poll(self, job_id: str) -> None:
+        """Poll now, and wake the job's execution after that poll even if the job did not change (it waits for an
+        overview newer than its last action: after a jar upload, say, the job may not exist yet)."""
+        self._awaited.add(job_id)
         self._poke.set()
 
     def upload_lock(self, sha256: str) -> asyncio.Lock:
@@ -116,9 +123,10 @@ class ClusterRuntime:
         probe_again = True
         while not stopped():
             polled_at = self._clock()
+            awaited, self._awaited = self._awaited, set()  # asked before this poll began: it is newer than their action
             changed = await self.poll_once()
-            if changed:
-                self._on_jobs_changed(self, changed)
+            if changed or awaited:
+                self._on_jobs_changed(self, changed | awaited)
             now = self._clock()
             if changed or probe_again or not self.snapshot.ok or now - last_probe >= self.probe_interval:
                 probe_again = not await probe(self, bool(changed))
