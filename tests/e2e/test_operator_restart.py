@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import EndToEnd
+from tests.e2e.conftest import FORBIDDEN, EndToEnd
 from tests.infra.kube.controlplane import free_port
 from tests.infra.operator import OperatorProcess
 from tests.waiting import wait_for_sync
@@ -82,7 +82,7 @@ def test_a_new_operator_process_resumes_a_running_execution_without_writing(
         assert after["status"] == before["status"]
         assert e2e.flink_jobs()[job_id] == "RUNNING"
         assert execution_events(e2e) == events
-        assert "forbidden" not in successor.log_since().lower(), log
+        assert not FORBIDDEN.search(successor.log_since()), log
     finally:
         successor.stop()
         flink_manager.start()
