@@ -60,8 +60,10 @@ def configure_kopf(settings: kopf.OperatorSettings, operator_settings: Settings)
     settings.persistence.finalizer = KOPF_FINALIZER
     settings.persistence.diffbase_storage = LeanDiffBaseStorage()
     settings.posting.level = logging.WARNING
-    settings.peering.name = "flink-manager"
-    settings.peering.mandatory = False
+    if not settings.peering.mandatory:  # no peering named (--peering): join flink-manager's if it exists
+        settings.peering.name = "flink-manager"
+    # A named peering stays mandatory: kopf then starts paused until it has read its peers, so a replica started
+    # beside an active one of higher priority never acts (it did until its first peering read).
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.networking.request_timeout = 60
