@@ -7,12 +7,12 @@ from typing import Any
 
 from flink_manager.api.artifact import ArtifactStatus
 from flink_manager.artifacts.fetch import ArtifactError
-from flink_manager.controller.context import ARTIFACT, JOB_SPEC, OperatorContext
+from flink_manager.controller.context import ARTIFACT, JOB_SPEC, OperatorContext, ref
 from flink_manager.controller.queue import Outcome
 from flink_manager.controller.recording import patch_metadata, post_events, write_status
 from flink_manager.controller.views import artifact_view
 from flink_manager.flink.errors import FlinkError, FlinkJarNotFound
-from flink_manager.kube.client import ARTIFACTS, KubeConflict, KubeNotFound, KubeUnavailable
+from flink_manager.kube.client import ARTIFACTS, KubeConflict, KubeError, KubeNotFound, KubeUnavailable
 from flink_manager.reconcile.artifact import FetchResult, decide_artifact, needs_fetch, url_refusal, without_uploads
 from flink_manager.reconcile.conditions import set_condition
 from flink_manager.reconcile.plans import EventRecord
@@ -43,6 +43,12 @@ async def reconcile_artifact(ctx: OperatorContext, namespace: str, name: str) ->
             await post_events(ctx, ARTIFACT, body, [EventRecord("Warning", result.failure_reason or "FetchFailed", result.failure)])
         return Outcome(retry=result.retryable)
     except KubeConflict:
+        # A newer version exists; the cache may lag behind the API (a slow or stalled watch): read it, or the next
+        # decision conflicts again, every 0.2 s, until the watch catches up.
+        try:
+            ctx.cache.put(ARTIFACT, await ctx.kube.get(ARTIFACTS, namespace, name))
+        except KubeError:
+            pass
         return Outcome(requeue_after=0.2)
     except KubeNotFound:
         return Outcome()
@@ -84,7 +90,8 @@ async def _deleting(ctx: OperatorContext, body: dict[str, Any]) -> Outcome:
         except FlinkJarNotFound:
             pass
         except FlinkError as exc:
-            logger.warning("could not delete jar %s of Artifact %s/%s: %s", upload.jar_id, namespace, name, exc.message)
+            logger.warning("could not delete jar %s of Artifact %s/%s: %s", upload.jar_id, namespace, name, exc.message,
+                           extra=ref(ARTIFACT, namespace, name))
         else:
             body = await write_status(ctx, ARTIFACT, ARTIFACTS, body,
                                       without_uploads(status, upload.cluster, [upload.jar_id]))
