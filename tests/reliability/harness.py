@@ -59,6 +59,16 @@ class Killed(BaseException):
     """The operator process was killed at this call (not an Exception: nothing in the operator may catch it)."""
 
 
+def _caused_by_kill(exc: BaseException | None) -> bool:
+    """The exception is the kill, or was raised because of it (kopf wraps what kills its watchers)."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, (Killed, asyncio.CancelledError)):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 @dataclasses.dataclass(frozen=True)
 class Call:
     """One mutating call of a replica."""
@@ -198,6 +208,7 @@ class Replica:
 
     async def _operate(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._loop.set_exception_handler(self._loop_exception)
         self._main = asyncio.current_task()
         self._stop_flag = asyncio.Event()
         ready = asyncio.Event()
@@ -207,6 +218,13 @@ class Replica:
         finally:
             waiter.cancel()
             await self._close_clients()
+
+    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """A task that died of the kill is the kill, not news (nor is any garbage of a killed replica); anything
+        else is reported as asyncio reports it."""
+        if self.dead or _caused_by_kill(context.get("exception")):
+            return
+        loop.default_exception_handler(context)
 
     async def _when_ready(self, ready: asyncio.Event) -> None:
         await ready.wait()
@@ -387,7 +405,7 @@ class _ErrorWatch(logging.Handler):
         exc_info = record.exc_info
         if not isinstance(exc_info, tuple) or exc_info[0] is None:
             return
-        if issubclass(exc_info[0], (Killed, asyncio.CancelledError)):
+        if _caused_by_kill(exc_info[1]):
             return
         message = f"{record.name}: {record.getMessage()}: {exc_info[1]!r}"
         replica = REPLICA.get()

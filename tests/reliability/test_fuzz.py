@@ -223,8 +223,26 @@ async def test_fuzzed_specs_are_refused_or_carried_out_and_never_crash_the_opera
     await run_all([lambda lane=lane, index=index: fuzz(lane, drawn[index::LANES]) for index, lane in enumerate(lanes)])
     fuzzing = time.monotonic() - began
     await run_all([lambda lane=lane: lane.converge() for lane in lanes])
+
+    def flink_still() -> bool:  # every job ended, or runs with its tasks deployed: nothing will change by itself
+        env.flink.cluster.advance()
+        return all(job.terminal or (job.state == JobState.RUNNING and job.tasks == Tasks.RUNNING)
+                   for job in env.flink.cluster.jobs.values())
+
+    await wait_for(flink_still, timeout=30, what="every Flink job to end or run")
     await env.settle(timeout=30)
+    states = env.flink.job_states()
+    clusters = {lane.names["FlinkCluster"]: status(await lane.body("FlinkCluster")) for lane in lanes}
     quiet = await env.quiet()
+    if quiet:  # what changed meanwhile, to tell the operator's doing from the world's
+        changed = {j: (states.get(j), s) for j, s in env.flink.job_states().items() if states.get(j) != s}
+        after = {lane.names["FlinkCluster"]: status(await lane.body("FlinkCluster")) for lane in lanes}
+        print(f"jobs that changed state during the quiet window: {changed}")
+        for name, before in clusters.items():
+            diff = {k: (before.get(k), after[name].get(k)) for k in set(before) | set(after[name])
+                    if before.get(k) != after[name].get(k) and k != "conditions"}
+            if diff:
+                print(f"FlinkCluster {name} status changed: {diff}")
 
     outcomes: Counter[str] = sum((lane.outcomes for lane in lanes), Counter())
     problems = [p for lane in lanes for p in lane.problems]

@@ -22,16 +22,27 @@ def acted(replica: Replica) -> dict[str, int]:
             "status writes": sum(n for label, n in list(replica.calls.items()) if "/status" in label)}
 
 
+async def deployed_replica(env: Env, name: str, priority: int) -> Replica:
+    """A replica as deploy/ runs them: `--peering=flink-manager --priority=N`."""
+    return await env.start_replica(name, standalone=False, priority=priority, peering_name="flink-manager",
+                                   peering_lifetime=LIFETIME)
+
+
 async def test_only_the_higher_priority_replica_acts_and_the_other_takes_over(env: Env) -> None:
     await env.stop_operator()  # the fixture's standalone replica
     env.api.create(PEERING)
-    high = await env.start_replica("high", standalone=False, priority=100, peering_lifetime=LIFETIME)
-    low = await env.start_replica("low", standalone=False, priority=50, peering_lifetime=LIFETIME)
-
+    high = await deployed_replica(env, "high", 100)
     await env.quickstart()
     await env.track(RUN)
     first = status(await env.wait_phase(RUN, "Running"))["flinkJobId"]
     await env.settle()
+
+    # The standby (re)starts beside the active replica while reads of the peering are slow: it must stay idle
+    # until it has read its peers — no Flink call (its cluster poller), no write.
+    slow = env.api.faults.delay(1.0, resource="clusterkopfpeerings")
+    low = await deployed_replica(env, "low", 50)
+    await env.settle(seconds=1.5)
+    env.api.faults.remove(slow)
     problems = []
     if acted(low)["flink"] or acted(low)["kube writes"]:
         problems.append(f"the lower-priority replica acted while the other was alive: {acted(low)}")
@@ -45,7 +56,7 @@ async def test_only_the_higher_priority_replica_acts_and_the_other_takes_over(en
     if not acted(low)["status writes"]:
         problems.append("the lower-priority replica did not take over")
 
-    back = await env.start_replica("high-again", standalone=False, priority=100, peering_lifetime=LIFETIME)
+    back = await deployed_replica(env, "high-again", 100)
     await wait_for(lambda: low.ctx.queue is not None and low.ctx.queue.paused, timeout=LIFETIME + 20,
                    what="the lower-priority replica to pause")
     low_before = acted(low)
