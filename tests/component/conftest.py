@@ -1,8 +1,7 @@
 """The component stack: the operator in-process against a Kubernetes API and the simulated Flink.
 
 The `stack` fixture runs each scenario on two backends (tests/component/backends.py): `embedded`, the embedded
-Kubernetes API, and `real`, a real kube-apiserver with the operator under the RBAC of deploy/rbac.yaml. Scenarios
-marked `embedded_only` run on the embedded API alone (see REAL_BACKEND_SUBSET for why).
+Kubernetes API, and `real`, a real kube-apiserver with the operator under the RBAC of deploy/rbac.yaml.
 """
 
 from __future__ import annotations
