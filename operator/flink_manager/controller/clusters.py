@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from flink_manager.api.cluster import AuthType, FlinkClusterSpec
-from flink_manager.controller.context import EXECUTION, FLINK_CLUSTER, OperatorContext
+from flink_manager.controller.context import EXECUTION, FLINK_CLUSTER, OperatorContext, ref
 from flink_manager.controller.recording import write_status
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import cluster_view
@@ -98,7 +98,8 @@ async def record_probe(ctx: OperatorContext, body: dict[str, Any], status: Any) 
     except KubeConflict:
         return False  # the next poll probes again, from the newer version
     except KubeError as exc:
-        logger.warning("could not write the status of FlinkCluster %s: %s", body["metadata"]["name"], exc)
+        logger.warning("could not write the status of FlinkCluster %s: %s", body["metadata"]["name"], exc,
+                       extra=ref(FLINK_CLUSTER, body["metadata"].get("namespace"), body["metadata"]["name"]))
         return False
     return True
 

@@ -27,6 +27,11 @@ KINDS = (FLINK_CLUSTER, ARTIFACT, JOB_SPEC, EXECUTION)
 WorkKey = tuple[str, str, str]  # (kind, namespace, name)
 
 
+def ref(kind: str, namespace: str | None, name: str | None) -> dict[str, Any]:
+    """Logging `extra` naming the object a record is about (kopf's `k8s_ref` convention)."""
+    return {"k8s_ref": {"kind": kind, "namespace": namespace or "", "name": name or ""}}
+
+
 @dataclass
 class OperatorContext:
     settings: Settings

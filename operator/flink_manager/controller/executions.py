@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from flink_manager.api.execution import ExecutionSpec, ExecutionStatus
 from flink_manager.controller import flinkio, jars
 from flink_manager.controller.cache import SPEC_MANAGER
-from flink_manager.controller.context import ARTIFACT, EXECUTION, FLINK_CLUSTER, JOB_SPEC, OperatorContext
+from flink_manager.controller.context import ARTIFACT, EXECUTION, FLINK_CLUSTER, JOB_SPEC, OperatorContext, ref
 from flink_manager.controller.queue import Outcome
 from flink_manager.controller.recording import patch_metadata, post_events, post_history_events, write_status
 from flink_manager.controller.views import artifact_view, cluster_view, job_spec_view, parse_timestamp
@@ -56,7 +56,7 @@ async def _step(ctx: OperatorContext, namespace: str, name: str) -> tuple[Outcom
         spec = ExecutionSpec.from_wire(body.get("spec"))
         status = ExecutionStatus.from_wire(body.get("status"))
     except ValidationError as exc:  # the CRD schema should have refused it; say so instead of crashing
-        logger.error("Execution %s/%s cannot be read: %s", namespace, name, exc)
+        logger.error("Execution %s/%s cannot be read: %s", namespace, name, exc, extra=ref(EXECUTION, namespace, name))
         return Outcome(), False
 
     job_spec = job_spec_view(ctx.cache.get(JOB_SPEC, namespace, spec.job_spec_ref.name))
@@ -176,7 +176,8 @@ async def _act(ctx: OperatorContext, key: Any, runtime: Any, action: Any) -> boo
         runtime.poke()
     except FlinkError as exc:
         ctx.action_errors[key] = flinkio.action_error(exc)
-        logger.info("%s on %s/%s failed: %s", type(action).__name__, runtime.namespace, runtime.name, exc.message)
+        logger.info("%s for Execution %s/%s on FlinkCluster %s failed: %s", type(action).__name__, key[1], key[2],
+                    runtime.name, exc.message, extra=ref(EXECUTION, key[1], key[2]))
         return False
     except jars.UploadFailed as exc:
         ctx.action_errors[key] = exc.error
@@ -240,7 +241,8 @@ async def _ensure_metadata(ctx: OperatorContext, body: dict[str, Any], job_spec_
     except (KubeConflict, KubeUnavailable):
         return None
     except KubeError as exc:
-        logger.warning("could not set metadata of Execution %s: %s", metadata.get("name"), exc)
+        logger.warning("could not set metadata of Execution %s: %s", metadata.get("name"), exc,
+                       extra=ref(EXECUTION, metadata.get("namespace"), metadata.get("name")))
         return body
 
 

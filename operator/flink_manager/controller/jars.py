@@ -8,7 +8,7 @@ from typing import Any
 
 from flink_manager.api.artifact import ArtifactStatus, ArtifactUpload
 from flink_manager.artifacts.fetch import ArtifactError
-from flink_manager.controller.context import ARTIFACT, EXECUTION, JOB_SPEC, OperatorContext
+from flink_manager.controller.context import ARTIFACT, EXECUTION, FLINK_CLUSTER, JOB_SPEC, OperatorContext, ref
 from flink_manager.controller.recording import write_status
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import artifact_view
@@ -66,7 +66,8 @@ async def upload(ctx: OperatorContext, runtime: ClusterRuntime, action: UploadJa
         jar_id = await runtime.client.upload_jar(fetched.path, jar_file_name(action.artifact, action.sha256))
         record = ArtifactUpload(cluster=runtime.name, jar_id=jar_id, sha256=action.sha256, uploaded_at=ctx.clock())
         await _record_upload(ctx, namespace, action.artifact, record, action.replace_jar_id)
-        logger.info("uploaded Artifact %s/%s to FlinkCluster %s as %s", namespace, action.artifact, runtime.name, jar_id)
+        logger.info("uploaded Artifact %s/%s to FlinkCluster %s as %s", namespace, action.artifact, runtime.name, jar_id,
+                    extra=ref(ARTIFACT, namespace, action.artifact))
         return jar_id
 
 
@@ -122,7 +123,8 @@ async def housekeep(ctx: OperatorContext, runtime: ClusterRuntime) -> None:
             await runtime.client.delete_jar(jar_id)
         except FlinkJarNotFound:
             pass
-        logger.info("deleted unused jar %s from FlinkCluster %s/%s", jar_id, namespace, runtime.name)
+        logger.info("deleted unused jar %s from FlinkCluster %s/%s", jar_id, namespace, runtime.name,
+                    extra=ref(FLINK_CLUSTER, namespace, runtime.name))
     for artifact, jar_ids in plan.forget.items():
         for _ in range(5):
             body = ctx.cache.get(ARTIFACT, namespace, artifact)

@@ -128,7 +128,8 @@ class WorkQueue:
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - one object's bug must not stop the others
-                logger.exception("reconcile of %s failed", key)
+                extra = {"k8s_ref": dict(zip(("kind", "namespace", "name"), key))} if isinstance(key, tuple) else {}
+                logger.exception("reconcile of %s failed", key, extra=extra)
                 outcome = Outcome(retry=True)
             finally:
                 self._processing.discard(key)

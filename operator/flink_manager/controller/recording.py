@@ -10,7 +10,7 @@ from typing import Any
 
 from flink_manager import API_VERSION
 from flink_manager.api.common import HistoryEntry, WireModel
-from flink_manager.controller.context import OperatorContext
+from flink_manager.controller.context import OperatorContext, ref
 from flink_manager.kube.client import EVENTS, KubeConflict, KubeError, KubeNotFound, Resource
 from flink_manager.kube.patches import apply_merge_patch, merge_patch
 from flink_manager.reconcile.plans import EventRecord
@@ -124,4 +124,5 @@ async def _post_event(
     except KubeConflict:
         pass  # already posted by an earlier run of this step
     except KubeError as exc:  # an Event is a notification: never fail a reconcile over it
-        logger.warning("could not post event %s for %s/%s: %s", reason, namespace, metadata["name"], exc)
+        logger.warning("could not post event %s for %s/%s: %s", reason, namespace, metadata["name"], exc,
+                       extra=ref(kind, namespace, metadata["name"]))

@@ -104,11 +104,21 @@ class Credentials:
         """Adopt kopf's `ConnectionInfo` from its login handlers."""
         return cls(
             server=info.server, token=info.token, username=info.username, password=info.password,
-            ca_path=info.ca_path, ca_data=info.ca_data,
-            certificate_path=info.certificate_path, certificate_data=info.certificate_data,
-            private_key_path=info.private_key_path, private_key_data=info.private_key_data,
+            ca_path=info.ca_path, ca_data=_pem(info.ca_data),
+            certificate_path=info.certificate_path, certificate_data=_pem(info.certificate_data),
+            private_key_path=info.private_key_path, private_key_data=_pem(info.private_key_data),
             insecure=bool(info.insecure), default_namespace=info.default_namespace,
         )
+
+
+def _pem(data: str | bytes | None) -> bytes | None:
+    """PEM bytes from what kopf passes on: PEM text or bytes, or the base64 of a kubeconfig's `*-data` fields."""
+    if not data:
+        return None
+    raw = data.encode() if isinstance(data, str) else data
+    if raw.lstrip().startswith(b"-----BEGIN"):
+        return raw
+    return base64.b64decode(raw)
 
 
 def _ssl_context(credentials: Credentials) -> ssl.SSLContext | bool:

@@ -261,7 +261,12 @@ class _Step:
         """Continue the operation in flight (a cancel request takes over from a stop that waits for its savepoint)."""
         if (pending.operation == OperationType.STOP and self.inp.spec.state == DesiredState.CANCELLED
                 and pending.action in (HistoryAction.STOP, HistoryAction.RESTART, HistoryAction.UPGRADE)
-                and pending.savepoint_path is None and not self.inp.deleting):
+                and pending.savepoint_path is None and not self.inp.deleting
+                and self.inp.observation.trigger is not None
+                and (self.inp.observation.trigger.state == TriggerState.IN_PROGRESS
+                     or (self.inp.observation.trigger.state == TriggerState.UNKNOWN
+                         and self.inp.job is not None and self.inp.job.alive))):
+            # Only while Flink has no savepoint to show for it: a completed one is recorded first, never dropped.
             self.update(phase=pending.from_phase)
             self.begin_stop(HistoryAction.CANCEL, self.inp.requested_by, savepoint=False)
             return
