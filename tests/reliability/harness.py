@@ -23,7 +23,9 @@ import dataclasses
 import json
 import logging
 import pathlib
+import sys
 import threading
+import traceback
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -263,8 +265,20 @@ class Replica:
                 loop.call_soon_threadsafe(self._stop_flag.set)
 
     async def wait_finished(self, timeout: float = 30) -> None:
-        await wait_for(self.finished.is_set, timeout=timeout, what=f"operator {self.name} to exit")
+        try:
+            await wait_for(self.finished.is_set, timeout=timeout, what=f"operator {self.name} to exit")
+        except AssertionError as exc:
+            raise AssertionError(f"operator {self.name} did not exit within {timeout}s:\n{self.where()}") from exc
         self._thread.join(timeout=5)
+
+    def where(self) -> str:
+        """Where the replica's thread is, and what its loop still runs (to tell why it does not exit)."""
+        frame = sys._current_frames().get(self._thread.ident or -1)
+        stack = "".join(traceback.format_stack(frame)[-12:]) if frame is not None else "(no thread)\n"
+        loop = self._loop
+        tasks = [] if loop is None or loop.is_closed() else [
+            f"{t.get_name()}: {t.get_coro()!r}" for t in list(asyncio.all_tasks(loop)) if not t.done()]
+        return stack + "pending tasks:\n  " + "\n  ".join(tasks[:30])
 
     # -- I/O
 

@@ -16,7 +16,7 @@ from tests.reliability.harness import Call, Env, KillPoint
 from tests.reliability.summary import SUMMARY
 from tests.waiting import DeadlineExceeded, wait_for
 
-CONCURRENCY = int(os.environ.get("RELIABILITY_CONCURRENCY", "16"))  # runs at once (each mostly waits)
+CONCURRENCY = int(os.environ.get("RELIABILITY_CONCURRENCY", "20"))  # runs at once (each mostly waits)
 CONVERGE_TIMEOUT = 30.0
 
 

@@ -33,8 +33,9 @@ async def test_a_flink_call_applied_with_its_answer_lost_is_resumed_not_repeated
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     cases = [(endpoint, respond) for endpoint in APPLIED_CALLS for respond in LOST_ANSWERS]
-    references = {name: await reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], 0)
-                  for name in sorted(set(APPLIED_CALLS.values()))}
+    names = sorted(set(APPLIED_CALLS.values()))
+    references = dict(zip(names, await run_all([
+        lambda name=name: reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], 0) for name in names])))
     results: list[RunResult] = await run_all([
         lambda endpoint=endpoint, respond=respond: run_flow(
             tmp_path_factory.mktemp("lost"), FLOWS[APPLIED_CALLS[endpoint]], 0, None,
@@ -68,9 +69,9 @@ async def test_an_execution_write_answered_500_or_409_is_retried_and_converges(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     plan = []
-    references = {}
-    for name in MATRIX:
-        references[name] = reference = await reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], 0)
+    references = dict(zip(MATRIX, await run_all([
+        lambda name=name: reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], 0) for name in MATRIX])))
+    for name, reference in references.items():
         seen: dict[str, int] = {}
         for call in reference.calls:
             seen[call.label] = seen.get(call.label, 0) + 1

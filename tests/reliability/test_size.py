@@ -8,6 +8,8 @@ import os
 import time
 from typing import Any
 
+import pytest
+
 from tests.reliability.flows import RUN, status
 from tests.reliability.harness import Env
 from tests.reliability.summary import SUMMARY, trials
@@ -24,6 +26,7 @@ def size_of(body: dict[str, Any]) -> int:
     return len(json.dumps(body, separators=(",", ":")).encode())
 
 
+@pytest.mark.timeout(300 * trials())
 async def test_a_thousand_savepoints_and_restarts_keep_the_execution_small(make_env: Any) -> None:
     env: Env = await make_env()
     await env.start_replica(transition_poll_seconds=0.05)  # the job's state changes are seen sooner: faster cycles
