@@ -317,7 +317,7 @@ def main() -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2, default=str) + "\n")
     report.print_table(results)
-    png = report.plot(results, output.with_name("scaling.png"))
+    png = report.plot(results, output.with_name("scaling.png" if output.name == "bench.json" else output.stem + ".png"))
     print(f"\nwritten: {output}" + (f", {png}" if png else ""))
 
 
