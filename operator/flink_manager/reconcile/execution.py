@@ -391,9 +391,12 @@ class _Step:
     def restart_from_latest_state(self, action: HistoryAction, by: str, *, user_requested: bool) -> None:
         """Resubmit a failed job from the newest usable checkpoint or savepoint; never silently stateless."""
         if self.inp.job is None:
-            # Flink was not asked about the failed job (unreachable, or not polled yet): its checkpoints are
-            # unknown, which is not the same as none. Ask again rather than give up on its state.
-            self.unreachable_message = self.inp.observation.unavailable
+            # Flink was not asked about the failed job (unreachable, or its cluster not available to the operator):
+            # its checkpoints are unknown, which is not the same as none. Ask again rather than give up on its
+            # state — and say why the restart waits.
+            self.unreachable_message = self.inp.observation.unavailable or (
+                f"the restart waits for Flink to report on the failed job {self.status.flink_job_id} "
+                f"(its checkpoints are needed), but FlinkCluster {self.status.cluster!r} cannot be asked")
             self.retry = True
             return
         restore = self.latest_state()
