@@ -223,6 +223,35 @@ async def with_a_job_failing_while_flink_is_down(env: Env) -> list[str]:
     return problems + await converged_and_quiet(env)
 
 
+async def with_a_restart_asked_while_the_cluster_is_misconfigured(env: Env) -> list[str]:
+    """A failed job's restart is asked for while its FlinkCluster names a CA Secret that does not exist: the
+    execution says why it waits (Degraded with a reason), nothing runs, and the restart happens — from the failed
+    job's checkpoint — once the cluster is fixed."""
+    await env.quickstart(flinkConfig=FAILING_CONFIG)
+    uid = await env.track(RUN)
+    await env.wait_phase(RUN, "Failed", timeout=20)
+    await env.patch_spec("FlinkCluster", "default", {"tls": {"caSecretRef": {"name": "missing-ca"}}})
+    await env.wait("FlinkCluster", "default", lambda b: conditions(b).get("Ready", ("", ""))[1] == "InvalidCredentials")
+    await env.patch_spec("Execution", RUN, {"restartNonce": 1})
+    body = await env.wait("Execution", RUN, lambda b: conditions(b).get("Degraded", ("", ""))[0] == "True",
+                          timeout=20, what="the waiting restart to be reported")
+    problems = []
+    reason = conditions(body)["Degraded"][1]
+    if reason != "FlinkUnavailable" or env.flink.call_count("run_jar") != 1 or status(body).get("phase") != "Failed":
+        problems.append(f"while the cluster is misconfigured: Degraded {reason}, phase {status(body).get('phase')}, "
+                        f"{env.flink.call_count('run_jar')} run calls")
+    await env.patch_spec("FlinkCluster", "default", {"tls": None})
+    body = await env.wait("Execution", RUN, lambda b: status(b).get("attempt") == 2 and not status(b).get("pending"),
+                          timeout=30, what="the restart once the cluster is fixed")
+    jobs = env.simulator_jobs(uid)
+    if len(jobs) != 2 or env.restored_at_submission.get(jobs[1].job_id) is None:
+        problems.append(f"the restart did not restore the failed job's state: {len(jobs)} jobs")
+    if actions(body)[:3] != ["START", "FAIL", "RESTART"]:
+        problems.append(f"history {actions(body)}")
+    await env.wait_phase(RUN, "Failed", timeout=20)
+    return problems + await converged_and_quiet(env)
+
+
 async def with_a_cluster_restart(env: Env, *, savepoint: bool) -> list[str]:
     """The JobManager restarts without HA: jars and jobs are gone. With a savepoint the job is recovered from it
     (the jar uploaded again); without one the execution fails with a reason — never restarted without state."""
@@ -259,6 +288,7 @@ SCENARIOS = {
     "connections refused": with_connections_refused,
     "savepoints fail": with_failing_savepoints,
     "a job fails, then Flink is down when its restart is due": with_a_job_failing_while_flink_is_down,
+    "a restart asked while the cluster is misconfigured": with_a_restart_asked_while_the_cluster_is_misconfigured,
     "cluster restart with a savepoint": lambda env: with_a_cluster_restart(env, savepoint=True),
     "cluster restart without a savepoint": lambda env: with_a_cluster_restart(env, savepoint=False),
 }

@@ -143,13 +143,12 @@ class Lane:
         return False
 
     async def revert(self, mutation: Mutation, changed: dict[str, Any]) -> None:
-        """Put the field back as the base has it (the nonces may only grow: those stay)."""
+        """Put the top-level field back as the base has it (a nested one alone could not always be: removing a
+        required field of an optional object is refused); the nonces may only grow: those stay."""
         if mutation.kind == "Execution" and mutation.path[0] in ("restartNonce", "savepointNonce"):
             return
-        value: Any = self.base[mutation.kind]["spec"]
-        for key in mutation.path:
-            value = value.get(key) if isinstance(value, dict) else None
-        revert = Mutation(mutation.kind, mutation.path, value, aimed_valid=True)
+        field = mutation.path[0]
+        revert = Mutation(mutation.kind, (field,), self.base[mutation.kind]["spec"].get(field), aimed_valid=True)
         try:
             await self.env.kube.patch(KIND_RESOURCES[mutation.kind], self.env.namespace, self.names[mutation.kind],
                                       revert.patch())
@@ -158,11 +157,22 @@ class Lane:
         if (await self.body(mutation.kind))["metadata"]["generation"] != changed["metadata"]["generation"]:
             await self.observed(mutation.kind)
 
+    def queue_state(self) -> str:
+        """Where the live replica's work queue has this lane's Execution (to tell why it is not reconciled)."""
+        queue = self.env.live.ctx.queue
+        key = ("Execution", self.env.namespace, self.names["Execution"])
+        due = queue._delayed_at.get(key)  # noqa: SLF001 - a diagnosis
+        return (f"processing={key in queue._processing} queued={key in queue._queued} "  # noqa: SLF001
+                f"dirty={key in queue._dirty} due_in={None if due is None else round(due - time.monotonic(), 1)} "  # noqa: SLF001
+                f"failures={queue._failures.get(key)} paused={queue.paused}")  # noqa: SLF001
+
     async def converge(self) -> None:
         """Back to the base, running: the lane's execution ends Running, or Failed with a reason it gives."""
         for kind in ("FlinkCluster", "Artifact", "JobSpec"):
+            current = (await self.body(kind)).get("spec") or {}
+            base = self.base[kind]["spec"]
             await self.env.kube.patch(KIND_RESOURCES[kind], self.env.namespace, self.names[kind],
-                                      {"spec": self.base[kind]["spec"]})
+                                      {"spec": {**{field: None for field in current if field not in base}, **base}})
         execution = await self.body("Execution")
         nonce = int((execution.get("spec") or {}).get("restartNonce") or 0)
         await self.env.kube.patch(KIND_RESOURCES["Execution"], self.env.namespace, self.names["Execution"],
@@ -179,8 +189,23 @@ class Lane:
             return (st_.get("phase") == "Running" and st_.get("jobSpecGeneration") == job_spec["metadata"]["generation"]
                     and job is not None and job.tasks == Tasks.RUNNING)
 
-        body = await self.env.wait("Execution", self.names["Execution"], settled, timeout=60,
-                                   what=f"lane {self.names['Execution']} to converge")
+        try:
+            body = await self.env.wait("Execution", self.names["Execution"], settled, timeout=60,
+                                       what=f"lane {self.names['Execution']} to converge")
+        except AssertionError:
+            body = await self.body("Execution")
+            st_ = status(body)
+            job = self.env.job(st_["flinkJobId"]) if st_.get("flinkJobId") else None
+            self.problems.append(
+                f"{self.names['Execution']} did not converge: phase {st_.get('phase')}, pending {st_.get('pending')}, "
+                f"observedRestartNonce {st_.get('observedRestartNonce')} (spec {body['spec'].get('restartNonce')}), "
+                f"jobSpecGeneration {st_.get('jobSpecGeneration')} (JobSpec {job_spec['metadata']['generation']}), "
+                f"job {job.state if job else None}/{job.tasks if job else None}, conditions {conditions(body)}, "
+                f"error {st_.get('errorMessage')}, history {[h['action'] for h in st_.get('history', [])][-6:]}, "
+                f"Degraded says {[c.get('message') for c in st_.get('conditions', []) if c['type'] == 'Degraded']}, "
+                f"work queue: {self.queue_state()}, FlinkCluster spec {(await self.body('FlinkCluster'))['spec']} "
+                f"{conditions(await self.body('FlinkCluster'))}")
+            return
         if status(body).get("phase") == "Failed":
             ready = conditions(body).get("Ready", ("", ""))
             if ready[0] != "False" or not ready[1] or not status(body).get("errorMessage"):
