@@ -88,6 +88,7 @@ async def _upgrade(env: Env) -> None:
 def _settled(phase: str, *, running: int, **expected: Any) -> Callable[[dict[str, Any]], bool]:
     def done(end: dict[str, Any]) -> bool:
         return (end["phase"] == phase and end["pending"] is None and end["cluster"][1] == running
+                and end["cluster_slots_current"]
                 and (end["job_spec_executions"] or {}).get("running") == running
                 and all(end.get(key) == value for key, value in expected.items()))
     return done
@@ -101,7 +102,7 @@ FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
     Flow("upgrade", _running, _upgrade, _settled("Running", running=1, attempt=2, job_spec_generation=2)),
     Flow("failure", _failing_spec, _create_failing, _settled("Failed", running=0, restarts=1)),
     Flow("delete", _running, lambda env: env.delete("Execution", RUN),
-         lambda end: not end["exists"] and end["cluster"][1] == 0, deletes=True),
+         lambda end: not end["exists"] and end["cluster"][1] == 0 and end["cluster_slots_current"], deletes=True),
     Flow("cancel", _running, lambda env: _set(env, state="Cancelled"), _settled("Cancelled", running=0),
          in_matrix=False),
     Flow("savepoint", _running, lambda env: _set(env, savepointNonce=1),
@@ -152,6 +153,7 @@ async def end_state(env: Env) -> dict[str, Any]:
         "job_spec_executions": status(job_spec).get("executions"),
         "job_spec_ready": conditions(job_spec).get("Ready"),
         "cluster": (status(cluster).get("phase"), status(cluster).get("jobsRunning")),
+        "cluster_slots_current": status(cluster).get("slotsAvailable") == env.flink.cluster.free_slots(),
         "artifact": (status(artifact).get("phase"), len(status(artifact).get("uploads") or [])),
         "flink_jobs": [(job.state.value, job.parallelism, env.restored_at_submission.get(job.job_id) is not None)
                        for job in jobs],

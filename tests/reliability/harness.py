@@ -656,6 +656,14 @@ class Env(Stack):
                 await self.kill(replica)
         return await self.start_replica(**settings)
 
+    def idle(self) -> bool:
+        """No reconcile in progress or waiting to start in any live replica (one may be scheduled for later)."""
+        for replica in self.replicas:
+            queue = None if replica.dead or replica.ctx is None else replica.ctx.queue
+            if queue is not None and (queue._processing or queue._queued):  # noqa: SLF001 - the harness looks inside
+                return False
+        return True
+
     def from_replica(self, coroutine: Awaitable[Any]) -> Any:
         """Run a coroutine on the test's loop from a replica's thread (a hook), and wait for it."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)  # type: ignore[arg-type]

@@ -78,10 +78,12 @@ async def run_flow(tmp: pathlib.Path, flow: Flow, trial: int, point: KillPoint |
         await flow.trigger(env)
 
         async def finished() -> dict[str, Any] | None:
+            if not env.idle():  # a step in progress may still write (its Events follow its status)
+                return None
             end = await end_state(env)
             if reference is not None:
-                return end if end == reference.end else None
-            return end if flow.done(end) else None
+                return end if end == reference.end and env.idle() else None
+            return end if flow.done(end) and env.idle() else None
 
         converged = True
         try:
