@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.infra.embedded_k8s import EmbeddedControlPlane
-from tests.infra.kube.controlplane import free_port
+from tests.infra.processes import free_port
 from tests.waiting import wait_for_sync
 
 REPO = pathlib.Path(__file__).resolve().parents[2]

@@ -6,7 +6,6 @@ Tests drive it with `kubectl` only (as a user would) and check Flink's own REST 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import http.server
@@ -27,6 +26,7 @@ from tests.infra.jobjar import example_job_jar
 from tests.infra.kube.controlplane import ControlPlane
 from tests.infra.operator import OperatorProcess
 from tests.waiting import wait_for_sync
+from tests.infra.processes import say
 
 T = TypeVar("T")
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -47,14 +47,6 @@ _OPERATOR_LOG_MARK = pytest.StashKey[int]()
 _OPERATOR_TEST_FAILED = pytest.StashKey[bool]()
 
 
-def _say(config: pytest.Config, line: str) -> None:
-    """Print past pytest's output capture (timings and log paths are for the reader of the run)."""
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None:
-        return
-    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
-        reporter.write_line(line)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -125,13 +117,13 @@ def operator_process(request: pytest.FixtureRequest, installed: ControlPlane,
         peering=PEERING,
     )
     operator.start()
-    _say(request.config, f"\nflink-manager operator (pid {operator.pid}) live in {operator.startup_seconds:.1f}s "
+    say(request.config, f"\nflink-manager operator (pid {operator.pid}) live in {operator.startup_seconds:.1f}s "
                          f"as {installed.operator.user} (log: {operator.log_path})")
     yield operator
     code = operator.stop()
     keep = request.session.stash.get(_OPERATOR_TEST_FAILED, False) or code not in (0, None)
     if keep:
-        _say(request.config, f"flink-manager operator exited with {code}; log kept in {log_dir}")
+        say(request.config, f"flink-manager operator exited with {code}; log kept in {log_dir}")
     else:
         for path in sorted(log_dir.iterdir()):
             path.unlink()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import FORBIDDEN, EndToEnd
-from tests.infra.kube.controlplane import free_port
+from tests.infra.processes import free_port
 from tests.infra.operator import OperatorProcess
 from tests.waiting import wait_for_sync
 

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 
-from tests.infra.kube.controlplane import _die_with_parent, free_port
+from tests.infra.processes import die_with_parent, free_port
 from tests.waiting import wait_for_sync
 
 
@@ -78,7 +78,7 @@ class OperatorProcess:
             self._process = subprocess.Popen(
                 self.command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, cwd=self.work_dir,
                 env=self.env,
-                preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
+                preexec_fn=die_with_parent if threading.current_thread() is threading.main_thread() else None,
             )
 
         def alive_or_exited() -> str | None:

@@ -4,6 +4,7 @@ Artifact's status, and clean up the jars no JobSpec refers to any more."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flink_manager.api.artifact import ArtifactStatus, ArtifactUpload
@@ -74,18 +75,25 @@ async def upload(ctx: OperatorContext, runtime: ClusterRuntime, action: UploadJa
 async def _record_upload(
     ctx: OperatorContext, namespace: str, artifact: str, record: ArtifactUpload, replaced: str | None,
 ) -> None:
+    if not await update_uploads(ctx, namespace, artifact, lambda status: with_upload(status, record, replaced)):
+        raise UploadFailed(ActionError(ActionErrorKind.UNAVAILABLE, f"could not record the upload of {artifact!r}"))
+
+
+async def update_uploads(
+    ctx: OperatorContext, namespace: str, artifact: str, change: Callable[[ArtifactStatus], ArtifactStatus],
+) -> bool:
+    """Apply `change` to an Artifact's status, again from a fresh read after a conflict (the Artifact's own
+    reconcile writes the same status). False when it kept conflicting; True when written or the Artifact is gone."""
     for _ in range(5):
         body = ctx.cache.get(ARTIFACT, namespace, artifact)
         if body is None:
-            return
-        status = ArtifactStatus.from_wire(body.get("status"))
+            return True
         try:
-            await write_status(ctx, ARTIFACT, ARTIFACTS, body, with_upload(status, record, replaced))
-            return
+            await write_status(ctx, ARTIFACT, ARTIFACTS, body, change(ArtifactStatus.from_wire(body.get("status"))))
+            return True
         except KubeConflict:
-            body = await ctx.kube.get(ARTIFACTS, namespace, artifact)
-            ctx.cache.put(ARTIFACT, body)
-    raise UploadFailed(ActionError(ActionErrorKind.UNAVAILABLE, f"could not record the upload of {artifact!r}"))
+            ctx.cache.put(ARTIFACT, await ctx.kube.get(ARTIFACTS, namespace, artifact))
+    return False
 
 
 def jars_in_use(ctx: OperatorContext, namespace: str) -> set[tuple[str, str]]:
@@ -126,15 +134,7 @@ async def housekeep(ctx: OperatorContext, runtime: ClusterRuntime) -> None:
         logger.info("deleted unused jar %s from FlinkCluster %s/%s", jar_id, namespace, runtime.name,
                     extra=ref(FLINK_CLUSTER, namespace, runtime.name))
     for artifact, jar_ids in plan.forget.items():
-        for _ in range(5):
-            body = ctx.cache.get(ARTIFACT, namespace, artifact)
-            if body is None:
-                break
-            status = ArtifactStatus.from_wire(body.get("status"))
-            try:
-                await write_status(ctx, ARTIFACT, ARTIFACTS, body, without_uploads(status, runtime.name, jar_ids))
-                break
-            except KubeConflict:
-                ctx.cache.put(ARTIFACT, await ctx.kube.get(ARTIFACTS, namespace, artifact))
+        await update_uploads(ctx, namespace, artifact,
+                             lambda status, ids=jar_ids: without_uploads(status, runtime.name, ids))
     state.clear()
     state.update(plan.unreferenced_since)

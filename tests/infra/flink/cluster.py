@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ctypes
 import datetime
 import json
 import os
@@ -11,7 +10,6 @@ import pathlib
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +22,7 @@ from typing import Any
 import yaml
 
 from tests.waiting import wait_for_sync
+from tests.infra.processes import die_with_parent, free_port
 
 FLINK_VERSION = "2.3.0"
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -68,11 +67,6 @@ def java_executable() -> str:
     return found
 
 
-def free_port() -> int:
-    """A TCP port on loopback that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def flink_classpath(home: pathlib.Path) -> str:
@@ -108,11 +102,6 @@ def resource_parameters(home: pathlib.Path, config_dir: pathlib.Path, command: s
     return shlex.split(lines[0]), shlex.split(lines[1])
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the parent dies, so a killed test run leaves no JVMs behind."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 class RealFlinkCluster:
@@ -221,7 +210,7 @@ class RealFlinkCluster:
                 cwd=self.work_dir,
                 env={**os.environ, "FLINK_HOME": str(self.home), "FLINK_PLUGINS_DIR": str(self.home / "plugins")},
                 # prctl's death signal fires when the forking thread ends, so only tie it to the main thread.
-                preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
+                preexec_fn=die_with_parent if threading.current_thread() is threading.main_thread() else None,
             )
 
     def _ready_or_exited(self) -> dict[str, Any] | None:

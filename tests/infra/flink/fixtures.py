@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Generator, Iterator
 
 import pytest
 
 from tests.infra.flink.cluster import FLINK_VERSION, FlinkNotInstalled, RealFlinkCluster
+from tests.infra.processes import say
 
 _REAL_FLINK_TEST_FAILED = pytest.StashKey[bool]()
 
@@ -24,14 +24,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def _say(config: pytest.Config, line: str) -> None:
-    """Print past pytest's output capture (timings and log paths are for the reader of the run)."""
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None:
-        return
-    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
-        reporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +41,7 @@ def real_flink(request: pytest.FixtureRequest) -> Iterator[RealFlinkCluster]:
     if missing:
         pytest.fail(missing, pytrace=False)
     cluster.start()
-    _say(
+    say(
         request.config,
         f"\nreal Flink {FLINK_VERSION} started in {cluster.startup_seconds:.1f}s at {cluster.rest_url} (logs: {cluster.log_dir})",
     )
@@ -57,4 +49,4 @@ def real_flink(request: pytest.FixtureRequest) -> Iterator[RealFlinkCluster]:
     keep_logs = request.session.stash.get(_REAL_FLINK_TEST_FAILED, False) or not cluster.is_running()
     cluster.stop(keep_logs=keep_logs)
     if keep_logs:
-        _say(request.config, f"real Flink logs kept in {cluster.log_dir}")
+        say(request.config, f"real Flink logs kept in {cluster.log_dir}")

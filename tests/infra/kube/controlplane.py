@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import base64
-import ctypes
 import json
 import os
 import pathlib
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -27,6 +25,7 @@ from typing import Any
 import yaml
 
 from tests.waiting import wait_for_sync
+from tests.infra.processes import die_with_parent, free_port
 
 HERE = pathlib.Path(__file__).resolve().parent
 BUILD_SCRIPT = HERE / "build.sh"
@@ -70,18 +69,8 @@ def binaries_dir() -> pathlib.Path:
     return folder
 
 
-def free_port() -> int:
-    """A TCP port on loopback that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the parent dies, so a killed test run leaves no servers behind."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _openssl(*args: str, cwd: pathlib.Path) -> None:
@@ -293,7 +282,7 @@ class ControlPlane:
                 stderr=subprocess.STDOUT,
                 cwd=self.work_dir,
                 # prctl's death signal fires when the forking thread ends, so only tie it to the main thread.
-                preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
+                preexec_fn=die_with_parent if threading.current_thread() is threading.main_thread() else None,
             )
 
     def _wait(self, name: str, probe: Callable[[], bool], deadline: float) -> None:

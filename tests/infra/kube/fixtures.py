@@ -3,22 +3,14 @@ shared by the whole test session."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 
 import pytest
 
 from tests.infra.kube.controlplane import ControlPlane, KubeNotBuilt
+from tests.infra.processes import say
 
 
-def _say(config: pytest.Config, line: str) -> None:
-    """Print past pytest's output capture (versions, timings and log paths are for the reader of the run)."""
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None:
-        return
-    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
-        reporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +30,7 @@ def real_k8s(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
     failed_before = request.session.testsfailed
     plane.start()
     version = plane.kubectl("version").stdout.strip()
-    _say(
+    say(
         request.config,
         f"\nreal Kubernetes started in {plane.startup_seconds:.1f}s at {plane.server_url} (state and logs: "
         f"{plane.work_dir})\n{version}",
@@ -47,4 +39,4 @@ def real_k8s(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
     keep = request.session.testsfailed > failed_before or not plane.is_running()
     plane.stop(keep=keep)
     if keep:
-        _say(request.config, f"real Kubernetes logs kept in {plane.log_dir}")
+        say(request.config, f"real Kubernetes logs kept in {plane.log_dir}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pathlib
-import socket
 import ssl
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,6 +20,7 @@ from flink_manager.flink.errors import (
     FlinkUnavailable,
 )
 from flink_manager.flink.simulator import SimulatedFlink, Timings
+from tests.infra.processes import free_port
 
 OVERVIEW = {"taskmanagers": 1, "slots-total": 4, "slots-available": 4, "jobs-running": 0, "jobs-finished": 0,
             "jobs-cancelled": 0, "jobs-failed": 0, "flink-version": "2.3.0", "flink-commit": "c0f8d1a"}
@@ -65,12 +65,6 @@ async def serve() -> AsyncIterator[ServerFactory]:
     yield start
     for runner in runners:
         await runner.cleanup()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # -- retries ------------------------------------------------------------------------------------
