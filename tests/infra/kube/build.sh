@@ -79,8 +79,12 @@ go build -trimpath -p "${KUBE_BUILD_PARALLELISM:-2}" -ldflags "$ldflags" -o "$st
 # `go build -o dir/` names a program after its import path without the major version: server/v3 -> server.
 mv "$staging/bin/server" "$staging/bin/etcd"
 
-"$staging/bin/kubectl" version --client | grep -q "$KUBE_VERSION" \
-    || { echo "kubectl does not report $KUBE_VERSION: the version ldflags did not apply" >&2; exit 1; }
+# Read the whole output first: `| grep -q` would close the pipe early, and under pipefail kubectl's SIGPIPE fails it.
+reported="$("$staging/bin/kubectl" version --client)"
+case "$reported" in
+    *"Client Version: $KUBE_VERSION"*) ;;
+    *) echo "kubectl does not report $KUBE_VERSION: the version ldflags did not apply; it says: $reported" >&2; exit 1 ;;
+esac
 printf '%s\n' "kubernetes=$KUBE_VERSION" "etcd=$ETCD_VERSION" "go=$go_version" "seconds=$((SECONDS - began))" >"$staging/.built"
 
 # Swap the finished folder in and drop the binaries of earlier pins (a few hundred MB each).
