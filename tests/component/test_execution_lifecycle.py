@@ -132,8 +132,13 @@ async def test_history_lists_each_action_once_in_order_and_posts_events(running:
     assert [h["action"] for h in history] == ["START", "STOP", "START"]
     assert [h["seq"] for h in history] == [1, 2, 3]
     assert status(body)["historyTotal"] == 3
-    reasons = sorted(e["reason"] for e in await running.events("run-1"))
-    assert reasons.count("Start") == 2 and reasons.count("Stop") == 1
+
+    async def reasons() -> list[str] | None:  # a step's Events are posted after its status write
+        posted = sorted(e["reason"] for e in await running.events("run-1"))
+        return posted if posted.count("Start") == 2 else None
+
+    posted = await wait_for(reasons, timeout=10, what="two Start Events")
+    assert posted.count("Stop") == 1
 
 
 async def test_a_job_spec_pointing_at_a_missing_artifact_is_not_ready_and_flink_is_not_called(running: Stack) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from flink_manager.api.flinkjob import JobState
+from flink_manager.controller.runtime import tasks_deploying
 from flink_manager.flink.client import FlinkClient
 from flink_manager.flink.errors import (
     FlinkDuplicateJob,
@@ -138,6 +139,26 @@ async def test_a_savepoint_without_stopping(client: FlinkClient, jar_id: str, fl
     assert stats.latest_savepoint is not None and stats.latest_savepoint.checkpoint_type == "SAVEPOINT"
     assert [c.external_path for c in stats.history if c.is_savepoint] == [status.location]
     assert await listed_state(client, job_id) == JobState.RUNNING
+
+
+async def test_a_job_waiting_for_slots_is_running_with_its_tasks_not_and_refuses_savepoints(
+    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend,
+) -> None:
+    """What the operator's poller reads as "tasks deploying" (no savepoint yet): a RUNNING job whose tasks wait."""
+    job_id = flink_backend.new_job_id()
+    await client.run_jar(jar_id, entry_class=EXAMPLE_ENTRY_CLASS, parallelism=16, job_id=job_id,
+                         program_args=["--rate", "20"], flink_config={"restart-strategy.type": "none"})
+    await wait_listed(client, job_id, JobState.RUNNING)
+    entry = next(job for job in await client.jobs_overview() if job.job_id == job_id)
+    assert entry.tasks["total"] == 32 and entry.tasks["running"] == 0  # two vertices of 16 on 4 slots
+    assert tasks_deploying(entry)
+    trigger_id = uuid.uuid4().hex
+    assert await client.trigger_savepoint(job_id, trigger_id=trigger_id) == trigger_id
+    status, _ = await wait_operation(client, job_id, trigger_id)
+    assert not status.succeeded and status.location is None
+    assert "Not all required tasks are currently running" in (status.failure or ""), status.failure
+    await client.cancel_job(job_id)
+    await wait_listed(client, job_id, JobState.CANCELED)
 
 
 async def test_savepoint_disposal(client: FlinkClient, jar_id: str, flink_backend: FlinkBackend) -> None:

@@ -59,6 +59,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if isinstance(operator, OperatorProcess):
             since = item.stash.get(_OPERATOR_LOG_MARK, 0)
             report.sections.append(("flink-manager operator", operator.log_tail(200, since=since)))
+        view = getattr(item, "funcargs", {}).get("e2e")
+        if isinstance(view, EndToEnd):
+            report.sections.append(("the test's namespace and Flink", view.describe()))
     return report
 
 
@@ -189,6 +192,21 @@ class EndToEnd:
         body = self.get(f"fex/{execution}")
         assert body is not None
         return body
+
+    def describe(self) -> str:
+        """What a failure report shows: the resources' status and Events in the namespace, and Flink's jobs."""
+        parts = []
+        for title, args in (("resources", ("get", "fc,fa,fjs,fex", "-o", "yaml")),
+                            ("events", ("get", "events", "--sort-by=.lastTimestamp"))):
+            try:
+                parts.append(f"--- kubectl {' '.join(args)} ---\n{self.kubectl(*args, timeout=30)}")
+            except Exception as exc:  # noqa: BLE001 - a report must not fail on what it cannot read
+                parts.append(f"--- {title}: {exc} ---")
+        try:
+            parts.append(f"--- Flink /jobs/overview ---\n{json.dumps(self.flink_jobs(), indent=1)}")
+        except Exception as exc:  # noqa: BLE001
+            parts.append(f"--- Flink /jobs/overview: {exc} ---")
+        return "\n".join(parts)
 
     # -- the quickstart
 

@@ -21,7 +21,7 @@ from flink_manager.kube.client import EXECUTIONS, KubeConflict, KubeError, KubeN
 from flink_manager.reconcile import execution
 from flink_manager.reconcile.observations import ActionError, ActionErrorKind, Observation
 from flink_manager.reconcile.performer import REQUESTED_BY_ANNOTATION
-from flink_manager.reconcile.plans import ReleaseFinalizer, UploadJar
+from flink_manager.reconcile.plans import ReleaseFinalizer, UploadJar, summarize
 from flink_manager.reconcile.targets import RunTarget, resolve_target
 
 logger = logging.getLogger("flink_manager")
@@ -166,6 +166,8 @@ async def _step(ctx: OperatorContext, namespace: str, name: str) -> tuple[Outcom
 async def _act(ctx: OperatorContext, key: Any, runtime: Any, action: Any) -> bool:
     """Perform one action; its error is kept for the next decision. True when the next step should follow at once."""
     started = time.monotonic()
+    logger.info("Execution %s/%s on FlinkCluster %s: %s", key[1], key[2], runtime.name, summarize(action),
+                extra=ref(EXECUTION, key[1], key[2]))
     try:
         if isinstance(action, UploadJar):
             await jars.upload(ctx, runtime, action)

@@ -99,8 +99,9 @@ async def _observe_job(runtime: ClusterRuntime, key: Any, status: ExecutionStatu
             state = JobState(_state_value(details.state))
         except errors.FlinkJobNotFound:
             state = None
+    tasks_running = not (snapshot.ok and job_id in snapshot.deploying)
     if not execution.needs_job_details(status, state):
-        return JobObservation(job_id, state)
+        return JobObservation(job_id, state, tasks_running=tasks_running)
     failure = None
     if state == JobState.FAILED:
         try:
@@ -115,7 +116,7 @@ async def _observe_job(runtime: ClusterRuntime, key: Any, status: ExecutionStatu
     except (errors.FlinkNotFound, errors.FlinkRequestRejected):
         pass
     return JobObservation(job_id, state, failure=failure, latest_checkpoint=latest_checkpoint,
-                          latest_savepoint=latest_savepoint)
+                          latest_savepoint=latest_savepoint, tasks_running=tasks_running)
 
 
 def _state_value(state: Any) -> str:

@@ -121,6 +121,8 @@ async def _post_event(
     }
     try:
         await ctx.kube.create(EVENTS, namespace, event)
+        logger.log(logging.WARNING if event_type == "Warning" else logging.INFO, "%s %s/%s: %s: %s", kind, namespace,
+                   metadata["name"], reason, event["message"], extra=ref(kind, namespace, metadata["name"]))
     except KubeConflict:
         pass  # already posted by an earlier run of this step
     except KubeError as exc:  # an Event is a notification: never fail a reconcile over it

@@ -16,6 +16,7 @@ from typing import Any
 from flink_manager.api.flinkjob import JobState
 from flink_manager.flink.client import FlinkClient
 from flink_manager.flink.errors import FlinkError
+from flink_manager.flink.models import JobOverview
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,14 @@ class Snapshot:
     states: dict[str, JobState] = field(default_factory=dict)
     taken_at: float = float("-inf")
     ok: bool = False
+    deploying: frozenset[str] = frozenset()  # RUNNING jobs whose tasks are not all running yet (see tasks_deploying)
+
+
+def tasks_deploying(job: JobOverview) -> bool:
+    """A RUNNING job some of whose tasks are still scheduled, deploying or initializing: Flink refuses a savepoint
+    until every task runs ("Not all required tasks are currently running"). Finished tasks do not hold one back."""
+    total = job.tasks.get("total", 0)
+    return JobState(job.state) == JobState.RUNNING and total > 0 and job.tasks.get("running", 0) + job.tasks.get("finished", 0) < total
 
 
 class ClusterRuntime:
@@ -98,16 +107,18 @@ class ClusterRuntime:
         except FlinkError as exc:
             self.last_error = exc
             was_ok = self.snapshot.ok
-            self.snapshot = Snapshot(self.snapshot.states, self.snapshot.taken_at, ok=False)
+            self.snapshot = Snapshot(self.snapshot.states, self.snapshot.taken_at, ok=False, deploying=self.snapshot.deploying)
             return set(self.snapshot.states) if was_ok else set()
         self.last_error = None
         states = {job.job_id: JobState(job.state) for job in jobs}
+        deploying = frozenset(job.job_id for job in jobs if tasks_deploying(job))
         previous = self.snapshot.states if self.snapshot.ok else {}
         changed = {job_id for job_id, state in states.items() if previous.get(job_id) != state}
         changed |= set(previous) - set(states)
+        changed |= (deploying ^ self.snapshot.deploying) & set(states)  # its tasks began (or stopped) running
         if not self.snapshot.ok:
             changed |= set(states)
-        self.snapshot = Snapshot(states, started, ok=True)
+        self.snapshot = Snapshot(states, started, ok=True, deploying=deploying)
         self.jobs_ending = not ENDING_STATES.isdisjoint(states.values())
         return changed
 

@@ -625,6 +625,15 @@ class _Step:
     def issue(self, pending: PendingOperation) -> None:
         """Make (or repeat, idempotently) the Flink call of the pending operation."""
         assert pending.job_id is not None or pending.operation == OperationType.DISPOSE
+        job = self.inp.job
+        if (pending.operation in (OperationType.STOP, OperationType.SAVEPOINT) and job is not None
+                and job.state == JobState.RUNNING and not job.tasks_running):
+            # Flink would refuse the savepoint ("Not all required tasks are currently running") and spend a retry:
+            # wait for the poller to see the tasks run (it wakes this execution then). Cancelling is not held back.
+            if self.savepoint_overdue(pending):
+                self.events.append(EventRecord("Warning", "SavepointTimeout", self.tasks_not_running_message(pending)))
+            self.requeue(RECHECK_WHILE_WAITING)
+            return
         target_directory = self.savepoint_directory()
         if pending.operation == OperationType.STOP:
             assert pending.trigger_id is not None and pending.job_id is not None
@@ -687,6 +696,11 @@ class _Step:
                 "the job without a savepoint)",
             ))
         self.requeue(RECHECK_WHILE_WAITING)
+
+    def tasks_not_running_message(self, pending: PendingOperation) -> str:
+        return (f"the savepoint of Flink job {pending.job_id} waits for the job's tasks to run (more than "
+                f"{self.inp.spec.savepoint_timeout_seconds}s: does the FlinkCluster have free slots?); set "
+                "spec.state: Cancelled to cancel the job without a savepoint")
 
     def savepoint_overdue(self, pending: PendingOperation | None) -> bool:
         if pending is None or pending.operation not in (OperationType.STOP, OperationType.SAVEPOINT):
@@ -1042,6 +1056,9 @@ class _Step:
             return True, "FlinkUnavailable", self.unreachable_message
         if self.savepoint_overdue(status.pending):
             assert status.pending is not None
+            job = self.inp.job
+            if job is not None and job.state == JobState.RUNNING and not job.tasks_running:
+                return True, "SavepointTimeout", self.tasks_not_running_message(status.pending)
             return True, "SavepointTimeout", (
                 f"the savepoint of Flink job {status.pending.job_id} is still in progress after "
                 f"{self.inp.spec.savepoint_timeout_seconds}s; set spec.state: Cancelled to cancel without a savepoint")

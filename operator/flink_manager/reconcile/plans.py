@@ -65,6 +65,27 @@ class ReleaseFinalizer:
 Action = RunJob | UploadJar | StopJob | CancelJob | TriggerSavepoint | DisposeSavepoint | ReleaseFinalizer
 
 
+def summarize(action: Action) -> str:
+    """One line for the operator's log: what is asked of Flink, without program arguments or configuration values
+    (either may carry credentials)."""
+    match action:
+        case RunJob():
+            restore = f", restoring {action.savepoint_path}" if action.savepoint_path else ""
+            return f"run job {action.job_id} of jar {action.jar_id} (parallelism {action.parallelism}{restore})"
+        case UploadJar():
+            return f"upload Artifact {action.artifact} (sha256 {action.sha256[:12]}…)"
+        case StopJob():
+            return f"stop job {action.job_id} with a savepoint (trigger {action.trigger_id})"
+        case CancelJob():
+            return f"cancel job {action.job_id}"
+        case TriggerSavepoint():
+            return f"take a savepoint of job {action.job_id} (trigger {action.trigger_id})"
+        case DisposeSavepoint():
+            return f"dispose savepoint {action.path}"
+        case ReleaseFinalizer():
+            return "release the finalizer"
+
+
 @dataclass(frozen=True)
 class EventRecord:
     """A Kubernetes Event to post about the resource (history entries become events too)."""

@@ -243,6 +243,37 @@ def test_a_failing_stop_savepoint_is_retried_then_given_up_and_the_job_keeps_run
     assert world.status.phase == ExecutionPhase.STOPPED
 
 
+def test_a_stop_waits_for_the_jobs_tasks_to_run_rather_than_spend_its_retries_on_refusals() -> None:
+    world = running_world(savepoint_retries=0, savepoint_timeout_seconds=30)
+    job = world.flink.jobs[world.status.flink_job_id]
+    job.tasks_running = False  # RUNNING, its tasks still deploying (or waiting for slots)
+    world.edit(state=DesiredState.STOPPED)
+    for _ in range(10):
+        plan = world.step()
+        assert plan.action is None and plan.requeue_after is not None
+        world.now += datetime.timedelta(seconds=1)
+    assert world.status.phase == ExecutionPhase.STOPPING and not world.flink.triggers
+    assert degraded(world) == ("False", "AsExpected")
+    world.now += datetime.timedelta(seconds=30)  # past the savepoint timeout: said, and still waiting
+    plan = world.step()
+    assert degraded(world)[1] == "SavepointTimeout"
+    assert any("free slots" in e.message for e in plan.events)
+    job.tasks_running = True
+    world.settle()
+    assert world.status.phase == ExecutionPhase.STOPPED
+    assert world.actions() == ["START", "STOP"]
+    assert sum(1 for t in world.flink.triggers.values() if t.kind == "stop") == 1
+
+
+def test_a_job_whose_tasks_do_not_run_can_still_be_cancelled() -> None:
+    world = running_world()
+    world.flink.jobs[world.status.flink_job_id].tasks_running = False
+    world.edit(state=DesiredState.CANCELLED)
+    world.settle()
+    assert world.status.phase == ExecutionPhase.CANCELLED
+    assert world.actions() == ["START", "CANCEL"]
+
+
 def test_a_failing_upgrade_savepoint_never_falls_back_to_a_stateless_restart() -> None:
     world = running_world(savepoint_retries=0)
     world.flink.savepoint_fails = True

@@ -66,6 +66,13 @@ class ExecutionMachine(RuleBasedStateMachine):
         if job is not None and job.state == JobState.RUNNING:
             job.state = JobState.FINISHED
 
+    @rule(flag=st.booleans())
+    def current_jobs_tasks_run(self, flag: bool) -> None:
+        """The job's tasks are (not) all running: deploying, or waiting for slots (savepoints are refused then)."""
+        job = self.world.flink.jobs.get(self.world.status.flink_job_id or "")
+        if job is not None:
+            job.tasks_running = flag
+
     @rule()
     def restart_cluster(self) -> None:
         self.world.flink.restart_cluster()
@@ -121,6 +128,8 @@ class ExecutionMachine(RuleBasedStateMachine):
             return
         world.flink.unavailable = False
         world.flink.savepoint_fails = False
+        for job in world.flink.jobs.values():
+            job.tasks_running = True
         world.edit(savepoint_retries=world.spec.savepoint_retries)  # a spec change retries what was given up
         world.settle(max_steps=300)
         status = world.status

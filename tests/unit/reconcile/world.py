@@ -59,6 +59,7 @@ class FakeJob:
     failure: str | None = None
     checkpoints: list[CheckpointRef] = field(default_factory=list)
     savepoint: CheckpointRef | None = None
+    tasks_running: bool = True  # False: RUNNING with tasks still deploying (Flink refuses savepoints then)
 
 
 @dataclass
@@ -156,6 +157,10 @@ class FakeFlink:
             if job is None:
                 raise _error(ActionErrorKind.JOB_NOT_FOUND, "job not found")
             self.triggers[action.trigger_id] = FakeTrigger(kind, action.job_id, TriggerState.IN_PROGRESS)
+            if not job.tasks_running:
+                self.triggers[action.trigger_id] = FakeTrigger(
+                    kind, action.job_id, TriggerState.FAILED,
+                    failure="Not all required tasks are currently running.")
             return None
         if isinstance(action, CancelJob):
             job = self.jobs.get(action.job_id)
@@ -187,6 +192,7 @@ class FakeFlink:
                     failure=job.failure if details else None,
                     latest_checkpoint=job.checkpoints[-1] if details and job.checkpoints else None,
                     latest_savepoint=job.savepoint if details else None,
+                    tasks_running=job.tasks_running,
                 )
         trigger_obs = None
         if needs.trigger_id is not None:
