@@ -25,8 +25,8 @@ from tests.infra.flink.cluster import RealFlinkCluster
 from tests.infra.jobjar import example_job_jar
 from tests.infra.kube.controlplane import ControlPlane
 from tests.infra.operator import OperatorProcess
-from tests.waiting import wait_for_sync
 from tests.infra.processes import say
+from tests.waiting import wait_for_sync
 
 T = TypeVar("T")
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -45,8 +45,6 @@ FORBIDDEN = re.compile(r"cannot [a-z]+ resource")
 
 _OPERATOR_LOG_MARK = pytest.StashKey[int]()
 _OPERATOR_TEST_FAILED = pytest.StashKey[bool]()
-
-
 
 
 @pytest.hookimpl(wrapper=True)

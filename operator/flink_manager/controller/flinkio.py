@@ -99,9 +99,9 @@ async def _observe_job(runtime: ClusterRuntime, key: Any, status: ExecutionStatu
             state = JobState(_state_value(details.state))
         except errors.FlinkJobNotFound:
             state = None
-    tasks_running = not (snapshot.ok and job_id in snapshot.deploying)
+    tasks_deploying = snapshot.ok and job_id in snapshot.deploying
     if not execution.needs_job_details(status, state):
-        return JobObservation(job_id, state, tasks_running=tasks_running)
+        return JobObservation(job_id, state, tasks_deploying=tasks_deploying)
     failure = None
     if state == JobState.FAILED:
         try:
@@ -116,7 +116,7 @@ async def _observe_job(runtime: ClusterRuntime, key: Any, status: ExecutionStatu
     except (errors.FlinkNotFound, errors.FlinkRequestRejected):
         pass
     return JobObservation(job_id, state, failure=failure, latest_checkpoint=latest_checkpoint,
-                          latest_savepoint=latest_savepoint, tasks_running=tasks_running)
+                          latest_savepoint=latest_savepoint, tasks_deploying=tasks_deploying)
 
 
 def _state_value(state: Any) -> str:

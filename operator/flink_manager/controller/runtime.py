@@ -6,6 +6,7 @@ when the cluster is deleted, when the operator exits, and when kopf peering paus
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import logging
 import time
@@ -37,7 +38,8 @@ def tasks_deploying(job: JobOverview) -> bool:
     """A RUNNING job some of whose tasks are still scheduled, deploying or initializing: Flink refuses a savepoint
     until every task runs ("Not all required tasks are currently running"). Finished tasks do not hold one back."""
     total = job.tasks.get("total", 0)
-    return JobState(job.state) == JobState.RUNNING and total > 0 and job.tasks.get("running", 0) + job.tasks.get("finished", 0) < total
+    done = job.tasks.get("running", 0) + job.tasks.get("finished", 0)
+    return JobState(job.state) == JobState.RUNNING and 0 < total and done < total
 
 
 class ClusterRuntime:
@@ -107,7 +109,7 @@ class ClusterRuntime:
         except FlinkError as exc:
             self.last_error = exc
             was_ok = self.snapshot.ok
-            self.snapshot = Snapshot(self.snapshot.states, self.snapshot.taken_at, ok=False, deploying=self.snapshot.deploying)
+            self.snapshot = dataclasses.replace(self.snapshot, ok=False)
             return set(self.snapshot.states) if was_ok else set()
         self.last_error = None
         states = {job.job_id: JobState(job.state) for job in jobs}

@@ -625,14 +625,10 @@ class _Step:
     def issue(self, pending: PendingOperation) -> None:
         """Make (or repeat, idempotently) the Flink call of the pending operation."""
         assert pending.job_id is not None or pending.operation == OperationType.DISPOSE
-        job = self.inp.job
-        if (pending.operation in (OperationType.STOP, OperationType.SAVEPOINT) and job is not None
-                and job.state == JobState.RUNNING and not job.tasks_running):
+        if pending.operation in (OperationType.STOP, OperationType.SAVEPOINT) and self.tasks_deploying():
             # Flink would refuse the savepoint ("Not all required tasks are currently running") and spend a retry:
             # wait for the poller to see the tasks run (it wakes this execution then). Cancelling is not held back.
-            if self.savepoint_overdue(pending):
-                self.events.append(EventRecord("Warning", "SavepointTimeout", self.tasks_not_running_message(pending)))
-            self.requeue(RECHECK_WHILE_WAITING)
+            self.wait_for_savepoint(pending)
             return
         target_directory = self.savepoint_directory()
         if pending.operation == OperationType.STOP:
@@ -685,17 +681,23 @@ class _Step:
         self.job_ended_during(pending)
 
     def wait_for_savepoint(self, pending: PendingOperation) -> None:
-        """Flink is still taking the savepoint. Past the timeout this is reported (Degraded, a Warning) but the
-        operation is kept: giving it up would lose a savepoint Flink may still complete (a stop would then end
-        the job), and a second trigger would break the first. Setting `state: Cancelled` gives it up."""
+        """Flink is still taking the savepoint (or its job's tasks must run before it can). Past the timeout this is
+        reported (Degraded, a Warning) but the operation is kept: giving it up would lose a savepoint Flink may still
+        complete (a stop would then end the job), and a second trigger would break the first. Setting
+        `state: Cancelled` gives it up."""
         if self.savepoint_overdue(pending):
             self.events.append(EventRecord(
                 "Warning", "SavepointTimeout",
+                self.tasks_not_running_message(pending) if self.tasks_deploying() else
                 f"the savepoint of Flink job {pending.job_id} (trigger {pending.trigger_id}) is still in progress after "
                 f"{self.inp.spec.savepoint_timeout_seconds}s; waiting for Flink (set spec.state: Cancelled to cancel "
                 "the job without a savepoint)",
             ))
         self.requeue(RECHECK_WHILE_WAITING)
+
+    def tasks_deploying(self) -> bool:
+        """The job is RUNNING but not all its tasks are: no savepoint can be taken yet."""
+        return self.inp.job is not None and self.inp.job.tasks_deploying
 
     def tasks_not_running_message(self, pending: PendingOperation) -> str:
         return (f"the savepoint of Flink job {pending.job_id} waits for the job's tasks to run (more than "
@@ -1056,8 +1058,7 @@ class _Step:
             return True, "FlinkUnavailable", self.unreachable_message
         if self.savepoint_overdue(status.pending):
             assert status.pending is not None
-            job = self.inp.job
-            if job is not None and job.state == JobState.RUNNING and not job.tasks_running:
+            if self.tasks_deploying():
                 return True, "SavepointTimeout", self.tasks_not_running_message(status.pending)
             return True, "SavepointTimeout", (
                 f"the savepoint of Flink job {status.pending.job_id} is still in progress after "

@@ -27,7 +27,7 @@ class JobObservation:
     failure: str | None = None
     latest_checkpoint: CheckpointRef | None = None
     latest_savepoint: CheckpointRef | None = None
-    tasks_running: bool = True  # False while a RUNNING job's tasks are still being deployed (no savepoint possible)
+    tasks_deploying: bool = False  # RUNNING with tasks not all running yet: Flink refuses a savepoint until they are
 
     @property
     def exists(self) -> bool:

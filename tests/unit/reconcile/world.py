@@ -156,11 +156,10 @@ class FakeFlink:
             job = self.jobs.get(action.job_id)
             if job is None:
                 raise _error(ActionErrorKind.JOB_NOT_FOUND, "job not found")
-            self.triggers[action.trigger_id] = FakeTrigger(kind, action.job_id, TriggerState.IN_PROGRESS)
-            if not job.tasks_running:
-                self.triggers[action.trigger_id] = FakeTrigger(
-                    kind, action.job_id, TriggerState.FAILED,
-                    failure="Not all required tasks are currently running.")
+            self.triggers[action.trigger_id] = (
+                FakeTrigger(kind, action.job_id, TriggerState.IN_PROGRESS) if job.tasks_running
+                else FakeTrigger(kind, action.job_id, TriggerState.FAILED,
+                                 failure="Not all required tasks are currently running."))
             return None
         if isinstance(action, CancelJob):
             job = self.jobs.get(action.job_id)
@@ -192,7 +191,7 @@ class FakeFlink:
                     failure=job.failure if details else None,
                     latest_checkpoint=job.checkpoints[-1] if details and job.checkpoints else None,
                     latest_savepoint=job.savepoint if details else None,
-                    tasks_running=job.tasks_running,
+                    tasks_deploying=job.state == JobState.RUNNING and not job.tasks_running,
                 )
         trigger_obs = None
         if needs.trigger_id is not None:
