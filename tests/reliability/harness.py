@@ -61,6 +61,28 @@ class Killed(BaseException):
     """The operator process was killed at this call (not an Exception: nothing in the operator may catch it)."""
 
 
+def reap(loop: asyncio.AbstractEventLoop, *, deadline_seconds: float = 10) -> list[str]:
+    """Cancel every task of a dead replica's loop, again and again, until none is left; the names of those still
+    pending at the deadline are returned (the loop is closed on them).
+
+    asyncio.run cancels the tasks once, those alive at that moment: a task that a cancelled one starts in its
+    `finally` is never cancelled. kopf's watcher does that (it closes its scheduler in a new task and waits for
+    it), and that closing waits on the scheduler's own tasks, which the single round had cancelled: the loop
+    never ends. Each round here cancels what the previous one started."""
+    deadline = time.monotonic() + deadline_seconds
+    pending: list[asyncio.Task[Any]] = []
+    while time.monotonic() < deadline:
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.wait(pending, timeout=0.5))
+    with contextlib.suppress(BaseException):
+        loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), timeout=5))
+    return [f"{task.get_name()}: {task.get_coro()!r}" for task in pending if not task.done()]
+
+
 def _caused_by_kill(exc: BaseException | None) -> bool:
     """The exception is the kill, or was raised because of it (kopf wraps what kills its watchers)."""
     seen = 0
@@ -189,6 +211,7 @@ class Replica:
         self.ready = threading.Event()
         self.finished = threading.Event()
         self.outcome: BaseException | None = None
+        self.leftover: list[str] = []  # tasks still pending when the loop was closed (see reap)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Task[None] | None = None
         self._stop_flag: asyncio.Event | None = None
@@ -201,12 +224,17 @@ class Replica:
 
     def _run(self) -> None:
         REPLICA.set(self)  # a new thread starts with an empty context: everything below inherits this one
+        loop = asyncio.new_event_loop()
         try:
-            asyncio.run(self._operate())
+            loop.run_until_complete(self._operate())
         except BaseException as exc:  # noqa: BLE001 - kept for the test to look at
             self.outcome = exc
         finally:
-            self.finished.set()
+            try:
+                self.leftover = reap(loop)
+            finally:
+                loop.close()
+                self.finished.set()
 
     async def _operate(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -270,6 +298,7 @@ class Replica:
         except AssertionError as exc:
             raise AssertionError(f"operator {self.name} did not exit within {timeout}s:\n{self.where()}") from exc
         self._thread.join(timeout=5)
+        assert not self.leftover, f"operator {self.name}: tasks that ignored cancellation: {self.leftover}"
 
     def where(self) -> str:
         """Where the replica's thread is, and what its loop still runs (to tell why it does not exit)."""

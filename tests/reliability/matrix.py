@@ -143,14 +143,19 @@ async def reference_run(tmp: pathlib.Path, flow: Flow, trial: int) -> RunResult:
 
 
 async def run_all(runs: list[Callable[[], Any]]) -> list[Any]:
-    """Run coroutine factories CONCURRENCY at a time (each run has its own API, simulator and operator)."""
+    """Run coroutine factories CONCURRENCY at a time (each run has its own API, simulator and operator).
+
+    The first run that raises cancels the others, and they close their environments before this returns: no
+    operator of a failed test is left running into the next one."""
     limit = asyncio.Semaphore(CONCURRENCY)
 
     async def one(run: Callable[[], Any]) -> Any:
         async with limit:
             return await run()
 
-    return await asyncio.gather(*(one(run) for run in runs))
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(one(run)) for run in runs]
+    return [task.result() for task in tasks]
 
 
 def record(reference: RunResult, results: list[RunResult]) -> list[str]:

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from flink_manager.api.flinkjob import JobState
 from flink_manager.flink.simulator.jobs import Tasks
+from flink_manager.flink.simulator.views import cluster_overview
 from flink_manager.kube.client import KubeError, KubeInvalid
 from tests.component.conftest import KIND_RESOURCES
 from tests.reliability.crd_strategies import Mutation, draw_examples, mutations
@@ -255,6 +256,14 @@ async def test_fuzzed_specs_are_refused_or_carried_out_and_never_crash_the_opera
                    for job in env.flink.cluster.jobs.values())
 
     await wait_for(flink_still, timeout=30, what="every Flink job to end or run")
+
+    async def clusters_current() -> bool:  # each FlinkCluster's probe has seen that: its status writes are done
+        overview = cluster_overview(env.flink.cluster)
+        now = (overview["jobs-running"], overview["slots-available"])
+        reported = [status(await lane.body("FlinkCluster")) for lane in lanes]
+        return all((st_.get("jobsRunning"), st_.get("slotsAvailable")) == now for st_ in reported)
+
+    await wait_for(clusters_current, timeout=30, what="every FlinkCluster to report what Flink runs now")
     await env.settle(timeout=30)
     states = env.flink.job_states()
     clusters = {lane.names["FlinkCluster"]: status(await lane.body("FlinkCluster")) for lane in lanes}
