@@ -7,6 +7,7 @@ so the next reconcile does not act on the version it has just replaced. Bodies a
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -19,8 +20,12 @@ Key = tuple[str, str]  # (namespace, name)
 SPEC_MANAGER = "flinkmanager.io/spec-manager"  # where a slim body keeps the last spec writer
 
 
+SHARED_STRING_LENGTH = 48  # strings up to this long are shared between cached bodies (names, enums, reasons)
+
+
 def slim(body: Mapping[str, Any]) -> Body:
-    """A copy of the body without managedFields (the spec writer is kept as an internal annotation)."""
+    """A copy of the body without managedFields (the spec writer is kept as an internal annotation), whose keys and
+    short strings are shared with the other cached bodies (see `shared`)."""
     metadata = dict(body.get("metadata") or {})
     managed = metadata.pop("managedFields", None)
     if managed is not None:
@@ -29,7 +34,22 @@ def slim(body: Mapping[str, Any]) -> Body:
             metadata["annotations"] = {**(metadata.get("annotations") or {}), SPEC_MANAGER: manager}
     result = {key: value for key, value in body.items() if key != "metadata"}
     result["metadata"] = metadata
-    return result
+    return shared(result)
+
+
+def shared(value: Any) -> Any:
+    """A deep copy of a JSON value whose keys and short strings are interned.
+
+    Each JSON parse allocates its own copy of every field name and enum value; thousands of cached bodies repeat
+    the same ones (an Execution's history alone repeats a dozen keys per entry). Interned, each string exists once
+    while any body uses it."""
+    if isinstance(value, dict):
+        return {sys.intern(key): shared(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shared(item) for item in value]
+    if type(value) is str and len(value) <= SHARED_STRING_LENGTH:
+        return sys.intern(value)
+    return value
 
 
 def resource_version(body: Mapping[str, Any] | None) -> int:
