@@ -204,10 +204,19 @@ async def with_a_job_failing_while_flink_is_down(env: Env) -> list[str]:
                                                                 "backoffSeconds": 2}))
     uid = await env.track(RUN)
     first = status(await env.wait_phase(RUN, "Running"))["flinkJobId"]
-    await wait_for(lambda: env.job(first).restarts_done == 1 and env.job(first).state == JobState.RUNNING,
-                   timeout=20, what="Flink to recover the job itself")
+
+    def recovered() -> bool:
+        """Flink restarted the job and it ran again. It fails again 0.6 s later: a probe that looked for it RUNNING
+        missed that window whenever the test's loop was held up longer (10 scenarios and their operators share it)."""
+        job = env.job(first)
+        return job.restarts_done == 1 and (
+            job.timestamps.get(JobState.RUNNING, 0.0) > job.timestamps.get(JobState.RESTARTING, float("inf")))
+
+    await wait_for(recovered, timeout=20, what="Flink to recover the job itself")
     body = await env.get("Execution", RUN)
-    problems = [] if actions(body) == ["START"] and env.flink.call_count("run_jar") == 1 else [
+    failed_again = env.job(first).state in (JobState.FAILING, JobState.FAILED)
+    expected = (["START"], ["START", "FAIL"]) if failed_again else (["START"],)
+    problems = [] if actions(body) in expected and env.flink.call_count("run_jar") == 1 else [
         f"the operator acted while Flink recovered the job: {actions(body)}"]
     await env.wait_phase(RUN, "Failed", timeout=20)
     await env.flink.refuse_connections(3.0)
