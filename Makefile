@@ -19,9 +19,11 @@ export FLINK_MANAGER_CACHE := $(CACHE)
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# flink-manager (the operator) and flink-manager-dev (devstack/: the two fakes and the dev stack, which the
+# operator's image does not install).
+$(VENV)/.installed: pyproject.toml devstack/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test]' -e ./devstack
 	touch $@
 
 dev: install infra-job

@@ -41,7 +41,7 @@ RESULTS = procs.REPO / "bench-results"
 
 FAIRNESS = f"""\
 Set-up and fairness rules
-  * processes: the embedded Kubernetes API (python -m flink_manager.dev.kubeapi), the simulated Flink
+  * processes: the embedded Kubernetes API (python -m flink_manager_dev.kubeapi), the simulated Flink
     (flink-manager simulate, default realistic Timings) and the operator (flink-manager run --standalone, default
     settings: {WORKERS} workers, transition poll {TRANSITION_POLL_SECONDS:g} s) each run in their own process; the
     benchmark (creating Executions, watching them, the direct script) is a fourth. All share the machine's cores.

@@ -136,9 +136,9 @@ URL = re.compile(r"(https?://[0-9.:]+)")
 
 
 def start_kubeapi(workdir: pathlib.Path, logs: pathlib.Path) -> tuple[Process, str, pathlib.Path]:
-    """`python -m flink_manager.dev.kubeapi` with the CRDs; returns the process, its URL and a kubeconfig."""
+    """`python -m flink_manager_dev.kubeapi` with the CRDs; returns the process, its URL and a kubeconfig."""
     kubeconfig = workdir / "kubeconfig"
-    process = _spawn("kubeapi", [sys.executable, "-m", "flink_manager.dev.kubeapi", "--crds", str(REPO / "crds"),
+    process = _spawn("kubeapi", [sys.executable, "-m", "flink_manager_dev.kubeapi", "--crds", str(REPO / "crds"),
                                  "--kubeconfig", str(kubeconfig)], logs, ready=re.compile(r"^ready "))
     match = URL.search(process.ready_line)
     assert match is not None, process.ready_line

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import kopf
 
-from flink_manager.dev.kubeapi import EmbeddedKubernetes
+from flink_manager_dev.kubeapi import EmbeddedKubernetes
 from flink_manager.kube.client import Credentials
 from tests.infra.kube.controlplane import ControlPlane
 

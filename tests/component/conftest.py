@@ -21,8 +21,8 @@ import pytest
 import yaml
 
 from flink_manager.controller.runner import run_operator
-from flink_manager.dev.kubeapi import EmbeddedKubernetes
-from flink_manager.flink.simulator import SimulatedFlink, Timings
+from flink_manager_dev.kubeapi import EmbeddedKubernetes
+from flink_manager_dev.simulator import SimulatedFlink, Timings
 from flink_manager.kube.client import (
     ARTIFACTS,
     EXECUTIONS,

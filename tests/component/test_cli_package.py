@@ -28,7 +28,7 @@ def test_the_wheel_carries_the_crds_and_validate_runs_from_it(tmp_path: pathlib.
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
-    where = subprocess.run([sys.executable, "-c", "import flink_manager.dev.assets as a; print(a.crd_directory())"],
+    where = subprocess.run([sys.executable, "-c", "import flink_manager_dev.assets as a; print(a.crd_directory())"],
                            cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60, check=True)
     assert where.stdout.strip() == str(tmp_path / "site" / "flink_manager" / "crds")
     validated = subprocess.run([sys.executable, "-m", "flink_manager.cli", "validate", str(REPO / "examples")],

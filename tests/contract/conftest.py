@@ -17,7 +17,7 @@ import pytest
 from flink_manager.api.flinkjob import JobState
 from flink_manager.flink.client import FlinkClient
 from flink_manager.flink.errors import FlinkError
-from flink_manager.flink.simulator import SimulatedFlink, Timings
+from flink_manager_dev.simulator import SimulatedFlink, Timings
 from tests.infra.jobjar import example_job_jar
 
 # Quick, but with every step and Flink's REST cache still there (the real one caches for 3 s).

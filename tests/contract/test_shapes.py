@@ -17,7 +17,7 @@ import pytest
 
 from flink_manager.api.flinkjob import JobState
 from flink_manager.flink.client import FlinkClient
-from flink_manager.flink.simulator import SimulatedFlink
+from flink_manager_dev.simulator import SimulatedFlink
 from tests.contract.conftest import CONTRACT_TIMINGS
 from tests.contract.steps import NO_RESTARTS, wait_listed
 from tests.infra.flink.cluster import RealFlinkCluster

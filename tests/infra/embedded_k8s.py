@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from flink_manager.dev.kubeapi import EmbeddedKubernetes, ThreadedKubernetes
+from flink_manager_dev.kubeapi import EmbeddedKubernetes, ThreadedKubernetes
 
 T = TypeVar("T")
 REPO = pathlib.Path(__file__).resolve().parents[2]

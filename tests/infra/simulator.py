@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from flink_manager.flink.simulator import SimulatedFlink, Timings
+from flink_manager_dev.simulator import SimulatedFlink, Timings
 
 SimulatorFactory = Callable[..., Awaitable[SimulatedFlink]]
 

@@ -38,9 +38,9 @@ from kopf._core.engines import peering as kopf_peering
 from flink_manager.api.flinkjob import JobState
 from flink_manager.controller import handlers
 from flink_manager.controller.runner import run_operator
-from flink_manager.dev.kubeapi import EmbeddedKubernetes
+from flink_manager_dev.kubeapi import EmbeddedKubernetes
 from flink_manager.flink.client import FlinkClient
-from flink_manager.flink.simulator import SimulatedFlink, Timings
+from flink_manager_dev.simulator import SimulatedFlink, Timings
 from flink_manager.kube.client import KubeClient
 from flink_manager.reconcile.ids import derive_job_id
 from flink_manager.settings import Settings

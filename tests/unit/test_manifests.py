@@ -485,7 +485,7 @@ def test_dockerignore_lets_through_exactly_what_the_dockerfile_copies() -> None:
 
 @functools.lru_cache(maxsize=None)
 def compiled_schema(kind: str) -> Any:
-    from flink_manager.dev.kubeapi.schema.compiled import CompiledSchema
+    from flink_manager.schema.compiled import CompiledSchema
 
     for path in CRDS.glob("*.yaml"):
         crd = yaml.safe_load(path.read_text())
@@ -516,14 +516,14 @@ RENDERED_EXAMPLES = ("examples/quickstart", "examples/gitops/overlays/prod")
 
 @pytest.fixture(scope="module")
 def embedded_api() -> Any:
-    from flink_manager.dev.kubeapi import EmbeddedKubernetes
+    from flink_manager_dev.kubeapi import EmbeddedKubernetes
 
     return EmbeddedKubernetes(crds=[CRDS])
 
 
 def _create(api: Any, obj: dict[str, Any]) -> dict[str, Any]:
     """Create the object (in its namespace, created if needed) under a fresh name, as `kubectl create` would."""
-    from flink_manager.dev.kubeapi.errors import AlreadyExists
+    from flink_manager_dev.kubeapi.errors import AlreadyExists
 
     body = copy.deepcopy(obj)
     body.pop("status", None)
@@ -570,7 +570,7 @@ def test_rendered_example_is_accepted_by_the_crds(directory: str, embedded_api: 
 
 def test_the_validation_above_rejects_what_the_api_server_rejects(embedded_api: Any) -> None:
     """The same checks refuse a bad value, an unknown field, and a manifest the API server refuses."""
-    from flink_manager.dev.kubeapi.errors import Invalid
+    from flink_manager_dev.kubeapi.errors import Invalid
 
     job_spec = yaml.safe_load((EXAMPLES / "quickstart" / "20-jobspec.yaml").read_text())
     bad_value = copy.deepcopy(job_spec)

@@ -78,7 +78,7 @@ def name_from_file(path: pathlib.Path) -> str:
 
 def _check(artifact: dict[str, Any]) -> None:
     """Refuse to print what the API server would refuse to store (a bad name, URL or class)."""
-    from flink_manager.dev.assets import crd_documents
+    from flink_manager.schema.packaged import crd_documents
     from flink_manager.validation import validate_documents
     from flink_manager.validation.documents import Document
 

@@ -11,6 +11,16 @@ class CliError(Exception):
     """A problem the user can fix; printed as one line on stderr, exit status 1."""
 
 
+def require_dev_package(command: str) -> None:
+    """`dev` and `simulate` run the fakes of the `flink-manager-dev` distribution, which the operator's image does
+    not install."""
+    try:
+        import flink_manager_dev  # noqa: F401
+    except ImportError:
+        raise CliError(f"`flink-manager {command}` needs the flink-manager-dev package: `make install` in a Flink "
+                       "Manager checkout installs it (or `pip install ./devstack`)") from None
+
+
 def positive_int(value: str) -> int:
     """An argparse type: an integer of at least 1."""
     number = non_negative_int(value)

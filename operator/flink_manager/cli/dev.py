@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from flink_manager.cli import logs
-from flink_manager.cli.common import CliError, Formatter, port, positive_int
+from flink_manager.cli.common import CliError, Formatter, port, positive_int, require_dev_package
 
 DESCRIPTION = """\
 Run an embedded Kubernetes API, a simulated Flink 2.3 session cluster (or a real one with --flink-url) and the
@@ -59,9 +59,9 @@ def add_parser(commands: Any) -> None:
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from flink_manager.dev.assets import AssetError, checkout_root, example_job_jar
-    from flink_manager.dev.stack import DevOptions
-    from flink_manager.flink.simulator import Timings
+    from flink_manager_dev.assets import AssetError, checkout_root, example_job_jar
+    from flink_manager_dev.stack import DevOptions
+    from flink_manager_dev.simulator import Timings
 
     examples_dir: pathlib.Path | None = None
     jar: pathlib.Path | None = None
@@ -99,13 +99,14 @@ def _options(args: argparse.Namespace) -> Any:
 def dev(args: argparse.Namespace) -> int:
     """Run the dev stack until Ctrl-C or SIGTERM."""
     started = time.monotonic()
+    require_dev_package("dev")
     options = _options(args)
     logs.configure(args.log_format, verbose=args.verbose, drop=_EXPECTED_WARNINGS)
     return asyncio.run(_serve(options, started))
 
 
 async def _serve(options: Any, started: float) -> int:
-    from flink_manager.dev.stack import DevStack, DevStackError, sha256_of
+    from flink_manager_dev.stack import DevStack, DevStackError, sha256_of
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -148,7 +149,7 @@ async def _follow_quickstart(stack: Any, started: float, stop: asyncio.Event) ->
 def _kubectl_hint() -> str:
     if shutil.which("kubectl"):
         return "kubectl"
-    from flink_manager.dev.assets import cache_directory, checkout_root
+    from flink_manager_dev.assets import cache_directory, checkout_root
 
     root = checkout_root()
     if root is not None:

@@ -8,15 +8,16 @@ import dataclasses
 import signal
 from typing import TYPE_CHECKING, Any
 
-from flink_manager.cli.common import CliError, positive_int
+from flink_manager.cli.common import CliError, positive_int, require_dev_package
 
 if TYPE_CHECKING:
-    from flink_manager.flink.simulator import SimulatedFlink
+    from flink_manager_dev.simulator import SimulatedFlink
 
 
 def simulate(args: argparse.Namespace) -> int:
     """Serve a simulated Flink 2.3 session cluster until interrupted."""
-    from flink_manager.flink.simulator import SimulatedFlink, Timings
+    require_dev_package("simulate")
+    from flink_manager_dev.simulator import SimulatedFlink, Timings
 
     base = Timings.fast() if args.timings == "fast" else Timings()
     overrides: dict[str, float] = {}

@@ -42,7 +42,7 @@ def add_parser(commands: Any) -> None:
 
 def validate(args: argparse.Namespace) -> int:
     """Validate the manifests; exit 1 on any error."""
-    from flink_manager.dev.assets import AssetError, crd_documents
+    from flink_manager.schema.packaged import AssetError, crd_documents
     from flink_manager.validation import validate_sources
 
     if args.paths.count("-") > 1:

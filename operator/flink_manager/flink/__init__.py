@@ -1,2 +1,2 @@
-"""Everything that talks to Flink: the REST client (`client`), its typed errors (`errors`) and results
-(`models`), and a simulated Flink session cluster (`simulator`)."""
+"""Everything that talks to Flink: the REST client (`client`), its typed errors (`errors`, read from Flink's
+answers in `classify`) and results (`models`)."""

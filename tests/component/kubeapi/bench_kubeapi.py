@@ -3,7 +3,7 @@ and watch delivery latency with 10 watchers.
 
     .venv/bin/python -m tests.component.kubeapi.bench_kubeapi [--objects 2000] [--watchers 10] [--soak 30000]
 
-The server runs as `python -m flink_manager.dev.kubeapi` in a subprocess so its RSS is its own.
+The server runs as `python -m flink_manager_dev.kubeapi` in a subprocess so its RSS is its own.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ async def _bounded(n: int, concurrency: int, make: object) -> None:
 async def run(objects: int, watchers: int, concurrency: int, probes: int, soak: int) -> None:
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="kubeapi-bench-"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "flink_manager.dev.kubeapi", "--crds", str(MANIFESTS / "widgets.crd.yaml"),
+        [sys.executable, "-m", "flink_manager_dev.kubeapi", "--crds", str(MANIFESTS / "widgets.crd.yaml"),
          "--kubeconfig", str(workdir / "kubeconfig")],
         stdout=subprocess.PIPE, text=True)
     try:

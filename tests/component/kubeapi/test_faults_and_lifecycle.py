@@ -121,7 +121,7 @@ def test_deleting_a_crd_deletes_its_objects_and_stops_serving(client: KubeClient
 
 
 def test_bearer_token_is_required_when_configured(tmp_path: object) -> None:
-    from flink_manager.dev.kubeapi import ThreadedKubernetes
+    from flink_manager_dev.kubeapi import ThreadedKubernetes
 
     server = ThreadedKubernetes(token="s3cret")
     server.start()

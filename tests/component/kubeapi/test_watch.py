@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from flink_manager.dev.kubeapi import EmbeddedKubernetes
+from flink_manager_dev.kubeapi import EmbeddedKubernetes
 from tests.component.kubeapi.conftest import WIDGETS_CRD
 from tests.waiting import wait_for
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from flink_manager.api import KINDS
-from flink_manager.dev.kubeapi import crds
-from flink_manager.dev.kubeapi.schema.compiled import CompiledSchema
+from flink_manager.schema import crds
+from flink_manager.schema.compiled import CompiledSchema
 
 from tests.unit.api.crdschema import GROUP, VERSION, load_crd, root_schema
 from tests.unit.api.rule_cases import CASES, RuleCase

@@ -12,7 +12,7 @@ import yaml
 from flink_manager.cli import build_parser, main
 from flink_manager.cli.executions import HISTORY_COLUMNS, format_table, history_rows
 from flink_manager.cli.run import priority_from, settings_from
-from flink_manager.dev.assets import crd_directory, crd_documents
+from flink_manager.schema.packaged import crd_directory, crd_documents
 from flink_manager.settings import Settings
 
 REPO = pathlib.Path(__file__).resolve().parents[3]

@@ -6,7 +6,7 @@ import pathlib
 
 import yaml
 
-from flink_manager.dev.stack import cluster_object, quickstart_objects
+from flink_manager_dev.stack import cluster_object, quickstart_objects
 
 QUICKSTART = pathlib.Path(__file__).resolve().parents[3] / "examples" / "quickstart"
 

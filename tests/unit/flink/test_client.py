@@ -19,7 +19,7 @@ from flink_manager.flink.errors import (
     FlinkRequestRejected,
     FlinkUnavailable,
 )
-from flink_manager.flink.simulator import SimulatedFlink, Timings
+from flink_manager_dev.simulator import SimulatedFlink, Timings
 from tests.infra.processes import free_port
 
 OVERVIEW = {"taskmanagers": 1, "slots-total": 4, "slots-available": 4, "jobs-running": 0, "jobs-finished": 0,

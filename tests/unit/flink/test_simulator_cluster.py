@@ -13,11 +13,11 @@ from collections.abc import Mapping
 import pytest
 
 from flink_manager.api.flinkjob import JobState
-from flink_manager.flink.simulator import RunRequest, SessionCluster, Timings
-from flink_manager.flink.simulator import views
-from flink_manager.flink.simulator.cluster import normalize_location
-from flink_manager.flink.simulator.jobs import JobScript, Tasks, parse_duration
-from flink_manager.flink.simulator.traces import SimulatedRestError
+from flink_manager_dev.simulator import RunRequest, SessionCluster, Timings
+from flink_manager_dev.simulator import views
+from flink_manager_dev.simulator.cluster import normalize_location
+from flink_manager_dev.simulator.jobs import JobScript, Tasks, parse_duration
+from flink_manager_dev.simulator.traces import SimulatedRestError
 
 ENTRY = "com.example.Job"
 T = Timings(run_request=0.0, initializing=0.2, created=0.1, deploying=0.3, cancelling=0.1, failing=0.05,

@@ -15,7 +15,7 @@ import pytest
 from flink_manager.api.flinkjob import JobState
 from flink_manager.flink.client import FlinkClient
 from flink_manager.flink.errors import FlinkDuplicateJob, FlinkUnavailable
-from flink_manager.flink.simulator import RunRequest, SimulatedFlink, Timings
+from flink_manager_dev.simulator import RunRequest, SimulatedFlink, Timings
 from tests.waiting import wait_for
 
 ENTRY = "com.example.Job"

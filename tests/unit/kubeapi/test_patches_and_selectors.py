@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from flink_manager.dev.kubeapi.patches import PatchFailed, json_patch, merge_patch, strategic_merge_patch
-from flink_manager.dev.kubeapi.selectors import (
+from flink_manager_dev.kubeapi.patches import PatchFailed, json_patch, merge_patch, strategic_merge_patch
+from flink_manager_dev.kubeapi.selectors import (
     SelectorError, fields_match, labels_match, parse_field_selector, parse_label_selector,
 )
 

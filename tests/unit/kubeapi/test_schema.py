@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from flink_manager.dev.kubeapi.schema.compiled import CompiledSchema
-from flink_manager.dev.kubeapi.schema.structural import apply_defaults, prune, validate_value
+from flink_manager.schema.compiled import CompiledSchema
+from flink_manager.schema.structural import apply_defaults, prune, validate_value
 
 INT_1_100 = {"type": "integer", "minimum": 1, "maximum": 100}
 
