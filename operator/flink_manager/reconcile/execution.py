@@ -722,7 +722,7 @@ class _Step:
                 self.stopped(pending, None)
             else:
                 self.settle(HistoryAction.CANCEL, OPERATOR, pending.from_phase, ExecutionPhase.CANCELLED,
-                            message="the job was cancelled outside the operator")
+                            attempt=self.status.attempt, message="the job was cancelled outside the operator")
         else:  # FINISHED without a savepoint we can find: the job ended on its own
             self.settle(HistoryAction.FINISH, OPERATOR, pending.from_phase, ExecutionPhase.FINISHED,
                         attempt=self.status.attempt)

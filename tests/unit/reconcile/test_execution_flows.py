@@ -446,3 +446,15 @@ def test_a_changed_artifact_digest_upgrades_with_a_new_upload() -> None:
     assert world.status.run_config.artifact_sha256 == SHA_B
     assert len(world.flink.jars) == 2
     assert world.actions() == ["START", "UPGRADE"]
+
+
+def test_a_job_cancelled_outside_while_a_stop_was_in_flight_records_its_attempt_like_any_other_end() -> None:
+    world = running_world()
+    world.edit(state=DesiredState.STOPPED)
+    world.step(crash_before_action=True)  # the stop is recorded; its call never reached Flink
+    world.flink.jobs[world.status.flink_job_id].state = JobState.CANCELED  # someone cancelled the job meanwhile
+    world.settle()
+    assert world.status.phase == ExecutionPhase.CANCELLED
+    assert world.actions() == ["START", "CANCEL"]
+    assert world.status.history[-1].details.message == "the job was cancelled outside the operator"
+    assert world.status.history[-1].details.attempt == world.status.attempt == 1
