@@ -19,7 +19,7 @@ from flink_manager.controller.views import artifact_view, cluster_view, job_spec
 from flink_manager.flink.errors import FlinkError
 from flink_manager.kube.client import EXECUTIONS, KubeConflict, KubeError, KubeNotFound, KubeUnavailable
 from flink_manager.reconcile import execution
-from flink_manager.reconcile.observations import ActionError, ActionErrorKind, Observation
+from flink_manager.reconcile.observations import ActionError, ActionErrorKind, ActionOutcome, Observation
 from flink_manager.reconcile.performer import REQUESTED_BY_ANNOTATION
 from flink_manager.reconcile.plans import ReleaseFinalizer, UploadJar, summarize
 from flink_manager.reconcile.targets import RunTarget, resolve_target
@@ -91,9 +91,7 @@ async def _step(ctx: OperatorContext, namespace: str, name: str) -> tuple[Outcom
         observation = Observation()
     error = ctx.action_errors.pop(key, None)
     result = ctx.action_results.pop(key, None)
-    if error is not None or result is not None:
-        observation = Observation(job=observation.job, trigger=observation.trigger,
-                                  unavailable=observation.unavailable, action_error=error, action_result=result)
+    last_action = ActionOutcome(error, result) if error is not None or result is not None else None
 
     artifact_body = ctx.cache.get(ARTIFACT, namespace, status.run_config.artifact if status.run_config else
                                   (job_spec.spec.artifact_ref.name if job_spec else ""))
@@ -115,6 +113,7 @@ async def _step(ctx: OperatorContext, namespace: str, name: str) -> tuple[Outcom
         deletion_requested_at=parse_timestamp(metadata.get("deletionTimestamp")),
         deleted_by=annotations.get(REQUESTED_BY_ANNOTATION) or "unknown",
         history_limit=ctx.settings.history_limit,
+        last_action=last_action,
     )
     plan = execution.decide(inputs)
 

@@ -8,7 +8,6 @@ from collections.abc import Callable
 import pytest
 
 from flink_manager.api import DesiredState
-
 from tests.unit.reconcile.world import World
 
 Flow = Callable[[World], None]

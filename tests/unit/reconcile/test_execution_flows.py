@@ -12,7 +12,6 @@ from flink_manager.api.flinkjob import JobState
 from flink_manager.api.jobspec import RollbackSpec, UpgradeMode
 from flink_manager.reconcile.ids import derive_job_id
 from flink_manager.reconcile.plans import RunJob, UploadJar
-
 from tests.unit.reconcile.world import SHA_B, World
 
 

@@ -18,7 +18,6 @@ from flink_manager.api.execution import RestartPolicy, RestartPolicyType
 from flink_manager.api.flinkjob import JobState
 from flink_manager.api.jobspec import UpgradeMode
 from flink_manager.reconcile.observations import TriggerState
-
 from tests.unit.reconcile.world import World
 
 
@@ -105,7 +104,7 @@ class ExecutionMachine(RuleBasedStateMachine):
     @rule(steps=st.integers(1, 6))
     def reconcile_and_let_time_pass(self, steps: int) -> None:
         for _ in range(steps):
-            plan = self.world.step()
+            self.world.step()
             self.world.tick(1)
             if self.world.released:
                 return
