@@ -66,7 +66,7 @@ def _key(data: dict[str, str], key: str, secret: str) -> str:
     return data[key]
 
 
-async def probe(ctx: OperatorContext, runtime: ClusterRuntime, jobs_changed: bool) -> bool:
+async def probe(ctx: OperatorContext, runtime: ClusterRuntime) -> bool:
     """Write the cluster's status from its overview (or from the poller's error); nothing when unchanged."""
     body = ctx.cache.get(FLINK_CLUSTER, runtime.namespace, runtime.name)
     view = cluster_view(body)

@@ -85,12 +85,11 @@ async def observe(runtime: ClusterRuntime, key: Any, status: ExecutionStatus) ->
 
 
 async def _observe_job(runtime: ClusterRuntime, key: Any, status: ExecutionStatus, job_id: str) -> JobObservation:
-    after = runtime.last_action_at.get(key, float("-inf"))
-    snapshot = runtime.snapshot
-    state: JobState | None
-    if snapshot.ok and snapshot.taken_at <= after:
+    if not runtime.polled_since_action(key):
         runtime.await_poll(job_id)
         raise NotYetObserved(job_id)
+    snapshot = runtime.snapshot
+    state: JobState | None
     if snapshot.ok and job_id in snapshot.states:
         state = snapshot.states[job_id]
     else:  # not listed (or no overview yet): ask for the job itself, whose 404 is not cached

@@ -26,6 +26,7 @@ from flink_manager.controller.context import (
     FLINK_CLUSTER,
     JOB_SPEC,
     KINDS,
+    RESOURCES,
     OperatorContext,
 )
 from flink_manager.controller.diffbase import LeanDiffBaseStorage
@@ -34,12 +35,11 @@ from flink_manager.controller.jobspecs import reconcile_job_spec
 from flink_manager.controller.queue import Outcome, WorkQueue
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import cluster_view
-from flink_manager.kube.client import ARTIFACTS, EXECUTIONS, FLINK_CLUSTERS, JOB_SPECS, Credentials, KubeClient
+from flink_manager.kube.client import Credentials, KubeClient
 from flink_manager.settings import Settings
 
 logger = logging.getLogger("flink_manager")
 
-RESOURCES = {FLINK_CLUSTER: FLINK_CLUSTERS, ARTIFACT: ARTIFACTS, JOB_SPEC: JOB_SPECS, EXECUTION: EXECUTIONS}
 KOPF_FINALIZER = "flinkmanager.io/cluster-poller"
 
 
@@ -85,15 +85,13 @@ def add_indexes(ctx: OperatorContext) -> None:
 
 async def build_context(settings: Settings, credentials: Credentials | Any) -> OperatorContext:
     kube_credentials = credentials if isinstance(credentials, Credentials) else Credentials.from_kopf(credentials)
-    ctx = OperatorContext(settings=settings, kube=KubeClient(kube_credentials))
+    store = ArtifactStore(settings.artifact_cache_dir, max_bytes=settings.max_artifact_bytes,
+                          allow_insecure=settings.allow_insecure_artifacts)
+    ctx = OperatorContext(settings=settings, kube=KubeClient(kube_credentials), artifact_store=store)
     ctx.kube._observer = ctx.metrics.observe_write  # noqa: SLF001 - wired once, here
-    ctx.extra["artifact_store"] = ArtifactStore(
-        settings.artifact_cache_dir, max_bytes=settings.max_artifact_bytes,
-        allow_insecure=settings.allow_insecure_artifacts,
-    )
     add_indexes(ctx)
     ctx.cache.on_change = lambda kind, old, new: wake_dependents(ctx, kind, old, new)
-    ctx.queue = WorkQueue(lambda key: dispatch(ctx, key), workers=settings.workers)
+    ctx.queue = WorkQueue(lambda key: dispatch(ctx, key), workers=settings.workers, clock=ctx.monotonic)
     return ctx
 
 
@@ -277,10 +275,11 @@ async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str,
                 poll_interval=float(view.spec.poll_interval_seconds),
                 transition_poll_interval=ctx.settings.transition_poll_seconds,
                 on_jobs_changed=lambda rt, jobs: clusters.wake_job_owners(ctx, rt, jobs),
+                clock=ctx.monotonic,
                 fingerprint=clusters.fingerprint(view.spec),
+                probe_interval=float(ctx.settings.probe_interval_seconds),
+                housekeeping_interval=float(ctx.settings.jar_housekeeping_seconds),
             )
-            runtime.probe_interval = float(ctx.settings.probe_interval_seconds)
-            runtime.housekeeping_interval = float(ctx.settings.jar_housekeeping_seconds)
             ctx.runtimes[key] = runtime
             _wake_users(ctx, "cluster", namespace, name)
             for execution in clusters.executions_on(ctx, namespace, name):
@@ -288,7 +287,7 @@ async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str,
             waker = asyncio.create_task(_poke_when_stopped(stopped, runtime))
             try:
                 await runtime.run(lambda: bool(stopped) or _spec_changed(ctx, runtime),
-                                  lambda rt, changed: clusters.probe(ctx, rt, changed),
+                                  lambda rt: clusters.probe(ctx, rt),
                                   lambda rt: jars.housekeep(ctx, rt))
             finally:
                 waker.cancel()

@@ -54,7 +54,7 @@ async def upload(ctx: OperatorContext, runtime: ClusterRuntime, action: UploadJa
         known = jar_ids(body, runtime.name).get(action.sha256)
         if known is not None and known != action.replace_jar_id:
             return known  # uploaded meanwhile for another execution
-        store = ctx.extra["artifact_store"]
+        store = ctx.artifact_store
         if view.spec.sha256 != action.sha256 and not store.path_for(action.sha256).exists():
             raise UploadFailed(ActionError(
                 ActionErrorKind.ARTIFACT,
@@ -121,7 +121,7 @@ async def housekeep(ctx: OperatorContext, runtime: ClusterRuntime) -> None:
         for body in ctx.cache.items(ARTIFACT, namespace)
     }
     listed = {jar.id: jar.name for jar in await runtime.client.list_jars()}
-    state = ctx.extra.setdefault("unreferenced_jars", {}).setdefault(runtime.key, {})
+    state = ctx.unreferenced_jars.setdefault(runtime.key, {})
     plan = plan_housekeeping(
         uploads, jars_in_use(ctx, namespace), listed, state, now=runtime.now(),
         grace=float(ctx.settings.jar_grace_seconds), own_prefix=JAR_PREFIX,
