@@ -22,13 +22,11 @@ from flink_manager.controller.cache import SPEC_MANAGER
 from flink_manager.controller.context import ARTIFACT, EXECUTION, FLINK_CLUSTER, JOB_SPEC, OperatorContext, WorkKey, ref
 from flink_manager.controller.queue import Outcome
 from flink_manager.controller.recording import (
-    CONFLICT_REQUEUE,
     WRITE_ERRORS,
     after_write_error,
     patch_metadata,
     post_events,
     post_history_events,
-    reread,
     write_status,
 )
 from flink_manager.controller.runtime import ClusterRuntime
@@ -126,11 +124,8 @@ async def gather(ctx: OperatorContext, namespace: str, name: str) -> Gathered | 
     if not deleting:
         try:
             body = await ensure_metadata(ctx, body, spec.job_spec_ref.name)
-        except KubeConflict as exc:
+        except (KubeConflict, KubeUnavailable) as exc:
             return await after_write_error(ctx, EXECUTION, namespace, name, exc)
-        except KubeUnavailable:
-            await reread(ctx, EXECUTION, namespace, name)
-            return Outcome(requeue_after=CONFLICT_REQUEUE)
     target = validate(ctx, namespace, spec, job_spec)
     live = status.pending is not None or status.phase in execution.LIVE_PHASES
     cluster = status.cluster if (live and status.cluster) else (
