@@ -9,7 +9,13 @@ from flink_manager.api.artifact import ArtifactStatus
 from flink_manager.artifacts.fetch import ArtifactError
 from flink_manager.controller.context import ARTIFACT, JOB_SPEC, OperatorContext, ref
 from flink_manager.controller.queue import Outcome
-from flink_manager.controller.recording import WRITE_ERRORS, after_write_error, patch_metadata, post_events, write_status
+from flink_manager.controller.recording import (
+    WRITE_ERRORS,
+    after_write_error,
+    patch_metadata,
+    post_events,
+    write_status,
+)
 from flink_manager.controller.views import artifact_view
 from flink_manager.flink.errors import FlinkError, FlinkJarNotFound
 from flink_manager.kube.client import ARTIFACTS

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -210,9 +211,8 @@ def wake_dependents(ctx: OperatorContext, kind: str, old: dict[str, Any] | None,
         if old is None or new is None or _meta(old).get("generation") != _meta(new).get("generation"):
             for execution in ctx.cache.lookup(EXECUTION, "job-spec", namespace, name):
                 ctx.enqueue(EXECUTION, namespace, execution["metadata"]["name"])
-    elif kind in (ARTIFACT, FLINK_CLUSTER):
-        if _readiness(old) != _readiness(new):
-            _wake_users(ctx, "artifact" if kind == ARTIFACT else "cluster", namespace, name)
+    elif kind in (ARTIFACT, FLINK_CLUSTER) and _readiness(old) != _readiness(new):
+        _wake_users(ctx, "artifact" if kind == ARTIFACT else "cluster", namespace, name)
 
 
 def _on_event(kind: str, event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo) -> None:
@@ -251,9 +251,12 @@ async def cluster_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, 
 
 
 @kopf.daemon(GROUP, VERSION, "flinkclusters", id="poller", cancellation_timeout=2.0)
-async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str, memo: kopf.Memo, **_: Any) -> None:
+async def cluster_poller(
+    stopped: kopf.DaemonStopped, name: str, namespace: str | None, memo: kopf.Memo, **_: Any,
+) -> None:
     """Own the cluster's runtime for as long as kopf runs this daemon."""
     ctx = context_of(memo)
+    namespace = namespace or ""  # FlinkClusters are namespaced: kopf always gives one
     key = (namespace, name)
     if ctx.queue is not None:
         ctx.queue.paused = False
@@ -286,7 +289,7 @@ async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str,
                 ctx.enqueue(EXECUTION, namespace, execution["metadata"]["name"])
             waker = asyncio.create_task(_poke_when_stopped(stopped, runtime))
             try:
-                await runtime.run(lambda: bool(stopped) or _spec_changed(ctx, runtime),
+                await runtime.run(functools.partial(_stops, stopped, ctx, runtime),
                                   lambda rt: clusters.probe(ctx, rt),
                                   lambda rt: jars.housekeep(ctx, rt))
             finally:
@@ -304,6 +307,11 @@ async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str,
 async def _poke_when_stopped(stopped: kopf.DaemonStopped, runtime: ClusterRuntime) -> None:
     await stopped.wait()
     runtime.poke()
+
+
+def _stops(stopped: kopf.DaemonStopped, ctx: OperatorContext, runtime: ClusterRuntime) -> bool:
+    """The runtime stops when kopf stops the daemon, or to be rebuilt after a change of the cluster's spec."""
+    return bool(stopped) or _spec_changed(ctx, runtime)
 
 
 def _spec_changed(ctx: OperatorContext, runtime: ClusterRuntime) -> bool:

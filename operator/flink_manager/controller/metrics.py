@@ -6,8 +6,8 @@ from collections import Counter as Tally
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-PHASES = ("Pending", "Submitting", "Running", "Stopping", "Stopped", "Cancelling", "Cancelled", "Restarting", "Finished",
-          "Failed")
+PHASES = ("Pending", "Submitting", "Running", "Stopping", "Stopped", "Cancelling", "Cancelled", "Restarting",
+          "Finished", "Failed")
 
 
 class Metrics:

@@ -39,7 +39,7 @@ def tasks_deploying(job: JobOverview) -> bool:
     until every task runs ("Not all required tasks are currently running"). Finished tasks do not hold one back."""
     total = job.tasks.get("total", 0)
     done = job.tasks.get("running", 0) + job.tasks.get("finished", 0)
-    return JobState(job.state) == JobState.RUNNING and 0 < total and done < total
+    return JobState(job.state) == JobState.RUNNING and total > 0 and done < total
 
 
 class ClusterRuntime:
@@ -53,7 +53,7 @@ class ClusterRuntime:
         *,
         poll_interval: float,
         transition_poll_interval: float,
-        on_jobs_changed: Callable[["ClusterRuntime", set[str]], None],
+        on_jobs_changed: Callable[[ClusterRuntime, set[str]], None],
         clock: Callable[[], float] = time.monotonic,
         fingerprint: Any = None,
         probe_interval: float = 300.0,
@@ -146,8 +146,8 @@ class ClusterRuntime:
     async def run(
         self,
         stopped: Callable[[], bool],
-        probe: Callable[["ClusterRuntime"], Awaitable[bool]],
-        housekeep: Callable[["ClusterRuntime"], Awaitable[None]] | None = None,
+        probe: Callable[[ClusterRuntime], Awaitable[bool]],
+        housekeep: Callable[[ClusterRuntime], Awaitable[None]] | None = None,
     ) -> None:
         """Poll until stopped: `/jobs/overview` every interval; the cluster probe when jobs changed or it is due;
         jar housekeeping now and then. A quiet cluster costs one REST call per interval, plus these rare ones."""
@@ -172,7 +172,7 @@ class ClusterRuntime:
             self._poke.clear()
             try:  # at a fixed rate: a change is seen within one interval, however long a poll and a probe take
                 await asyncio.wait_for(self._poke.wait(), timeout=max(0.0, polled_at + self.interval() - self._clock()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def close(self) -> None:
@@ -181,4 +181,4 @@ class ClusterRuntime:
 
 def utcnow() -> datetime.datetime:
     """Now, in UTC with whole seconds (the precision of Kubernetes timestamps)."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0)

@@ -299,8 +299,10 @@ class World:
             plan = self.step()
             if plan.action is None and plan.status == before and not plan.retry and not self._waiting(plan):
                 return count
-            self.tick(max(plan.requeue_after or 1.0, 0.001) if plan.requeue_after is not None and plan.requeue_after < 30 else 1.0)
-        raise AssertionError(f"did not settle in {max_steps} steps; status: {self.status.phase}, pending: {self.status.pending}")
+            soon = plan.requeue_after is not None and plan.requeue_after < 30
+            self.tick(max(plan.requeue_after or 1.0, 0.001) if soon else 1.0)
+        raise AssertionError(
+            f"did not settle in {max_steps} steps; status: {self.status.phase}, pending: {self.status.pending}")
 
     def _waiting(self, plan: Plan[ExecutionStatus]) -> bool:
         """Still in flight: a pending operation, or a short requeue for something due soon."""

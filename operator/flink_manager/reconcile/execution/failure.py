@@ -1,5 +1,5 @@
-"""What happens when a running job fails — or finishes, is cancelled outside the operator, or is lost by its cluster —
-and the restart policy that follows.
+"""What happens when a running job fails — or finishes, is cancelled outside the operator, or is lost by its
+cluster — and the restart policy that follows.
 
 1. The end is recorded first, from what Flink reports (`record_job_end`): a FAILED job settles in Failed with Flink's
    root cause as `errorMessage`, one FAIL history entry and a JobFailed Warning; a FINISHED job in Finished; a job
