@@ -18,6 +18,7 @@ from typing import Any
 import kopf
 
 from flink_manager import GROUP, VERSION
+from flink_manager.api.cluster import FlinkClusterSpec
 from flink_manager.artifacts.fetch import ArtifactStore
 from flink_manager.controller import clusters, jars
 from flink_manager.controller.artifacts import reconcile_artifact
@@ -36,6 +37,7 @@ from flink_manager.controller.jobspecs import reconcile_job_spec
 from flink_manager.controller.queue import Outcome, WorkQueue
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import cluster_view
+from flink_manager.flink.client import FlinkClient
 from flink_manager.kube.client import Credentials, KubeClient
 from flink_manager.settings import Settings
 
@@ -273,16 +275,7 @@ async def cluster_poller(
                 await clusters.report_config_error(ctx, namespace, name, str(exc))
                 await stopped.wait(float(view.spec.poll_interval_seconds))
                 continue
-            runtime = ClusterRuntime(
-                namespace, name, client,
-                poll_interval=float(view.spec.poll_interval_seconds),
-                transition_poll_interval=ctx.settings.transition_poll_seconds,
-                on_jobs_changed=lambda rt, jobs: clusters.wake_job_owners(ctx, rt, jobs),
-                clock=ctx.monotonic,
-                fingerprint=clusters.fingerprint(view.spec),
-                probe_interval=float(ctx.settings.probe_interval_seconds),
-                housekeeping_interval=float(ctx.settings.jar_housekeeping_seconds),
-            )
+            runtime = _runtime(ctx, namespace, name, client, view.spec)
             ctx.runtimes[key] = runtime
             _wake_users(ctx, "cluster", namespace, name)
             for execution in clusters.executions_on(ctx, namespace, name):
@@ -302,6 +295,21 @@ async def cluster_poller(
             ctx.pollers_started.discard(key)  # it starts again when this replica resumes
             if ctx.queue is not None:
                 ctx.queue.paused = True
+
+
+def _runtime(ctx: OperatorContext, namespace: str, name: str, client: FlinkClient,
+             spec: FlinkClusterSpec) -> ClusterRuntime:
+    """The runtime of one cluster, on the operator's clock."""
+    return ClusterRuntime(
+        namespace, name, client,
+        poll_interval=float(spec.poll_interval_seconds),
+        transition_poll_interval=ctx.settings.transition_poll_seconds,
+        on_jobs_changed=lambda rt, jobs: clusters.wake_job_owners(ctx, rt, jobs),
+        clock=ctx.monotonic,
+        fingerprint=clusters.fingerprint(spec),
+        probe_interval=float(ctx.settings.probe_interval_seconds),
+        housekeeping_interval=float(ctx.settings.jar_housekeeping_seconds),
+    )
 
 
 async def _poke_when_stopped(stopped: kopf.DaemonStopped, runtime: ClusterRuntime) -> None:
