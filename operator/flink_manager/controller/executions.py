@@ -70,8 +70,7 @@ class Gathered:
 
     @property
     def attempt_live(self) -> bool:
-        """An operation is in flight, or the current attempt's job may be alive."""
-        return self.status.pending is not None or self.status.phase in execution.LIVE_PHASES
+        return _attempt_live(self.status)
 
 
 async def reconcile_execution(ctx: OperatorContext, namespace: str, name: str) -> Outcome:
@@ -127,8 +126,7 @@ async def gather(ctx: OperatorContext, namespace: str, name: str) -> Gathered | 
         except (KubeConflict, KubeUnavailable) as exc:
             return await after_write_error(ctx, EXECUTION, namespace, name, exc)
     target = validate(ctx, namespace, spec, job_spec)
-    live = status.pending is not None or status.phase in execution.LIVE_PHASES
-    cluster = status.cluster if (live and status.cluster) else (
+    cluster = status.cluster if (_attempt_live(status) and status.cluster) else (
         target.cluster if isinstance(target, RunTarget) else status.cluster)
     runtime = ctx.runtimes.get((namespace, cluster)) if cluster else None
     if runtime is None and cluster and _poller_not_started(ctx, namespace, cluster):
@@ -136,6 +134,11 @@ async def gather(ctx: OperatorContext, namespace: str, name: str) -> Gathered | 
         # job whose checkpoints it has not read. The poller queues this execution when it starts.
         return Outcome(requeue_after=POLLER_WAIT)
     return Gathered(key, body, spec, status, job_spec, target, cluster, runtime)
+
+
+def _attempt_live(status: ExecutionStatus) -> bool:
+    """An operation is in flight, or the current attempt's job may be alive: its cluster is the one to ask."""
+    return status.pending is not None or status.phase in execution.LIVE_PHASES
 
 
 def validate(ctx: OperatorContext, namespace: str, spec: ExecutionSpec,
