@@ -457,3 +457,16 @@ def test_a_job_cancelled_outside_while_a_stop_was_in_flight_records_its_attempt_
     assert world.actions() == ["START", "CANCEL"]
     assert world.status.history[-1].details.message == "the job was cancelled outside the operator"
     assert world.status.history[-1].details.attempt == world.status.attempt == 1
+
+
+def test_a_job_that_failed_before_it_was_seen_running_records_its_start_even_when_the_run_answer_was_lost() -> None:
+    world = World()
+    world.step()  # upload
+    world.step(lose_response=True)  # Flink took the job; its answer was lost
+    job = world.flink.jobs[world.status.flink_job_id]
+    job.state, job.failure = JobState.FAILED, "java.lang.RuntimeException: boom"  # it failed before the next look
+    world.settle()
+    assert world.status.phase == ExecutionPhase.FAILED
+    assert world.actions() == ["START", "FAIL"]
+    assert world.status.history[0].performed_by == "kubectl-client-side-apply"
+    assert world.flink.runs == 1

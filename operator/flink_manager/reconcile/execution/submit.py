@@ -56,14 +56,12 @@ def resume_submission(inp: ExecutionInputs, d: Decision) -> Decision:
     end = job_end(job.state)
     if job.state == JobState.RUNNING:
         return job_started(inp, d, pending).done()
-    if end is not None and inp.action_error is None:
-        # Flink took the job and it ended before it was seen running (it lived less than a poll interval, or the
-        # operator was down meanwhile): record the attempt, then its end, as if each had been seen — otherwise the
-        # history would lose the action and who asked for it.
+    if end is not None:
+        # Flink took the job and it ended before it was seen running (it lived less than a poll interval, the
+        # operator was down meanwhile, or the run's answer was lost): record the attempt, then its end, as if each
+        # had been seen — otherwise the history would lose the action and who asked for it.
         d = job_started(inp, d, pending)
         return job_ended(inp, d, end, ExecutionPhase.RUNNING, job.failure).done()
-    if end is not None:
-        return job_ended(inp, d, end, pending.from_phase, job.failure).done()
     return d.requeue(RECHECK_WHILE_WAITING).done()  # INITIALIZING / CREATED (e.g. waiting for slots)
 
 
