@@ -8,12 +8,15 @@ The quickstart's whole lifecycle with the image is test_operator_lifecycle.py's,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pathlib
 import urllib.request
+import uuid
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.infra.image.container import (
     SERVICE_ACCOUNT_MOUNT,
@@ -24,6 +27,7 @@ from tests.infra.image.container import (
     engine,
     image_config,
 )
+from tests.infra.kube.controlplane import ControlPlane
 from tests.infra.operator import LaunchedOperator
 
 pytestmark = pytest.mark.real_k8s
@@ -140,6 +144,29 @@ def test_the_container_runs_with_exactly_what_the_deployment_gives_it(
     assert metrics_port in spec.ports.values()
     code, text = get(operator.url(metrics_port, "/metrics"))
     assert code == 200 and "flink_manager_" in text
+
+
+@IMAGE_LAUNCH
+def test_verified_jars_are_kept_in_an_emptydir_of_the_deployment(
+    flink_manager: LaunchedOperator, spec: ContainerSpec, installed: ControlPlane, job_jar_url: tuple[str, str],
+) -> None:
+    """FLINK_MANAGER_ARTIFACT_CACHE_DIR lies in one of the Deployment's emptyDirs: on the read-only root filesystem
+    the operator could keep a fetched JAR nowhere else, and the Artifact would not become Ready."""
+    operator = container(flink_manager)
+    cache_dir = dict(spec.env)["FLINK_MANAGER_ARTIFACT_CACHE_DIR"]
+    assert any(cache_dir.startswith(path.rstrip("/") + "/") for path in spec.empty_dirs), cache_dir
+    url, sha256 = job_jar_url
+    namespace = f"e2e-image-{uuid.uuid4().hex[:8]}"
+    installed.kubectl("create", "namespace", namespace)
+    try:
+        artifact = {"apiVersion": "flinkmanager.io/v1alpha1", "kind": "Artifact", "metadata": {"name": "job"},
+                    "spec": {"url": operator.reach(url), "sha256": sha256}}
+        installed.kubectl("-n", namespace, "apply", "-f", "-", input=yaml.safe_dump(artifact))
+        installed.kubectl("-n", namespace, "wait", "--for=condition=Ready", "fa/job", "--timeout=120s")
+        kept = pathlib.Path(f"/proc/{operator.host_pid()}/root") / cache_dir.lstrip("/") / f"{sha256}.jar"
+        assert hashlib.sha256(kept.read_bytes()).hexdigest() == sha256
+    finally:
+        installed.kubectl("delete", "namespace", namespace, "--wait=false")
 
 
 @IMAGE_LAUNCH

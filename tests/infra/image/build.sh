@@ -107,6 +107,7 @@ else
             chmod 644 "$staging"
             mv "$staging" "$base_tar"
             trap - EXIT
+            echo "Made the base in $((SECONDS - began))s: $(du -h "$base_tar" | cut -f1)"
             # Bases of earlier recipes go (a root filesystem is 150 MB).
             for old in "$folder"/base-*.tar; do
                 if [ "$old" != "$base_tar" ]; then rm -f "$old"; fi
@@ -119,6 +120,7 @@ else
         done
     fi
     echo "Building $image from deploy/Dockerfile${base:+ on $base}"
+    building=$SECONDS
     build=(build --file "$root/deploy/Dockerfile" --tag "$image")
     if [ -n "$base" ]; then build+=(--build-arg "BASE=$base"); fi
     # pip in the build trusts what this machine trusts (a TLS-inspecting proxy's CA, say): the bundle is a build
@@ -135,7 +137,7 @@ else
         "$engine" rmi "$old" >/dev/null 2>&1 || true
     done
     "$engine" image prune --force --filter until=24h >/dev/null
-    echo "Built $image in $((SECONDS - began))s"
+    echo "Built $image in $((SECONDS - began))s (the image itself: $((SECONDS - building))s)"
 fi
 
 # The image deploy/deployment.yaml runs, so that a local cluster (kind, minikube) can be given this build.

@@ -65,6 +65,8 @@ esac
 
 engine="$(choose)" || { echo "no container engine: run \`$0 --install\` (or \`make image\`)" >&2; exit 1; }
 if [ "$engine" = docker ]; then
+    # BuildKit: deploy/Dockerfile mounts a build secret.
+    export DOCKER_BUILDKIT=1
     exec docker "$@"
 fi
 export CONTAINERS_CONF="$here/containers.conf"
