@@ -28,16 +28,14 @@ engine="$here/engine.sh"
 folder="$cache/image"
 repository=localhost/flink-manager
 
-# The base's recipe, which is also its cache key: Debian's essential packages and BASE_PACKAGES with bookworm's
-# updates and security updates; no documentation, manual pages or translations.
+# The base's recipe, which is also its cache key: Debian's essential packages and BASE_PACKAGES from mmdebstrap's
+# default mirrors (for a stable release, with its updates and security updates); no documentation, manual pages
+# or translations.
 mmdebstrap_args=(
     --variant=essential --include="$BASE_PACKAGES"
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*'
     --dpkgopt='path-exclude=/usr/share/info/*' --dpkgopt='path-exclude=/usr/share/locale/*'
     "$SUITE" -
-    "deb http://deb.debian.org/debian $SUITE main"
-    "deb http://deb.debian.org/debian $SUITE-updates main"
-    "deb http://deb.debian.org/debian-security $SUITE-security main"
 )
 base_key="$(printf '%s\n' "${mmdebstrap_args[@]}" "recipe-$RECIPE" | sha256sum | cut -c1-16)"
 base_tar="$folder/base-$SUITE-$base_key.tar"
