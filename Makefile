@@ -15,7 +15,7 @@ export GOMODCACHE ?= $(CACHE)/go/mod
 export GOCACHE ?= $(CACHE)/go/build
 export FLINK_MANAGER_CACHE := $(CACHE)
 
-.PHONY: install dev test lint unit component contract e2e reliability bench infra infra-flink infra-kube infra-job clean
+.PHONY: install dev test lint unit component contract e2e reliability bench image infra infra-flink infra-kube infra-job infra-image clean
 
 install: $(VENV)/.installed
 
@@ -42,6 +42,17 @@ infra-job: infra-flink
 infra-kube:
 	tests/infra/kube/build.sh
 
+# The operator's image from deploy/Dockerfile, cached by a hash of its inputs; prints its size and Python packages.
+# Docker builds it where its daemon answers (on the public Python base); elsewhere podman (installed from Debian's
+# packages when missing) on a Debian bookworm base that mmdebstrap makes from Debian's packages.
+image:
+	tests/infra/image/build.sh
+
+# The image the e2e tier runs: always with podman (a network of the container's own that reaches this machine's
+# loopback, where the tests' API server and Flink listen), on the Debian base.
+infra-image:
+	FLINK_MANAGER_CONTAINER_ENGINE=podman tests/infra/image/build.sh
+
 lint: install
 	$(BIN)/lint-imports
 
@@ -54,13 +65,13 @@ component: install infra
 contract: install infra-flink infra-job
 	$(PYTEST) tests/contract
 
-e2e: install infra
+e2e: install infra infra-image
 	$(PYTEST) tests/e2e
 
 reliability: install
 	RELIABILITY_TRIALS=$(RELIABILITY_TRIALS) $(PYTEST) tests/reliability
 
-test: install infra lint
+test: install infra infra-image lint
 	$(PYTEST) -rs tests/unit
 	$(PYTEST) -rs tests/component
 	$(PYTEST) -rs tests/contract
