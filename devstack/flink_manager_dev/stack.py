@@ -144,7 +144,7 @@ class OperatorThread:
     async def wait_ready(self, timeout: float) -> None:
         try:
             await asyncio.wait_for(asyncio.wrap_future(self.ready), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise DevStackError(f"the operator did not start within {timeout:g}s") from None
         except Exception as exc:  # noqa: BLE001
             raise DevStackError(f"the operator failed to start: {exc}") from None

@@ -25,7 +25,7 @@ class Settings:
     probe_interval_seconds: int = 300  # how often a cluster's /overview is read when no job changes
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Read `FLINK_MANAGER_<FIELD>` variables; keyword overrides (CLI flags) win."""
         env = os.environ if env is None else env
         values: dict[str, object] = {}

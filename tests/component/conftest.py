@@ -28,7 +28,6 @@ from flink_manager.kube.client import (
     EXECUTIONS,
     FLINK_CLUSTERS,
     JOB_SPECS,
-    Credentials,
     KubeClient,
     KubeConflict,
     KubeNotFound,

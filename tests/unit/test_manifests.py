@@ -483,7 +483,7 @@ def test_dockerignore_lets_through_exactly_what_the_dockerfile_copies() -> None:
 
 # ---------------------------------------------------------------- examples against the CRDs
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compiled_schema(kind: str) -> Any:
     from flink_manager.schema.compiled import CompiledSchema
 
@@ -708,7 +708,7 @@ def test_argocd_cm_patch_carries_the_health_check_for_each_kind() -> None:
         "argocd-cm-patch.yaml differs from health/health.lua: copy the script into it, once per kind")
 
 
-NOW = datetime.datetime(2026, 1, 5, 10, 0, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2026, 1, 5, 10, 0, tzinfo=datetime.UTC)
 
 
 def _wire(kind: str, name: str, generation: int, spec: dict[str, Any], status: Any) -> dict[str, Any]:

@@ -191,9 +191,7 @@ class Collector:
         spec = crd.body.get("spec") or {}
         sk = (spec.get("group", ""), (spec.get("names") or {}).get("plural", ""))
         crt = self._type_of(sk)
-        left = 0
         for stored in list(self.api.storage.iter(sk)):
-            left += 1
             if crt is not None and not stored.meta.get("deletionTimestamp"):
                 self.api.delete(crt, stored.meta.get("namespace") or None, stored.meta["name"],
                                 {"propagationPolicy": "Background"}, WriteOptions(field_manager=GC_MANAGER))
@@ -215,6 +213,6 @@ class Collector:
     def _recheck_crd(self, group: str, plural: str) -> None:
         for crd in self.api.storage.iter(CRDS):
             spec = crd.body.get("spec") or {}
-            if spec.get("group") == group and (spec.get("names") or {}).get("plural") == plural:
-                if crd.meta.get("deletionTimestamp"):
-                    self._queue(("terminating", crd.meta["uid"]))
+            if (spec.get("group") == group and (spec.get("names") or {}).get("plural") == plural
+                    and crd.meta.get("deletionTimestamp")):
+                self._queue(("terminating", crd.meta["uid"]))

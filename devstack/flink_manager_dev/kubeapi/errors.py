@@ -103,7 +103,7 @@ class ApplyConflict(ApiError):
             message = f"Apply failed with {n} {plural}: " + "\n".join(lines)
         causes = [
             {"reason": "FieldManagerConflict", "message": line, "field": p}
-            for line, (_, _, p) in zip(lines, conflicts)
+            for line, (_, _, p) in zip(lines, conflicts, strict=True)
         ]
         super().__init__(409, "Conflict", message, {"causes": causes})
 

@@ -247,8 +247,8 @@ class ApiHandler:
                 raise errors.BadRequest(f"error decoding YAML: {exc}") from exc
         if content_type and content_type not in (JSON, "*/*", ""):
             raise errors.UnsupportedMediaType(
-                f"the body of the request was in an unknown format - accepted media types include: "
-                f"application/json, application/yaml, application/vnd.kubernetes.protobuf")
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json, application/yaml, application/vnd.kubernetes.protobuf")
         try:
             return normalize_numbers(json.loads(raw or b"null"))
         except ValueError as exc:
@@ -426,7 +426,7 @@ class ApiHandler:
                 watcher.wakeup.clear()
                 try:
                     await asyncio.wait_for(watcher.wakeup.wait(), wait)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             if watcher.lines:
                 chunk = b"".join(watcher.lines)
@@ -459,4 +459,4 @@ class ApiHandler:
 
 def utcnow() -> datetime.datetime:
     """Now, in UTC."""
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)

@@ -118,11 +118,7 @@ def changed_paths(old: Any, new: Any, lt: ListTypeOf, exclude_status: bool, only
     for path, value in after.items():
         if _ignored(path, exclude_status, only_status):
             continue
-        if path not in before:
-            changed.add(path)
-        elif value is not MAP and value is not ITEM and before[path] != value:
-            changed.add(path)
-        elif (value is MAP) != (before[path] is MAP):
+        if path not in before or (value is not MAP and value is not ITEM and before[path] != value) or (value is MAP) != (before[path] is MAP):
             changed.add(path)
     removed = {p for p in before if p not in after and not _ignored(p, exclude_status, only_status)}
     return changed, removed

@@ -40,7 +40,7 @@ RETURNS_DELETED_OBJECT = {("", "pods"), ("", "serviceaccounts"), ("", "namespace
 
 def rfc3339(moment: datetime.datetime) -> str:
     """Seconds-precision RFC 3339 in UTC, as metav1.Time serialises."""
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -80,7 +80,7 @@ class ObjectApi:
         self.registry = registry
         self.storage = storage
         self.hub = hub
-        self.clock = clock or (lambda: datetime.datetime.now(datetime.timezone.utc))
+        self.clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
         self.after_change: list[Hook] = []  # the garbage collector listens here
         self.writes = 0  # committed writes (no-op writes are not counted: they do not reach storage)
 
@@ -171,7 +171,7 @@ class ObjectApi:
         except ValueError as exc:
             raise errors.BadRequest(f"resourceVersion: Invalid value: \"{rv}\": strconv.ParseUint") from exc
         if match == "Exact" and wanted != current and wanted < self.storage.compacted_revision:
-            raise errors.Gone(f"The resourceVersion for the provided list is too old.")
+            raise errors.Gone("The resourceVersion for the provided list is too old.")
         if wanted > current:
             raise errors.ApiError(504, "Timeout", f"Timeout: Too large resource version: {wanted}, current: {current}",
                                   {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
@@ -216,7 +216,7 @@ class ObjectApi:
 
     def _check_type(self, rt: ResourceType, body: Any, require: bool) -> dict[str, Any]:
         if not isinstance(body, dict):
-            raise errors.BadRequest(f"the body of the request was in an unknown format")
+            raise errors.BadRequest("the body of the request was in an unknown format")
         api_version, kind = body.get("apiVersion"), body.get("kind")
         if rt.custom and require and (not api_version or not kind):
             missing = "Kind" if not kind else "APIVersion"

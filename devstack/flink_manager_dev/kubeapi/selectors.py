@@ -64,7 +64,7 @@ def parse_label_selector(text: str | None) -> tuple[Requirement, ...]:
     for raw in _split_top_level(text):
         part = raw.strip()
         if not part:
-            raise SelectorError(f"unable to parse requirement: found '', expected: identifier")
+            raise SelectorError("unable to parse requirement: found '', expected: identifier")
         match = re.fullmatch(r"(\S+)\s+(in|notin)\s*\((.*)\)", part)
         if match:
             key, op, values = match.group(1), match.group(2), match.group(3)

@@ -84,13 +84,13 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
         if self._payloads:  # kmock DSL reactions added by a test
             await raw_request.read()
             try:
-                request = await kmock.Request._parse(raw_request, id=self._request_ids)
+                request = await kmock.Request._parse(raw_request, id=self._request_ids)  # noqa: SLF001 - kmock's parser
             except ValueError:  # a URL kmock's parser does not understand: not one a reaction targets
                 return await self.http(raw_request)
             self._request_ids += 1
             self._requests.append(request)  # reactions match only requests the root has seen
             try:
-                return await kmock.RawHandler._handle(self, request)
+                return await kmock.RawHandler._handle(self, request)  # noqa: SLF001 - the base class's own
             except NotImplementedError:
                 pass
         return await self.http(raw_request)

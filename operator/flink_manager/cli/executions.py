@@ -309,10 +309,10 @@ def history_rows(history: list[dict[str, Any]]) -> list[tuple[str, ...]]:
 
 def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     """Columns padded to their widest cell, kubectl-style (three spaces apart, the last one unpadded)."""
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
     lines = []
     for row in (header, *rows):
-        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths)] + [row[-1]]
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)] + [row[-1]]
         lines.append("   ".join(cells).rstrip())
     return "\n".join(lines)
 

@@ -100,7 +100,7 @@ class Credentials:
     default_namespace: str | None = None
 
     @classmethod
-    def from_kopf(cls, info: Any) -> "Credentials":
+    def from_kopf(cls, info: Any) -> Credentials:
         """Adopt kopf's `ConnectionInfo` from its login handlers."""
         return cls(
             server=info.server, token=info.token, username=info.username, password=info.password,
@@ -217,7 +217,7 @@ class KubeClient:
                 if response.status >= 400:
                     raise _error_of(response.status, text)
                 return json.loads(text) if text else None
-        except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
             raise KubeUnavailable(0, type(exc).__name__, str(exc) or type(exc).__name__) from exc
 
     def _observe(self, verb: str, resource: Resource) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import urllib.parse
@@ -69,7 +70,7 @@ def _join(items: Any, sep: Any = "") -> Any:
 
 def _is_sorted(items: Any) -> Any:
     values = list(items)
-    return celtypes.BoolType(all(a <= b for a, b in zip(values, values[1:])))
+    return celtypes.BoolType(all(a <= b for a, b in itertools.pairwise(values)))
 
 
 def _sum(items: Any) -> Any:
@@ -296,7 +297,7 @@ def undefined_fields(expression: str, schema: Schema, root: bool) -> list[tuple[
                 current = current["additionalProperties"]
                 continue
             open_object = current.get("x-kubernetes-preserve-unknown-fields") or current.get("type") != "object"
-            if not open_object and current.get("properties") is not None or (root and position == 0):
+            if (not open_object and current.get("properties") is not None) or (root and position == 0):
                 entry = (token.start_pos - 1, name)
                 if entry not in found:
                     found.append(entry)
@@ -312,9 +313,9 @@ def concatenates_a_conversion(expression: str) -> bool:
     except Exception:  # noqa: BLE001 - compile errors are reported elsewhere
         return False
     for node in tree.iter_subtrees():
-        if node.data in ("addition_add", "addition_sub") or (node.data == "addition" and len(node.children) == 2):
-            if any(_is_string_conversion(child) for child in node.children):
-                return True
+        if ((node.data in ("addition_add", "addition_sub") or (node.data == "addition" and len(node.children) == 2))
+                and any(_is_string_conversion(child) for child in node.children)):
+            return True
     return False
 
 

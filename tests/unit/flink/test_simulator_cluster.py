@@ -164,7 +164,7 @@ def test_a_jar_that_is_not_an_archive_runs_any_entry_class(cluster: SessionClust
 
 
 def test_only_jar_files_are_uploaded(cluster: SessionCluster) -> None:
-    with pytest.raises(SimulatedRestError, match="Only Jar files are allowed."):
+    with pytest.raises(SimulatedRestError, match=r"Only Jar files are allowed\."):
         cluster.upload_jar("job.zip", jar_bytes())
 
 

@@ -31,9 +31,9 @@ def jar_bytes() -> bytes:
 
 
 async def raw(method: str, url: str, body: Any = None) -> tuple[int, Any]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-        async with session.request(method, url, json=body) as response:
-            return response.status, await response.json(content_type=None)
+    async with (aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session,
+                session.request(method, url, json=body) as response):
+        return response.status, await response.json(content_type=None)
 
 
 async def started_job(client: FlinkClient, job_id: str = "a" * 32, **config: str) -> str:
@@ -63,7 +63,7 @@ async def test_paths_are_also_served_under_v1_and_counted_once_per_endpoint(simu
         assert (await raw("GET", simulator.url + path))[0] == 200
     assert simulator.call_count("overview") == 2
     assert simulator.call_count("GET /jobs/overview") == 3
-    status, stats = await raw("GET", simulator.url + "/_simulator/stats")
+    _, stats = await raw("GET", simulator.url + "/_simulator/stats")
     assert stats == {"requests": {"GET /overview": 2, "GET /jobs/overview": 3}, "total": 5}
 
 
@@ -139,7 +139,7 @@ async def test_refused_connections_then_the_same_port_again(simulator: Simulated
         await client.overview()  # a pooled keep-alive connection exists
         await simulator.refuse_connections(0.3)
         assert simulator.refusing_connections
-        with pytest.raises(FlinkUnavailable, match="cannot connect|failed"):
+        with pytest.raises(FlinkUnavailable, match=r"cannot connect|failed"):
             await client.overview()
         overview = await wait_for(client.overview, timeout=10, what="the simulator to listen again")
         assert overview.taskmanagers == 1 and not simulator.refusing_connections
@@ -152,7 +152,7 @@ async def test_refusing_until_told_and_through_the_admin_api(simulator: Simulate
             await client.overview()
         await simulator.accept_connections()
         await client.overview()
-        status, faults = await raw("POST", simulator.url + "/_simulator/faults", {"refuse_for": 0.3})
+        status, _ = await raw("POST", simulator.url + "/_simulator/faults", {"refuse_for": 0.3})
         assert status == 200
         await wait_for(lambda: simulator.refusing_connections, timeout=5, what="the admin refusal")
         await wait_for(client.overview, timeout=10, what="listening again")
@@ -229,10 +229,10 @@ async def test_the_request_log_and_job_listing(simulator: SimulatedFlink) -> Non
         simulator.fail_next("job", 1)
         with pytest.raises(FlinkUnavailable):
             await client.job("a" * 32)
-    status, log = await raw("GET", simulator.url + "/_simulator/requests?limit=2")
+    _, log = await raw("GET", simulator.url + "/_simulator/requests?limit=2")
     assert [entry["route"] for entry in log] == ["POST /jars/:jarid/run", "GET /jobs/:jobid"]
     assert [entry["fault"] for entry in log] == [None, "error"]
-    status, jobs = await raw("GET", simulator.url + "/_simulator/jobs")
+    _, jobs = await raw("GET", simulator.url + "/_simulator/jobs")
     assert [job["jid"] for job in jobs["jobs"]] == ["a" * 32]
     simulator.reset_calls()
     assert simulator.call_count("run") == 0 and not simulator.requests

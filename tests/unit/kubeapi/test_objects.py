@@ -18,7 +18,7 @@ from flink_manager.schema.crds import resource_types
 from flink_manager_dev.kubeapi.storage import Storage
 from flink_manager_dev.kubeapi.watching import WatchFilter, Watcher, WatchHub
 
-NOW = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
 CRD = {
     "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
     "metadata": {"name": "things.example.io"},
