@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from flink_manager_dev.kubeapi import errors
 from flink_manager.schema import crds
@@ -154,7 +155,8 @@ class Collector:
                 drt = self._type_of(sk)
                 if dependent is None or drt is None:
                     continue
-                ref = next((r for r in dependent.meta.get("ownerReferences") or () if r.get("uid") == uid), {})
+                ref: dict[str, Any] = next(
+                    (r for r in dependent.meta.get("ownerReferences") or () if r.get("uid") == uid), {})
                 if ref.get("blockOwnerDeletion"):
                     blocking += 1
                 if not dependent.meta.get("deletionTimestamp"):

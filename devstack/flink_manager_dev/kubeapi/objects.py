@@ -6,6 +6,7 @@ Every write is synchronous on the event loop, so a write is atomic without locks
 from __future__ import annotations
 
 import base64
+import builtins
 import datetime
 import json
 import random
@@ -340,7 +341,7 @@ class ObjectApi:
         if problems:
             raise errors.Invalid(rt.kind, rt.group, body["metadata"].get("name", ""), problems)
 
-    def _immutable_meta(self, body: dict[str, Any], old: dict[str, Any]) -> list[fe.FieldError]:
+    def _immutable_meta(self, body: dict[str, Any], old: dict[str, Any]) -> builtins.list[fe.FieldError]:
         problems = []
         new_finalizers = body["metadata"].get("finalizers") or []
         old_finalizers = old["metadata"].get("finalizers") or []
@@ -401,7 +402,7 @@ class ObjectApi:
         return self._replace(rt, current, body, opts, subresource, "Update")
 
     def _replace(self, rt: ResourceType, current: Stored, body: dict[str, Any], opts: WriteOptions,
-                 subresource: str | None, operation: str, entries: list[dict[str, Any]] | None = None) -> Stored:
+                 subresource: str | None, operation: str, entries: builtins.list[dict[str, Any]] | None = None) -> Stored:
         old = current.body
         if subresource == "status":
             new = json_copy(old)
@@ -515,7 +516,7 @@ class ObjectApi:
         if content_type == patches.MERGE:
             if not isinstance(document, dict):
                 raise errors.BadRequest("json: cannot unmarshal into Go value of type map[string]interface {}")
-            patched = patches.merge_patch(base, document)
+            patched = patches.apply_merge_patch(base, document)  # the document is parsed afresh: no copy needed
         elif content_type == patches.JSON:
             patched = patches.json_patch(base, document)
         else:
@@ -608,7 +609,7 @@ class ObjectApi:
         return self._replace(rt, current, merged, opts, subresource, "Apply", entries=result.entries), False
 
     def _create_applied(self, rt: ResourceType, namespace: str | None, body: dict[str, Any], opts: WriteOptions,
-                        entries: list[dict[str, Any]]) -> Stored:
+                        entries: builtins.list[dict[str, Any]]) -> Stored:
         body = self._check_type(rt, body, require=True)
         meta = body["metadata"]
         self._place(rt, namespace, meta)

@@ -31,7 +31,7 @@ CRD_RESOURCE = ("apiextensions.k8s.io", "v1", "customresourcedefinitions")
 PYTHON_MANAGER = "flink-manager-dev"
 
 
-class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
+class EmbeddedKubernetes(kmock.KubernetesEmulator):
     """An in-memory Kubernetes API served over HTTP on a loopback port.
 
     Storage, verbs, watches and discovery are this package's; kmock contributes the emulator base and its DSL:
@@ -124,7 +124,7 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
         await self.stop()
 
     @property
-    def url(self) -> str:
+    def url(self) -> str:  # type: ignore[override]  # a string for kubeconfigs and clients, where kmock's is a URL
         """The base URL (raises if not started)."""
         if self._url is None:
             raise RuntimeError("the embedded Kubernetes API is not started")
@@ -173,7 +173,10 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
         stored = self.core.update(rt, namespace, meta["name"], body, WriteOptions(field_manager=manager))
         return copy.deepcopy(stored.body)
 
-    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+    # get() and delete() act on the stored objects directly, where kmock's send an HTTP request to the server.
+    def get(  # type: ignore[override]
+        self, api_version: str, kind: str, name: str, namespace: str | None = None,
+    ) -> dict[str, Any] | None:
         """The current object, or None."""
         rt = self.resource_type(api_version, kind)
         stored = self.storage.get(rt.storage_key, (namespace or "default") if rt.namespaced else "", name)
@@ -184,7 +187,7 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
         rt = self.resource_type(api_version, kind)
         return [copy.deepcopy(self.core.view(rt, s).body) for s in self.storage.iter(rt.storage_key, namespace)]
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,  # type: ignore[override]
                propagation_policy: str | None = None) -> None:
         """Delete as a DELETE request would."""
         rt = self.resource_type(api_version, kind)

@@ -29,7 +29,8 @@ class Stored:
     @property
     def meta(self) -> dict[str, Any]:
         """`metadata`."""
-        return self.body["metadata"]
+        meta: dict[str, Any] = self.body["metadata"]
+        return meta
 
 
 @dataclass

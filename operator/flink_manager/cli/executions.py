@@ -206,8 +206,8 @@ def start_execution(args: argparse.Namespace) -> int:
         name = created["metadata"]["name"]
         _say(f"execution.flinkmanager.io/{name} created")
         if args.wait:
-            body = await _wait(client, namespace, name, lambda b: _settled(b, "Running"), args.timeout, "Running")
-            _say(f"execution.flinkmanager.io/{name} Running (Flink job {body['status'].get('flinkJobId')})")
+            running = await _wait(client, namespace, name, lambda b: _settled(b, "Running"), args.timeout, "Running")
+            _say(f"execution.flinkmanager.io/{name} Running (Flink job {running['status'].get('flinkJobId')})")
         return 0
     return _run(args, work)
 
@@ -294,7 +294,7 @@ HISTORY_COLUMNS = ("SEQ", "ACTION", "BY", "AT", "FROM → TO", "FLINK JOB", "DET
 
 def history_rows(history: list[dict[str, Any]]) -> list[tuple[str, ...]]:
     """One row per history entry, oldest first, in the columns of HISTORY_COLUMNS."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for entry in sorted(history, key=lambda e: e.get("seq", 0)):
         details = entry.get("details") or {}
         text = ", ".join(f"{key}={value}" for key, value in details.items() if value not in (None, ""))

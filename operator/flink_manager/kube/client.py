@@ -205,7 +205,8 @@ class KubeClient:
         params: Mapping[str, str] | None = None,
         body: Any = None,
         content_type: str = "application/json",
-    ) -> Any:
+    ) -> dict[str, Any]:
+        """The JSON object the API server answered (empty when it answered nothing)."""
         session, credentials = await self._get_session()
         url = credentials.server.rstrip("/") + path
         data = json.dumps(body) if body is not None else None
@@ -216,7 +217,8 @@ class KubeClient:
                 text = await response.text()
                 if response.status >= 400:
                     raise _error_of(response.status, text)
-                return json.loads(text) if text else None
+                answer: dict[str, Any] = json.loads(text) if text else {}
+                return answer
         except (TimeoutError, aiohttp.ClientConnectionError) as exc:
             raise KubeUnavailable(0, type(exc).__name__, str(exc) or type(exc).__name__) from exc
 

@@ -9,7 +9,8 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-import celpy  # type: ignore[import-untyped]
+import celpy
+import celpy.adapter
 from celpy import celtypes
 
 from flink_manager.schema import fielderrors as fe
@@ -95,7 +96,7 @@ def _find_all(s: Any, pattern: Any, limit: Any = None) -> Any:
     return celtypes.ListType([celtypes.StringType(f) for f in found])
 
 
-class _URL(celtypes.StringType):  # type: ignore[misc]
+class _URL(celtypes.StringType):
     """A parsed URL value, as returned by `url()`."""
 
 
@@ -324,7 +325,7 @@ def _cache_key(entry: dict[str, Any]) -> str:
 
 
 def _to_cel(value: Any) -> Any:
-    return celpy.json_to_cel(value)
+    return celpy.adapter.json_to_cel(value)
 
 
 def _error_text(exc: BaseException | Any) -> str:
