@@ -10,7 +10,7 @@ from typing import Any
 
 from flink_manager.cli import logs
 from flink_manager.cli.common import CliError, Formatter, non_negative_int, port
-from flink_manager.cli.kubeconfig import in_cluster, load_target, to_kopf
+from flink_manager.cli.kubeconfig import in_cluster, load_target
 from flink_manager.settings import ENV_PREFIX, Settings
 
 PRIORITY_ENV = ENV_PREFIX + "PRIORITY"
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     credentials = None
     if args.kubeconfig or args.context or not in_cluster():
         # Resolved here (not by kopf's kubeconfig login) so that --context works and certificate data is PEM.
-        credentials = to_kopf(load_target(args.kubeconfig, args.context).credentials)
+        credentials = load_target(args.kubeconfig, args.context).credentials.to_kopf()
     logs.configure(args.log_format, verbose=args.verbose)
     from flink_manager.controller.runner import run_operator
 
