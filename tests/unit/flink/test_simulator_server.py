@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import time
-import zipfile
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,18 +14,12 @@ from flink_manager.api.flinkjob import JobState
 from flink_manager.flink.client import FlinkClient
 from flink_manager.flink.errors import FlinkDuplicateJob, FlinkUnavailable
 from flink_manager_dev.simulator import RunRequest, SimulatedFlink, Timings
+from tests.jars import jar_bytes
 from tests.waiting import wait_for
 
 ENTRY = "com.example.Job"
+JAR = jar_bytes(ENTRY, manifest_key="Main-Class")  # Flink reads Main-Class when there is no Entry-Class
 SimulatorFactory = Callable[..., Awaitable[SimulatedFlink]]
-
-
-def jar_bytes() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("META-INF/MANIFEST.MF", f"Manifest-Version: 1.0\nMain-Class: {ENTRY}\n")
-        archive.writestr(ENTRY.replace(".", "/") + ".class", b"\xca\xfe\xba\xbe")
-    return buffer.getvalue()
 
 
 async def raw(method: str, url: str, body: Any = None) -> tuple[int, Any]:
@@ -37,7 +29,7 @@ async def raw(method: str, url: str, body: Any = None) -> tuple[int, Any]:
 
 
 async def started_job(client: FlinkClient, job_id: str = "a" * 32, **config: str) -> str:
-    jar = await client.upload_jar(jar_bytes(), "job.jar")
+    jar = await client.upload_jar(JAR, "job.jar")
     await client.run_jar(jar, entry_class=ENTRY, job_id=job_id, flink_config=config)
     return jar
 
@@ -70,7 +62,7 @@ async def test_paths_are_also_served_under_v1_and_counted_once_per_endpoint(simu
 async def test_upload_accepts_any_field_name_but_exactly_one_file(simulator: SimulatedFlink) -> None:
     async with aiohttp.ClientSession() as session:
         form = aiohttp.FormData()
-        form.add_field("file", jar_bytes(), filename="job.jar")
+        form.add_field("file", JAR, filename="job.jar")
         async with session.post(simulator.url + "/jars/upload", data=form) as response:
             assert response.status == 200
             assert (await response.json())["filename"].endswith("_job.jar")
@@ -163,7 +155,7 @@ async def test_a_cluster_restart_loses_jars_and_jobs(simulator: SimulatedFlink) 
         jar = await started_job(client)
         await simulator.restart_cluster()
         assert await client.list_jars() == [] and await client.jobs_overview() == []
-        jar = await client.upload_jar(jar_bytes(), "job.jar")
+        jar = await client.upload_jar(JAR, "job.jar")
         assert await client.run_jar(jar, entry_class=ENTRY, job_id="a" * 32) == "a" * 32  # the id is free again
         status, answer = await raw("POST", simulator.url + "/_simulator/restart", {})
         assert (status, answer) == (200, {"restarts": 2})
@@ -187,7 +179,7 @@ async def test_a_run_that_fails_on_the_wire_may_have_started_the_job(
     simulator: SimulatedFlink, fault: dict[str, Any], error: type[Exception], applied: bool
 ) -> None:
     async with FlinkClient(simulator.url, timeout=0.5) as client:
-        jar = await client.upload_jar(jar_bytes(), "job.jar")
+        jar = await client.upload_jar(JAR, "job.jar")
         simulator.fail_next("run_jar", **fault)
         with pytest.raises(error):
             await client.run_jar(jar, entry_class=ENTRY, job_id="b" * 32)
@@ -246,7 +238,7 @@ async def test_polling_counts_one_jobs_overview_call_per_poll(simulator: Simulat
 
 async def test_two_thousand_jobs_are_listed_in_one_cheap_call(simulator_factory: SimulatorFactory) -> None:
     simulator = await simulator_factory(slots=2000)
-    jar = simulator.cluster.upload_jar("job.jar", jar_bytes()).id
+    jar = simulator.cluster.upload_jar("job.jar", JAR).id
     for index in range(2000):
         simulator.cluster.submit(jar, RunRequest(entry_class=ENTRY, job_id=f"{index:032x}"))
     async with FlinkClient(simulator.url) as client:
