@@ -144,13 +144,6 @@ class UnsupportedMediaType(ApiError):
         super().__init__(415, "UnsupportedMediaType", message)
 
 
-class NotAcceptable(ApiError):
-    """406 NotAcceptable."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(406, "NotAcceptable", message)
-
-
 class Gone(ApiError):
     """410 Gone / Expired: a watch or list from a compacted resourceVersion."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from flink_manager_dev.kubeapi.patches import MERGE_KEYS
@@ -172,11 +172,6 @@ def from_fields_v1(trie: dict[str, Any], prefix: Path = ()) -> set[Path]:
         else:
             paths |= from_fields_v1(sub, path)
     return paths
-
-
-def iter_entries(obj: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The managedFields entries of an object."""
-    yield from (obj.get("metadata") or {}).get("managedFields") or ()
 
 
 def update_entries(

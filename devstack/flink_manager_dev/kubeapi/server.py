@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import copy
 import os
@@ -21,13 +20,12 @@ from flink_manager_dev.kubeapi.faults import Counters, Faults
 from flink_manager_dev.kubeapi.http import ApiHandler
 from flink_manager_dev.kubeapi.kubeconfig import write_kubeconfig
 from flink_manager_dev.kubeapi.objects import ObjectApi, WriteOptions
-from flink_manager_dev.kubeapi.peering import PEERING_CRDS_YAML
+from flink_manager_dev.kubeapi.peering import PEERING_CRDS
 from flink_manager_dev.kubeapi.registry import Registry
 from flink_manager.schema.resources import ResourceType
 from flink_manager_dev.kubeapi.storage import Storage, Stored
 from flink_manager_dev.kubeapi.watching import WatchHub
 
-CRD_RESOURCE = ("apiextensions.k8s.io", "v1", "customresourcedefinitions")
 PYTHON_MANAGER = "flink-manager-dev"
 
 
@@ -69,7 +67,7 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):
         for namespace in DEFAULT_NAMESPACES:
             self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
         if peering_crds:
-            self.install_crds(PEERING_CRDS_YAML)
+            self.install_crds(*PEERING_CRDS)
         if crds:
             self.install_crds(*crds)
         self.counters.reset()
@@ -271,8 +269,3 @@ def _documents(sources: Iterable[str | os.PathLike[str] | Mapping[str, Any]]) ->
             text = path.read_text()
         documents += [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
     return documents
-
-
-async def serve_forever(api: EmbeddedKubernetes) -> None:
-    """Wait until cancelled (the standalone server's main loop)."""
-    await asyncio.Event().wait()

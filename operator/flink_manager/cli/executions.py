@@ -248,13 +248,19 @@ def resume_execution(args: argparse.Namespace) -> int:
     return _run(args, work)
 
 
+async def _bump_nonce(client: KubeClient, namespace: str, name: str, field: str) -> int:
+    """Add one to a nonce of the spec (restartNonce, savepointNonce), which asks the operator to act once more."""
+    _, updated = await _patch_spec(client, namespace, name, lambda current: {
+        field: int((current.get("spec") or {}).get(field) or 0) + 1})
+    nonce = int(updated["spec"][field])
+    _say(f"execution.flinkmanager.io/{name} spec.{field}={nonce}")
+    return nonce
+
+
 def restart_execution(args: argparse.Namespace) -> int:
     """Bump spec.restartNonce."""
     async def work(client: KubeClient, namespace: str) -> int:
-        _, updated = await _patch_spec(client, namespace, args.execution, lambda current: {
-            "restartNonce": int((current.get("spec") or {}).get("restartNonce") or 0) + 1})
-        nonce = updated["spec"]["restartNonce"]
-        _say(f"execution.flinkmanager.io/{args.execution} spec.restartNonce={nonce}")
+        nonce = await _bump_nonce(client, namespace, args.execution, "restartNonce")
         if args.wait:
             def restarted(body: dict[str, Any]) -> bool:
                 return _settled(body, "Running") and (body.get("status") or {}).get("observedRestartNonce", 0) >= nonce
@@ -270,10 +276,7 @@ def restart_execution(args: argparse.Namespace) -> int:
 def savepoint_execution(args: argparse.Namespace) -> int:
     """Bump spec.savepointNonce."""
     async def work(client: KubeClient, namespace: str) -> int:
-        _, updated = await _patch_spec(client, namespace, args.execution, lambda current: {
-            "savepointNonce": int((current.get("spec") or {}).get("savepointNonce") or 0) + 1})
-        nonce = updated["spec"]["savepointNonce"]
-        _say(f"execution.flinkmanager.io/{args.execution} spec.savepointNonce={nonce}")
+        nonce = await _bump_nonce(client, namespace, args.execution, "savepointNonce")
         if args.wait:
             def taken(body: dict[str, Any]) -> bool:
                 status = body.get("status") or {}

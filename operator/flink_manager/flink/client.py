@@ -405,7 +405,6 @@ def _savepoint_status(body: Any) -> SavepointStatus:
         state=OperationState(body["status"]["id"]),
         location=operation.get("location"),
         failure=failure.message if failure else None,
-        job_not_found=isinstance(failure, FlinkJobNotFound),
     )
 
 
