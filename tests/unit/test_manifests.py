@@ -21,7 +21,7 @@ import re
 import shlex
 import subprocess
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -300,7 +300,7 @@ def test_probes_ask_kopf_liveness_endpoint(install: Install, built: dict[str, li
 def test_operator_settings_are_known_and_valid(install: Install, built: dict[str, list[dict[str, Any]]]) -> None:
     """Every FLINK_MANAGER_* variable names a setting and parses (a typo would be ignored at run time)."""
     env = env_of(operator_container(built[install.name]))
-    known = {ENV_PREFIX + f.name.upper() for f in fields(Settings)}
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
     ours = {k: v for k, v in env.items() if k.startswith(ENV_PREFIX)}
     assert set(ours) <= known, f"unknown settings: {sorted(set(ours) - known)}"
     settings = Settings.from_env({k: v for k, v in ours.items() if isinstance(v, str)})
