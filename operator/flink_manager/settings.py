@@ -57,6 +57,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Only the values given: the environment is read by `from_env`, never behind a constructor's back."""
+        del settings_cls, env_settings, dotenv_settings, file_secret_settings  # pydantic-settings passes them by name
         return (init_settings,)
 
     @classmethod
