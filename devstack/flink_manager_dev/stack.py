@@ -136,7 +136,7 @@ class OperatorThread:
                 settings=self.settings, credentials=self.credentials, memo=self.memo,
                 stop_flag=self.stop_flag, ready_flag=self.ready, standalone=True,
             ))
-        except BaseException as exc:  # reported to the thread that started it
+        except BaseException as exc:  # noqa: BLE001 - reported to the thread that started it
             self.error = exc
         finally:
             if not self.ready.done():
@@ -225,7 +225,7 @@ class DevStack:
             for example in quickstart_objects(options.examples_dir, jar_url, sha256_of(options.example_jar)):
                 try:
                     self.api.create(example.body, manager=EXAMPLES_MANAGER)
-                except Exception as exc:  # an ApiError of the embedded API: the manifest is wrong
+                except Exception as exc:  # noqa: BLE001 - an ApiError of the embedded API: the manifest is wrong
                     raise DevStackError(f"{example.source}: {exc}") from None
                 self.applied.append(example)
 
