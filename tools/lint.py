@@ -77,8 +77,10 @@ def ruff_lint(format_check: bool) -> int:
 
 
 def ruff_format() -> int:
-    result = run([tool("ruff"), "format", "--check", "--no-cache", *RUFF_PATHS])
-    files = [line for line in result.stdout.splitlines() if line.startswith("Would reformat")]
+    result = run([tool("ruff"), "format", "--check", "--no-cache", "--output-format", "concise", *RUFF_PATHS])
+    files = [
+        line for line in result.stdout.splitlines() if ": unformatted: " in line or line.startswith("Would reformat")
+    ]
     show("ruff format --check", "\n".join(files) or (result.stderr if result.returncode > 1 else ""))
     return len(files) if result.returncode <= 1 else max(1, len(files))
 
@@ -105,11 +107,20 @@ def import_linter() -> int:
 
 
 def duplicate_code() -> int:
-    result = run([
-        tool("pylint"), "--disable=all", "--enable=duplicate-code", "--score=n", "--persistent=n",
-        f"--min-similarity-lines={DUPLICATE_LINES}", "--ignore-imports=y", "--ignore-docstrings=y",
-        "--ignore-comments=y", *sorted(str(p.relative_to(REPO)) for p in PACKAGE.rglob("*.py")),
-    ])
+    result = run(
+        [
+            tool("pylint"),
+            "--disable=all",
+            "--enable=duplicate-code",
+            "--score=n",
+            "--persistent=n",
+            f"--min-similarity-lines={DUPLICATE_LINES}",
+            "--ignore-imports=y",
+            "--ignore-docstrings=y",
+            "--ignore-comments=y",
+            *sorted(str(p.relative_to(REPO)) for p in PACKAGE.rglob("*.py")),
+        ]
+    )
     findings = result.stdout.count("(duplicate-code)")
     if findings or result.returncode & 1:  # bit 0: pylint itself failed
         show("pylint duplicate-code", result.stdout + result.stderr)
@@ -145,8 +156,11 @@ def sizes() -> tuple[tuple[int, str], tuple[int, str]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--format-check", action="store_true",
-                        help="also check the format and the import order (ruff format --check, ruff's I001)")
+    parser.add_argument(
+        "--format-check",
+        action="store_true",
+        help="also check the format and the import order (ruff format --check, ruff's I001)",
+    )
     parser.add_argument("--max-module-lines", type=int, default=400, help="largest module in reconcile/, controller/")
     parser.add_argument("--max-function-lines", type=int, default=50, help="longest function there")
     parser.add_argument("--max-ruff", type=int, default=0)
