@@ -18,20 +18,8 @@ import time
 import pytest
 
 from tests.reliability.flows import FLOWS, MATRIX
-from tests.reliability.harness import KillPoint
-from tests.reliability.matrix import RunResult, record, reference_run, run_all, run_flow
+from tests.reliability.matrix import kill_points, record, reference_run, run_all, run_flow
 from tests.reliability.summary import SUMMARY, trials
-
-
-def kill_points(reference: RunResult) -> list[KillPoint]:
-    """Every mutating call of the reference run after the trigger, both timings."""
-    seen: dict[str, int] = {}
-    points = []
-    for call in reference.calls:
-        seen[call.label] = seen.get(call.label, 0) + 1
-        for timing in ("before", "after"):
-            points.append(KillPoint(call.label, seen[call.label], timing))  # type: ignore[arg-type]
-    return points
 
 
 @pytest.mark.timeout(300 * trials())
