@@ -185,8 +185,10 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):
         rt = self.resource_type(api_version, kind)
         return [copy.deepcopy(self.core.view(rt, s).body) for s in self.storage.iter(rt.storage_key, namespace)]
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,  # type: ignore[override]
-               propagation_policy: str | None = None) -> None:
+    def delete(  # type: ignore[override]
+        self, api_version: str, kind: str, name: str, namespace: str | None = None,
+        propagation_policy: str | None = None,
+    ) -> None:
         """Delete as a DELETE request would."""
         rt = self.resource_type(api_version, kind)
         options = {"propagationPolicy": propagation_policy} if propagation_policy else {}
