@@ -97,7 +97,10 @@ def by_area(findings: Sequence[str]) -> str:
     counts: dict[str, int] = {}
     for line in findings:
         parts = pathlib.PurePath(line.split(":", 1)[0]).parts
-        area = "/".join(parts[2:3] if parts[:2] == ("operator", "flink_manager") else parts[:1] + parts[2:3])
+        if parts[:2] in (("operator", "flink_manager"), ("devstack", "flink_manager_dev")):
+            area = ("devstack/" if parts[0] == "devstack" else "") + parts[2]
+        else:
+            area = "/".join(parts[:2] if len(parts) > 2 else parts[:1])
         counts[area] = counts.get(area, 0) + 1
     return ", ".join(f"{area} {count}" for area, count in sorted(counts.items()))
 
