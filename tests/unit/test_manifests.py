@@ -21,7 +21,7 @@ import re
 import shlex
 import subprocess
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -300,7 +300,7 @@ def test_probes_ask_kopf_liveness_endpoint(install: Install, built: dict[str, li
 def test_operator_settings_are_known_and_valid(install: Install, built: dict[str, list[dict[str, Any]]]) -> None:
     """Every FLINK_MANAGER_* variable names a setting and parses (a typo would be ignored at run time)."""
     env = env_of(operator_container(built[install.name]))
-    known = {ENV_PREFIX + f.name.upper() for f in fields(Settings)}
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
     ours = {k: v for k, v in env.items() if k.startswith(ENV_PREFIX)}
     assert set(ours) <= known, f"unknown settings: {sorted(set(ours) - known)}"
     settings = Settings.from_env({k: v for k, v in ours.items() if isinstance(v, str)})
@@ -486,7 +486,7 @@ def test_dockerignore_lets_through_exactly_what_the_dockerfile_copies() -> None:
 
 # ---------------------------------------------------------------- examples against the CRDs
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compiled_schema(kind: str) -> Any:
     from flink_manager.schema.compiled import CompiledSchema
 
@@ -711,7 +711,7 @@ def test_argocd_cm_patch_carries_the_health_check_for_each_kind() -> None:
         "argocd-cm-patch.yaml differs from health/health.lua: copy the script into it, once per kind")
 
 
-NOW = datetime.datetime(2026, 1, 5, 10, 0, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2026, 1, 5, 10, 0, tzinfo=datetime.UTC)
 
 
 def _wire(kind: str, name: str, generation: int, spec: dict[str, Any], status: Any) -> dict[str, Any]:
