@@ -109,5 +109,5 @@ class HistoryEntry(WireModel):
 def utc(ts: datetime.datetime) -> datetime.datetime:
     """Normalise a timestamp to timezone-aware UTC with whole seconds, as Kubernetes stores them."""
     if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=datetime.timezone.utc)
-    return ts.astimezone(datetime.timezone.utc).replace(microsecond=0)
+        ts = ts.replace(tzinfo=datetime.UTC)
+    return ts.astimezone(datetime.UTC).replace(microsecond=0)

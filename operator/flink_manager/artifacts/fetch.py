@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import aiohttp
 
 from flink_manager.reconcile.artifact import url_refusal
+from flink_manager.settings import Settings
 
 CHUNK = 1 << 16
 
@@ -42,11 +43,14 @@ class FetchedArtifact:
 class ArtifactStore:
     """A directory of verified artifacts named by digest."""
 
-    def __init__(self, cache_dir: Path, *, max_bytes: int, allow_insecure: bool, timeout: float = 300.0) -> None:
+    def __init__(self, cache_dir: Path, *, max_bytes: int, allow_insecure: bool, timeout: float = 300.0,
+                 s3_endpoint: str | None = None) -> None:
         self.cache_dir = cache_dir
         self.max_bytes = max_bytes
         self.allow_insecure = allow_insecure
         self.timeout = timeout
+        # Settings.s3_endpoint (FLINK_MANAGER_S3_ENDPOINT) when the caller does not pass it on.
+        self.s3_endpoint = s3_endpoint if s3_endpoint is not None else Settings.from_env().s3_endpoint
         self._locks: dict[str, asyncio.Lock] = {}
 
     def path_for(self, sha256: str) -> Path:
@@ -99,7 +103,7 @@ class ArtifactStore:
             return
         if parsed.scheme == "s3":
             # Anonymous read over the bucket's HTTPS endpoint (public buckets; FLINK_MANAGER_S3_ENDPOINT for others).
-            endpoint = os.environ.get("FLINK_MANAGER_S3_ENDPOINT", "https://s3.amazonaws.com").rstrip("/")
+            endpoint = self.s3_endpoint.rstrip("/")
             url = f"{endpoint}/{parsed.netloc}{parsed.path}"
         timeout = aiohttp.ClientTimeout(total=self.timeout, sock_connect=30)
         try:
