@@ -62,7 +62,7 @@ class Gathered:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        return self.body["metadata"]  # type: ignore[no-any-return]
+        return self.body["metadata"]
 
     @property
     def deleting(self) -> bool:

@@ -74,7 +74,7 @@ def configure_kopf(settings: kopf.OperatorSettings, operator_settings: Settings)
 
 
 def context_of(memo: kopf.Memo) -> OperatorContext:
-    return memo["ctx"]  # type: ignore[no-any-return]
+    return memo["ctx"]
 
 
 def add_indexes(ctx: OperatorContext) -> None:
