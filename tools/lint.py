@@ -151,7 +151,7 @@ def sizes() -> tuple[tuple[int, str], tuple[int, str]]:
     """(lines, where) of the largest module and of the longest function in reconcile/ and controller/."""
     largest, longest = (0, ""), (0, "")
     for package in SIZED_PACKAGES:
-        for path in sorted((PACKAGE / package).glob("*.py")):
+        for path in sorted((PACKAGE / package).rglob("*.py")):
             source = path.read_text()
             name = str(path.relative_to(PACKAGE))
             largest = max(largest, (len(source.splitlines()), name))

@@ -9,10 +9,16 @@ from flink_manager.api.artifact import ArtifactStatus
 from flink_manager.artifacts.fetch import ArtifactError
 from flink_manager.controller.context import ARTIFACT, JOB_SPEC, OperatorContext, ref
 from flink_manager.controller.queue import Outcome
-from flink_manager.controller.recording import patch_metadata, post_events, write_status
+from flink_manager.controller.recording import (
+    WRITE_ERRORS,
+    after_write_error,
+    patch_metadata,
+    post_events,
+    write_status,
+)
 from flink_manager.controller.views import artifact_view
 from flink_manager.flink.errors import FlinkError, FlinkJarNotFound
-from flink_manager.kube.client import ARTIFACTS, KubeConflict, KubeError, KubeNotFound, KubeUnavailable
+from flink_manager.kube.client import ARTIFACTS
 from flink_manager.reconcile.artifact import FetchResult, decide_artifact, needs_fetch, url_refusal, without_uploads
 from flink_manager.reconcile.conditions import set_condition
 from flink_manager.reconcile.plans import EventRecord
@@ -42,27 +48,16 @@ async def reconcile_artifact(ctx: OperatorContext, namespace: str, name: str) ->
         if result.failure is not None:
             await post_events(ctx, ARTIFACT, body, [EventRecord("Warning", result.failure_reason or "FetchFailed", result.failure)])
         return Outcome(retry=result.retryable)
-    except KubeConflict:
-        # A newer version exists; the cache may lag behind the API (a slow or stalled watch): read it, or the next
-        # decision conflicts again, every 0.2 s, until the watch catches up.
-        try:
-            ctx.cache.put(ARTIFACT, await ctx.kube.get(ARTIFACTS, namespace, name))
-        except KubeError:
-            pass
-        return Outcome(requeue_after=0.2)
-    except KubeNotFound:
-        return Outcome()
-    except KubeUnavailable:
-        return Outcome(retry=True)
+    except WRITE_ERRORS as exc:
+        return await after_write_error(ctx, ARTIFACT, namespace, name, exc)
 
 
 async def _verify(ctx: OperatorContext, url: str, sha256: str) -> FetchResult:
     refusal = url_refusal(url, ctx.settings.allow_insecure_artifacts)
     if refusal is not None:
         return FetchResult(failure_reason="InsecureURL", failure=refusal)
-    store = ctx.extra["artifact_store"]
     try:
-        fetched = await store.ensure(url, sha256)
+        fetched = await ctx.artifact_store.ensure(url, sha256)
     except ArtifactError as exc:
         return FetchResult(failure_reason=exc.reason, failure=exc.message, retryable=exc.retryable)
     return FetchResult(sha256=fetched.sha256, size_bytes=fetched.size_bytes)

@@ -2,7 +2,8 @@
 
 It is filled by one LIST per kind at start-up (before any reconcile, so no decision sees half a
 cluster), then kept current by kopf's watch events; every write the operator makes updates it at once,
-so the next reconcile does not act on the version it has just replaced. Bodies are slimmed: managedFields are reduced to who last changed spec.
+so the next reconcile does not act on the version it has just replaced. Bodies are slimmed: managedFields are
+reduced to who last changed spec.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from flink_manager.reconcile.performer import spec_manager
 
@@ -34,7 +35,7 @@ def slim(body: Mapping[str, Any]) -> Body:
             metadata["annotations"] = {**(metadata.get("annotations") or {}), SPEC_MANAGER: manager}
     result = {key: value for key, value in body.items() if key != "metadata"}
     result["metadata"] = metadata
-    return shared(result)
+    return cast(Body, shared(result))
 
 
 def shared(value: Any) -> Any:
@@ -57,6 +58,8 @@ def resource_version(body: Mapping[str, Any] | None) -> int:
     if not body:
         return -1
     value = (body.get("metadata") or {}).get("resourceVersion")
+    if value is None:
+        return -1
     try:
         return int(value)
     except (TypeError, ValueError):

@@ -34,7 +34,8 @@ async def build_client(ctx: OperatorContext, namespace: str, spec: FlinkClusterS
     if spec.auth is not None:
         data = await _secret_data(ctx, namespace, spec.auth.secret_ref.name)
         if spec.auth.type == AuthType.BASIC:
-            auth = BasicAuth(_key(data, "username", spec.auth.secret_ref.name), _key(data, "password", spec.auth.secret_ref.name))
+            secret = spec.auth.secret_ref.name
+            auth = BasicAuth(_key(data, "username", secret), _key(data, "password", secret))
         else:
             auth = BearerToken(_key(data, "token", spec.auth.secret_ref.name))
     ca_pem = None
@@ -66,7 +67,7 @@ def _key(data: dict[str, str], key: str, secret: str) -> str:
     return data[key]
 
 
-async def probe(ctx: OperatorContext, runtime: ClusterRuntime, jobs_changed: bool) -> bool:
+async def probe(ctx: OperatorContext, runtime: ClusterRuntime) -> bool:
     """Write the cluster's status from its overview (or from the poller's error); nothing when unchanged."""
     body = ctx.cache.get(FLINK_CLUSTER, runtime.namespace, runtime.name)
     view = cluster_view(body)

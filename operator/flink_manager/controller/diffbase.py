@@ -4,7 +4,7 @@ the parts of the body that it discards."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -25,4 +25,4 @@ class LeanDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
         metadata = body.get("metadata")
         if isinstance(metadata, Mapping):
             lean["metadata"] = {key: value for key, value in metadata.items() if key != "managedFields"}
-        return super().build(body=kopf.Body(lean), extra_fields=extra)
+        return super().build(body=kopf.Body(cast(kopf.RawBody, lean)), extra_fields=extra)

@@ -1,10 +1,17 @@
-"""Reconciling one Execution: gather inputs, observe Flink, decide, record, act. Nothing is decided here."""
+"""Reconciling one Execution, as a fixed pipeline of small stages; nothing is decided here.
+
+    gather   the Execution from the cache, its references validated into a run target (or the Blocker found)
+    observe  Flink, as far as the decision needs it (flinkio), and what the last Flink call left for it
+    decide   `reconcile.execution.decide`: the new status, at most one action, Events, when to look again
+    record   the status (only when it changed), the new history entries and Events
+    act      the Flink call (or the finalizer's release); what it returns is kept for the next decision
+    outcome  what the work queue does next
+"""
 
 from __future__ import annotations
 
-import datetime
 import logging
-import time
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,17 +19,25 @@ from pydantic import ValidationError
 from flink_manager.api.execution import ExecutionSpec, ExecutionStatus
 from flink_manager.controller import flinkio, jars
 from flink_manager.controller.cache import SPEC_MANAGER
-from flink_manager.controller.context import ARTIFACT, EXECUTION, FLINK_CLUSTER, JOB_SPEC, OperatorContext, ref
+from flink_manager.controller.context import ARTIFACT, EXECUTION, FLINK_CLUSTER, JOB_SPEC, OperatorContext, WorkKey, ref
 from flink_manager.controller.queue import Outcome
-from flink_manager.controller.recording import patch_metadata, post_events, post_history_events, write_status
+from flink_manager.controller.recording import (
+    WRITE_ERRORS,
+    after_write_error,
+    patch_metadata,
+    post_events,
+    post_history_events,
+    write_status,
+)
+from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import artifact_view, cluster_view, job_spec_view, parse_timestamp
 from flink_manager.flink.errors import FlinkError
 from flink_manager.kube.client import EXECUTIONS, KubeConflict, KubeError, KubeNotFound, KubeUnavailable
 from flink_manager.reconcile import execution
-from flink_manager.reconcile.observations import ActionError, ActionErrorKind, Observation
-from flink_manager.reconcile.performer import REQUESTED_BY_ANNOTATION
-from flink_manager.reconcile.plans import ReleaseFinalizer, UploadJar, summarize
-from flink_manager.reconcile.targets import RunTarget, resolve_target
+from flink_manager.reconcile.observations import ActionError, ActionErrorKind, ActionOutcome, Observation
+from flink_manager.reconcile.performer import OPERATOR, REQUESTED_BY_ANNOTATION
+from flink_manager.reconcile.plans import Action, Plan, ReleaseFinalizer, UploadJar, summarize
+from flink_manager.reconcile.targets import Blocker, JobSpecView, RunTarget, resolve_target
 
 logger = logging.getLogger("flink_manager")
 
@@ -30,6 +45,32 @@ FINALIZER = "flinkmanager.io/stop-job"
 JOB_SPEC_LABEL = "flinkmanager.io/job-spec"
 MAX_INLINE_STEPS = 4  # steps taken back to back when one action's result is needed at once (upload → run)
 POLLER_WAIT = 0.5  # seconds between looks for a cluster poller that has not started yet
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """One Execution as this step found it: its body, parsed spec and status, resolved target and cluster."""
+
+    key: WorkKey
+    body: dict[str, Any]
+    spec: ExecutionSpec
+    status: ExecutionStatus
+    job_spec: JobSpecView | None
+    target: RunTarget | Blocker
+    cluster: str | None  # where the current attempt runs, or where a new one would
+    runtime: ClusterRuntime | None
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.body["metadata"]
+
+    @property
+    def deleting(self) -> bool:
+        return bool(self.metadata.get("deletionTimestamp"))
+
+    @property
+    def attempt_live(self) -> bool:
+        return _attempt_live(self.status)
 
 
 async def reconcile_execution(ctx: OperatorContext, namespace: str, name: str) -> Outcome:
@@ -43,159 +84,71 @@ async def reconcile_execution(ctx: OperatorContext, namespace: str, name: str) -
 
 
 async def _step(ctx: OperatorContext, namespace: str, name: str) -> tuple[Outcome, bool]:
+    """One pass of the pipeline; True when the next step should follow at once. A stage that ends the step early
+    returns the Outcome to end it with."""
+    gathered = await gather(ctx, namespace, name)
+    if isinstance(gathered, Outcome):
+        return gathered, False
+    observation = await observe(gathered)
+    if isinstance(observation, Outcome):
+        return observation, False
+    plan = execution.decide(inputs_of(ctx, gathered, observation, ctx.last_actions.take(gathered.key)))
+    body = await record(ctx, gathered, plan)
+    if isinstance(body, Outcome):
+        return body, False
+    return await act(ctx, gathered, plan, body)
+
+
+# ---------------------------------------------------------------------------------------------------------- gather
+
+
+async def gather(ctx: OperatorContext, namespace: str, name: str) -> Gathered | Outcome:
+    """The Execution from the cache (with its finalizer, label and owner set), its target, its cluster's runtime."""
     key = (EXECUTION, namespace, name)
     body = ctx.cache.get(EXECUTION, namespace, name)
     if body is None:
-        ctx.action_errors.pop(key, None)
-        return Outcome(), False
+        ctx.last_actions.take(key)  # gone: nothing is decided about it any more
+        return Outcome()
     metadata = body["metadata"]
     deleting = bool(metadata.get("deletionTimestamp"))
     if deleting and FINALIZER not in (metadata.get("finalizers") or []):
-        return Outcome(), False
+        return Outcome()
     try:
         spec = ExecutionSpec.from_wire(body.get("spec"))
         status = ExecutionStatus.from_wire(body.get("status"))
     except ValidationError as exc:  # the CRD schema should have refused it; say so instead of crashing
         logger.error("Execution %s/%s cannot be read: %s", namespace, name, exc, extra=ref(EXECUTION, namespace, name))
-        return Outcome(), False
-
+        return Outcome()
     job_spec = job_spec_view(ctx.cache.get(JOB_SPEC, namespace, spec.job_spec_ref.name))
     if not deleting:
-        body = await _ensure_metadata(ctx, body, spec.job_spec_ref.name)
-        if body is None:
-            await _refresh(ctx, namespace, name)
-            return Outcome(requeue_after=0.2), False
+        try:
+            body = await ensure_metadata(ctx, body, spec.job_spec_ref.name)
+        except (KubeConflict, KubeUnavailable) as exc:
+            return await after_write_error(ctx, EXECUTION, namespace, name, exc)
+    target = validate(ctx, namespace, spec, job_spec)
+    cluster = status.cluster if (_attempt_live(status) and status.cluster) else (
+        target.cluster if isinstance(target, RunTarget) else status.cluster)
+    runtime = ctx.runtimes.get((namespace, cluster)) if cluster else None
+    if runtime is None and cluster and _poller_not_started(ctx, namespace, cluster):
+        # Just started (or resumed): deciding now would call Flink unreachable, or give up restarting a failed
+        # job whose checkpoints it has not read. The poller queues this execution when it starts.
+        return Outcome(requeue_after=POLLER_WAIT)
+    return Gathered(key, body, spec, status, job_spec, target, cluster, runtime)
 
+
+def _attempt_live(status: ExecutionStatus) -> bool:
+    """An operation is in flight, or the current attempt's job may be alive: its cluster is the one to ask."""
+    return status.pending is not None or status.phase in execution.LIVE_PHASES
+
+
+def validate(ctx: OperatorContext, namespace: str, spec: ExecutionSpec,
+             job_spec: JobSpecView | None) -> RunTarget | Blocker:
+    """What a new attempt would run (JobSpec + Artifact + FlinkCluster), or the first problem with the references."""
     artifact = cluster = None
     if job_spec is not None:
         artifact = artifact_view(ctx.cache.get(ARTIFACT, namespace, job_spec.spec.artifact_ref.name))
         cluster = cluster_view(ctx.cache.get(FLINK_CLUSTER, namespace, job_spec.spec.cluster_ref.name))
-    target = resolve_target(spec.job_spec_ref.name, job_spec, artifact, cluster)
-
-    attempt_live = status.pending is not None or status.phase in execution.LIVE_PHASES
-    cluster_name = status.cluster if (attempt_live and status.cluster) else (
-        target.cluster if isinstance(target, RunTarget) else status.cluster)
-    runtime = ctx.runtimes.get((namespace, cluster_name)) if cluster_name else None
-    if runtime is None and cluster_name and _poller_not_started(ctx, namespace, cluster_name):
-        # Just started (or resumed): deciding now would call Flink unreachable, or give up restarting a failed
-        # job whose checkpoints it has not read. The poller queues this execution when it starts.
-        return Outcome(requeue_after=POLLER_WAIT), False
-    if runtime is not None:
-        try:
-            observation = await flinkio.observe(runtime, key, status)
-        except flinkio.NotYetObserved:
-            return Outcome(requeue_after=runtime.transition_poll_interval), False
-    elif attempt_live or (deleting and status.phase in execution.LIVE_PHASES):
-        observation = Observation(unavailable=f"FlinkCluster {cluster_name!r} is not available to this operator")
-    else:
-        observation = Observation()
-    error = ctx.action_errors.pop(key, None)
-    result = ctx.action_results.pop(key, None)
-    if error is not None or result is not None:
-        observation = Observation(job=observation.job, trigger=observation.trigger,
-                                  unavailable=observation.unavailable, action_error=error, action_result=result)
-
-    artifact_body = ctx.cache.get(ARTIFACT, namespace, status.run_config.artifact if status.run_config else
-                                  (job_spec.spec.artifact_ref.name if job_spec else ""))
-    jar_ids = jars.jar_ids(artifact_body, cluster_name)
-    if isinstance(target, RunTarget) and target.run_config.artifact != (status.run_config.artifact if status.run_config else None):
-        jar_ids = {**jars.jar_ids(ctx.cache.get(ARTIFACT, namespace, target.run_config.artifact), target.cluster),
-                   **jar_ids}
-    annotations = metadata.get("annotations") or {}
-    inputs = execution.ExecutionInputs(
-        uid=metadata["uid"],
-        generation=int(metadata.get("generation") or 1),
-        spec=spec,
-        status=status,
-        requested_by=annotations.get(REQUESTED_BY_ANNOTATION) or annotations.get(SPEC_MANAGER) or "flink-manager",
-        target=target,
-        jar_ids=jar_ids,
-        observation=observation,
-        now=ctx.clock(),
-        deletion_requested_at=parse_timestamp(metadata.get("deletionTimestamp")),
-        deleted_by=annotations.get(REQUESTED_BY_ANNOTATION) or "unknown",
-        history_limit=ctx.settings.history_limit,
-    )
-    plan = execution.decide(inputs)
-
-    try:
-        new_body = await write_status(ctx, EXECUTION, EXECUTIONS, body, plan.status)
-    except KubeConflict:
-        await _refresh(ctx, namespace, name)
-        return Outcome(requeue_after=0.2), False  # a newer version exists: decide again from it
-    except KubeNotFound:
-        return Outcome(), False
-    except KubeUnavailable:
-        return Outcome(retry=True), False
-    uid = metadata["uid"]
-    if uid not in ctx.history_events_checked and status.history:
-        # The first reconcile in this process: the Events of the last write before a crash may never have been
-        # posted. Post those of that decision's entries that are missing (read first: a quiet start writes nothing).
-        newest = status.history[-1].performed_at
-        await post_history_events(ctx, EXECUTION, new_body, [h for h in status.history if h.performed_at == newest],
-                                  repeat=True)
-    ctx.history_events_checked.add(uid)
-    new_entries = [h for h in plan.status.history if h.seq > status.history_total]
-    await post_history_events(ctx, EXECUTION, new_body, new_entries)
-    await post_events(ctx, EXECUTION, new_body, plan.events)
-    _track(ctx, key, runtime, plan.status)
-
-    again = False
-    if isinstance(plan.action, ReleaseFinalizer):
-        try:
-            await _release(ctx, new_body)
-        except KubeConflict:
-            await _refresh(ctx, namespace, name)
-            return Outcome(requeue_after=0.2), False  # changed meanwhile: decide again from the newer version
-        except KubeUnavailable:
-            return Outcome(retry=True), False
-        ctx.job_owners_forget(plan.status)
-        ctx.history_events_checked.discard(uid)
-        return Outcome(), False
-    if plan.action is not None:
-        if runtime is None:
-            ctx.action_errors[key] = ActionError(ActionErrorKind.UNAVAILABLE, f"FlinkCluster {cluster_name!r} is not available")
-            return Outcome(retry=True), False
-        again = await _act(ctx, key, runtime, plan.action)
-    requeue = plan.requeue_after
-    if plan.action is not None and runtime is not None and requeue is not None:
-        requeue = max(requeue, runtime.transition_poll_interval + 0.05)  # see the effect in the next poll
-    return Outcome(requeue_after=requeue, retry=plan.retry), again
-
-
-async def _act(ctx: OperatorContext, key: Any, runtime: Any, action: Any) -> bool:
-    """Perform one action; its error is kept for the next decision. True when the next step should follow at once."""
-    started = time.monotonic()
-    logger.info("Execution %s/%s on FlinkCluster %s: %s", key[1], key[2], runtime.name, summarize(action),
-                extra=ref(EXECUTION, key[1], key[2]))
-    try:
-        if isinstance(action, UploadJar):
-            await jars.upload(ctx, runtime, action)
-            return True
-        result = await flinkio.perform(runtime, action)
-        if result is not None:
-            ctx.action_results[key] = result
-        runtime.poke()
-    except FlinkError as exc:
-        ctx.action_errors[key] = flinkio.action_error(exc)
-        logger.info("%s for Execution %s/%s on FlinkCluster %s failed: %s", type(action).__name__, key[1], key[2],
-                    runtime.name, exc.message, extra=ref(EXECUTION, key[1], key[2]))
-        return False
-    except jars.UploadFailed as exc:
-        ctx.action_errors[key] = exc.error
-        return True
-    finally:
-        runtime.last_action_at[key] = time.monotonic() if not isinstance(action, UploadJar) else started
-    return False
-
-
-async def _refresh(ctx: OperatorContext, namespace: str, name: str) -> None:
-    """After a conflict, read the newer version: the cache may lag behind the API (a slow or stalled watch), and
-    deciding again from it would only conflict again, every 0.2 s, until the watch catches up."""
-    try:
-        ctx.cache.put(EXECUTION, await ctx.kube.get(EXECUTIONS, namespace, name))
-    except KubeError:
-        pass  # gone or unreachable: the watch or the next retry tells
+    return resolve_target(spec.job_spec_ref.name, job_spec, artifact, cluster)
 
 
 def _poller_not_started(ctx: OperatorContext, namespace: str, cluster: str) -> bool:
@@ -206,20 +159,9 @@ def _poller_not_started(ctx: OperatorContext, namespace: str, cluster: str) -> b
     return (namespace, cluster) not in ctx.pollers_started
 
 
-def _track(ctx: OperatorContext, key: Any, runtime: Any, status: ExecutionStatus) -> None:
-    """Keep the poller's job-id → execution map and the set of executions in transition current."""
-    for job_id in (status.flink_job_id, status.pending.job_id if status.pending else None):
-        if job_id:
-            ctx.job_owners[job_id] = key
-    if runtime is not None:
-        if status.pending is not None:
-            runtime.in_transition.add(key)
-        else:
-            runtime.in_transition.discard(key)
-
-
-async def _ensure_metadata(ctx: OperatorContext, body: dict[str, Any], job_spec_name: str) -> dict[str, Any] | None:
-    """The finalizer, the job-spec label and the owner reference to the JobSpec, in one write when missing."""
+async def ensure_metadata(ctx: OperatorContext, body: dict[str, Any], job_spec_name: str) -> dict[str, Any]:
+    """The finalizer, the job-spec label and the owner reference to the JobSpec, in one write when missing. A
+    conflict or an unavailable API propagates (the step ends); another error is logged and the step goes on."""
     metadata = body["metadata"]
     patch: dict[str, Any] = {}
     finalizers = list(metadata.get("finalizers") or [])
@@ -241,21 +183,151 @@ async def _ensure_metadata(ctx: OperatorContext, body: dict[str, Any], job_spec_
     try:
         return await patch_metadata(ctx, EXECUTION, EXECUTIONS, body, patch)
     except (KubeConflict, KubeUnavailable):
-        return None
+        raise
     except KubeError as exc:
         logger.warning("could not set metadata of Execution %s: %s", metadata.get("name"), exc,
                        extra=ref(EXECUTION, metadata.get("namespace"), metadata.get("name")))
         return body
 
 
-async def _release(ctx: OperatorContext, body: dict[str, Any]) -> None:
-    metadata = body["metadata"]
-    finalizers = [f for f in metadata.get("finalizers") or [] if f != FINALIZER]
+# --------------------------------------------------------------------------------------------------------- observe
+
+
+async def observe(g: Gathered) -> Observation | Outcome:
+    """Flink, as far as the decision needs it; waits for the next poll when the last is older than the last action."""
+    if g.runtime is not None:
+        try:
+            return await flinkio.observe(g.runtime, g.key, g.status)
+        except flinkio.NotYetObserved:
+            return Outcome(requeue_after=g.runtime.transition_poll_interval)
+    if g.attempt_live or (g.deleting and g.status.phase in execution.LIVE_PHASES):
+        return Observation(unavailable=f"FlinkCluster {g.cluster!r} is not available to this operator")
+    return Observation()
+
+
+def inputs_of(ctx: OperatorContext, g: Gathered, observation: Observation,
+              last_action: ActionOutcome | None) -> execution.ExecutionInputs:
+    """Everything the decision reads, with `now` from the operator's clock."""
+    annotations = g.metadata.get("annotations") or {}
+    return execution.ExecutionInputs(
+        uid=g.metadata["uid"],
+        generation=int(g.metadata.get("generation") or 1),
+        spec=g.spec,
+        status=g.status,
+        requested_by=annotations.get(REQUESTED_BY_ANNOTATION) or annotations.get(SPEC_MANAGER) or OPERATOR,
+        target=g.target,
+        jar_ids=_jar_ids(ctx, g),
+        observation=observation,
+        now=ctx.clock(),
+        deletion_requested_at=parse_timestamp(g.metadata.get("deletionTimestamp")),
+        deleted_by=annotations.get(REQUESTED_BY_ANNOTATION) or "unknown",
+        history_limit=ctx.settings.history_limit,
+        last_action=last_action,
+    )
+
+
+def _jar_ids(ctx: OperatorContext, g: Gathered) -> dict[str, str]:
+    """sha256 → jar id of the current attempt's artifact on its cluster, and of the target's artifact on its own."""
+    namespace, status, target = g.key[1], g.status, g.target
+    current = status.run_config.artifact if status.run_config else None
+    fallback = g.job_spec.spec.artifact_ref.name if g.job_spec else ""
+    found = jars.jar_ids(ctx.cache.get(ARTIFACT, namespace, current or fallback), g.cluster)
+    if isinstance(target, RunTarget) and target.run_config.artifact != current:
+        found = {**jars.jar_ids(ctx.cache.get(ARTIFACT, namespace, target.run_config.artifact), target.cluster),
+                 **found}
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------------- record
+
+
+async def record(ctx: OperatorContext, g: Gathered, plan: Plan[ExecutionStatus]) -> dict[str, Any] | Outcome:
+    """Write the status when it changed, post the new history entries and Events, keep the poller's maps current."""
+    try:
+        body = await write_status(ctx, EXECUTION, EXECUTIONS, g.body, plan.status)
+    except WRITE_ERRORS as exc:
+        return await after_write_error(ctx, EXECUTION, g.key[1], g.key[2], exc)
+    uid = g.metadata["uid"]
+    if uid not in ctx.history_events_checked and g.status.history:
+        # The first reconcile in this process: the Events of the last write before a crash may never have been
+        # posted. Post those of that decision's entries that are missing (read first: a quiet start writes nothing).
+        newest = g.status.history[-1].performed_at
+        await post_history_events(ctx, EXECUTION, body, [h for h in g.status.history if h.performed_at == newest],
+                                  repeat=True)
+    ctx.history_events_checked.add(uid)
+    await post_history_events(ctx, EXECUTION, body, [h for h in plan.status.history if h.seq > g.status.history_total])
+    await post_events(ctx, EXECUTION, body, plan.events)
+    for job_id in (plan.status.flink_job_id, plan.status.pending.job_id if plan.status.pending else None):
+        if job_id:
+            ctx.job_owners[job_id] = g.key  # the poller wakes this execution when the job changes
+    if g.runtime is not None:
+        g.runtime.track_transition(g.key, plan.status.pending is not None)
+    return body
+
+
+# ------------------------------------------------------------------------------------------------ act and outcome
+
+
+async def act(ctx: OperatorContext, g: Gathered, plan: Plan[ExecutionStatus],
+              body: dict[str, Any]) -> tuple[Outcome, bool]:
+    """Make the plan's call; the step's outcome, and whether the next step should follow at once."""
+    if isinstance(plan.action, ReleaseFinalizer):
+        return await release(ctx, g, plan.status, body), False
+    again = False
+    if plan.action is not None:
+        if g.runtime is None:
+            error = ActionError(ActionErrorKind.UNAVAILABLE, f"FlinkCluster {g.cluster!r} is not available")
+            ctx.last_actions.keep(g.key, ActionOutcome(error=error))
+            return Outcome(retry=True), False
+        again = await call_flink(ctx, g.key, g.runtime, plan.action)
+    return outcome(g, plan), again
+
+
+def outcome(g: Gathered, plan: Plan[ExecutionStatus]) -> Outcome:
+    """When to look again: as the plan asks, but after an action not before the poll that can show its effect."""
+    requeue = plan.requeue_after
+    if plan.action is not None and g.runtime is not None and requeue is not None:
+        requeue = max(requeue, g.runtime.transition_poll_interval + 0.05)
+    return Outcome(requeue_after=requeue, retry=plan.retry)
+
+
+async def call_flink(ctx: OperatorContext, key: WorkKey, runtime: ClusterRuntime, action: Action) -> bool:
+    """Make one Flink call (or the jar's upload), keeping what it left for the next decision. True when the next step
+    should follow at once (after an upload, the run)."""
+    started = runtime.now()
+    logger.info("Execution %s/%s on FlinkCluster %s: %s", key[1], key[2], runtime.name, summarize(action),
+                extra=ref(EXECUTION, key[1], key[2]))
+    try:
+        if isinstance(action, UploadJar):
+            await jars.upload(ctx, runtime, action)
+            return True
+        trigger_id = await flinkio.perform(runtime, action)
+        if trigger_id is not None:
+            ctx.last_actions.keep(key, ActionOutcome(disposal_trigger_id=trigger_id))
+        runtime.poke()
+    except FlinkError as exc:
+        ctx.last_actions.keep(key, ActionOutcome(error=flinkio.action_error(exc)))
+        logger.info("%s for Execution %s/%s on FlinkCluster %s failed: %s", type(action).__name__, key[1], key[2],
+                    runtime.name, exc.message, extra=ref(EXECUTION, key[1], key[2]))
+        return False
+    except jars.UploadFailed as exc:
+        ctx.last_actions.keep(key, ActionOutcome(error=exc.error))
+        return True
+    finally:
+        # An upload's effect (a run) follows; any other call's effect shows in polls that began after it returned.
+        runtime.mark_action(key, started if isinstance(action, UploadJar) else None)
+    return False
+
+
+async def release(ctx: OperatorContext, g: Gathered, status: ExecutionStatus, body: dict[str, Any]) -> Outcome:
+    """Remove the operator's finalizer: the deletion may complete. The execution's job ids are forgotten."""
+    finalizers = [f for f in body["metadata"].get("finalizers") or [] if f != FINALIZER]
     try:
         await patch_metadata(ctx, EXECUTION, EXECUTIONS, body, {"finalizers": finalizers})
     except KubeNotFound:
-        pass
-
-
-def deletion_time(body: dict[str, Any]) -> datetime.datetime | None:
-    return parse_timestamp((body.get("metadata") or {}).get("deletionTimestamp"))
+        pass  # gone already: what releasing wanted
+    except (KubeConflict, KubeUnavailable) as exc:
+        return await after_write_error(ctx, EXECUTION, g.key[1], g.key[2], exc)
+    ctx.job_owners_forget(status)
+    ctx.history_events_checked.discard(g.metadata["uid"])
+    return Outcome()

@@ -13,6 +13,7 @@ from flink_manager.api.execution import ExecutionStatus, OperationType
 from flink_manager.api.flinkjob import JobState
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.flink import errors
+from flink_manager.flink.models import OperationStatus, SavepointStatus
 from flink_manager.reconcile import execution
 from flink_manager.reconcile.observations import (
     ActionError,
@@ -47,8 +48,8 @@ def action_error(exc: errors.FlinkError) -> ActionError:
 
 def _timestamp(millis: Any) -> datetime.datetime:
     if not millis:
-        return datetime.datetime.fromtimestamp(0, datetime.timezone.utc)
-    return datetime.datetime.fromtimestamp(int(millis) / 1000, datetime.timezone.utc).replace(microsecond=0)
+        return datetime.datetime.fromtimestamp(0, datetime.UTC)
+    return datetime.datetime.fromtimestamp(int(millis) / 1000, datetime.UTC).replace(microsecond=0)
 
 
 def _checkpoint_ref(stats: Any, *, savepoint: bool) -> CheckpointRef | None:
@@ -85,12 +86,11 @@ async def observe(runtime: ClusterRuntime, key: Any, status: ExecutionStatus) ->
 
 
 async def _observe_job(runtime: ClusterRuntime, key: Any, status: ExecutionStatus, job_id: str) -> JobObservation:
-    after = runtime.last_action_at.get(key, float("-inf"))
-    snapshot = runtime.snapshot
-    state: JobState | None
-    if snapshot.ok and snapshot.taken_at <= after:
+    if not runtime.polled_since_action(key):
         runtime.await_poll(job_id)
         raise NotYetObserved(job_id)
+    snapshot = runtime.snapshot
+    state: JobState | None
     if snapshot.ok and job_id in snapshot.states:
         state = snapshot.states[job_id]
     else:  # not listed (or no overview yet): ask for the job itself, whose 404 is not cached
@@ -126,6 +126,7 @@ def _state_value(state: Any) -> str:
 async def _observe_trigger(runtime: ClusterRuntime, needs: execution.ObservationNeeds) -> TriggerObservation:
     trigger_id = needs.trigger_id
     assert trigger_id is not None
+    result: OperationStatus | SavepointStatus
     try:
         if needs.trigger_operation == OperationType.DISPOSE:
             result = await runtime.client.savepoint_disposal_status(trigger_id)

@@ -11,12 +11,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
 import kopf
 
 from flink_manager import GROUP, VERSION
+from flink_manager.api.cluster import FlinkClusterSpec
 from flink_manager.artifacts.fetch import ArtifactStore
 from flink_manager.controller import clusters, jars
 from flink_manager.controller.artifacts import reconcile_artifact
@@ -26,6 +28,7 @@ from flink_manager.controller.context import (
     FLINK_CLUSTER,
     JOB_SPEC,
     KINDS,
+    RESOURCES,
     OperatorContext,
 )
 from flink_manager.controller.diffbase import LeanDiffBaseStorage
@@ -34,12 +37,12 @@ from flink_manager.controller.jobspecs import reconcile_job_spec
 from flink_manager.controller.queue import Outcome, WorkQueue
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import cluster_view
-from flink_manager.kube.client import ARTIFACTS, EXECUTIONS, FLINK_CLUSTERS, JOB_SPECS, Credentials, KubeClient
+from flink_manager.flink.client import FlinkClient
+from flink_manager.kube.client import Credentials, KubeClient
 from flink_manager.settings import Settings
 
 logger = logging.getLogger("flink_manager")
 
-RESOURCES = {FLINK_CLUSTER: FLINK_CLUSTERS, ARTIFACT: ARTIFACTS, JOB_SPEC: JOB_SPECS, EXECUTION: EXECUTIONS}
 KOPF_FINALIZER = "flinkmanager.io/cluster-poller"
 
 
@@ -71,7 +74,7 @@ def configure_kopf(settings: kopf.OperatorSettings, operator_settings: Settings)
 
 
 def context_of(memo: kopf.Memo) -> OperatorContext:
-    return memo["ctx"]  # type: ignore[no-any-return]
+    return memo["ctx"]
 
 
 def add_indexes(ctx: OperatorContext) -> None:
@@ -85,15 +88,13 @@ def add_indexes(ctx: OperatorContext) -> None:
 
 async def build_context(settings: Settings, credentials: Credentials | Any) -> OperatorContext:
     kube_credentials = credentials if isinstance(credentials, Credentials) else Credentials.from_kopf(credentials)
-    ctx = OperatorContext(settings=settings, kube=KubeClient(kube_credentials))
+    store = ArtifactStore(settings.artifact_cache_dir, max_bytes=settings.max_artifact_bytes,
+                          allow_insecure=settings.allow_insecure_artifacts)
+    ctx = OperatorContext(settings=settings, kube=KubeClient(kube_credentials), artifact_store=store)
     ctx.kube._observer = ctx.metrics.observe_write  # noqa: SLF001 - wired once, here
-    ctx.extra["artifact_store"] = ArtifactStore(
-        settings.artifact_cache_dir, max_bytes=settings.max_artifact_bytes,
-        allow_insecure=settings.allow_insecure_artifacts,
-    )
     add_indexes(ctx)
     ctx.cache.on_change = lambda kind, old, new: wake_dependents(ctx, kind, old, new)
-    ctx.queue = WorkQueue(lambda key: dispatch(ctx, key), workers=settings.workers)
+    ctx.queue = WorkQueue(lambda key: dispatch(ctx, key), workers=settings.workers, clock=ctx.monotonic)
     return ctx
 
 
@@ -212,9 +213,8 @@ def wake_dependents(ctx: OperatorContext, kind: str, old: dict[str, Any] | None,
         if old is None or new is None or _meta(old).get("generation") != _meta(new).get("generation"):
             for execution in ctx.cache.lookup(EXECUTION, "job-spec", namespace, name):
                 ctx.enqueue(EXECUTION, namespace, execution["metadata"]["name"])
-    elif kind in (ARTIFACT, FLINK_CLUSTER):
-        if _readiness(old) != _readiness(new):
-            _wake_users(ctx, "artifact" if kind == ARTIFACT else "cluster", namespace, name)
+    elif kind in (ARTIFACT, FLINK_CLUSTER) and _readiness(old) != _readiness(new):
+        _wake_users(ctx, "artifact" if kind == ARTIFACT else "cluster", namespace, name)
 
 
 def _on_event(kind: str, event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo) -> None:
@@ -253,9 +253,12 @@ async def cluster_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, 
 
 
 @kopf.daemon(GROUP, VERSION, "flinkclusters", id="poller", cancellation_timeout=2.0)
-async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str, memo: kopf.Memo, **_: Any) -> None:
+async def cluster_poller(
+    stopped: kopf.DaemonStopped, name: str, namespace: str | None, memo: kopf.Memo, **_: Any,
+) -> None:
     """Own the cluster's runtime for as long as kopf runs this daemon."""
     ctx = context_of(memo)
+    namespace = namespace or ""  # FlinkClusters are namespaced: kopf always gives one
     key = (namespace, name)
     if ctx.queue is not None:
         ctx.queue.paused = False
@@ -272,23 +275,15 @@ async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str,
                 await clusters.report_config_error(ctx, namespace, name, str(exc))
                 await stopped.wait(float(view.spec.poll_interval_seconds))
                 continue
-            runtime = ClusterRuntime(
-                namespace, name, client,
-                poll_interval=float(view.spec.poll_interval_seconds),
-                transition_poll_interval=ctx.settings.transition_poll_seconds,
-                on_jobs_changed=lambda rt, jobs: clusters.wake_job_owners(ctx, rt, jobs),
-                fingerprint=clusters.fingerprint(view.spec),
-            )
-            runtime.probe_interval = float(ctx.settings.probe_interval_seconds)
-            runtime.housekeeping_interval = float(ctx.settings.jar_housekeeping_seconds)
+            runtime = _runtime(ctx, namespace, name, client, view.spec)
             ctx.runtimes[key] = runtime
             _wake_users(ctx, "cluster", namespace, name)
             for execution in clusters.executions_on(ctx, namespace, name):
                 ctx.enqueue(EXECUTION, namespace, execution["metadata"]["name"])
             waker = asyncio.create_task(_poke_when_stopped(stopped, runtime))
             try:
-                await runtime.run(lambda: bool(stopped) or _spec_changed(ctx, runtime),
-                                  lambda rt, changed: clusters.probe(ctx, rt, changed),
+                await runtime.run(functools.partial(_stops, stopped, ctx, runtime),
+                                  lambda rt: clusters.probe(ctx, rt),
                                   lambda rt: jars.housekeep(ctx, rt))
             finally:
                 waker.cancel()
@@ -302,9 +297,29 @@ async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str,
                 ctx.queue.paused = True
 
 
+def _runtime(ctx: OperatorContext, namespace: str, name: str, client: FlinkClient,
+             spec: FlinkClusterSpec) -> ClusterRuntime:
+    """The runtime of one cluster, on the operator's clock."""
+    return ClusterRuntime(
+        namespace, name, client,
+        poll_interval=float(spec.poll_interval_seconds),
+        transition_poll_interval=ctx.settings.transition_poll_seconds,
+        on_jobs_changed=lambda rt, jobs: clusters.wake_job_owners(ctx, rt, jobs),
+        clock=ctx.monotonic,
+        fingerprint=clusters.fingerprint(spec),
+        probe_interval=float(ctx.settings.probe_interval_seconds),
+        housekeeping_interval=float(ctx.settings.jar_housekeeping_seconds),
+    )
+
+
 async def _poke_when_stopped(stopped: kopf.DaemonStopped, runtime: ClusterRuntime) -> None:
     await stopped.wait()
     runtime.poke()
+
+
+def _stops(stopped: kopf.DaemonStopped, ctx: OperatorContext, runtime: ClusterRuntime) -> bool:
+    """The runtime stops when kopf stops the daemon, or to be rebuilt after a change of the cluster's spec."""
+    return bool(stopped) or _spec_changed(ctx, runtime)
 
 
 def _spec_changed(ctx: OperatorContext, runtime: ClusterRuntime) -> bool:

@@ -3,6 +3,7 @@ Artifact's status, and clean up the jars no JobSpec refers to any more."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -13,8 +14,8 @@ from flink_manager.controller.context import ARTIFACT, EXECUTION, FLINK_CLUSTER,
 from flink_manager.controller.recording import write_status
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import artifact_view
-from flink_manager.kube.client import ARTIFACTS, KubeConflict
 from flink_manager.flink.errors import FlinkJarNotFound
+from flink_manager.kube.client import ARTIFACTS, KubeConflict
 from flink_manager.reconcile.artifact import with_upload, without_uploads
 from flink_manager.reconcile.jars import plan_housekeeping
 from flink_manager.reconcile.observations import ActionError, ActionErrorKind
@@ -54,21 +55,23 @@ async def upload(ctx: OperatorContext, runtime: ClusterRuntime, action: UploadJa
         known = jar_ids(body, runtime.name).get(action.sha256)
         if known is not None and known != action.replace_jar_id:
             return known  # uploaded meanwhile for another execution
-        store = ctx.extra["artifact_store"]
+        store = ctx.artifact_store
         if view.spec.sha256 != action.sha256 and not store.path_for(action.sha256).exists():
             raise UploadFailed(ActionError(
                 ActionErrorKind.ARTIFACT,
-                f"Artifact {action.artifact!r} now has sha256 {view.spec.sha256}; content {action.sha256} is no longer available",
+                f"Artifact {action.artifact!r} now has sha256 {view.spec.sha256}; content {action.sha256} is no "
+                "longer available",
             ))
         try:
             fetched = await store.ensure(view.spec.url, action.sha256)
         except ArtifactError as exc:
-            raise UploadFailed(ActionError(ActionErrorKind.ARTIFACT, f"Artifact {action.artifact!r}: {exc.message}")) from exc
+            error = ActionError(ActionErrorKind.ARTIFACT, f"Artifact {action.artifact!r}: {exc.message}")
+            raise UploadFailed(error) from exc
         jar_id = await runtime.client.upload_jar(fetched.path, jar_file_name(action.artifact, action.sha256))
         record = ArtifactUpload(cluster=runtime.name, jar_id=jar_id, sha256=action.sha256, uploaded_at=ctx.clock())
         await _record_upload(ctx, namespace, action.artifact, record, action.replace_jar_id)
-        logger.info("uploaded Artifact %s/%s to FlinkCluster %s as %s", namespace, action.artifact, runtime.name, jar_id,
-                    extra=ref(ARTIFACT, namespace, action.artifact))
+        logger.info("uploaded Artifact %s/%s to FlinkCluster %s as %s", namespace, action.artifact, runtime.name,
+                    jar_id, extra=ref(ARTIFACT, namespace, action.artifact))
         return jar_id
 
 
@@ -100,8 +103,8 @@ def jars_in_use(ctx: OperatorContext, namespace: str) -> set[tuple[str, str]]:
     """(artifact, sha256) pairs a JobSpec points at, or an Execution ran or may roll back to."""
     in_use: set[tuple[str, str]] = set()
     for job_spec in ctx.cache.items(JOB_SPEC, namespace):
-        artifact_name = ((job_spec.get("spec") or {}).get("artifactRef") or {}).get("name")
-        artifact = ctx.cache.get(ARTIFACT, namespace, artifact_name or "")
+        artifact_name = ((job_spec.get("spec") or {}).get("artifactRef") or {}).get("name") or ""
+        artifact = ctx.cache.get(ARTIFACT, namespace, artifact_name)
         if artifact is not None:
             in_use.add((artifact_name, (artifact.get("spec") or {}).get("sha256", "")))
     for execution in ctx.cache.items(EXECUTION, namespace):
@@ -121,7 +124,7 @@ async def housekeep(ctx: OperatorContext, runtime: ClusterRuntime) -> None:
         for body in ctx.cache.items(ARTIFACT, namespace)
     }
     listed = {jar.id: jar.name for jar in await runtime.client.list_jars()}
-    state = ctx.extra.setdefault("unreferenced_jars", {}).setdefault(runtime.key, {})
+    state = ctx.unreferenced_jars.setdefault(runtime.key, {})
     plan = plan_housekeeping(
         uploads, jars_in_use(ctx, namespace), listed, state, now=runtime.now(),
         grace=float(ctx.settings.jar_grace_seconds), own_prefix=JAR_PREFIX,
@@ -135,6 +138,6 @@ async def housekeep(ctx: OperatorContext, runtime: ClusterRuntime) -> None:
                     extra=ref(FLINK_CLUSTER, namespace, runtime.name))
     for artifact, jar_ids in plan.forget.items():
         await update_uploads(ctx, namespace, artifact,
-                             lambda status, ids=jar_ids: without_uploads(status, runtime.name, ids))
+                             functools.partial(without_uploads, cluster=runtime.name, jar_ids=jar_ids))
     state.clear()
     state.update(plan.unreferenced_since)

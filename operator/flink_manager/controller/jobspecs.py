@@ -5,9 +5,9 @@ from __future__ import annotations
 from flink_manager.api.execution import ExecutionPhase
 from flink_manager.controller.context import ARTIFACT, EXECUTION, FLINK_CLUSTER, JOB_SPEC, OperatorContext
 from flink_manager.controller.queue import Outcome
-from flink_manager.controller.recording import write_status
+from flink_manager.controller.recording import CONFLICT_REQUEUE, WRITE_ERRORS, after_write_error, write_status
 from flink_manager.controller.views import artifact_view, cluster_view, job_spec_view
-from flink_manager.kube.client import JOB_SPECS, KubeConflict, KubeNotFound, KubeUnavailable
+from flink_manager.kube.client import JOB_SPECS, KubeConflict
 from flink_manager.reconcile.jobspec import ExecutionSummary, decide_job_spec
 from flink_manager.reconcile.targets import resolve_target
 
@@ -32,9 +32,9 @@ async def reconcile_job_spec(ctx: OperatorContext, namespace: str, name: str) ->
     try:
         await write_status(ctx, JOB_SPEC, JOB_SPECS, body, status)
     except KubeConflict:
-        return Outcome(requeue_after=0.2)
-    except KubeNotFound:
-        return Outcome()
-    except KubeUnavailable:
-        return Outcome(retry=True)
+        # Decided again from the cache, not re-read: a JobSpec read ahead of the watch would show its Executions a
+        # spec the watch has not delivered yet, and they would skip an upgrade under way (the stale-state tier).
+        return Outcome(requeue_after=CONFLICT_REQUEUE)
+    except WRITE_ERRORS as exc:
+        return await after_write_error(ctx, JOB_SPEC, namespace, name, exc)
     return Outcome()

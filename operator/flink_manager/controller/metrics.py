@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-PHASES = ("Pending", "Submitting", "Running", "Stopping", "Stopped", "Cancelling", "Cancelled", "Restarting", "Finished",
-          "Failed")
+PHASES = ("Pending", "Submitting", "Running", "Stopping", "Stopped", "Cancelling", "Cancelled", "Restarting",
+          "Finished", "Failed")
 
 
 class Metrics:
@@ -40,12 +39,6 @@ class Metrics:
     def observe_write(self, verb: str, resource: str) -> None:
         self.write_count += 1
         self.kube_writes.labels(verb, resource).inc()
-
-    def set_phases(self, phases: Iterable[str]) -> None:
-        """Count the phases of all executions afresh."""
-        self._phases = Tally(phases)
-        for phase in PHASES:
-            self.executions.labels(phase).set(self._phases.get(phase, 0))
 
     def phase_changed(self, old: str | None, new: str | None) -> None:
         """One execution left phase `old` (None: it is new) for `new` (None: it is gone); O(1), unlike a recount."""

@@ -113,7 +113,7 @@ class WorkQueue:
             self._wakeup.clear()
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def _worker(self) -> None:
@@ -127,8 +127,9 @@ class WorkQueue:
                 outcome = await self._reconcile(key)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - one object's bug must not stop the others
-                extra = {"k8s_ref": dict(zip(("kind", "namespace", "name"), key))} if isinstance(key, tuple) else {}
+            except Exception:  # one object's bug must not stop the others
+                fields = ("kind", "namespace", "name")
+                extra = {"k8s_ref": dict(zip(fields, key, strict=False))} if isinstance(key, tuple) else {}
                 logger.exception("reconcile of %s failed", key, extra=extra)
                 outcome = Outcome(retry=True)
             finally:

@@ -1,4 +1,5 @@
-"""Writing what the operator decided: the one function that writes status, metadata patches, and Events."""
+"""Writing what the operator decided: the one function that writes status, metadata patches, and Events; and what a
+failed write means for the reconcile."""
 
 from __future__ import annotations
 
@@ -10,15 +11,18 @@ from typing import Any
 
 from flink_manager import API_VERSION
 from flink_manager.api.common import HistoryEntry, WireModel
-from flink_manager.controller.context import OperatorContext, ref
-from flink_manager.kube.client import EVENTS, KubeConflict, KubeError, KubeNotFound, Resource
-from flink_manager.kube.patches import apply_merge_patch, merge_patch
+from flink_manager.controller.context import RESOURCES, OperatorContext, ref
+from flink_manager.controller.queue import Outcome
+from flink_manager.kube.client import EVENTS, KubeConflict, KubeError, KubeNotFound, KubeUnavailable, Resource
+from flink_manager.kube.patches import merge_patch
 from flink_manager.reconcile.plans import EventRecord
 
 logger = logging.getLogger("flink_manager")
 
 COMPONENT = "flink-manager"
 WARNING_ACTIONS = frozenset({"FAIL", "ROLLBACK", "RECOVER"})
+CONFLICT_REQUEUE = 0.2  # seconds: after a conflict a newer version exists, and is decided on at once
+WRITE_ERRORS = (KubeConflict, KubeNotFound, KubeUnavailable)  # what `after_write_error` maps; others propagate
 
 
 async def write_status(
@@ -52,10 +56,26 @@ async def patch_metadata(
     return ctx.cache.get(kind, metadata.get("namespace") or "", metadata["name"]) or response
 
 
-def status_after(body: Mapping[str, Any], status: WireModel) -> dict[str, Any]:
-    """The body as it would be after writing `status` (for tests and dry runs)."""
-    patch = merge_patch(body.get("status") or {}, status.to_wire())
-    return {**body, "status": apply_merge_patch(body.get("status") or {}, patch) if patch else body.get("status")}
+async def after_write_error(
+    ctx: OperatorContext, kind: str, namespace: str, name: str, error: KubeConflict | KubeNotFound | KubeUnavailable,
+) -> Outcome:
+    """What the queue does after a write failed: decide again at once from the newer version after a conflict, nothing
+    more when the object is gone, retry with backoff while the API is unavailable."""
+    if isinstance(error, KubeConflict):
+        await reread(ctx, kind, namespace, name)
+        return Outcome(requeue_after=CONFLICT_REQUEUE)
+    if isinstance(error, KubeNotFound):
+        return Outcome()
+    return Outcome(retry=True)
+
+
+async def reread(ctx: OperatorContext, kind: str, namespace: str, name: str) -> None:
+    """After a conflict, read the newer version: the cache may lag behind the API (a slow or stalled watch), and
+    deciding again from it would only conflict again, every CONFLICT_REQUEUE seconds, until the watch catches up."""
+    try:
+        ctx.cache.put(kind, await ctx.kube.get(RESOURCES[kind], namespace, name))
+    except KubeError:
+        pass  # gone or unreachable: the watch or the next retry tells
 
 
 async def post_history_events(

@@ -10,7 +10,7 @@ import dataclasses
 import datetime
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +39,7 @@ def tasks_deploying(job: JobOverview) -> bool:
     until every task runs ("Not all required tasks are currently running"). Finished tasks do not hold one back."""
     total = job.tasks.get("total", 0)
     done = job.tasks.get("running", 0) + job.tasks.get("finished", 0)
-    return JobState(job.state) == JobState.RUNNING and 0 < total and done < total
+    return JobState(job.state) == JobState.RUNNING and total > 0 and done < total
 
 
 class ClusterRuntime:
@@ -53,9 +53,11 @@ class ClusterRuntime:
         *,
         poll_interval: float,
         transition_poll_interval: float,
-        on_jobs_changed: Callable[["ClusterRuntime", set[str]], None],
+        on_jobs_changed: Callable[[ClusterRuntime, set[str]], None],
         clock: Callable[[], float] = time.monotonic,
         fingerprint: Any = None,
+        probe_interval: float = 300.0,
+        housekeeping_interval: float = 600.0,
     ) -> None:
         self.namespace = namespace
         self.name = name
@@ -63,11 +65,13 @@ class ClusterRuntime:
         self.poll_interval = poll_interval
         self.transition_poll_interval = min(transition_poll_interval, poll_interval)
         self.fingerprint = fingerprint
+        self.probe_interval = probe_interval
+        self.housekeeping_interval = housekeeping_interval
         self.snapshot = Snapshot()
         self.last_error: FlinkError | None = None
-        self.in_transition: set[Any] = set()  # keys of executions with an operation in flight
-        self.last_action_at: dict[Any, float] = {}
         self.upload_locks: dict[str, asyncio.Lock] = {}
+        self._in_transition: set[Hashable] = set()  # keys of executions with an operation in flight
+        self._last_action_at: dict[Hashable, float] = {}  # when an execution's last Flink call began (this clock)
         self.polls = 0
         self.jobs_ending = False  # the last overview listed a job in one of ENDING_STATES
         self._awaited: set[str] = set()  # job ids whose executions wait for a poll newer than their last action
@@ -85,7 +89,22 @@ class ClusterRuntime:
     def interval(self) -> float:
         """Poll faster while an execution on this cluster waits for a job to change state, or a job is ending
         (FAILING, CANCELLING: its terminal state is then seen within the transition interval, not a whole one)."""
-        return self.transition_poll_interval if self.in_transition or self.jobs_ending else self.poll_interval
+        return self.transition_poll_interval if self._in_transition or self.jobs_ending else self.poll_interval
+
+    def track_transition(self, key: Hashable, in_flight: bool) -> None:
+        """Whether an execution on this cluster has an operation in flight (the poller then polls faster)."""
+        if in_flight:
+            self._in_transition.add(key)
+        else:
+            self._in_transition.discard(key)
+
+    def mark_action(self, key: Hashable, at: float | None = None) -> None:
+        """An execution's Flink call began at `at` (now by default): its next decision waits for a poll after it."""
+        self._last_action_at[key] = self._clock() if at is None else at
+
+    def polled_since_action(self, key: Hashable) -> bool:
+        """The last overview was read after the execution's last Flink call (or no overview was read yet)."""
+        return not (self.snapshot.ok and self.snapshot.taken_at <= self._last_action_at.get(key, float("-inf")))
 
     def poke(self) -> None:
         """Poll now (after an action, so its effect is seen without waiting a whole interval)."""
@@ -127,8 +146,8 @@ class ClusterRuntime:
     async def run(
         self,
         stopped: Callable[[], bool],
-        probe: Callable[["ClusterRuntime", bool], Awaitable[bool]],
-        housekeep: Callable[["ClusterRuntime"], Awaitable[None]] | None = None,
+        probe: Callable[[ClusterRuntime], Awaitable[bool]],
+        housekeep: Callable[[ClusterRuntime], Awaitable[None]] | None = None,
     ) -> None:
         """Poll until stopped: `/jobs/overview` every interval; the cluster probe when jobs changed or it is due;
         jar housekeeping now and then. A quiet cluster costs one REST call per interval, plus these rare ones."""
@@ -142,7 +161,7 @@ class ClusterRuntime:
                 self._on_jobs_changed(self, changed | awaited)
             now = self._clock()
             if changed or probe_again or not self.snapshot.ok or now - last_probe >= self.probe_interval:
-                probe_again = not await probe(self, bool(changed))
+                probe_again = not await probe(self)
                 last_probe = self._clock()
             if housekeep is not None and self.snapshot.ok and now - last_housekeeping >= self.housekeeping_interval:
                 try:
@@ -153,11 +172,8 @@ class ClusterRuntime:
             self._poke.clear()
             try:  # at a fixed rate: a change is seen within one interval, however long a poll and a probe take
                 await asyncio.wait_for(self._poke.wait(), timeout=max(0.0, polled_at + self.interval() - self._clock()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
-
-    probe_interval = 300.0
-    housekeeping_interval = 600.0
 
     async def close(self) -> None:
         await self.client.close()
@@ -165,13 +181,4 @@ class ClusterRuntime:
 
 def utcnow() -> datetime.datetime:
     """Now, in UTC with whole seconds (the precision of Kubernetes timestamps)."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-
-
-def job_ids_of(status: dict[str, Any]) -> Iterable[str]:
-    """The Flink job ids an Execution's status refers to (its current and its pending attempt)."""
-    if status.get("flinkJobId"):
-        yield status["flinkJobId"]
-    pending = status.get("pending") or {}
-    if pending.get("jobId"):
-        yield pending["jobId"]
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0)

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from flink_manager.api.artifact import ArtifactSpec, ArtifactStatus
 from flink_manager.api.cluster import FlinkClusterSpec, FlinkClusterStatus
+from flink_manager.api.common import WireModel
 from flink_manager.api.jobspec import JobSpecSpec, JobSpecStatus
 from flink_manager.reconcile.targets import ArtifactView, ClusterView, JobSpecView, View
 
+SpecT = TypeVar("SpecT", bound=WireModel)
+StatusT = TypeVar("StatusT", bound=WireModel)
 
-def _view(body: dict[str, Any] | None, spec_type: Any, status_type: Any) -> Any:
+
+def _view(
+    body: dict[str, Any] | None, spec_type: type[SpecT], status_type: type[StatusT],
+) -> View[SpecT, StatusT] | None:
     if body is None:
         return None
     metadata = body.get("metadata") or {}
@@ -47,4 +53,4 @@ def parse_timestamp(value: str | None) -> datetime.datetime | None:
     """A Kubernetes timestamp (RFC 3339) as an aware datetime."""
     if not value:
         return None
-    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(datetime.timezone.utc)
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(datetime.UTC)

@@ -40,13 +40,3 @@ def set_condition(
         ))
     return tuple(result)
 
-
-def find_condition(conditions: Sequence[Condition], type_: str) -> Condition | None:
-    """The condition of this type, if set."""
-    return next((c for c in conditions if c.type == type_), None)
-
-
-def is_true(conditions: Sequence[Condition], type_: str) -> bool:
-    """True when the condition of this type is set and True."""
-    condition = find_condition(conditions, type_)
-    return condition is not None and condition.status == ConditionStatus.TRUE

@@ -69,18 +69,25 @@ class ActionErrorKind(str, enum.Enum):
 
 @dataclass(frozen=True)
 class ActionError:
-    """The error of the action the previous step performed (fed back so the next decision can react)."""
+    """The error of a Flink call, as the reconcile core reads it."""
 
     kind: ActionErrorKind
     message: str
 
 
 @dataclass(frozen=True)
+class ActionOutcome:
+    """What the previous step's Flink call left for the next decision: its error, or the trigger id Flink chose
+    for a savepoint disposal (Flink ignores one sent with the request)."""
+
+    error: ActionError | None = None
+    disposal_trigger_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Observation:
-    """Everything observed for one reconcile of an Execution."""
+    """Everything read from Flink for one reconcile of an Execution."""
 
     job: JobObservation | None = None
     trigger: TriggerObservation | None = None
     unavailable: str | None = None  # Flink could not be asked: why
-    action_error: ActionError | None = None
-    action_result: str | None = None  # what the previous step's action returned (the trigger id Flink chose)

@@ -23,10 +23,3 @@ def spec_manager(managed_fields: Sequence[Mapping[str, Any]]) -> str | None:
             latest = (manager, time)
     return latest[0] if latest else None
 
-
-def requested_by(metadata: Mapping[str, Any]) -> str:
-    """The annotation `flinkmanager.io/requested-by`, else the manager that last changed the spec, else the operator."""
-    annotation = (metadata.get("annotations") or {}).get(REQUESTED_BY_ANNOTATION)
-    if annotation:
-        return str(annotation)
-    return spec_manager(metadata.get("managedFields") or ()) or OPERATOR

@@ -8,7 +8,6 @@ from collections.abc import Callable
 import pytest
 
 from flink_manager.api import DesiredState
-
 from tests.unit.reconcile.world import World
 
 Flow = Callable[[World], None]
@@ -77,7 +76,8 @@ def run_flow(name: str, crash_at: int | None = None, mode: str = "") -> tuple[Wo
 def observable(world: World) -> tuple[object, ...]:
     """What a user can compare between two runs: actions, phases and outcome (not times, ids or paths)."""
     status = world.status
-    history = [(h.action.value, h.old_status, h.new_status, h.performed_by, h.details.error is None) for h in status.history]
+    history = [(h.action.value, h.old_status, h.new_status, h.performed_by, h.details.error is None)
+               for h in status.history]
     return (status.phase, world.released, history, status.attempt, len(status.savepoints), len(world.flink.live_jobs()))
 
 

@@ -12,7 +12,6 @@ from flink_manager.api.flinkjob import JobState
 from flink_manager.api.jobspec import RollbackSpec, UpgradeMode
 from flink_manager.reconcile.ids import derive_job_id
 from flink_manager.reconcile.plans import RunJob, UploadJar
-
 from tests.unit.reconcile.world import SHA_B, World
 
 
@@ -446,3 +445,28 @@ def test_a_changed_artifact_digest_upgrades_with_a_new_upload() -> None:
     assert world.status.run_config.artifact_sha256 == SHA_B
     assert len(world.flink.jars) == 2
     assert world.actions() == ["START", "UPGRADE"]
+
+
+def test_a_job_cancelled_outside_while_a_stop_was_in_flight_records_its_attempt_like_any_other_end() -> None:
+    world = running_world()
+    world.edit(state=DesiredState.STOPPED)
+    world.step(crash_before_action=True)  # the stop is recorded; its call never reached Flink
+    world.flink.jobs[world.status.flink_job_id].state = JobState.CANCELED  # someone cancelled the job meanwhile
+    world.settle()
+    assert world.status.phase == ExecutionPhase.CANCELLED
+    assert world.actions() == ["START", "CANCEL"]
+    assert world.status.history[-1].details.message == "the job was cancelled outside the operator"
+    assert world.status.history[-1].details.attempt == world.status.attempt == 1
+
+
+def test_a_job_that_failed_before_it_was_seen_running_records_its_start_even_when_the_run_answer_was_lost() -> None:
+    world = World()
+    world.step()  # upload
+    world.step(lose_response=True)  # Flink took the job; its answer was lost
+    job = world.flink.jobs[world.status.flink_job_id]
+    job.state, job.failure = JobState.FAILED, "java.lang.RuntimeException: boom"  # it failed before the next look
+    world.settle()
+    assert world.status.phase == ExecutionPhase.FAILED
+    assert world.actions() == ["START", "FAIL"]
+    assert world.status.history[0].performed_by == "kubectl-client-side-apply"
+    assert world.flink.runs == 1

@@ -18,7 +18,6 @@ from flink_manager.api.execution import RestartPolicy, RestartPolicyType
 from flink_manager.api.flinkjob import JobState
 from flink_manager.api.jobspec import UpgradeMode
 from flink_manager.reconcile.observations import TriggerState
-
 from tests.unit.reconcile.world import World
 
 

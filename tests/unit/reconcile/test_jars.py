@@ -27,7 +27,9 @@ def plan(uploads, in_use, cluster_jars, since=None, now=1000.0, grace=600.0):  #
     pytest.param({"j-old": 500.0}, 1000.0, (), id="within-grace-is-kept"),
     pytest.param({"j-old": 400.0}, 1000.0, ("j-old",), id="past-grace-is-deleted"),
 ])
-def test_an_unused_upload_is_deleted_after_the_grace_period(since, now, deleted) -> None:  # type: ignore[no-untyped-def]
+def test_an_unused_upload_is_deleted_after_the_grace_period(
+    since: dict[str, float], now: float, deleted: tuple[str, ...],
+) -> None:
     result = plan({"art": [upload("j-old", OLD), upload("j-new", NEW)]}, {("art", NEW)},
                   {"j-old": "flink-manager-art-a.jar", "j-new": "flink-manager-art-b.jar"}, since, now)
     assert result.delete == deleted

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from flink_manager.reconcile.plans import (
-    CancelJob, DisposeSavepoint, ReleaseFinalizer, RunJob, StopJob, TriggerSavepoint, UploadJar, summarize,
+    CancelJob,
+    DisposeSavepoint,
+    ReleaseFinalizer,
+    RunJob,
+    StopJob,
+    TriggerSavepoint,
+    UploadJar,
+    summarize,
 )
 
 

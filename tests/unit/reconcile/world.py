@@ -27,6 +27,7 @@ from flink_manager.reconcile import execution
 from flink_manager.reconcile.observations import (
     ActionError,
     ActionErrorKind,
+    ActionOutcome,
     CheckpointRef,
     JobObservation,
     Observation,
@@ -229,8 +230,7 @@ class World:
     requested_by: str = "kubectl-client-side-apply"
     deletion_requested_at: datetime.datetime | None = None
     released: bool = False
-    pending_error: ActionError | None = None
-    pending_result: str | None = None
+    last_action: ActionOutcome | None = None  # what the last step's Flink call returned, for the next decision
     plans: list[Plan[ExecutionStatus]] = field(default_factory=list)
     writes: int = 0
 
@@ -251,15 +251,12 @@ class World:
         job_spec = View("job", self.job_spec_generation, self.job_spec, JobSpecStatus())
         target = resolve_target("job", job_spec, artifact, cluster)
         observation = observation if observation is not None else self.flink.observe(self.status)
-        if self.pending_error is not None or self.pending_result is not None:
-            observation = Observation(job=observation.job, trigger=observation.trigger,
-                                      unavailable=observation.unavailable, action_error=self.pending_error,
-                                      action_result=self.pending_result)
         jar_ids = {sha: jar_id for jar_id, sha in self.flink.jars.items()}
         return execution.ExecutionInputs(
             uid=self.uid, generation=self.generation, spec=self.spec, status=self.status,
             requested_by=self.requested_by, target=target, jar_ids=jar_ids, observation=observation,
             now=self.now, deletion_requested_at=self.deletion_requested_at, deleted_by="kubectl",
+            last_action=self.last_action,
         )
 
     def decide(self) -> Plan[ExecutionStatus]:
@@ -273,8 +270,7 @@ class World:
         if plan.status != self.status:
             self.writes += 1
         self.status = plan.status
-        self.pending_error = None
-        self.pending_result = None
+        self.last_action = None
         if crash_before_action or plan.action is None:
             return plan
         if isinstance(plan.action, ReleaseFinalizer):
@@ -282,12 +278,12 @@ class World:
             return plan
         try:
             result = self.flink.perform(plan.action, {"art": self.artifact_sha})
-            if not lose_response and not isinstance(plan.action, UploadJar):
-                self.pending_result = result
             if lose_response:
-                self.pending_error = ActionError(ActionErrorKind.UNAVAILABLE, "response lost")
+                self.last_action = ActionOutcome(error=ActionError(ActionErrorKind.UNAVAILABLE, "response lost"))
+            elif result is not None and not isinstance(plan.action, UploadJar):
+                self.last_action = ActionOutcome(disposal_trigger_id=result)
         except _ActionFailed as failed:
-            self.pending_error = failed.error
+            self.last_action = ActionOutcome(error=failed.error)
         return plan
 
     def tick(self, seconds: float = 1.0) -> None:
@@ -303,8 +299,10 @@ class World:
             plan = self.step()
             if plan.action is None and plan.status == before and not plan.retry and not self._waiting(plan):
                 return count
-            self.tick(max(plan.requeue_after or 1.0, 0.001) if plan.requeue_after is not None and plan.requeue_after < 30 else 1.0)
-        raise AssertionError(f"did not settle in {max_steps} steps; status: {self.status.phase}, pending: {self.status.pending}")
+            soon = plan.requeue_after is not None and plan.requeue_after < 30
+            self.tick(max(plan.requeue_after or 1.0, 0.001) if soon else 1.0)
+        raise AssertionError(
+            f"did not settle in {max_steps} steps; status: {self.status.phase}, pending: {self.status.pending}")
 
     def _waiting(self, plan: Plan[ExecutionStatus]) -> bool:
         """Still in flight: a pending operation, or a short requeue for something due soon."""

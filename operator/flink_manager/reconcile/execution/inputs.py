@@ -1,0 +1,71 @@
+"""What one decision about an Execution reads, and which Flink reads the observer makes for it."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from flink_manager.api.execution import ExecutionSpec, ExecutionStatus, OperationType
+from flink_manager.api.flinkjob import JobState
+from flink_manager.reconcile.observations import ActionError, ActionOutcome, JobObservation, Observation
+from flink_manager.reconcile.targets import Blocker, RunTarget
+
+DEFAULT_HISTORY_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class ExecutionInputs:
+    """Everything one decision reads. Built by the controller from the Kubernetes cache and Flink."""
+
+    uid: str
+    generation: int
+    spec: ExecutionSpec
+    status: ExecutionStatus
+    requested_by: str  # who asked for the current spec (annotation, else field manager)
+    target: RunTarget | Blocker  # what a new attempt would run now
+    jar_ids: dict[str, str]  # artifact sha256 → jar id, on the cluster of the current attempt (or target)
+    observation: Observation
+    now: datetime.datetime
+    deletion_requested_at: datetime.datetime | None = None
+    deleted_by: str = "unknown"
+    history_limit: int = DEFAULT_HISTORY_LIMIT
+    last_action: ActionOutcome | None = None  # what the previous step's Flink call returned
+
+    @property
+    def deleting(self) -> bool:
+        return self.deletion_requested_at is not None
+
+    @property
+    def job(self) -> JobObservation | None:
+        return self.observation.job
+
+    @property
+    def action_error(self) -> ActionError | None:
+        """The error of the previous step's Flink call."""
+        return self.last_action.error if self.last_action is not None else None
+
+
+@dataclass(frozen=True)
+class ObservationNeeds:
+    """What the observer must read from Flink before a decision: the job, and an operation's trigger."""
+
+    job_id: str | None
+    trigger_id: str | None = None
+    trigger_operation: OperationType | None = None
+
+
+def observation_needs(status: ExecutionStatus) -> ObservationNeeds:
+    """The Flink reads one decision needs, from the status alone."""
+    pending = status.pending
+    job_id = pending.job_id if pending is not None and pending.job_id else status.flink_job_id
+    if pending is not None and pending.trigger_id is not None:
+        return ObservationNeeds(job_id, pending.trigger_id, pending.operation)
+    return ObservationNeeds(job_id)
+
+
+def needs_job_details(status: ExecutionStatus, state: JobState | None) -> bool:
+    """Whether the job's failure cause and checkpoints are needed (a failed job, or a stop whose job finished)."""
+    if state == JobState.FAILED:
+        return True
+    pending = status.pending
+    return state == JobState.FINISHED and pending is not None and pending.operation == OperationType.STOP
