@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import kopf
 
 from flink_manager import GROUP, VERSION
 from flink_manager.artifacts.fetch import ArtifactStore
-from flink_manager.controller import clusters, jars
+from flink_manager.controller import clusters, jars, peering
 from flink_manager.controller.artifacts import reconcile_artifact
 from flink_manager.controller.context import (
     ARTIFACT,
@@ -87,6 +88,7 @@ async def build_context(settings: Settings, credentials: Credentials | Any) -> O
     kube_credentials = credentials if isinstance(credentials, Credentials) else Credentials.from_kopf(credentials)
     ctx = OperatorContext(settings=settings, kube=KubeClient(kube_credentials))
     ctx.kube._observer = ctx.metrics.observe_write  # noqa: SLF001 - wired once, here
+    ctx.metrics.watch_resources(lambda: ctx.cache.items(EXECUTION), lambda: ctx.cache.items(FLINK_CLUSTER))
     ctx.extra["artifact_store"] = ArtifactStore(
         settings.artifact_cache_dir, max_bytes=settings.max_artifact_bytes,
         allow_insecure=settings.allow_insecure_artifacts,
@@ -110,6 +112,7 @@ async def dispatch(ctx: OperatorContext, key: Any) -> Outcome:
     """Route a work key to the reconcile function of its kind."""
     kind, namespace, name = key
     outcome: Outcome
+    started = time.monotonic()
     try:
         if kind == EXECUTION:
             outcome = await reconcile_execution(ctx, namespace, name)
@@ -122,6 +125,8 @@ async def dispatch(ctx: OperatorContext, key: Any) -> Outcome:
     except Exception:
         ctx.metrics.reconciles.labels(kind, "error").inc()
         raise
+    finally:
+        ctx.metrics.reconcile_seconds.labels(kind).observe(time.monotonic() - started)
     ctx.metrics.reconciles.labels(kind, "retry" if outcome.retry else "ok").inc()
     if ctx.queue is not None:
         ctx.metrics.queue_depth.set(len(ctx.queue))
@@ -137,6 +142,9 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: An
         raise kopf.PermanentError("no Kubernetes credentials: neither a ServiceAccount nor a kubeconfig was found")
     ctx = await build_context(operator_settings, credentials)
     memo["ctx"] = ctx
+    memo["peering_stopped"] = asyncio.Event()
+    memo["peering"] = asyncio.create_task(peering.follow(ctx.kube, ctx.metrics, settings, operator_settings.namespaces,
+                                                         memo["peering_stopped"]), name="peering follower")
     await warm_cache(ctx)
     assert ctx.queue is not None
     await ctx.queue.start()
@@ -152,6 +160,9 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     ctx: OperatorContext | None = memo.get("ctx")
     if ctx is None:
         return
+    if "peering" in memo:
+        memo["peering_stopped"].set()
+        await memo["peering"]
     if ctx.queue is not None:
         await ctx.queue.stop()
     for runtime in list(ctx.runtimes.values()):
@@ -267,7 +278,7 @@ async def cluster_poller(stopped: kopf.DaemonStopped, name: str, namespace: str,
                 await stopped.wait(1.0)
                 continue
             try:
-                client = await clusters.build_client(ctx, namespace, view.spec)
+                client = await clusters.build_client(ctx, namespace, name, view.spec)
             except clusters.ClusterConfigError as exc:
                 await clusters.report_config_error(ctx, namespace, name, str(exc))
                 await stopped.wait(float(view.spec.poll_interval_seconds))

@@ -821,13 +821,12 @@ class _Step:
 
     def periodic_savepoint_due(self) -> bool:
         schedule = self.inp.spec.savepoint_schedule
-        if not schedule or self.status.started_at is None:
+        if not schedule:
             return False
         last_periodic = max(
             (s.taken_at for s in self.status.savepoints if s.reason == SavepointReason.PERIODIC), default=None,
         )
-        since = max(filter(None, (last_periodic, self.status.started_at)))
-        due = schedules.next_due(schedule, since)
+        due = schedules.next_periodic_savepoint(schedule, self.status.started_at, last_periodic)
         if due is None:
             return False
         if self.inp.now < due:

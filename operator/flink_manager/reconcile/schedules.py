@@ -75,6 +75,15 @@ def next_due(schedule: str, after: datetime.datetime) -> datetime.datetime | Non
     return None
 
 
+def next_periodic_savepoint(schedule: str, started_at: datetime.datetime | None,
+                            last_periodic: datetime.datetime | None) -> datetime.datetime | None:
+    """When the next periodic savepoint of an attempt is due: the schedule's first time after its newest periodic
+    savepoint, or after the attempt started (None before it started, or when the schedule never fires)."""
+    if started_at is None:
+        return None
+    return next_due(schedule, max(filter(None, (last_periodic, started_at))))
+
+
 def _first_of_next_month(moment: datetime.datetime) -> datetime.datetime:
     year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
     return moment.replace(year=year, month=month, day=1, hour=0, minute=0)
