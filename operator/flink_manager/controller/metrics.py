@@ -51,6 +51,7 @@ class Metrics:
         self.write_count = 0
         self.flink_calls = 0
         self._phases: Tally[str] = Tally()
+        self.working = False
 
     def flink_observer(self, namespace: str, cluster: str) -> FlinkObserver:
         """The observer a FlinkCluster's client reports each call to."""
@@ -77,10 +78,17 @@ class Metrics:
                 if phase in PHASES:
                     self.executions.labels(phase).set(self._phases[phase])
 
+    def set_active(self, working: bool) -> None:
+        """Whether kopf peering lets this replica work (see controller/peering.py)."""
+        self.working = working
+        self.active.set(1 if working else 0)
+
     def watch_resources(self, executions: Callable[[], Iterable[Mapping[str, Any]]],
                         clusters: Callable[[], Iterable[Mapping[str, Any]]]) -> None:
-        """Export the state of each Execution and FlinkCluster, read from these sources at every scrape."""
-        self.registry.register(ResourceStateCollector(executions, clusters))
+        """Export the state of each Execution and FlinkCluster, read from these sources at every scrape while this
+        replica works: a paused replica's cache is not kept current, and its stale view must not raise alerts."""
+        self.registry.register(ResourceStateCollector(lambda: executions() if self.working else (),
+                                                      lambda: clusters() if self.working else ()))
 
     def serve(self, port: int) -> None:
         """Expose /metrics on this port (a background thread of prometheus_client)."""

@@ -52,7 +52,7 @@ async def follow(kube: KubeClient, metrics: Metrics, settings: kopf.OperatorSett
                  namespaces: Iterable[str], stopped: asyncio.Event) -> None:
     """Set flink_manager_active from the peering objects until `stopped` is set (1 throughout when standalone)."""
     if settings.peering.standalone:
-        metrics.active.set(1)
+        metrics.set_active(True)
         return
     targets: list[tuple[Resource, str | None]] = (
         [(CLUSTER_PEERINGS, None)] if settings.peering.clusterwide else [(PEERINGS, ns) for ns in namespaces])
@@ -71,7 +71,7 @@ async def follow(kube: KubeClient, metrics: Metrics, settings: kopf.OperatorSett
                 continue
             allowed &= peers_allow(body.get("status") or {}, priority=settings.peering.priority, identity=identity,
                                    now=datetime.datetime.now(datetime.timezone.utc))
-        metrics.active.set(1 if allowed else 0)
+        metrics.set_active(allowed)
         try:
             await asyncio.wait_for(stopped.wait(), CHECK_SECONDS)
         except TimeoutError:
