@@ -1,6 +1,6 @@
 # Flink Manager: the two set-up commands are `make dev` and `make test`.
 # Everything is installed into git-ignored folders: .venv/ (Python) and .cache/
-# (pip wheels, the Flink 2.3 distribution, Go-built Kubernetes binaries, the job jar).
+# (pip wheels, the Flink 2.3 distribution, Go-built Kubernetes binaries and helm, the job jar).
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +15,8 @@ export GOMODCACHE ?= $(CACHE)/go/mod
 export GOCACHE ?= $(CACHE)/go/build
 export FLINK_MANAGER_CACHE := $(CACHE)
 
-.PHONY: install dev test lint unit component contract e2e reliability bench infra infra-flink infra-kube infra-job clean
+.PHONY: install dev test lint unit component contract e2e reliability bench infra infra-flink infra-kube infra-job \
+	infra-prometheus infra-helm clean
 
 install: $(VENV)/.installed
 
@@ -29,9 +30,11 @@ $(VENV)/.installed: pyproject.toml devstack/pyproject.toml
 dev: install infra-job
 	$(BIN)/flink-manager dev
 
-# Real Flink 2.3 (jars from the PyPI package), the example job jar, and a real
-# kube-apiserver/etcd/kubectl built from Go modules; each is cached and rebuilt only when its pin changes.
-infra: infra-flink infra-job infra-kube
+# Real Flink 2.3 (jars from the PyPI package), the example job jar, a real kube-apiserver/etcd/kubectl built
+# from Go modules, and Prometheus/promtool from Debian's package; each is cached and rebuilt only when its pin
+# changes. helm (built from Go modules too, for the chart tests of the e2e tier) is `infra-helm`: `make test`
+# builds it in the background while the tiers before e2e run.
+infra: infra-flink infra-job infra-kube infra-prometheus
 
 infra-flink: install
 	tests/infra/flink/install.sh
@@ -41,6 +44,12 @@ infra-job: infra-flink
 
 infra-kube:
 	tests/infra/kube/build.sh
+
+infra-prometheus:
+	tests/infra/prometheus/install.sh
+
+infra-helm:
+	tests/infra/helm/build.sh
 
 lint: install
 	$(BIN)/lint-imports
@@ -54,16 +63,20 @@ component: install infra
 contract: install infra-flink infra-job
 	$(PYTEST) tests/contract
 
-e2e: install infra
+e2e: install infra infra-helm
 	$(PYTEST) tests/e2e
 
 reliability: install
 	RELIABILITY_TRIALS=$(RELIABILITY_TRIALS) $(PYTEST) tests/reliability
 
+# helm is compiled in the background (log: .cache/helm/build.log) while unit, component and contract run; the
+# second build.sh waits for it (a lock) and fails, with the build's output, if it failed.
 test: install infra lint
+	mkdir -p $(CACHE)/helm && (tests/infra/helm/build.sh >$(CACHE)/helm/build.log 2>&1 &)
 	$(PYTEST) -rs tests/unit
 	$(PYTEST) -rs tests/component
 	$(PYTEST) -rs tests/contract
+	tests/infra/helm/build.sh || { cat $(CACHE)/helm/build.log; exit 1; }
 	$(PYTEST) -rs tests/e2e
 	RELIABILITY_TRIALS=1 $(PYTEST) -rs tests/reliability
 
