@@ -45,6 +45,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 
 {{/* The operator's settings as FLINK_MANAGER_* variables (docs/operations.md, "Configuration"). */}}
 {{- define "flink-manager.env" -}}
+{{- if eq (int .Values.metrics.port) 8080 }}
+{{- fail "metrics.port: 8080 is kopf's liveness endpoint (the probes' port); choose another" }}
+{{- end }}
 # kopf's identity in the peering: the pod's name, so a restarted container recognises its own record.
 - name: POD_ID
   valueFrom:
