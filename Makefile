@@ -70,7 +70,7 @@ reliability: install
 	RELIABILITY_TRIALS=$(RELIABILITY_TRIALS) $(PYTEST) tests/reliability
 
 # helm is compiled in the background (log: .cache/helm/build.log) while unit, component and contract run; the
-# second build.sh waits for it (a lock) and fails, with the build's output, if it failed.
+# second build.sh waits for it (a lock), and builds again if it failed (showing the background log if that fails).
 test: install infra lint
 	mkdir -p $(CACHE)/helm && (tests/infra/helm/build.sh >$(CACHE)/helm/build.log 2>&1 &)
 	$(PYTEST) -rs tests/unit
