@@ -142,12 +142,13 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: An
         raise kopf.PermanentError("no Kubernetes credentials: neither a ServiceAccount nor a kubeconfig was found")
     ctx = await build_context(operator_settings, credentials)
     memo["ctx"] = ctx
-    memo["peering_stopped"] = asyncio.Event()
-    memo["peering"] = asyncio.create_task(peering.follow(ctx.kube, ctx.metrics, settings, operator_settings.namespaces,
-                                                         memo["peering_stopped"]), name="peering follower")
     await warm_cache(ctx)
     assert ctx.queue is not None
     await ctx.queue.start()
+    memo["peering_follower_stopped"] = asyncio.Event()
+    memo["peering_follower"] = asyncio.create_task(peering.follow(
+        ctx.kube, ctx.metrics, settings, operator_settings.namespaces, memo["peering_follower_stopped"]),
+        name="peering follower")
     if operator_settings.metrics_port:
         ctx.metrics.serve(operator_settings.metrics_port)
     logger.info("flink-manager started: %d executions, %d job specs, %d artifacts, %d clusters",
@@ -160,9 +161,9 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     ctx: OperatorContext | None = memo.get("ctx")
     if ctx is None:
         return
-    if "peering" in memo:
-        memo["peering_stopped"].set()
-        await memo["peering"]
+    if "peering_follower" in memo:
+        memo["peering_follower_stopped"].set()
+        await memo["peering_follower"]
     if ctx.queue is not None:
         await ctx.queue.stop()
     for runtime in list(ctx.runtimes.values()):
