@@ -1,6 +1,6 @@
 # Flink Manager: the two set-up commands are `make dev` and `make test`.
 # Everything is installed into git-ignored folders: .venv/ (Python) and .cache/
-# (pip wheels, the Flink 2.3 distribution, Go-built Kubernetes binaries, the job jar).
+# (pip wheels, the Flink 2.3 distribution, Go-built Kubernetes binaries and helm, the job jar).
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +15,8 @@ export GOMODCACHE ?= $(CACHE)/go/mod
 export GOCACHE ?= $(CACHE)/go/build
 export FLINK_MANAGER_CACHE := $(CACHE)
 
-.PHONY: install dev test lint format unit component contract e2e reliability bench image infra infra-flink infra-kube infra-job infra-image clean
+.PHONY: install dev test lint format unit component contract e2e reliability bench image infra infra-flink \
+	infra-kube infra-job infra-image infra-prometheus infra-helm clean
 
 install: $(VENV)/.installed
 
@@ -29,9 +30,11 @@ $(VENV)/.installed: pyproject.toml devstack/pyproject.toml
 dev: install infra-job
 	$(BIN)/flink-manager dev
 
-# Real Flink 2.3 (jars from the PyPI package), the example job jar, and a real
-# kube-apiserver/etcd/kubectl built from Go modules; each is cached and rebuilt only when its pin changes.
-infra: infra-flink infra-job infra-kube
+# Real Flink 2.3 (jars from the PyPI package), the example job jar, a real kube-apiserver/etcd/kubectl built
+# from Go modules, and Prometheus/promtool from Debian's package; each is cached and rebuilt only when its pin
+# changes. helm (built from Go modules too, for the chart tests of the e2e tier) is `infra-helm`: `make test`
+# builds it in the background while the tiers before e2e run.
+infra: infra-flink infra-job infra-kube infra-prometheus
 
 infra-flink: install
 	tests/infra/flink/install.sh
@@ -68,6 +71,12 @@ LINT_ARGS := --max-module-lines $(MAX_MODULE_LINES) --max-function-lines $(MAX_F
 	--max-ruff $(MAX_RUFF) --max-mypy $(MAX_MYPY) --max-duplicates $(MAX_DUPLICATES) --max-dead $(MAX_DEAD) \
 	$(if $(filter 1,$(LINT_FORMAT)),--format-check)
 
+infra-prometheus:
+	tests/infra/prometheus/install.sh
+
+infra-helm:
+	tests/infra/helm/build.sh
+
 lint: install
 	$(BIN)/python tools/lint.py $(LINT_ARGS)
 
@@ -84,16 +93,20 @@ component: install infra
 contract: install infra-flink infra-job
 	$(PYTEST) tests/contract
 
-e2e: install infra infra-image
+e2e: install infra infra-image infra-helm
 	$(PYTEST) tests/e2e
 
 reliability: install
 	RELIABILITY_TRIALS=$(RELIABILITY_TRIALS) $(PYTEST) tests/reliability
 
+# helm is compiled in the background (log: .cache/helm/build.log) while unit, component and contract run; the
+# second build.sh waits for it (a lock), and builds again if it failed (showing the background log if that fails).
 test: install infra infra-image lint
+	mkdir -p $(CACHE)/helm && (tests/infra/helm/build.sh >$(CACHE)/helm/build.log 2>&1 &)
 	$(PYTEST) -rs tests/unit
 	$(PYTEST) -rs tests/component
 	$(PYTEST) -rs tests/contract
+	tests/infra/helm/build.sh || { cat $(CACHE)/helm/build.log; exit 1; }
 	$(PYTEST) -rs tests/e2e
 	RELIABILITY_TRIALS=1 $(PYTEST) -rs tests/reliability
 

@@ -46,9 +46,11 @@ KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 # ---------------------------------------------------------------- files and kustomize
 
 def manifest_files() -> list[Path]:
-    """Every YAML file under deploy/ and examples/, examples/jobs/ excepted."""
+    """Every YAML file under deploy/ and examples/, but examples/jobs/, the Helm chart's templates and values, and
+    the Prometheus rules of deploy/monitoring/ (tests/e2e/test_helm_chart.py and test_monitoring.py test those)."""
     files = [p for root in (DEPLOY, EXAMPLES) for p in root.rglob("*") if p.suffix in (".yaml", ".yml")]
-    return sorted(p for p in files if EXAMPLES / "jobs" not in p.parents)
+    skipped = (EXAMPLES / "jobs", DEPLOY / "helm", DEPLOY / "monitoring")
+    return sorted(p for p in files if not any(folder in p.parents for folder in skipped))
 
 
 def kustomization_dirs() -> list[Path]:

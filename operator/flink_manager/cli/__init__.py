@@ -11,7 +11,7 @@ from flink_manager import __version__
 from flink_manager.cli import artifact, dev, executions, run, simulate, validate
 from flink_manager.cli.common import PROG, CliError
 
-__all__ = ["CliError", "build_parser", "main"]
+__all__ = ["CliError", "build_parser", "dispatch", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,20 +32,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `flink-manager` command."""
-    args = build_parser().parse_args(argv)
+    return dispatch(build_parser(), argv, PROG)
+
+
+def dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None, prog: str) -> int:
+    """Parse the arguments and run the command's handler; errors become one line on stderr and an exit status."""
+    args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     label = getattr(args, "label", None) or args.command
     try:
         return handler(args)
     except CliError as exc:
-        print(f"{PROG} {label}: error: {exc}", file=sys.stderr)
+        print(f"{prog} {label}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug, still one line (FLINK_MANAGER_DEBUG=1 shows the traceback)
         if os.environ.get("FLINK_MANAGER_DEBUG"):
             raise
-        print(f"{PROG} {label}: error: {type(exc).__name__}: {exc} (FLINK_MANAGER_DEBUG=1 shows where)",
+        print(f"{prog} {label}: error: {type(exc).__name__}: {exc} (FLINK_MANAGER_DEBUG=1 shows where)",
               file=sys.stderr)
         return 2
 

@@ -28,7 +28,7 @@ def fingerprint(spec: FlinkClusterSpec) -> Any:
     return spec.to_wire()
 
 
-async def build_client(ctx: OperatorContext, namespace: str, spec: FlinkClusterSpec) -> FlinkClient:
+async def build_client(ctx: OperatorContext, namespace: str, name: str, spec: FlinkClusterSpec) -> FlinkClient:
     """A Flink client for the cluster, with credentials and CA read from the referenced Secrets."""
     auth: BasicAuth | BearerToken | None = None
     if spec.auth is not None:
@@ -47,7 +47,7 @@ async def build_client(ctx: OperatorContext, namespace: str, spec: FlinkClusterS
             ca_pem = _key(data, spec.tls.ca_secret_ref.key, spec.tls.ca_secret_ref.name)
     return FlinkClient(
         spec.rest_url, auth=auth, ca_pem=ca_pem, insecure_skip_verify=insecure,
-        timeout=float(spec.request_timeout_seconds), observer=ctx.metrics.observe_flink,
+        timeout=float(spec.request_timeout_seconds), observer=ctx.metrics.flink_observer(namespace, name),
     )
 
 

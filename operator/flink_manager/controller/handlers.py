@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from typing import Any
 
 import kopf
@@ -20,7 +21,7 @@ import kopf
 from flink_manager import GROUP, VERSION
 from flink_manager.api.cluster import FlinkClusterSpec
 from flink_manager.artifacts.fetch import ArtifactStore
-from flink_manager.controller import clusters, jars
+from flink_manager.controller import clusters, jars, peering
 from flink_manager.controller.artifacts import reconcile_artifact
 from flink_manager.controller.context import (
     ARTIFACT,
@@ -92,6 +93,7 @@ async def build_context(settings: Settings, credentials: Credentials | Any) -> O
                           allow_insecure=settings.allow_insecure_artifacts)
     ctx = OperatorContext(settings=settings, kube=KubeClient(kube_credentials), artifact_store=store)
     ctx.kube._observer = ctx.metrics.observe_write  # noqa: SLF001 - wired once, here
+    ctx.metrics.watch_resources(lambda: ctx.cache.items(EXECUTION), lambda: ctx.cache.items(FLINK_CLUSTER))
     add_indexes(ctx)
     ctx.cache.on_change = lambda kind, old, new: wake_dependents(ctx, kind, old, new)
     ctx.queue = WorkQueue(lambda key: dispatch(ctx, key), workers=settings.workers, clock=ctx.monotonic)
@@ -111,6 +113,7 @@ async def dispatch(ctx: OperatorContext, key: Any) -> Outcome:
     """Route a work key to the reconcile function of its kind."""
     kind, namespace, name = key
     outcome: Outcome
+    started = time.monotonic()
     try:
         if kind == EXECUTION:
             outcome = await reconcile_execution(ctx, namespace, name)
@@ -123,6 +126,8 @@ async def dispatch(ctx: OperatorContext, key: Any) -> Outcome:
     except Exception:
         ctx.metrics.reconciles.labels(kind, "error").inc()
         raise
+    finally:
+        ctx.metrics.reconcile_seconds.labels(kind).observe(time.monotonic() - started)
     ctx.metrics.reconciles.labels(kind, "retry" if outcome.retry else "ok").inc()
     if ctx.queue is not None:
         ctx.metrics.queue_depth.set(len(ctx.queue))
@@ -141,6 +146,10 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: An
     await warm_cache(ctx)
     assert ctx.queue is not None
     await ctx.queue.start()
+    memo["peering_follower_stopped"] = asyncio.Event()
+    memo["peering_follower"] = asyncio.create_task(peering.follow(
+        ctx.kube, ctx.metrics, settings, operator_settings.namespaces, memo["peering_follower_stopped"]),
+        name="peering follower")
     if operator_settings.metrics_port:
         ctx.metrics.serve(operator_settings.metrics_port)
     logger.info("flink-manager started: %d executions, %d job specs, %d artifacts, %d clusters",
@@ -153,6 +162,9 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     ctx: OperatorContext | None = memo.get("ctx")
     if ctx is None:
         return
+    if "peering_follower" in memo:
+        memo["peering_follower_stopped"].set()
+        await memo["peering_follower"]
     if ctx.queue is not None:
         await ctx.queue.stop()
     for runtime in list(ctx.runtimes.values()):
@@ -270,7 +282,7 @@ async def cluster_poller(
                 await stopped.wait(1.0)
                 continue
             try:
-                client = await clusters.build_client(ctx, namespace, view.spec)
+                client = await clusters.build_client(ctx, namespace, name, view.spec)
             except clusters.ClusterConfigError as exc:
                 await clusters.report_config_error(ctx, namespace, name, str(exc))
                 await stopped.wait(float(view.spec.poll_interval_seconds))

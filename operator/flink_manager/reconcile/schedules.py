@@ -68,6 +68,15 @@ def next_due(schedule: str, after: datetime.datetime) -> datetime.datetime | Non
     return moment if moment - start <= _CRON_SEARCH_LIMIT else None
 
 
+def next_periodic_savepoint(schedule: str, started_at: datetime.datetime | None,
+                            last_periodic: datetime.datetime | None) -> datetime.datetime | None:
+    """When the next periodic savepoint of an attempt is due: the schedule's first time after its newest periodic
+    savepoint, or after the attempt started (None before it started, or when the schedule never fires)."""
+    if started_at is None:
+        return None
+    return next_due(schedule, max(filter(None, (last_periodic, started_at))))
+
+
 def _cron(expression: str, start: datetime.datetime) -> CronSim | None:
     """The times of a 5-field cron expression after `start` (UTC); None when every field is valid but together they
     name no date (30 February); ScheduleError naming the field that is wrong."""

@@ -37,13 +37,12 @@ def take_requested(inp: ExecutionInputs, d: Decision) -> Decision:
 def take_periodic(inp: ExecutionInputs, d: Decision) -> Decision:
     """Policy: the job runs and its savepoint schedule is due: take one (or look again when it will be)."""
     schedule, status = inp.spec.savepoint_schedule, d.status
-    if not _job_runs(inp, d) or not schedule or status.started_at is None:
+    if not _job_runs(inp, d) or not schedule:
         return d
     last_periodic = max(
         (s.taken_at for s in status.savepoints if s.reason == SavepointReason.PERIODIC), default=None,
     )
-    since = max(filter(None, (last_periodic, status.started_at)))
-    due = schedules.next_due(schedule, since)
+    due = schedules.next_periodic_savepoint(schedule, status.started_at, last_periodic)
     if due is None:
         return d
     if inp.now < due:
