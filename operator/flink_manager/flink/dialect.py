@@ -17,20 +17,32 @@ _VERSION = re.compile(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?")
 
 @dataclass(frozen=True)
 class FlinkDialect:
-    """How one range of Flink versions speaks the REST API the operator uses."""
+    """How one range of Flink versions speaks the REST API the operator uses.
+
+    The client reads the request side; the simulator (flink-manager simulate --flink-version) reads both sides
+    to answer as that version does, and the contract suite holds both to real Flink of every version.
+    """
 
     since: tuple[int, int]
+    # -- what a request may carry
     # The run request's field for how a restored savepoint's files are owned (NO_CLAIM, CLAIM, LEGACY):
-    # `restoreMode` until 1.19, `claimMode` from 1.20 (where `restoreMode` is still read, deprecated).
+    # `restoreMode` until 1.19, `claimMode` from 1.20 (which still reads `restoreMode`).
     claim_mode_field: str
-    # The duplicate job id refusal: DuplicateJobSubmissionException ("Job has already been submitted.") in 1.x,
-    # DuplicateApplicationSubmissionException ("Application has already been submitted.") from 2.3.
-    duplicate_job_exception: str
-    # `/jobs/{id}/exceptions` carries `root-exception` and `all-exceptions` beside `exceptionHistory` (until 1.20).
+    # Request bodies with a field the server does not know are refused (400, UnrecognizedPropertyException)
+    # until 1.19; from 1.20 (FLINK-35302) unknown fields are ignored.
+    rejects_unknown_fields: bool
+    # -- what the answers carry
+    # The refusal of a job id that was used already: DuplicateJobSubmissionException ("Job has already been
+    # submitted.") until 2.2, DuplicateApplicationSubmissionException ("Application has already been
+    # submitted.") from 2.3.
+    duplicate_job: tuple[str, str]
+    # `/jobs/{id}/exceptions` carries `root-exception`, `timestamp`, `all-exceptions` and `truncated` beside
+    # `exceptionHistory` until 1.20; 2.0 removed them.
     legacy_exception_fields: bool
-    # The run response carries `applicationId` beside `jobid` (2.3).
-    run_returns_application: bool
-    # The `/applications` endpoints exist (2.3).
+    # Fields of a `/jobs/overview` entry and of `/jobs/{id}` beyond those every version has.
+    job_overview_fields: tuple[str, ...]
+    job_details_fields: tuple[str, ...]
+    # The run answer carries `applicationId` beside `jobid`, and the `/applications` endpoints exist (2.3).
     applications: bool
 
     @property
@@ -38,15 +50,23 @@ class FlinkDialect:
         return f"{self.since[0]}.{self.since[1]}"
 
 
+_JOB_SUBMITTED = ("DuplicateJobSubmissionException", "Job has already been submitted.")
+_APPLICATION_SUBMITTED = ("DuplicateApplicationSubmissionException", "Application has already been submitted.")
+
 DIALECTS: tuple[FlinkDialect, ...] = (
-    FlinkDialect((1, 18), claim_mode_field="restoreMode", duplicate_job_exception="DuplicateJobSubmissionException",
-                 legacy_exception_fields=True, run_returns_application=False, applications=False),
-    FlinkDialect((1, 20), claim_mode_field="claimMode", duplicate_job_exception="DuplicateJobSubmissionException",
-                 legacy_exception_fields=True, run_returns_application=False, applications=False),
-    FlinkDialect((2, 0), claim_mode_field="claimMode", duplicate_job_exception="DuplicateJobSubmissionException",
-                 legacy_exception_fields=False, run_returns_application=False, applications=False),
-    FlinkDialect((2, 3), claim_mode_field="claimMode", duplicate_job_exception="DuplicateApplicationSubmissionException",
-                 legacy_exception_fields=False, run_returns_application=True, applications=True),
+    FlinkDialect((1, 18), claim_mode_field="restoreMode", rejects_unknown_fields=True, duplicate_job=_JOB_SUBMITTED,
+                 legacy_exception_fields=True, job_overview_fields=(), job_details_fields=(), applications=False),
+    FlinkDialect((1, 20), claim_mode_field="claimMode", rejects_unknown_fields=False, duplicate_job=_JOB_SUBMITTED,
+                 legacy_exception_fields=True, job_overview_fields=(), job_details_fields=("job-type",),
+                 applications=False),
+    FlinkDialect((2, 0), claim_mode_field="claimMode", rejects_unknown_fields=False, duplicate_job=_JOB_SUBMITTED,
+                 legacy_exception_fields=False, job_overview_fields=("pending-operators",),
+                 job_details_fields=("job-type", "pending-operators"), applications=False),
+    FlinkDialect((2, 3), claim_mode_field="claimMode", rejects_unknown_fields=False,
+                 duplicate_job=_APPLICATION_SUBMITTED, legacy_exception_fields=False,
+                 job_overview_fields=("jobType", "schedulerType", "pending-operators"),
+                 job_details_fields=("application-id", "job-type", "schedulerType", "pending-operators"),
+                 applications=True),
 )
 OLDEST = DIALECTS[0].since
 NEWEST = DIALECTS[-1].since

@@ -14,6 +14,8 @@ from flink_manager.api.cluster import FlinkClusterSpec, FlinkClusterStatus
 from flink_manager.api.execution import RunConfig
 from flink_manager.api.jobspec import JobSpecSpec, JobSpecStatus, RollbackSpec, UpgradeMode
 
+UNSUPPORTED_FLINK_VERSION = "UnsupportedFlinkVersion"
+
 Spec = TypeVar("Spec")
 Status = TypeVar("Status")
 
@@ -86,6 +88,9 @@ def resolve_target(
         return Blocker("ClusterNotFound", f"FlinkCluster {cluster_name!r} does not exist")
     if cluster.deleting:
         return Blocker("ClusterDeleting", f"FlinkCluster {cluster_name!r} is being deleted")
+    unsupported = unsupported_version(cluster)
+    if unsupported is not None:
+        return Blocker(UNSUPPORTED_FLINK_VERSION, f"FlinkCluster {cluster_name!r}: {unsupported}")
     run_config = RunConfig(
         job_spec_generation=job_spec.generation,
         artifact=artifact_name,
@@ -104,6 +109,14 @@ def resolve_target(
         upgrade_mode=spec.upgrade_mode,
         rollback=spec.rollback,
     )
+
+
+def unsupported_version(cluster: ClusterView) -> str | None:
+    """Why nothing may be submitted to the cluster's Flink version (its last probe's Degraded message), or None."""
+    for condition in cluster.status.conditions:
+        if condition.type == "Degraded" and condition.status == "True" and condition.reason == UNSUPPORTED_FLINK_VERSION:
+            return condition.message or "its Flink version is not supported"
+    return None
 
 
 def _message_of(artifact: ArtifactView) -> str:
