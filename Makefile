@@ -1,6 +1,6 @@
 # Flink Manager: the two set-up commands are `make dev` and `make test`.
 # Everything is installed into git-ignored folders: .venv/ (Python) and .cache/
-# (pip wheels, the Flink 2.3 distribution, Go-built Kubernetes binaries, the job jar).
+# (pip wheels, the Flink distributions 1.18 to 2.3, Go-built Kubernetes binaries, the job jars).
 
 PYTHON ?= python3
 VENV := .venv
@@ -26,18 +26,22 @@ $(VENV)/.installed: pyproject.toml devstack/pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]' -e ./devstack
 	touch $@
 
-dev: install infra-job
+# The dev stack needs only the newest Flink's jars (to build the example job), not the whole matrix.
+dev: install
+	tests/infra/flink/install.sh $$($(BIN)/python -m tests.infra.flink.versions | tail -n 1)
+	examples/jobs/build.sh
 	$(BIN)/flink-manager dev
 
-# Real Flink 2.3 (jars from the PyPI package), the example job jar, and a real
-# kube-apiserver/etcd/kubectl built from Go modules; each is cached and rebuilt only when its pin changes.
+# Real Flink of every version of tests/infra/flink/versions.py (jars from the PyPI package), the example job jar
+# built against each, and a real kube-apiserver/etcd/kubectl built from Go modules; each is cached and rebuilt only
+# when its pin changes.
 infra: infra-flink infra-job infra-kube
 
 infra-flink: install
 	tests/infra/flink/install.sh
 
 infra-job: infra-flink
-	examples/jobs/build.sh
+	examples/jobs/build.sh $$($(BIN)/python -m tests.infra.flink.versions)
 
 infra-kube:
 	tests/infra/kube/build.sh
@@ -51,8 +55,9 @@ unit: install
 component: install infra
 	$(PYTEST) tests/component
 
+# One pytest per Flink version, several side by side (FLINK_MANAGER_CONTRACT_JOBS); CONTRACT_ARGS for pytest.
 contract: install infra-flink infra-job
-	$(PYTEST) tests/contract
+	$(BIN)/python -m tests.contract.matrix $(CONTRACT_ARGS)
 
 e2e: install infra
 	$(PYTEST) tests/e2e
@@ -63,7 +68,7 @@ reliability: install
 test: install infra lint
 	$(PYTEST) -rs tests/unit
 	$(PYTEST) -rs tests/component
-	$(PYTEST) -rs tests/contract
+	$(BIN)/python -m tests.contract.matrix
 	$(PYTEST) -rs tests/e2e
 	RELIABILITY_TRIALS=1 $(PYTEST) -rs tests/reliability
 

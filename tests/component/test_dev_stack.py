@@ -52,7 +52,7 @@ class DevProcess:
         self.process = subprocess.Popen(
             [FLINK_MANAGER, "dev", "--api-port", "0", "--flink-port", "0", *extra],
             cwd=workdir, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
-            env={**os.environ, "FLINK_MANAGER_CACHE": str(example_job_jar().parents[1])},
+            env={**os.environ, "FLINK_MANAGER_CACHE": str(example_job_jar().parents[2])},
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

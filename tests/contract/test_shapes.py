@@ -1,4 +1,5 @@
-"""The simulator's raw JSON against real Flink 2.3's: the same scenario on both, then every answer compared.
+"""The simulator's raw JSON against real Flink's, version by version: the same scenario on both, then every answer
+compared.
 
 Compared: status codes, the key sets of every object (recursively; list items merged), and for errors the
 chain of Java exception classes (`X`, `Caused by: Y`, …) in Flink's error strings and failure causes.
@@ -17,10 +18,11 @@ import pytest
 
 from flink_manager.api.flinkjob import JobState
 from flink_manager.flink.client import FlinkClient
+from flink_manager.flink.dialect import FlinkDialect
 from flink_manager_dev.simulator import SimulatedFlink
 from tests.contract.conftest import CONTRACT_TIMINGS
 from tests.contract.steps import NO_RESTARTS, wait_listed
-from tests.infra.flink.cluster import RealFlinkCluster
+from tests.infra.flink.fixtures import RealFlinkClusters
 from tests.infra.jobjar import EXAMPLE_ENTRY_CLASS
 from tests.waiting import wait_for
 
@@ -103,6 +105,12 @@ class Scenario:
         await self.until("failed disposal status", f"/savepoint-disposal/{disposal}", lambda b: b["status"]["id"] == "COMPLETED")
 
         await self.call("duplicate run", "POST", f"/jars/{jar_id}/run", self.run_body(running))
+        for name, extra in (("run with claimMode", {"claimMode": "NO_CLAIM"}), ("run with restoreMode", {"restoreMode": "NO_CLAIM"}),
+                            ("run with an unknown field", {"noSuchField": 1})):
+            answer = await self.call(name, "POST", f"/jars/{jar_id}/run", self.run_body(uuid.uuid4().hex, **extra))
+            if "jobid" in answer:
+                await self.call(f"cancel of the {name}", "PATCH", f"/jobs/{answer['jobid']}?mode=cancel")
+        await self.call("applications overview", "GET", "/applications/overview")
         await self.call("wrong entry class", "POST", f"/jars/{jar_id}/run", {**self.run_body(unknown), "entryClass": "a.NoSuchJob"})
         await self.call("malformed job id in run", "POST", f"/jars/{jar_id}/run", self.run_body("not-a-job-id"))
         await self.call("missing savepoint", "POST", f"/jars/{jar_id}/run",
@@ -183,9 +191,12 @@ def exception_chains(value: Any) -> list[list[str]]:
 
 
 @pytest.fixture
-async def both(real_flink: RealFlinkCluster, tmp_path: pathlib.Path, job_jar: pathlib.Path) -> AsyncIterator[tuple[Answers, Answers]]:
-    """The scenario's answers from real Flink and from the simulator."""
-    simulator = SimulatedFlink(slots=4, savepoint_dir=f"file:{tmp_path}/savepoints", timings=CONTRACT_TIMINGS)
+async def both(real_flink_clusters: RealFlinkClusters, flink_version: str, tmp_path: pathlib.Path,
+               job_jar: pathlib.Path) -> AsyncIterator[tuple[Answers, Answers]]:
+    """The scenario's answers from real Flink of this version and from the simulator answering as it."""
+    real_flink = real_flink_clusters.get(flink_version)
+    simulator = SimulatedFlink(slots=4, savepoint_dir=f"file:{tmp_path}/savepoints", timings=CONTRACT_TIMINGS,
+                               flink_version=flink_version)
     await simulator.start("127.0.0.1", 0)
     results = []
     try:
@@ -199,7 +210,9 @@ async def both(real_flink: RealFlinkCluster, tmp_path: pathlib.Path, job_jar: pa
         await simulator.stop()
 
 
-async def test_the_simulator_answers_with_real_flinks_status_codes_shapes_and_exceptions(both: tuple[Answers, Answers]) -> None:
+async def test_the_simulator_answers_with_real_flinks_status_codes_shapes_and_exceptions(
+    both: tuple[Answers, Answers], dialect: FlinkDialect,
+) -> None:
     real, simulated = both
     assert list(simulated) == list(real)
     assert {name: answer[0] for name, answer in simulated.items()} == {name: answer[0] for name, answer in real.items()}
@@ -208,7 +221,7 @@ async def test_the_simulator_answers_with_real_flinks_status_codes_shapes_and_ex
     chains = {name: (exception_chains(real[name][1]), exception_chains(simulated[name][1])) for name in real}
     assert {name: pair for name, pair in chains.items() if pair[0] != pair[1]} == {}
     # The comparison has substance: deep shapes and whole exception chains were compared.
-    assert chains["duplicate run"][0][0][-1] == "DuplicateApplicationSubmissionException"
+    assert chains["duplicate run"][0][0][-1] == dialect.duplicate_job[0]
     assert chains["exceptions (FAILED)"][0][0] == ["JobException", "IllegalStateException"]
     assert set(shape(real["job details (RUNNING)"][1])["vertices"][0]["metrics"]) >= {"read-bytes", "write-records"}
     print(f"\ncompared {len(real)} answers; {sum(bool(pair[0]) for pair in chains.values())} carried Java exception chains")

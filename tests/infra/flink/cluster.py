@@ -4,7 +4,9 @@ with `java` on loopback."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
+import fcntl
 import json
 import os
 import pathlib
@@ -17,12 +19,12 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import yaml
 
-from tests.infra.flink.versions import NEWEST, FlinkDistribution, distribution
+from tests.infra.flink.versions import BY_VERSION, DISTRIBUTIONS, NEWEST, FlinkDistribution, distribution
 from tests.infra.processes import die_with_parent, free_port
 from tests.waiting import wait_for_sync
 
@@ -32,6 +34,9 @@ JOBMANAGER_CLASS = "org.apache.flink.runtime.entrypoint.StandaloneSessionCluster
 TASKMANAGER_CLASS = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
 BASH_JAVA_UTILS_CLASS = "org.apache.flink.runtime.util.bash.BashJavaUtils"
 BASH_JAVA_UTILS_RESULT = "BASH_JAVA_UTILS_EXEC_RESULT:"
+# How many clusters start at once on this machine, across processes (each start is a few CPU-heavy seconds of two
+# JVMs; more at once on two cores made the RPC system's own 10 s start-up timeout expire).
+START_SLOTS = int(os.environ.get("FLINK_MANAGER_FLINK_STARTS", "2"))
 
 
 class FlinkNotInstalled(RuntimeError):
@@ -152,6 +157,7 @@ class RealFlinkCluster:
         self.rpc_port = free_port()
         self.rest_url = f"http://127.0.0.1:{self.rest_port}"
         self.startup_seconds: float | None = None
+        self.queued_seconds = 0.0
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def configuration(self) -> dict[str, Any]:
@@ -178,13 +184,36 @@ class RealFlinkCluster:
             "io.tmp.dirs": str(self.work_dir / "tmp"),
             "web.tmpdir": str(self.work_dir / "web"),
             "blob.storage.directory": str(self.work_dir / "blobs"),
+            # The RPC system's start-up (default 10 s) on a busy machine: `akka.*` until 1.18, `pekko.*` after.
+            "akka.startup-timeout": "60 s",
+            "pekko.startup-timeout": "60 s",
             **self.extra_configuration,
         }
 
-    def start(self, timeout: float = 120.0) -> None:
-        """Start the JobManager and TaskManager and wait until the TaskManager has registered its slots."""
+    def start(self, timeout: float = 180.0) -> None:
+        """Start the JobManager and TaskManager and wait until the TaskManager has registered its slots.
+
+        At most START_SLOTS clusters start at once on the machine (a lock file per slot in the cache); the time
+        waited for a slot is `queued_seconds`, the start itself `startup_seconds`."""
         if self._processes:
             raise RuntimeError("this cluster is already started")
+        queued = time.monotonic()
+        with self._start_slot():
+            self.queued_seconds = time.monotonic() - queued
+            self._start(timeout)
+
+    @contextlib.contextmanager
+    def _start_slot(self) -> Iterator[None]:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        index = [row.version for row in DISTRIBUTIONS].index(self.version) if self.version in BY_VERSION else 0
+        with (cache_dir() / f"flink-start-{index % max(1, START_SLOTS)}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _start(self, timeout: float) -> None:
         began = time.monotonic()
         for folder in (self.config_dir, self.checkpoint_dir, self.savepoint_dir, self.log_dir, self.work_dir / "tmp"):
             folder.mkdir(parents=True, exist_ok=True)

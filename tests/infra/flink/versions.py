@@ -80,3 +80,8 @@ def distribution(version: str) -> FlinkDistribution:
         if version in (row.version, row.line):
             return row
     raise KeyError(f"Flink {version} is not in the test matrix ({', '.join(BY_VERSION)})")
+
+
+if __name__ == "__main__":
+    # `python -m tests.infra.flink.versions`: the versions of the matrix, one a line (for the Makefile).
+    print("\n".join(row.version for row in DISTRIBUTIONS))
