@@ -110,7 +110,11 @@ class Scenario:
             answer = await self.call(name, "POST", f"/jars/{jar_id}/run", self.run_body(uuid.uuid4().hex, **extra))
             if "jobid" in answer:
                 await self.call(f"cancel of the {name}", "PATCH", f"/jobs/{answer['jobid']}?mode=cancel")
-        await self.call("applications overview", "GET", "/applications/overview")
+        overview = await self.call("applications overview", "GET", "/applications/overview")
+        if isinstance(overview, dict) and "applications" in overview:
+            # `jobs` counts an application's jobs by state: its keys are data (states), not fields.
+            for application in overview["applications"]:
+                application["jobs"] = {}
         await self.call("wrong entry class", "POST", f"/jars/{jar_id}/run", {**self.run_body(unknown), "entryClass": "a.NoSuchJob"})
         await self.call("malformed job id in run", "POST", f"/jars/{jar_id}/run", self.run_body("not-a-job-id"))
         await self.call("missing savepoint", "POST", f"/jars/{jar_id}/run",
