@@ -111,9 +111,14 @@ async def test_the_exceptions_of_a_failed_job(
         return body if status == 200 and body["exceptionHistory"]["entries"] else None
 
     body = await wait_for(failure, timeout=30, what="the failure in /exceptions")
+    task = body["exceptionHistory"]["entries"][0]["concurrentExceptions"][0]
+    assert set(task) >= {"taskName", "taskManagerId", *dialect.task_location_fields}
+    assert ({"location", "endpoint"} - set(dialect.task_location_fields)).isdisjoint(task)
     if dialect.legacy_exception_fields:
         assert set(body) == {"exceptionHistory"} | LEGACY_EXCEPTIONS
         assert body["root-exception"].startswith("org.apache.flink.runtime.JobException: Recovery is suppressed")
+        assert [set(entry) for entry in body["all-exceptions"]] == [
+            {"exception", "task", "timestamp", "taskManagerId", *dialect.task_location_fields}]
         assert [entry["exception"].splitlines()[0] for entry in body["all-exceptions"]] == [
             "java.lang.IllegalStateException: StatefulCounterJob fails on purpose after 20 records (--fail-after 20)"]
     else:

@@ -18,6 +18,7 @@ from flink_manager_dev.simulator.jobs import CheckpointRecord, SimJob, Tasks
 
 # The fields every supported version writes; FlinkDialect.job_overview_fields / job_details_fields add the others.
 OVERVIEW_ENTRY_FIELDS = frozenset({"jid", "name", "start-time", "end-time", "duration", "state", "last-modification", "tasks"})
+VERTEX_OPTIONAL_FIELDS = frozenset({"slotSharingGroupId"})
 DETAILS_FIELDS = frozenset({"jid", "name", "isStoppable", "state", "start-time", "end-time", "duration", "maxParallelism",
                             "now", "timestamps", "vertices", "status-counts", "plan"})
 # Flink serialises these maps from Java HashMaps; the key orders below are the ones it writes.
@@ -210,7 +211,9 @@ def _plan(job: SimJob) -> dict[str, Any]:
 
 def job_details(cluster: SessionCluster, job: SimJob, now: float) -> dict[str, Any]:
     """`GET /jobs/{id}`."""
-    vertices = _vertices(job, now)
+    dialect = cluster.release.dialect
+    vertices = [{key: value for key, value in vertex.items()
+                 if key not in VERTEX_OPTIONAL_FIELDS or key in dialect.job_vertex_fields} for vertex in _vertices(job, now)]
     status_counts = dict.fromkeys(EXECUTION_STATES, 0)
     for vertex in vertices:
         status_counts[vertex["status"]] += 1
@@ -233,7 +236,7 @@ def job_details(cluster: SessionCluster, job: SimJob, now: float) -> dict[str, A
         "status-counts": status_counts,
         "plan": _plan(job),
         "pending-operators": 0,
-    }, DETAILS_FIELDS | set(cluster.release.dialect.job_details_fields))
+    }, DETAILS_FIELDS | set(dialect.job_details_fields))
 
 
 def _stats(values: list[int]) -> dict[str, Any]:
@@ -313,22 +316,37 @@ def checkpoint_statistics(job: SimJob, now: float) -> dict[str, Any]:
 def job_exceptions(cluster: SessionCluster, job: SimJob, max_exceptions: int) -> dict[str, Any]:
     """`GET /jobs/{id}/exceptions`: the exception history, newest first; until 1.20 also the legacy view of the
     newest failure (its root exception and the task failures that caused it)."""
-    history = {"entries": job.exceptions[:max_exceptions], "truncated": len(job.exceptions) > max_exceptions}
+    located = [_located(entry, cluster.release.dialect.task_location_fields) for entry in job.exceptions]
+    history = {"entries": located[:max_exceptions], "truncated": len(located) > max_exceptions}
     if not cluster.release.dialect.legacy_exception_fields:
         return {"exceptionHistory": history}
-    newest = job.exceptions[0] if job.exceptions else None
+    newest = located[0] if located else None
     tasks = (newest.get("concurrentExceptions") or [newest]) if newest else []
     return {
         "root-exception": newest["stacktrace"] if newest else None,
         "timestamp": newest["timestamp"] if newest else None,
         "all-exceptions": [
-            {"exception": task["stacktrace"], "task": task.get("taskName"), "location": task.get("endpoint"),
+            {"exception": task["stacktrace"], "task": task.get("taskName"),
+             **{name: task.get(name) for name in cluster.release.dialect.task_location_fields},
              "timestamp": str(task["timestamp"]), "taskManagerId": task.get("taskManagerId")}
             for task in tasks if task.get("taskName")
         ],
         "truncated": False,
         "exceptionHistory": history,
     }
+
+
+def _located(entry: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """An exception history entry (and its concurrent task failures) with the task's location in the version's
+    fields (the simulator keeps it as `endpoint`)."""
+    if "endpoint" not in entry and "concurrentExceptions" not in entry:
+        return entry
+    located = {key: value for key, value in entry.items() if key != "endpoint"}
+    if "endpoint" in entry:
+        located.update({name: entry["endpoint"] for name in fields})
+    if "concurrentExceptions" in entry:
+        located["concurrentExceptions"] = [_located(task, fields) for task in entry["concurrentExceptions"]]
+    return located
 
 
 def applications_overview(cluster: SessionCluster, now: float) -> dict[str, Any]:

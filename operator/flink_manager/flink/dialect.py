@@ -39,9 +39,13 @@ class FlinkDialect:
     # `/jobs/{id}/exceptions` carries `root-exception`, `timestamp`, `all-exceptions` and `truncated` beside
     # `exceptionHistory` until 1.20; 2.0 removed them.
     legacy_exception_fields: bool
+    # Where a failed task ran, in `/exceptions` entries: `location` until 1.20, `endpoint` from 1.19.
+    task_location_fields: tuple[str, ...]
     # Fields of a `/jobs/overview` entry and of `/jobs/{id}` beyond those every version has.
     job_overview_fields: tuple[str, ...]
     job_details_fields: tuple[str, ...]
+    # Fields of each of `/jobs/{id}`'s vertices beyond those every version has (`slotSharingGroupId` from 1.20).
+    job_vertex_fields: tuple[str, ...]
     # The run answer carries `applicationId` beside `jobid`, and the `/applications` endpoints exist (2.3).
     applications: bool
 
@@ -55,18 +59,23 @@ _APPLICATION_SUBMITTED = ("DuplicateApplicationSubmissionException", "Applicatio
 
 DIALECTS: tuple[FlinkDialect, ...] = (
     FlinkDialect((1, 18), claim_mode_field="restoreMode", rejects_unknown_fields=True, duplicate_job=_JOB_SUBMITTED,
-                 legacy_exception_fields=True, job_overview_fields=(), job_details_fields=(), applications=False),
+                 legacy_exception_fields=True, task_location_fields=("location",), job_overview_fields=(),
+                 job_details_fields=(), job_vertex_fields=(), applications=False),
+    FlinkDialect((1, 19), claim_mode_field="restoreMode", rejects_unknown_fields=True, duplicate_job=_JOB_SUBMITTED,
+                 legacy_exception_fields=True, task_location_fields=("location", "endpoint"), job_overview_fields=(),
+                 job_details_fields=(), job_vertex_fields=(), applications=False),
     FlinkDialect((1, 20), claim_mode_field="claimMode", rejects_unknown_fields=False, duplicate_job=_JOB_SUBMITTED,
-                 legacy_exception_fields=True, job_overview_fields=(), job_details_fields=("job-type",),
-                 applications=False),
+                 legacy_exception_fields=True, task_location_fields=("location", "endpoint"), job_overview_fields=(),
+                 job_details_fields=("job-type",), job_vertex_fields=("slotSharingGroupId",), applications=False),
     FlinkDialect((2, 0), claim_mode_field="claimMode", rejects_unknown_fields=False, duplicate_job=_JOB_SUBMITTED,
-                 legacy_exception_fields=False, job_overview_fields=("pending-operators",),
-                 job_details_fields=("job-type", "pending-operators"), applications=False),
+                 legacy_exception_fields=False, task_location_fields=("endpoint",),
+                 job_overview_fields=("pending-operators",), job_details_fields=("job-type", "pending-operators"),
+                 job_vertex_fields=("slotSharingGroupId",), applications=False),
     FlinkDialect((2, 3), claim_mode_field="claimMode", rejects_unknown_fields=False,
-                 duplicate_job=_APPLICATION_SUBMITTED, legacy_exception_fields=False,
+                 duplicate_job=_APPLICATION_SUBMITTED, legacy_exception_fields=False, task_location_fields=("endpoint",),
                  job_overview_fields=("jobType", "schedulerType", "pending-operators"),
                  job_details_fields=("application-id", "job-type", "schedulerType", "pending-operators"),
-                 applications=True),
+                 job_vertex_fields=("slotSharingGroupId",), applications=True),
 )
 OLDEST = DIALECTS[0].since
 NEWEST = DIALECTS[-1].since
