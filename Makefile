@@ -15,7 +15,7 @@ export GOMODCACHE ?= $(CACHE)/go/mod
 export GOCACHE ?= $(CACHE)/go/build
 export FLINK_MANAGER_CACHE := $(CACHE)
 
-.PHONY: install dev test lint unit component contract e2e reliability bench infra infra-flink infra-kube infra-job clean
+.PHONY: install dev test lint unit component contract e2e reliability bench infra infra-flink infra-kube infra-job infra-job-newest clean
 
 install: $(VENV)/.installed
 
@@ -26,10 +26,7 @@ $(VENV)/.installed: pyproject.toml devstack/pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]' -e ./devstack
 	touch $@
 
-# The dev stack needs only the newest Flink's jars (to build the example job), not the whole matrix.
-dev: install
-	tests/infra/flink/install.sh $$($(BIN)/python -m tests.infra.flink.versions | tail -n 1)
-	examples/jobs/build.sh
+dev: install infra-job-newest
 	$(BIN)/flink-manager dev
 
 # Real Flink of every version of tests/infra/flink/versions.py (jars from the PyPI package), the example job jar
@@ -42,6 +39,11 @@ infra-flink: install
 
 infra-job: infra-flink
 	examples/jobs/build.sh $$($(BIN)/python -m tests.infra.flink.versions)
+
+# The dev stack needs only the newest Flink's jars (to build the example job), not the whole matrix.
+infra-job-newest: install
+	tests/infra/flink/install.sh $$($(BIN)/python -m tests.infra.flink.versions | tail -n 1)
+	examples/jobs/build.sh
 
 infra-kube:
 	tests/infra/kube/build.sh

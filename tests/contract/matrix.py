@@ -25,12 +25,16 @@ _COUNTS = re.compile(r"(\d+) (passed|failed|skipped|errors?|deselected)")
 
 
 def run_version(version: str, pytest_args: list[str]) -> tuple[str, int, float, str]:
-    """One version's contract tier: (version, exit code, seconds, output)."""
+    """One version's contract tier: (version, exit code, seconds, output). The output is written as it comes to
+    test-logs/contract-<version>.log (to follow a run), and printed whole when the version is done."""
     began = time.monotonic()
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", "tests/contract",
                "--flink-version", version, *pytest_args]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
-    return version, result.returncode, time.monotonic() - began, result.stdout + result.stderr
+    log = REPO / "test-logs" / f"contract-{version}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as sink:
+        code = subprocess.run(command, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT, check=False).returncode
+    return version, code, time.monotonic() - began, log.read_text()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -171,9 +171,8 @@ async def test_savepoint_disposal(client: FlinkClient, jar_id: str, flink_backen
     status, _ = await wait_operation(client, job_id, await client.trigger_savepoint(job_id, cancel_job=True))
     assert status.location is not None
     await wait_listed(client, job_id, JobState.CANCELED)
-    ours = uuid.uuid4().hex
-    trigger_id = await client.dispose_savepoint(status.location, trigger_id=ours)
-    assert TRIGGER.match(trigger_id) and trigger_id != ours  # Flink makes up its own disposal trigger id
+    trigger_id = await client.dispose_savepoint(status.location)
+    assert TRIGGER.match(trigger_id)  # Flink makes up the disposal's trigger id
 
     async def disposed(trigger: str) -> Any:
         result = await client.savepoint_disposal_status(trigger)
@@ -181,6 +180,7 @@ async def test_savepoint_disposal(client: FlinkClient, jar_id: str, flink_backen
 
     assert (await wait_for(lambda: disposed(trigger_id), timeout=30, what="disposal")).succeeded
     second = await client.dispose_savepoint(status.location)
+    assert TRIGGER.match(second) and second != trigger_id
     again = await wait_for(lambda: disposed(second), timeout=30, what="second disposal")
     assert again.failure is not None and again.failure.startswith("FileNotFoundException: Cannot find checkpoint or savepoint")
     with pytest.raises(FlinkRequestRejected, match="Cannot find checkpoint or savepoint"):

@@ -73,6 +73,13 @@ async def test_a_request_field_the_version_does_not_know(
         assert status == 200, answer
         assert answer["jobid"] == job_id
         await client.cancel_job(job_id)
+    # The savepoint disposal request has one field; a `triggerId` is refused or ignored like any unknown field.
+    missing = f"{flink_backend.savepoint_dir}/savepoint-000000-000000000000"
+    status, answer = await call(http, "POST", "/savepoint-disposal", {"savepoint-path": missing, "triggerId": "a" * 32})
+    if dialect.rejects_unknown_fields:
+        assert status == 400 and 'Unrecognized field "triggerId"' in answer["errors"][0], answer
+    else:
+        assert status == 200 and answer["request-id"] != "a" * 32, answer
 
 
 async def test_the_run_answer_and_the_applications(

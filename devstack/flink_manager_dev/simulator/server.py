@@ -74,11 +74,18 @@ async def _json_body(request: web.Request, body_type: str) -> dict[str, Any]:
 
 
 RUN_BODY = "org.apache.flink.runtime.webmonitor.handlers.JarRunRequestBody"
-# The fields of a run request until 1.19, in the order Flink lists them when it refuses another one.
-RUN_FIELDS = ("programArgs", "entryClass", "allowNonRestoredState", "jobId", "parallelism", "programArgsList",
-              "restoreMode", "flinkConfiguration", "savepointPath")
 STOP_BODY = "org.apache.flink.runtime.rest.messages.job.savepoints.stop.StopWithSavepointRequestBody"
 SAVEPOINT_BODY = "org.apache.flink.runtime.rest.messages.job.savepoints.SavepointTriggerRequestBody"
+DISPOSAL_BODY = "org.apache.flink.runtime.rest.messages.job.savepoints.SavepointDisposalRequest"
+# The fields of each request body until 1.19, in the order Flink lists them when it refuses another one
+# (FlinkDialect.rejects_unknown_fields); later versions ignore fields they do not know.
+KNOWN_FIELDS = {
+    RUN_BODY: ("programArgs", "entryClass", "allowNonRestoredState", "jobId", "parallelism", "programArgsList",
+               "restoreMode", "flinkConfiguration", "savepointPath"),
+    STOP_BODY: ("targetDirectory", "triggerId", "drain", "formatType"),
+    SAVEPOINT_BODY: ("target-directory", "cancel-job", "triggerId", "formatType"),
+    DISPOSAL_BODY: ("savepoint-path",),
+}
 
 
 def _optional_id(body: dict[str, Any], key: str, body_class: str) -> str | None:
@@ -404,14 +411,20 @@ class SimulatedFlink:
     async def _jars(self, request: web.Request) -> web.Response:
         return web.json_response(views.jar_list(self.cluster, self.url))
 
-    async def _run(self, request: web.Request) -> web.Response:
-        raw = await request.read()
-        body = await _json_body(request, "JarRunRequestBody")
-        dialect = self.cluster.release.dialect
-        if dialect.rejects_unknown_fields:
+    async def _body(self, request: web.Request, body_class: str) -> dict[str, Any]:
+        """The request's JSON body, refused as the version's JSON mapper refuses it."""
+        body = await _json_body(request, body_class.rsplit(".", 1)[-1])
+        if self.cluster.release.dialect.rejects_unknown_fields:
+            known = KNOWN_FIELDS[body_class]
             for key in body:
-                if key not in RUN_FIELDS:
-                    raise traces.unknown_request_field(RUN_BODY, key, RUN_FIELDS, raw.find(f'"{key}"'.encode()) + 1)
+                if key not in known:
+                    column = (await request.read()).find(f'"{key}"'.encode()) + 1
+                    raise traces.unknown_request_field(body_class, key, known, column)
+        return body
+
+    async def _run(self, request: web.Request) -> web.Response:
+        body = await self._body(request, RUN_BODY)
+        dialect = self.cluster.release.dialect
         job_id = _optional_id(body, "jobId", "JarRunRequestBody")
         args = body.get("programArgsList") or []
         config = body.get("flinkConfiguration") or {}
@@ -486,7 +499,7 @@ class SimulatedFlink:
 
     async def _stop(self, request: web.Request) -> web.Response:
         job_id = _job_id(request)
-        body = await _json_body(request, "StopWithSavepointRequestBody")
+        body = await self._body(request, STOP_BODY)
         trigger = self.cluster.trigger_savepoint(
             job_id, trigger_id=_optional_id(body, "triggerId", STOP_BODY),
             target=body.get("targetDirectory") or None, stop=True,
@@ -495,7 +508,7 @@ class SimulatedFlink:
 
     async def _savepoint(self, request: web.Request) -> web.Response:
         job_id = _job_id(request)
-        body = await _json_body(request, "SavepointTriggerRequestBody")
+        body = await self._body(request, SAVEPOINT_BODY)
         trigger = self.cluster.trigger_savepoint(
             job_id, trigger_id=_optional_id(body, "triggerId", SAVEPOINT_BODY),
             target=body.get("target-directory") or None, cancel_job=_flag(body.get("cancel-job")),
@@ -524,7 +537,7 @@ class SimulatedFlink:
         return web.json_response(views.applications_overview(self.cluster, now))
 
     async def _dispose(self, request: web.Request) -> web.Response:
-        body = await _json_body(request, "SavepointDisposalRequest")
+        body = await self._body(request, DISPOSAL_BODY)
         path = body.get("savepoint-path")
         if not path:
             raise traces.handler_error(400, Cause(traces.REST_HANDLER, "Field savepoint-path must not be omitted or be null."))

@@ -185,9 +185,10 @@ def unknown_request_field(body_class: str, field: str, known: Sequence[str], col
     """A request body with a field the server does not know, on a version that refuses those (until 1.19)."""
     simple = body_class.rsplit(".", 1)[-1]
     listed = ", ".join(f'"{name}"' for name in known)
+    count = "one known property" if len(known) == 1 else f"{len(known)} known properties"
     return bad_request_body(simple, Cause(
         "org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException",
-        f'Unrecognized field "{field}" (class {body_class}), not marked as ignorable ({len(known)} known properties: '
+        f'Unrecognized field "{field}" (class {body_class}), not marked as ignorable ({count}: '
         f'{listed}])\n at [Source: (org.apache.flink.shaded.netty4.io.netty.buffer.ByteBufInputStream); line: 1, '
         f'column: {column}] (through reference chain: {body_class}["{field}"])'))
 

@@ -307,16 +307,14 @@ class FlinkClient:
 
     # -- savepoint disposal ----------------------------------------------------------------------
 
-    async def dispose_savepoint(self, path: str, *, trigger_id: str | None = None) -> str:
+    async def dispose_savepoint(self, path: str) -> str:
         """`POST /savepoint-disposal`: delete a savepoint; returns the trigger id to poll.
 
-        Flink ignores a caller's `triggerId` here and always answers with a fresh one: the returned id is
-        the one to poll.
+        The request has no `triggerId` on any version (1.18 and 1.19 refuse one, later versions ignore it): Flink
+        always picks the trigger id, so a repeated disposal is another operation.
         """
-        request: dict[str, Any] = {"savepoint-path": path}
-        if trigger_id is not None:
-            request["triggerId"] = trigger_id
-        return await self._call("dispose_savepoint", "POST", "/savepoint-disposal", json=request, parse=_request_id)
+        return await self._call("dispose_savepoint", "POST", "/savepoint-disposal", json={"savepoint-path": path},
+                                parse=_request_id)
 
     async def savepoint_disposal_status(self, trigger_id: str) -> OperationStatus:
         """`GET /savepoint-disposal/{trigger}`; FlinkTriggerNotFound if unknown."""
