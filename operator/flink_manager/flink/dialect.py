@@ -28,8 +28,8 @@ class FlinkDialect:
     # The run request's field for how a restored savepoint's files are owned (NO_CLAIM, CLAIM, LEGACY):
     # `restoreMode` until 1.19, `claimMode` from 1.20 (which still reads `restoreMode`).
     claim_mode_field: str
-    # Request bodies with a field the server does not know are refused (400, UnrecognizedPropertyException)
-    # until 1.19; from 1.20 (FLINK-35302) unknown fields are ignored.
+    # Request bodies with a field the server does not know (a run's `claimMode`, a disposal's `triggerId`) are
+    # refused (400, UnrecognizedPropertyException) until 1.19; from 1.20 (FLINK-35302) unknown fields are ignored.
     rejects_unknown_fields: bool
     # -- what the answers carry
     # The refusal of a job id that was used already: DuplicateJobSubmissionException ("Job has already been

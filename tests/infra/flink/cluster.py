@@ -200,7 +200,17 @@ class RealFlinkCluster:
         queued = time.monotonic()
         with self._start_slot():
             self.queued_seconds = time.monotonic() - queued
-            self._start(timeout)
+            try:
+                self._start(timeout)
+            except FlinkStartupError as exc:
+                # On a machine short of CPU a JVM's RPC system can time out while starting (seen on 2 cores under
+                # load): one more try, on fresh ports, before giving up. The first try's logs are kept.
+                print(f"Flink {self.version} did not start ({str(exc).splitlines()[0]}); trying once more", file=sys.stderr)
+                self.rest_port, self.rpc_port = free_port(), free_port()
+                self.rest_url = f"http://127.0.0.1:{self.rest_port}"
+                self.work_dir.mkdir(parents=True, exist_ok=True)
+                self.log_dir = self.log_dir.with_name(self.log_dir.name + "-retry")
+                self._start(timeout)
 
     @contextlib.contextmanager
     def _start_slot(self) -> Iterator[None]:
