@@ -88,6 +88,9 @@ def resolve_target(
         return Blocker("ClusterNotFound", f"FlinkCluster {cluster_name!r} does not exist")
     if cluster.deleting:
         return Blocker("ClusterDeleting", f"FlinkCluster {cluster_name!r} is being deleted")
+    if cluster.status.flink_version is None:
+        # The client speaks the dialect of the cluster's version: nothing starts before a probe has read it.
+        return Blocker("FlinkVersionUnknown", f"FlinkCluster {cluster_name!r} has not been reached yet: its Flink version is unknown")
     unsupported = unsupported_version(cluster)
     if unsupported is not None:
         return Blocker(UNSUPPORTED_FLINK_VERSION, f"FlinkCluster {cluster_name!r}: {unsupported}")
