@@ -80,7 +80,7 @@ CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
                                         "EntryClassNotInArtifact", "ClusterNotFound", "ClusterDeleting",
                                         "FlinkVersionUnknown", "UnsupportedFlinkVersion"),
                      "Why a new attempt cannot start; the message names what is missing (FlinkVersionUnknown: the "
-                     "cluster has not been reached yet). No Flink call is made."),
+                     "cluster has not been probed yet). No Flink call is made."),
     ),
     "Execution": (
         ConditionRow("Ready", "True", ("JobRunning", "JobFinished"),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from flink_manager.api.artifact import ArtifactPhase, ArtifactSpec, ArtifactStatus
-from flink_manager.api.cluster import FlinkClusterSpec, FlinkClusterStatus
+from flink_manager.api.cluster import ClusterPhase, FlinkClusterSpec, FlinkClusterStatus
 from flink_manager.api.execution import RunConfig
 from flink_manager.api.jobspec import JobSpecSpec, JobSpecStatus, RollbackSpec, UpgradeMode
 
@@ -88,9 +88,10 @@ def resolve_target(
         return Blocker("ClusterNotFound", f"FlinkCluster {cluster_name!r} does not exist")
     if cluster.deleting:
         return Blocker("ClusterDeleting", f"FlinkCluster {cluster_name!r} is being deleted")
-    if cluster.status.flink_version is None:
-        # The client speaks the dialect of the cluster's version: nothing starts before a probe has read it.
-        return Blocker("FlinkVersionUnknown", f"FlinkCluster {cluster_name!r} has not been reached yet: its Flink version is unknown")
+    if cluster.status.phase == ClusterPhase.PENDING:
+        # The client speaks the dialect of the cluster's version: nothing starts before the first probe (which finds
+        # an unsupported version before a submission is recorded). A cluster found unreachable is retried as before.
+        return Blocker("FlinkVersionUnknown", f"FlinkCluster {cluster_name!r} has not been probed yet: its Flink version is unknown")
     unsupported = unsupported_version(cluster)
     if unsupported is not None:
         return Blocker(UNSUPPORTED_FLINK_VERSION, f"FlinkCluster {cluster_name!r}: {unsupported}")
