@@ -1,6 +1,6 @@
 # Flink Manager: the two set-up commands are `make dev` and `make test`.
 # Everything is installed into git-ignored folders: .venv/ (Python) and .cache/
-# (pip wheels, the Flink 2.3 distribution, Go-built Kubernetes binaries and helm, the job jar).
+# (pip wheels, the Flink distributions 1.18 to 2.3, Go-built Kubernetes binaries and helm, the job jars).
 
 PYTHON ?= python3
 VENV := .venv
@@ -16,7 +16,7 @@ export GOCACHE ?= $(CACHE)/go/build
 export FLINK_MANAGER_CACHE := $(CACHE)
 
 .PHONY: install dev test lint format unit component contract e2e reliability bench image infra infra-flink \
-	infra-kube infra-job infra-image infra-prometheus infra-helm clean
+	infra-kube infra-job infra-job-newest infra-image infra-prometheus infra-helm clean
 
 install: $(VENV)/.installed
 
@@ -27,19 +27,25 @@ $(VENV)/.installed: pyproject.toml devstack/pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]' -e ./devstack
 	touch $@
 
-dev: install infra-job
+dev: install infra-job-newest
 	$(BIN)/flink-manager dev
 
-# Real Flink 2.3 (jars from the PyPI package), the example job jar, a real kube-apiserver/etcd/kubectl built
-# from Go modules, and Prometheus/promtool from Debian's package; each is cached and rebuilt only when its pin
-# changes. helm (built from Go modules too, for the chart tests of the e2e tier) is `infra-helm`: `make test`
-# builds it in the background while the tiers before e2e run.
+# Real Flink of every version of tests/infra/flink/versions.py (jars from the PyPI package), the example job jar
+# built against each, a real kube-apiserver/etcd/kubectl built from Go modules, and Prometheus/promtool from
+# Debian's package; each is cached and rebuilt only when its pin changes. helm (built from Go modules too, for
+# the chart tests of the e2e tier) is `infra-helm`: `make test` builds it in the background while the tiers
+# before e2e run.
 infra: infra-flink infra-job infra-kube infra-prometheus
 
 infra-flink: install
 	tests/infra/flink/install.sh
 
 infra-job: infra-flink
+	examples/jobs/build.sh $$($(BIN)/python -m tests.infra.flink.versions)
+
+# The dev stack needs only the newest Flink's jars (to build the example job), not the whole matrix.
+infra-job-newest: install
+	tests/infra/flink/install.sh $$($(BIN)/python -m tests.infra.flink.versions | tail -n 1)
 	examples/jobs/build.sh
 
 infra-kube:
@@ -90,8 +96,9 @@ unit: install
 component: install infra
 	$(PYTEST) tests/component
 
+# One pytest per Flink version, several side by side (FLINK_MANAGER_CONTRACT_JOBS); CONTRACT_ARGS for pytest.
 contract: install infra-flink infra-job
-	$(PYTEST) tests/contract
+	$(BIN)/python -m tests.contract.matrix $(CONTRACT_ARGS)
 
 e2e: install infra infra-image infra-helm
 	$(PYTEST) tests/e2e
@@ -105,7 +112,7 @@ test: install infra infra-image lint
 	mkdir -p $(CACHE)/helm && (tests/infra/helm/build.sh >$(CACHE)/helm/build.log 2>&1 &)
 	$(PYTEST) -rs tests/unit
 	$(PYTEST) -rs tests/component
-	$(PYTEST) -rs tests/contract
+	$(BIN)/python -m tests.contract.matrix
 	tests/infra/helm/build.sh || { cat $(CACHE)/helm/build.log; exit 1; }
 	$(PYTEST) -rs tests/e2e
 	RELIABILITY_TRIALS=1 $(PYTEST) -rs tests/reliability

@@ -50,8 +50,12 @@ CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
                      "No answer, a timeout or a 5xx; credentials refused (401/403); a CA bundle or URL the client "
                      "cannot use; a Secret named in spec.auth or spec.tls that is missing or lacks the key. "
                      "Phase Unreachable; no Flink call is made for the cluster's jobs until it answers."),
+        ConditionRow("Ready", "False", ("UnsupportedFlinkVersion",),
+                     "The cluster answers but runs a Flink version older than 1.18 (or reports no version number); "
+                     "the message names the supported range. Phase Ready (it was reached); nothing is submitted to it "
+                     "and its Executions wait with this reason."),
         ConditionRow("Degraded", "True", ("FlinkUnavailable", "FlinkUnauthorized", "FlinkClientConfigInvalid",
-                                          "InvalidCredentials"),
+                                          "InvalidCredentials", "UnsupportedFlinkVersion"),
                      "The same problem as Ready=False."),
         ConditionRow("Degraded", "False", ("AsExpected",), "The cluster answers."),
     ),
@@ -73,8 +77,10 @@ CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
                      "The artifact is verified, lists the entry class (or lists none) and the cluster exists: "
                      "Executions can start."),
         ConditionRow("Ready", "False", ("ArtifactNotFound", "ArtifactNotReady", "ArtifactFailed",
-                                        "EntryClassNotInArtifact", "ClusterNotFound", "ClusterDeleting"),
-                     "Why a new attempt cannot start; the message names what is missing. No Flink call is made."),
+                                        "EntryClassNotInArtifact", "ClusterNotFound", "ClusterDeleting",
+                                        "FlinkVersionUnknown", "UnsupportedFlinkVersion"),
+                     "Why a new attempt cannot start; the message names what is missing (FlinkVersionUnknown: the "
+                     "cluster has not been probed yet). No Flink call is made."),
     ),
     "Execution": (
         ConditionRow("Ready", "True", ("JobRunning", "JobFinished"),

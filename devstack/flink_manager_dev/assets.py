@@ -7,6 +7,7 @@ import pathlib
 import subprocess
 
 from flink_manager.schema.packaged import AssetError
+from flink_manager_dev.simulator.versions import NEWEST
 
 EXAMPLE_JAR_NAME = "flink-manager-example-job.jar"
 
@@ -29,8 +30,9 @@ def cache_directory(root: pathlib.Path) -> pathlib.Path:
 
 
 def example_job_jar(root: pathlib.Path, *, build: bool = True) -> pathlib.Path:
-    """The example job's jar, built by `examples/jobs/build.sh` when it is missing (which needs `make infra-flink`)."""
-    jar = cache_directory(root) / "jobs" / EXAMPLE_JAR_NAME
+    """The example job's jar built against the newest Flink, by `examples/jobs/build.sh` when it is missing (which
+    needs `make infra-flink`)."""
+    jar = cache_directory(root) / "jobs" / f"flink-{NEWEST}" / EXAMPLE_JAR_NAME
     if jar.is_file() or not build:
         if not jar.is_file():
             raise AssetError(f"{jar} is missing: run `make infra-job`")

@@ -29,6 +29,7 @@ from flink_manager.schema.packaged import crd_directory
 from flink_manager_dev.files import FileServer
 from flink_manager_dev.kubeapi import EmbeddedKubernetes
 from flink_manager_dev.simulator import SimulatedFlink, Timings
+from flink_manager_dev.simulator.versions import NEWEST
 from flink_manager.settings import Settings
 
 logger = logging.getLogger("flink_manager_dev")
@@ -54,6 +55,7 @@ class DevOptions:
     api_port: int = 6443
     flink_port: int = 8081
     flink_url: str | None = None  # a real Flink REST endpoint instead of the simulator
+    flink_version: str = NEWEST  # the version the simulator answers as
     artifacts_port: int = 0
     metrics_port: int = 0
     slots: int = 8
@@ -198,7 +200,7 @@ class DevStack:
         else:
             savepoints = (options.state_dir / "savepoints").resolve()
             checkpoints = (options.state_dir / "checkpoints").resolve()
-            self.simulator = SimulatedFlink(slots=options.slots, timings=options.timings,
+            self.simulator = SimulatedFlink(slots=options.slots, timings=options.timings, flink_version=options.flink_version,
                                             savepoint_dir=f"file:{savepoints}", checkpoint_dir=f"file:{checkpoints}")
             self.flink_url = await _listen(lambda: self.simulator.start(options.host, options.flink_port),  # type: ignore[union-attr]
                                            "the simulated Flink", options.host, options.flink_port, "--flink-port")

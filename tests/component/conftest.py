@@ -179,7 +179,9 @@ def real_kube_with_flink_manager(real_k8s: ControlPlane) -> ControlPlane:
 
 @pytest.fixture(params=["embedded", pytest.param("real", marks=pytest.mark.real_k8s)])
 async def stack(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> AsyncIterator[Stack]:
-    """The operator's stack on the embedded Kubernetes API (a fresh server) or a real one (a fresh namespace)."""
+    """The operator's stack on the embedded Kubernetes API (a fresh server) or a real one (a fresh namespace); the
+    simulated Flink answers as the newest version, or as `@pytest.mark.flink_version("1.18.1")` says."""
+    marker = request.node.get_closest_marker("flink_version")
     api: EmbeddedKubernetes | None = None
     backend: KubeBackend
     if request.param == "embedded":
@@ -189,7 +191,8 @@ async def stack(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Async
     else:
         backend = RealBackend(request.getfixturevalue("real_kube_with_flink_manager"))
     flink = SimulatedFlink(slots=64, timings=Timings.fast(checkpoint_interval=0.2), seed=7,
-                           savepoint_dir=f"file:{tmp_path}/savepoints", checkpoint_dir=f"file:{tmp_path}/checkpoints")
+                           savepoint_dir=f"file:{tmp_path}/savepoints", checkpoint_dir=f"file:{tmp_path}/checkpoints",
+                           **({"flink_version": marker.args[0]} if marker else {}))
     flink_url = await flink.start("127.0.0.1", 0)
     stack = Stack(api, flink, flink_url, tmp_path, backend=backend)
     try:

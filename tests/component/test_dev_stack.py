@@ -52,7 +52,7 @@ class DevProcess:
         self.process = subprocess.Popen(
             [FLINK_MANAGER, "dev", "--api-port", "0", "--flink-port", "0", *extra],
             cwd=workdir, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
-            env={**os.environ, "FLINK_MANAGER_CACHE": str(example_job_jar().parents[1])},
+            env={**os.environ, "FLINK_MANAGER_CACHE": str(example_job_jar().parents[2])},
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -266,6 +266,16 @@ def test_start_to_running_and_a_clean_exit_on_sigterm(tmp_path: pathlib.Path) ->
                 watch.wait(10)
     finally:
         process.terminate()
+
+
+def test_dev_answers_as_the_flink_version_it_is_given(tmp_path: pathlib.Path) -> None:
+    process = DevProcess(tmp_path, "--flink-version", "1.18.1")
+    try:
+        process.wait_line(r"simulated Flink 1\.18\.1 http://")
+        process.wait_line(rf"Execution {QUICKSTART_EXECUTION} is Running", timeout=120)
+        assert process.kubectl("get", "fc", "default", "-o", "jsonpath={.status.flinkVersion}") == "1.18.1"
+    finally:
+        assert process.terminate() == 0, process.log()
 
 
 def test_a_port_in_use_is_one_line(tmp_path: pathlib.Path) -> None:

@@ -1,7 +1,9 @@
-"""The contract suite's backends: every test runs against the simulated cluster and against real Flink 2.3.
+"""The contract suite's backends: every test runs on each Flink version of the matrix, against the simulator
+answering as that version and against real Flink of that version.
 
-`flink_backend` is parametrized `simulator` / `real-flink`; a missing real Flink fails (the `real_flink`
-fixture never skips). Both run the same example job jar; the simulator only reads its manifest.
+Every test is parametrized by `flink_version` (the versions of tests/infra/flink/versions.py, or those chosen
+with --flink-version) and, through `flink_backend`, by `simulator` / `real-flink`; a missing real Flink fails
+(never skips). Both run the example job jar built against that version; the simulator only reads its manifest.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import pytest
 
 from flink_manager.api.flinkjob import JobState
 from flink_manager.flink.client import FlinkClient
+from flink_manager.flink.dialect import FlinkDialect, dialect_for
 from flink_manager.flink.errors import FlinkError
 from flink_manager_dev.simulator import SimulatedFlink, Timings
+from tests.infra.flink.fixtures import RealFlinkClusters, flink_versions
 from tests.infra.jobjar import example_job_jar
 
 # Quick, but with every step and Flink's REST cache still there (the real one caches for 3 s).
@@ -28,11 +32,24 @@ CONTRACT_TIMINGS = Timings(
 )
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every contract test runs once per Flink version of the matrix."""
+    if "flink_version" in metafunc.fixturenames:
+        metafunc.parametrize("flink_version", flink_versions(metafunc.config), scope="session")
+
+
+@pytest.fixture(scope="session")
+def dialect(flink_version: str) -> FlinkDialect:
+    """The dialect the operator expects of this version: the contract suite holds real Flink to it."""
+    return dialect_for(flink_version)
+
+
 @dataclass
 class FlinkBackend:
     """A Flink session cluster under test: its REST URL and default savepoint directory (`file:/…`)."""
 
     name: str
+    version: str
     rest_url: str
     savepoint_dir: str
     simulator: SimulatedFlink | None = None
@@ -46,15 +63,17 @@ class FlinkBackend:
 
 
 @pytest.fixture(params=["simulator", pytest.param("real-flink", marks=pytest.mark.real_flink)])
-async def flink_backend(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> AsyncIterator[FlinkBackend]:
-    """The simulated cluster (per test) or the real Flink 2.3 cluster (per session)."""
+async def flink_backend(request: pytest.FixtureRequest, tmp_path: pathlib.Path, flink_version: str,
+                        real_flink_clusters: RealFlinkClusters) -> AsyncIterator[FlinkBackend]:
+    """The simulated cluster of this version (per test) or the real cluster of this version (per session)."""
     if request.param == "simulator":
-        simulator = SimulatedFlink(slots=4, savepoint_dir=f"file:{tmp_path}/savepoints", timings=CONTRACT_TIMINGS)
+        simulator = SimulatedFlink(slots=4, savepoint_dir=f"file:{tmp_path}/savepoints", timings=CONTRACT_TIMINGS,
+                                   flink_version=flink_version)
         url = await simulator.start("127.0.0.1", 0)
-        backend = FlinkBackend("simulator", url, f"file:{tmp_path}/savepoints", simulator)
+        backend = FlinkBackend("simulator", flink_version, url, f"file:{tmp_path}/savepoints", simulator)
     else:
-        real = request.getfixturevalue("real_flink")
-        backend = FlinkBackend("real-flink", real.rest_url, f"file:{real.savepoint_dir}")
+        real = real_flink_clusters.get(flink_version)
+        backend = FlinkBackend("real-flink", flink_version, real.rest_url, f"file:{real.savepoint_dir}")
     yield backend
     async with FlinkClient(backend.rest_url) as client:
         with contextlib.suppress(FlinkError):
@@ -75,9 +94,9 @@ async def client(flink_backend: FlinkBackend) -> AsyncIterator[FlinkClient]:
 
 
 @pytest.fixture(scope="session")
-def job_jar() -> pathlib.Path:
-    """The example job jar (built once by examples/jobs/build.sh)."""
-    return example_job_jar()
+def job_jar(flink_version: str) -> pathlib.Path:
+    """The example job jar built against this version (once per version by examples/jobs/build.sh)."""
+    return example_job_jar(flink_version)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The Flink client against both backends: every test asserts what real Flink 2.3 does, on the simulator too."""
+"""The Flink client against both backends of each version: every test asserts what real Flink of that version does,
+on the simulator answering as that version too."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from flink_manager.api.flinkjob import JobState
 from flink_manager.controller.runtime import tasks_deploying
 from flink_manager.flink.client import FlinkClient
+from flink_manager.flink.dialect import FlinkDialect
 from flink_manager.flink.errors import (
     FlinkDuplicateJob,
     FlinkError,
@@ -41,10 +43,11 @@ def savepoint_location(directory: str, job_id: str) -> re.Pattern[str]:
     return re.compile(re.escape(directory.rstrip("/")) + rf"/savepoint-{job_id[:6]}-[0-9a-f]{{12}}$")
 
 
-async def test_cluster_config_and_overview(client: FlinkClient) -> None:
+async def test_cluster_config_and_overview(client: FlinkClient, flink_version: str, dialect: FlinkDialect) -> None:
     config = await client.config()
     overview = await client.overview()
-    assert (config.flink_version, overview.flink_version) == ("2.3.0", "2.3.0")
+    assert (config.flink_version, overview.flink_version) == (flink_version, flink_version)
+    assert await client.dialect() == dialect
     assert config.flink_revision.startswith(overview.flink_commit)
     assert config.refresh_interval > 0
     assert overview.taskmanagers == 1
@@ -66,14 +69,15 @@ async def test_upload_list_and_delete_a_jar(client: FlinkClient, job_jar: Any) -
         await client.run_jar(jar_id, entry_class=EXAMPLE_ENTRY_CLASS, job_id=uuid.uuid4().hex)
 
 
-async def test_run_with_a_job_id_runs_once_and_cancels(client: FlinkClient, jar_id: str, flink_backend: FlinkBackend) -> None:
+async def test_run_with_a_job_id_runs_once_and_cancels(client: FlinkClient, jar_id: str, flink_backend: FlinkBackend,
+                                                       dialect: FlinkDialect) -> None:
     job_id = flink_backend.new_job_id()
     assert await run_example(client, jar_id, job_id) == job_id
     assert await listed_state(client, job_id) is not None  # listed as soon as the run call answered
     await wait_listed(client, job_id, JobState.RUNNING)
     details = await wait_for(lambda: _details(client, job_id, JobState.RUNNING), timeout=30, what="details RUNNING")
     assert details.parallelism == 1 and details.entered(JobState.RUNNING)
-    with pytest.raises(FlinkDuplicateJob, match="Application has already been submitted"):
+    with pytest.raises(FlinkDuplicateJob, match=re.escape(f"{dialect.duplicate_job[0]}: {dialect.duplicate_job[1]}")):
         await run_example(client, jar_id, job_id)
     await client.cancel_job(job_id)
     await wait_listed(client, job_id, JobState.CANCELED)
@@ -167,9 +171,8 @@ async def test_savepoint_disposal(client: FlinkClient, jar_id: str, flink_backen
     status, _ = await wait_operation(client, job_id, await client.trigger_savepoint(job_id, cancel_job=True))
     assert status.location is not None
     await wait_listed(client, job_id, JobState.CANCELED)
-    ours = uuid.uuid4().hex
-    trigger_id = await client.dispose_savepoint(status.location, trigger_id=ours)
-    assert TRIGGER.match(trigger_id) and trigger_id != ours  # Flink 2.3 makes up its own disposal trigger id
+    trigger_id = await client.dispose_savepoint(status.location)
+    assert TRIGGER.match(trigger_id)  # Flink makes up the disposal's trigger id
 
     async def disposed(trigger: str) -> Any:
         result = await client.savepoint_disposal_status(trigger)
@@ -177,6 +180,7 @@ async def test_savepoint_disposal(client: FlinkClient, jar_id: str, flink_backen
 
     assert (await wait_for(lambda: disposed(trigger_id), timeout=30, what="disposal")).succeeded
     second = await client.dispose_savepoint(status.location)
+    assert TRIGGER.match(second) and second != trigger_id
     again = await wait_for(lambda: disposed(second), timeout=30, what="second disposal")
     assert again.failure is not None and again.failure.startswith("FileNotFoundException: Cannot find checkpoint or savepoint")
     with pytest.raises(FlinkRequestRejected, match="Cannot find checkpoint or savepoint"):

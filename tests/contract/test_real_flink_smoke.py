@@ -8,7 +8,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.infra.flink.cluster import FLINK_VERSION, RealFlinkCluster
+from tests.infra.flink.cluster import RealFlinkCluster
+from tests.infra.flink.fixtures import RealFlinkClusters
 from tests.infra.jobjar import EXAMPLE_ENTRY_CLASS, example_job_jar
 from tests.waiting import wait_for
 
@@ -24,19 +25,24 @@ async def _job_state(session: aiohttp.ClientSession, base: str, job_id: str) -> 
     return next((job["state"] for job in jobs if job["jid"] == job_id), None)
 
 
-def test_overview_shows_one_task_manager_with_all_slots(real_flink: RealFlinkCluster) -> None:
+@pytest.fixture
+def real_flink(real_flink_clusters: RealFlinkClusters, flink_version: str) -> RealFlinkCluster:
+    return real_flink_clusters.get(flink_version)
+
+
+def test_overview_shows_one_task_manager_with_all_slots(real_flink: RealFlinkCluster, flink_version: str) -> None:
     overview = real_flink.overview()
-    assert overview["flink-version"] == FLINK_VERSION
+    assert overview["flink-version"] == flink_version
     assert overview["taskmanagers"] == 1
     assert overview["slots-total"] == real_flink.slots
 
 
-async def test_example_job_uploads_runs_and_is_cancelled(real_flink: RealFlinkCluster) -> None:
+async def test_example_job_uploads_runs_and_is_cancelled(real_flink: RealFlinkCluster, flink_version: str) -> None:
     base = real_flink.rest_url
     job_id = uuid.uuid4().hex
     async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
         form = aiohttp.FormData()
-        form.add_field("jarfile", example_job_jar().read_bytes(), filename="job.jar", content_type="application/java-archive")
+        form.add_field("jarfile", example_job_jar(flink_version).read_bytes(), filename="job.jar", content_type="application/java-archive")
         async with session.post(f"{base}/jars/upload", data=form) as response:
             assert response.status == 200
             jar_id = (await response.json())["filename"].rsplit("/", 1)[-1]

@@ -1,5 +1,6 @@
 """The end-to-end installation: crds/ and deploy/rbac.yaml on the real control plane, the operator with the
-RBAC-limited ServiceAccount identity, real Flink 2.3, and the example job jar served over http.
+RBAC-limited ServiceAccount identity, real Flink (the newest version, or the test's `flink_version`), and the
+example job jar built against that version served over http.
 
 The operator is launched as a subprocess with the ServiceAccount's kubeconfig, or (a test that parametrizes
 `flink_manager` with "image") as the built image run the way deploy/deployment.yaml runs it, logged in through
@@ -27,6 +28,8 @@ import pytest
 import yaml
 
 from tests.infra.flink.cluster import RealFlinkCluster
+from tests.infra.flink.fixtures import RealFlinkClusters
+from tests.infra.flink.versions import NEWEST
 from tests.infra.image.container import ContainerSpec, ImageNotBuilt, OperatorContainer, built_image
 from tests.infra.jobjar import example_job_jar
 from tests.infra.kube.controlplane import ControlPlane
@@ -104,20 +107,38 @@ def installed(real_k8s: ControlPlane) -> ControlPlane:
     return real_k8s
 
 
+class JarServer:
+    """The example job jars (one per Flink version, under the cache's jobs/) served over http on loopback."""
+
+    def __init__(self, root: pathlib.Path, port: int) -> None:
+        self.root, self.port = root, port
+
+    def url_of(self, version: str) -> tuple[str, str]:
+        """(URL, sha256) of the jar built against this version (built now if it is not yet)."""
+        jar = example_job_jar(version)
+        return f"http://127.0.0.1:{self.port}/{jar.relative_to(self.root)}", hashlib.sha256(jar.read_bytes()).hexdigest()
+
+
 @pytest.fixture(scope="session")
-def job_jar_url() -> Iterator[tuple[str, str]]:
-    """The example job jar served over http on loopback: (URL, sha256)."""
-    jar = example_job_jar()
-    handler = functools.partial(_QuietFileHandler, directory=str(jar.parent))
+def job_jars() -> Iterator[JarServer]:
+    """The example job jars served over http on loopback."""
+    root = example_job_jar().parents[1]
+    handler = functools.partial(_QuietFileHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="jar-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/{jar.name}", hashlib.sha256(jar.read_bytes()).hexdigest()
+        yield JarServer(root, int(server.server_address[1]))
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def job_jar_url(job_jars: JarServer) -> tuple[str, str]:
+    """(URL, sha256) of the example job jar built against the newest Flink."""
+    return job_jars.url_of(NEWEST.version)
 
 
 class _QuietFileHandler(http.server.SimpleHTTPRequestHandler):
@@ -315,12 +336,22 @@ def local_path(uri: str) -> pathlib.Path:
 
 
 @pytest.fixture
-def e2e(request: pytest.FixtureRequest, installed: ControlPlane, real_flink: RealFlinkCluster,
-        flink_manager: LaunchedOperator, job_jar_url: tuple[str, str]) -> Iterator[EndToEnd]:
-    """A fresh namespace; deleted afterwards (the operator stops whatever still runs in it)."""
+def flink_version() -> str:
+    """The Flink version an end-to-end test runs on: the newest, unless the test is parametrized with others."""
+    return NEWEST.version
+
+
+@pytest.fixture
+def e2e(request: pytest.FixtureRequest, installed: ControlPlane, real_flink_clusters: RealFlinkClusters,
+        flink_version: str, flink_manager: LaunchedOperator, job_jars: JarServer) -> Iterator[EndToEnd]:
+    """A fresh namespace and the real Flink of the test's version; the namespace is deleted afterwards (the operator
+    stops whatever still runs in it). The test's time on that version is printed."""
+    flink = real_flink_clusters.get(flink_version)
     namespace = f"e2e-{uuid.uuid4().hex[:8]}"
     installed.kubectl("create", "namespace", namespace)
+    began = time.monotonic()
     try:
-        yield EndToEnd(installed, real_flink, flink_manager, namespace, job_jar_url)
+        yield EndToEnd(installed, flink, flink_manager, namespace, job_jars.url_of(flink_version))
     finally:
+        say(request.config, f"\ne2e {request.node.name} on Flink {flink_version}: {time.monotonic() - began:.0f}s")
         installed.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found")

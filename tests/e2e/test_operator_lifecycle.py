@@ -1,7 +1,8 @@
-"""The quickstart on a real kube-apiserver and a real Flink 2.3, driven with kubectl only: run, stop with a savepoint,
-resume from it, restart, and delete, checked against what Flink reports and what it wrote to disk; with the operator
-as a subprocess, and as its built image run the way deploy/deployment.yaml runs it (read-only, user 10001, logged
-in through kopf's in-cluster login with a token of its ServiceAccount)."""
+"""The quickstart on a real kube-apiserver and real Flink of the oldest, the long-term support and the newest version
+(the rows of tests/infra/flink/versions.py marked e2e), driven with kubectl only: run, stop with a savepoint, resume
+from it, restart, and delete, checked against what Flink reports and what it wrote to disk; with the operator as a
+subprocess, and (on the newest version) as its built image run the way deploy/deployment.yaml runs it (read-only,
+user 10001, logged in through kopf's in-cluster login with a token of its ServiceAccount)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import LAUNCHES, EndToEnd, local_path
+from tests.e2e.conftest import EndToEnd, local_path
+from tests.infra.flink.versions import DISTRIBUTIONS, NEWEST
 
 pytestmark = [pytest.mark.real_k8s, pytest.mark.real_flink]
 
@@ -36,12 +38,18 @@ def assert_savepoint_on_disk(path: str) -> None:
     assert (folder / "_metadata").is_file(), f"savepoint {path} has no _metadata"
 
 
-@pytest.mark.parametrize("flink_manager", LAUNCHES, indirect=True)
-def test_the_quickstart_runs_stops_resumes_restarts_and_is_deleted_on_real_flink(e2e: EndToEnd) -> None:
+E2E_VERSIONS = [row.version for row in DISTRIBUTIONS if row.e2e]
+# Every e2e version with the operator as a process; the image on the newest.
+RUNS = [("process", version) for version in E2E_VERSIONS] + [("image", NEWEST.version)]
+
+
+@pytest.mark.parametrize(("flink_manager", "flink_version"), RUNS, indirect=["flink_manager"])
+def test_the_quickstart_runs_stops_resumes_restarts_and_is_deleted_on_real_flink(e2e: EndToEnd, flink_version: str) -> None:
     # Apply the quickstart; the Execution becomes Ready with a RUNNING job in Flink.
     e2e.apply(*e2e.quickstart())
     e2e.kubectl("wait", "--for=condition=Ready", "fc/default", "fa/stateful-counter", "fjs/stateful-counter", FEX,
                 "--timeout=180s")
+    assert e2e.jsonpath("fc/default", "{.status.flinkVersion}") == flink_version  # the VERSION of `kubectl get fc`
     first = e2e.jsonpath(FEX, "{.status.flinkJobId}")
     assert len(first) == 32
     assert e2e.flink_jobs()[first] == "RUNNING"

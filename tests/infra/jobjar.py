@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 import subprocess
+
+from tests.infra.flink.versions import NEWEST
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO_ROOT / "examples" / "jobs" / "build.sh"
@@ -16,18 +17,14 @@ class JobJarBuildError(RuntimeError):
     """examples/jobs/build.sh failed (usually: Flink is not installed yet, run `make infra-flink`)."""
 
 
-def example_job_jar() -> pathlib.Path:
-    """The built example job jar; runs examples/jobs/build.sh first, which returns at once when it is up to date."""
-    result = subprocess.run([str(BUILD_SCRIPT)], capture_output=True, text=True, timeout=300, check=False)
+def example_job_jar(version: str = NEWEST.version) -> pathlib.Path:
+    """The example job jar built against this Flink version; runs examples/jobs/build.sh first, which returns at
+    once when it is up to date."""
+    result = subprocess.run([str(BUILD_SCRIPT), version], capture_output=True, text=True, timeout=300, check=False)
     if result.returncode != 0:
-        raise JobJarBuildError(f"{BUILD_SCRIPT} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+        raise JobJarBuildError(f"{BUILD_SCRIPT} {version} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     jar = pathlib.Path(result.stdout.strip().splitlines()[-1])
     if not jar.is_file():
         raise JobJarBuildError(f"{BUILD_SCRIPT} did not produce {jar}")
     return jar
 
-
-def cached_job_jar_path() -> pathlib.Path:
-    """Where build.sh puts the jar ($FLINK_MANAGER_CACHE/jobs/), whether or not it is built."""
-    cache = pathlib.Path(os.environ.get("FLINK_MANAGER_CACHE") or REPO_ROOT / ".cache")
-    return cache / "jobs" / EXAMPLE_JOB_JAR_NAME

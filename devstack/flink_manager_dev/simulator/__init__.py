@@ -1,4 +1,4 @@
-"""A simulated Flink 2.3 session cluster: Flink's REST API over an in-memory state machine, with faults.
+"""A simulated Flink session cluster of any version from 1.18 to 2.3: Flink's REST API over an in-memory state machine, with faults.
 
 `SimulatedFlink` serves it (`flink-manager simulate`, or in-process in tests); `SessionCluster` is the state
 machine alone, driven by an injectable clock.

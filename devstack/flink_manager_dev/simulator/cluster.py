@@ -26,9 +26,8 @@ from flink_manager_dev.simulator.jars import SimulatedJar
 from flink_manager_dev.simulator.jobs import CheckpointBook, CheckpointRecord, JobScript, Restored, ScriptError, SimJob, Tasks
 from flink_manager_dev.simulator.timings import Timings
 from flink_manager_dev.simulator.traces import Cause
+from flink_manager_dev.simulator.versions import NEWEST, Release, release
 
-FLINK_VERSION = "2.3.0"
-FLINK_COMMIT = "c0f8d1a"
 SAVEPOINT_DIR_KEY = "execution.checkpointing.savepoint-dir"
 SOURCE_VERTEX = "Source: source"
 OPERATOR_VERTEX = "process -> Sink: sink"
@@ -140,7 +139,8 @@ def _metadata_checkpoint_id(location: str) -> int | None:
 
 
 class SessionCluster:
-    """A Flink 2.3 session cluster with one TaskManager of `slots` slots, simulated."""
+    """A Flink session cluster (of `flink_version`, default the newest) with one TaskManager of `slots` slots,
+    simulated."""
 
     def __init__(
         self,
@@ -151,7 +151,9 @@ class SessionCluster:
         checkpoint_dir: str = "file:/tmp/flink-simulator/checkpoints",
         seed: int | None = None,
         clock: Callable[[], float] = time.time,
+        flink_version: str = NEWEST,
     ) -> None:
+        self.release: Release = release(flink_version)
         self.slots = slots
         self.timings = timings or Timings()
         self.savepoint_dir = normalize_location(savepoint_dir) if savepoint_dir else None
@@ -260,7 +262,7 @@ class SessionCluster:
             raise traces.main_method_failed(Cause("java.lang.RuntimeException", script.startup_failure))
         job_id = (request.job_id or self.ids.hex(32)).lower()
         if job_id in self.known_job_ids:
-            raise traces.duplicate_job(script.name)
+            raise traces.duplicate_job(script.name, *self.release.dialect.duplicate_job)
         interval = self.timings.checkpoint_interval if script.checkpoint_interval is None else script.checkpoint_interval
         job = SimJob(
             job_id=job_id, name=script.name, jar_id=jar_id, entry_class=entry_class, parallelism=parallelism,
@@ -543,7 +545,7 @@ class SessionCluster:
         return operation
 
     def dispose(self, path: str) -> str:
-        """`POST /savepoint-disposal`: Flink 2.3 always makes up a new trigger id for it."""
+        """`POST /savepoint-disposal`: Flink always makes up a new trigger id for it."""
         now = self.advance()
         trigger_id = self.ids.hex(32)
         self.disposals[trigger_id] = DisposalOperation(trigger_id, path, now)

@@ -1,4 +1,4 @@
-"""The simulated Flink 2.3 session cluster's REST API (aiohttp), its admin API, and `SimulatedFlink`.
+"""The simulated Flink session cluster's REST API (aiohttp), its admin API, and `SimulatedFlink`.
 
 Flink's paths, JSON, status codes and error bodies come from cluster.py (state) and views.py (JSON);
 this module parses requests, applies injected faults, counts calls per endpoint and serves `/_simulator/*`.
@@ -26,6 +26,7 @@ from flink_manager_dev.simulator.faults import EndpointFault, FaultConfigError, 
 from flink_manager_dev.simulator.jobs import SimJob
 from flink_manager_dev.simulator.timings import Timings
 from flink_manager_dev.simulator.traces import Cause, SimulatedRestError
+from flink_manager_dev.simulator.versions import NEWEST
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +73,19 @@ async def _json_body(request: web.Request, body_type: str) -> dict[str, Any]:
     return body
 
 
+RUN_BODY = "org.apache.flink.runtime.webmonitor.handlers.JarRunRequestBody"
 STOP_BODY = "org.apache.flink.runtime.rest.messages.job.savepoints.stop.StopWithSavepointRequestBody"
 SAVEPOINT_BODY = "org.apache.flink.runtime.rest.messages.job.savepoints.SavepointTriggerRequestBody"
+DISPOSAL_BODY = "org.apache.flink.runtime.rest.messages.job.savepoints.SavepointDisposalRequest"
+# The fields of each request body until 1.19, in the order Flink lists them when it refuses another one
+# (FlinkDialect.rejects_unknown_fields); later versions ignore fields they do not know.
+KNOWN_FIELDS = {
+    RUN_BODY: ("programArgs", "entryClass", "allowNonRestoredState", "jobId", "parallelism", "programArgsList",
+               "restoreMode", "flinkConfiguration", "savepointPath"),
+    STOP_BODY: ("targetDirectory", "triggerId", "drain", "formatType"),
+    SAVEPOINT_BODY: ("target-directory", "cancel-job", "triggerId", "formatType"),
+    DISPOSAL_BODY: ("savepoint-path",),
+}
 
 
 def _optional_id(body: dict[str, Any], key: str, body_class: str) -> str | None:
@@ -103,7 +115,8 @@ def _route_name(request: web.Request) -> str:
 
 
 class SimulatedFlink:
-    """A simulated Flink 2.3 session cluster served over HTTP, with faults and inspection for tests.
+    """A simulated Flink session cluster served over HTTP, with faults and inspection for tests; it answers as
+    `flink_version` does (default: the newest), following the operator's dialect table.
 
     `url = await SimulatedFlink(slots=4, seed=1).start("127.0.0.1", 0)`; `await sim.stop()`.
     """
@@ -117,10 +130,11 @@ class SimulatedFlink:
         seed: int | None = None,
         timings: Timings | None = None,
         clock: Callable[[], float] = time.time,
+        flink_version: str = NEWEST,
     ) -> None:
         self.cluster = SessionCluster(
             slots=slots, timings=timings or Timings(), savepoint_dir=savepoint_dir, checkpoint_dir=checkpoint_dir,
-            seed=seed, clock=clock,
+            seed=seed, clock=clock, flink_version=flink_version,
         )
         self.faults = Faults()
         self.calls: Counter[str] = Counter()
@@ -169,6 +183,8 @@ class SimulatedFlink:
             ("POST", "/savepoint-disposal", self._dispose),
             ("GET", "/savepoint-disposal/{triggerid}", self._disposal_status),
         ]
+        if self.cluster.release.dialect.applications:
+            rest.append(("GET", "/applications/overview", self._applications_overview))
         for prefix in ("", "/v1"):
             for method, path, handler in rest:
                 app.router.add_route(method, prefix + path, handler)
@@ -395,8 +411,20 @@ class SimulatedFlink:
     async def _jars(self, request: web.Request) -> web.Response:
         return web.json_response(views.jar_list(self.cluster, self.url))
 
+    async def _body(self, request: web.Request, body_class: str) -> dict[str, Any]:
+        """The request's JSON body, refused as the version's JSON mapper refuses it."""
+        body = await _json_body(request, body_class.rsplit(".", 1)[-1])
+        if self.cluster.release.dialect.rejects_unknown_fields:
+            known = KNOWN_FIELDS[body_class]
+            for key in body:
+                if key not in known:
+                    column = (await request.read()).find(f'"{key}"'.encode()) + 1
+                    raise traces.unknown_request_field(body_class, key, known, column)
+        return body
+
     async def _run(self, request: web.Request) -> web.Response:
-        body = await _json_body(request, "JarRunRequestBody")
+        body = await self._body(request, RUN_BODY)
+        dialect = self.cluster.release.dialect
         job_id = _optional_id(body, "jobId", "JarRunRequestBody")
         args = body.get("programArgsList") or []
         config = body.get("flinkConfiguration") or {}
@@ -419,7 +447,8 @@ class SimulatedFlink:
         if self.timings.run_request:
             await asyncio.sleep(self.timings.run_request)  # the JobManager building the job graph
         submitted = self.cluster.submit(request.match_info["jarid"], run)
-        return web.json_response({"jobid": submitted, "applicationId": submitted})
+        answer = {"jobid": submitted, "applicationId": submitted} if dialect.applications else {"jobid": submitted}
+        return web.json_response(answer)
 
     async def _delete_jar(self, request: web.Request) -> web.Response:
         self.cluster.delete_jar(request.match_info["jarid"])
@@ -452,7 +481,8 @@ class SimulatedFlink:
         return body
 
     async def _job(self, request: web.Request) -> web.Response:
-        return web.json_response(self._cached("details", _job_id(request), views.job_details))
+        return web.json_response(self._cached(
+            "details", _job_id(request), lambda job, now: views.job_details(self.cluster, job, now)))
 
     async def _cancel(self, request: web.Request) -> web.Response:
         job_id = _job_id(request)
@@ -469,7 +499,7 @@ class SimulatedFlink:
 
     async def _stop(self, request: web.Request) -> web.Response:
         job_id = _job_id(request)
-        body = await _json_body(request, "StopWithSavepointRequestBody")
+        body = await self._body(request, STOP_BODY)
         trigger = self.cluster.trigger_savepoint(
             job_id, trigger_id=_optional_id(body, "triggerId", STOP_BODY),
             target=body.get("targetDirectory") or None, stop=True,
@@ -478,7 +508,7 @@ class SimulatedFlink:
 
     async def _savepoint(self, request: web.Request) -> web.Response:
         job_id = _job_id(request)
-        body = await _json_body(request, "SavepointTriggerRequestBody")
+        body = await self._body(request, SAVEPOINT_BODY)
         trigger = self.cluster.trigger_savepoint(
             job_id, trigger_id=_optional_id(body, "triggerId", SAVEPOINT_BODY),
             target=body.get("target-directory") or None, cancel_job=_flag(body.get("cancel-job")),
@@ -497,12 +527,17 @@ class SimulatedFlink:
             limit = int(request.query.get("maxExceptions", DEFAULT_MAX_EXCEPTIONS))
         except ValueError:
             limit = DEFAULT_MAX_EXCEPTIONS
-        body = self._cached("exceptions", _job_id(request), lambda job, now: views.job_exceptions(job, 1 << 16))
+        body = self._cached("exceptions", _job_id(request),
+                            lambda job, now: views.job_exceptions(self.cluster, job, 1 << 16))
         entries = body["exceptionHistory"]["entries"]
-        return web.json_response({"exceptionHistory": {"entries": entries[:limit], "truncated": len(entries) > limit}})
+        return web.json_response({**body, "exceptionHistory": {"entries": entries[:limit], "truncated": len(entries) > limit}})
+
+    async def _applications_overview(self, request: web.Request) -> web.Response:
+        now = self.cluster.advance()
+        return web.json_response(views.applications_overview(self.cluster, now))
 
     async def _dispose(self, request: web.Request) -> web.Response:
-        body = await _json_body(request, "SavepointDisposalRequest")
+        body = await self._body(request, DISPOSAL_BODY)
         path = body.get("savepoint-path")
         if not path:
             raise traces.handler_error(400, Cause(traces.REST_HANDLER, "Field savepoint-path must not be omitted or be null."))

@@ -1,6 +1,6 @@
 """Flink's error bodies and Java stack traces, as the simulated cluster writes them.
 
-The shapes follow what Flink 2.3 answers (tests/contract/OBSERVED.md): handler errors are
+The shapes follow what Flink answers (tests/contract/OBSERVED.md): handler errors are
 `{"errors": ["<trace>"]}`, unexpected server errors `{"errors": ["Internal server error.", "<Exception on
 server side:\\n<trace>\\n\\nEnd of exception on server side>"]}`, and a trace is the head exception, a few
 `\\tat` frames, then each `Caused by:` with its frames and `\\t... N more`.
@@ -175,11 +175,22 @@ def submission_failed(job_name: str, *inner: Cause) -> list[Cause]:
     ]
 
 
-def duplicate_job(job_name: str) -> SimulatedRestError:
-    """A run with a job id the cluster has already seen (even if that job ended or expired)."""
-    return run_failed(*submission_failed(
-        job_name, Cause("org.apache.flink.runtime.client.DuplicateApplicationSubmissionException", "Application has already been submitted.")
-    ))
+def duplicate_job(job_name: str, exception: str, message: str) -> SimulatedRestError:
+    """A run with a job id the cluster has already seen (even if that job ended or expired); the exception
+    class and message are the version's (FlinkDialect.duplicate_job)."""
+    return run_failed(*submission_failed(job_name, Cause(f"org.apache.flink.runtime.client.{exception}", message)))
+
+
+def unknown_request_field(body_class: str, field: str, known: Sequence[str], column: int) -> SimulatedRestError:
+    """A request body with a field the server does not know, on a version that refuses those (until 1.19)."""
+    simple = body_class.rsplit(".", 1)[-1]
+    listed = ", ".join(f'"{name}"' for name in known)
+    count = "one known property" if len(known) == 1 else f"{len(known)} known properties"
+    return bad_request_body(simple, Cause(
+        "org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException",
+        f'Unrecognized field "{field}" (class {body_class}), not marked as ignorable ({count}: '
+        f'{listed}])\n at [Source: (org.apache.flink.shaded.netty4.io.netty.buffer.ByteBufInputStream); line: 1, '
+        f'column: {column}] (through reference chain: {body_class}["{field}"])'))
 
 
 def savepoint_missing_chain(path: str) -> list[Cause]:

@@ -1,4 +1,4 @@
-"""The simulated cluster's state as Flink 2.3's REST JSON: the same field names, nesting and orders."""
+"""The simulated cluster's state as Flink's REST JSON of its version: the same field names, nesting and orders."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from typing import Any
 
 from flink_manager.api.flinkjob import JobState
 from flink_manager_dev.simulator.cluster import (
-    FLINK_COMMIT,
-    FLINK_VERSION,
     OPERATOR_VERTEX,
     SOURCE_VERTEX,
     DisposalOperation,
@@ -18,7 +16,11 @@ from flink_manager_dev.simulator.cluster import (
 from flink_manager_dev.simulator.jars import SimulatedJar
 from flink_manager_dev.simulator.jobs import CheckpointRecord, SimJob, Tasks
 
-FLINK_REVISION = f"{FLINK_COMMIT} @ 2026-06-14T16:29:03+02:00"
+# The fields every supported version writes; FlinkDialect.job_overview_fields / job_details_fields add the others.
+OVERVIEW_ENTRY_FIELDS = frozenset({"jid", "name", "start-time", "end-time", "duration", "state", "last-modification", "tasks"})
+VERTEX_OPTIONAL_FIELDS = frozenset({"slotSharingGroupId"})
+DETAILS_FIELDS = frozenset({"jid", "name", "isStoppable", "state", "start-time", "end-time", "duration", "maxParallelism",
+                            "now", "timestamps", "vertices", "status-counts", "plan"})
 # Flink serialises these maps from Java HashMaps; the key orders below are the ones it writes.
 TIMESTAMP_ORDER = ("FAILED", "RECONCILING", "RUNNING", "SUSPENDED", "FAILING", "FINISHED", "CREATED", "CANCELED",
                    "INITIALIZING", "RESTARTING", "CANCELLING")
@@ -43,8 +45,8 @@ def dashboard_config(cluster: SessionCluster) -> dict[str, Any]:
         "refresh-interval": int(cluster.timings.rest_cache * 1000),
         "timezone-name": "Coordinated Universal Time",
         "timezone-offset": 0,
-        "flink-version": FLINK_VERSION,
-        "flink-revision": FLINK_REVISION,
+        "flink-version": cluster.release.version,
+        "flink-revision": cluster.release.revision,
         "features": {"web-submit": True, "web-cancel": True, "web-rescale": False, "web-history": False},
     }
 
@@ -66,8 +68,8 @@ def cluster_overview(cluster: SessionCluster) -> dict[str, Any]:
         "jobs-finished": counts[JobState.FINISHED],
         "jobs-cancelled": counts[JobState.CANCELED],
         "jobs-failed": counts[JobState.FAILED],
-        "flink-version": FLINK_VERSION,
-        "flink-commit": FLINK_COMMIT,
+        "flink-version": cluster.release.version,
+        "flink-commit": cluster.release.commit,
     }
 
 
@@ -113,10 +115,17 @@ def _duration(job: SimJob, now: float) -> int:
 
 def jobs_overview(cluster: SessionCluster, now: float) -> dict[str, Any]:
     """`GET /jobs/overview`: one entry per listed job (newest first, as Flink lists them)."""
-    return {"jobs": [_overview_entry(job, now) for job in reversed(cluster.jobs.values())]}
+    fields = OVERVIEW_ENTRY_FIELDS | set(cluster.release.dialect.job_overview_fields)
+    return {"jobs": [_only(_overview_entry(job, now), fields) for job in reversed(cluster.jobs.values())]}
+
+
+def _only(body: dict[str, Any], fields: frozenset[str] | set[str]) -> dict[str, Any]:
+    """The fields this version writes, in the newest version's order."""
+    return {key: value for key, value in body.items() if key in fields}
 
 
 def _overview_entry(job: SimJob, now: float) -> dict[str, Any]:
+    """Every field the newest version writes."""
     counts = _task_counts(job)
     tasks = {name: counts.get(name.upper(), 0) for name in OVERVIEW_TASKS}
     tasks["total"] = sum(counts.values())
@@ -200,13 +209,15 @@ def _plan(job: SimJob) -> dict[str, Any]:
     }
 
 
-def job_details(job: SimJob, now: float) -> dict[str, Any]:
+def job_details(cluster: SessionCluster, job: SimJob, now: float) -> dict[str, Any]:
     """`GET /jobs/{id}`."""
-    vertices = _vertices(job, now)
+    dialect = cluster.release.dialect
+    vertices = [{key: value for key, value in vertex.items()
+                 if key not in VERTEX_OPTIONAL_FIELDS or key in dialect.job_vertex_fields} for vertex in _vertices(job, now)]
     status_counts = dict.fromkeys(EXECUTION_STATES, 0)
     for vertex in vertices:
         status_counts[vertex["status"]] += 1
-    return {
+    return _only({
         "jid": job.job_id,
         "application-id": job.job_id if job.started_graph else None,
         "name": job.name,
@@ -225,7 +236,7 @@ def job_details(job: SimJob, now: float) -> dict[str, Any]:
         "status-counts": status_counts,
         "plan": _plan(job),
         "pending-operators": 0,
-    }
+    }, DETAILS_FIELDS | set(dialect.job_details_fields))
 
 
 def _stats(values: list[int]) -> dict[str, Any]:
@@ -302,9 +313,50 @@ def checkpoint_statistics(job: SimJob, now: float) -> dict[str, Any]:
     }
 
 
-def job_exceptions(job: SimJob, max_exceptions: int) -> dict[str, Any]:
-    """`GET /jobs/{id}/exceptions`: the exception history, newest first."""
-    return {"exceptionHistory": {"entries": job.exceptions[:max_exceptions], "truncated": len(job.exceptions) > max_exceptions}}
+def job_exceptions(cluster: SessionCluster, job: SimJob, max_exceptions: int) -> dict[str, Any]:
+    """`GET /jobs/{id}/exceptions`: the exception history, newest first; until 1.20 also the legacy view of the
+    newest failure (its root exception and the task failures that caused it)."""
+    located = [_located(entry, cluster.release.dialect.task_location_fields) for entry in job.exceptions]
+    history = {"entries": located[:max_exceptions], "truncated": len(located) > max_exceptions}
+    if not cluster.release.dialect.legacy_exception_fields:
+        return {"exceptionHistory": history}
+    newest = located[0] if located else None
+    tasks = (newest.get("concurrentExceptions") or [newest]) if newest else []
+    return {
+        "root-exception": newest["stacktrace"] if newest else None,
+        "timestamp": newest["timestamp"] if newest else None,
+        "all-exceptions": [
+            {"exception": task["stacktrace"], "task": task.get("taskName"),
+             **{name: task.get(name) for name in cluster.release.dialect.task_location_fields},
+             "timestamp": str(task["timestamp"]), "taskManagerId": task.get("taskManagerId")}
+            for task in tasks if task.get("taskName")
+        ],
+        "truncated": False,
+        "exceptionHistory": history,
+    }
+
+
+def _located(entry: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """An exception history entry (and its concurrent task failures) with the task's location in the version's
+    fields (the simulator keeps it as `endpoint`)."""
+    if "endpoint" not in entry and "concurrentExceptions" not in entry:
+        return entry
+    located = {key: value for key, value in entry.items() if key != "endpoint"}
+    if "endpoint" in entry:
+        located.update({name: entry["endpoint"] for name in fields})
+    if "concurrentExceptions" in entry:
+        located["concurrentExceptions"] = [_located(task, fields) for task in entry["concurrentExceptions"]]
+    return located
+
+
+def applications_overview(cluster: SessionCluster, now: float) -> dict[str, Any]:
+    """`GET /applications/overview` (2.3): each job submitted through a jar run is an application of its own."""
+    return {"applications": [
+        {"id": job.job_id, "name": f"SingleJobApplication({job.name})", "start-time": ms(job.submitted),
+         "end-time": ms(job.end_time), "duration": _duration(job, now), "status": job.state.value,
+         "jobs": {job.state.value: 1}}
+        for job in reversed(cluster.jobs.values())
+    ]}
 
 
 def savepoint_status(operation: SavepointOperation) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from flink_manager.cli import logs
 from flink_manager.cli.common import CliError, Formatter, port, positive_int, require_dev_package
 
 DESCRIPTION = """\
-Run an embedded Kubernetes API, a simulated Flink 2.3 session cluster (or a real one with --flink-url) and the
+Run an embedded Kubernetes API, a simulated Flink session cluster (or a real one with --flink-url) and the
 operator in this one process; create the FlinkCluster `default`, serve the example job's JAR over http, and
 apply examples/quickstart (see its README for the two substitutions). A kubeconfig for kubectl is written to
 .flink-manager/kubeconfig. Ctrl-C or SIGTERM stops everything; nothing is kept (it all lives in memory).
@@ -35,6 +35,8 @@ def add_parser(commands: Any) -> None:
                                  description=DESCRIPTION, formatter_class=Formatter)
     parser.add_argument("--api-port", type=port, default=6443, help="port of the Kubernetes API (http; 0: any)")
     parser.add_argument("--flink-port", type=port, default=8081, help="port of the simulated Flink (0: any)")
+    parser.add_argument("--flink-version", default=None, metavar="VERSION",
+                        help="the Flink version the simulator answers as (default: the newest, 2.3.0)")
     parser.add_argument("--flink-url", help="use this real Flink REST endpoint instead of the simulator (its jobs "
                                             "keep running when dev exits: stop or cancel them first)")
     parser.add_argument("--artifacts-port", type=port, default=0, help="port of the JAR server (0: any)")
@@ -63,6 +65,7 @@ def _options(args: argparse.Namespace) -> Any:
     from flink_manager_dev.assets import checkout_root, example_job_jar
     from flink_manager_dev.stack import DevOptions
     from flink_manager_dev.simulator import Timings
+    from flink_manager_dev.simulator.versions import NEWEST, UnknownVersion, release
 
     examples_dir: pathlib.Path | None = None
     jar: pathlib.Path | None = None
@@ -87,10 +90,17 @@ def _options(args: argparse.Namespace) -> Any:
                 jar = example_job_jar(root, build=True)
             except AssetError as exc:
                 raise CliError(str(exc)) from None
+    try:
+        flink_version = release(args.flink_version or NEWEST).version
+    except UnknownVersion as exc:
+        raise CliError(f"--flink-version: {exc}") from None
+    if args.flink_version and args.flink_url:
+        raise CliError("--flink-version is the simulator's: a real Flink at --flink-url reports its own")
     state_dir = pathlib.Path(args.state_dir)
     return DevOptions(
         state_dir=state_dir, kubeconfig=pathlib.Path(args.kubeconfig) if args.kubeconfig else None,
         host=args.host, api_port=args.api_port, flink_port=args.flink_port, flink_url=args.flink_url,
+        flink_version=flink_version,
         artifacts_port=args.artifacts_port, metrics_port=args.metrics_port, slots=args.slots,
         timings=Timings.fast() if args.timings == "fast" else Timings(), poll_interval_seconds=args.poll_interval,
         examples_dir=examples_dir, example_jar=jar, served_files=tuple(pathlib.Path(p) for p in args.serve),
@@ -169,7 +179,7 @@ def _shown(path: pathlib.Path | str) -> str:
 def _banner(stack: Any, options: Any, sha256_of: Any) -> str:
     kubeconfig = _shown(options.kubeconfig_path)
     kubectl = f"{_kubectl_hint()} --kubeconfig {kubeconfig}"
-    flink = f"Flink {stack.flink_url}" if options.flink_url else f"simulated Flink 2.3 {stack.flink_url}"
+    flink = f"Flink {stack.flink_url}" if options.flink_url else f"simulated Flink {options.flink_version} {stack.flink_url}"
     lines = [
         "",
         f"Flink Manager dev stack: Kubernetes API {stack.api_url} · {flink} · JARs {stack.files.url}",

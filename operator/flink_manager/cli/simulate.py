@@ -1,4 +1,4 @@
-"""`flink-manager simulate`: a simulated Flink 2.3 session cluster (its REST API) until interrupted."""
+"""`flink-manager simulate`: a simulated Flink session cluster (its REST API) until interrupted."""
 
 from __future__ import annotations
 
@@ -15,10 +15,15 @@ if TYPE_CHECKING:
 
 
 def simulate(args: argparse.Namespace) -> int:
-    """Serve a simulated Flink 2.3 session cluster until interrupted."""
+    """Serve a simulated Flink session cluster, answering as the given Flink version does, until interrupted."""
     require_dev_package("simulate")
     from flink_manager_dev.simulator import SimulatedFlink, Timings
+    from flink_manager_dev.simulator.versions import UnknownVersion, release
 
+    try:
+        flink_version = release(args.flink_version).version
+    except UnknownVersion as exc:
+        raise CliError(f"--flink-version: {exc}") from None
     base = Timings.fast() if args.timings == "fast" else Timings()
     overrides: dict[str, float] = {}
     known = {field.name for field in dataclasses.fields(Timings)}
@@ -36,6 +41,7 @@ def simulate(args: argparse.Namespace) -> int:
         checkpoint_dir=args.checkpoint_dir,
         seed=args.seed,
         timings=base.replace(**overrides),
+        flink_version=flink_version,
     )
     return asyncio.run(_serve(simulator, args.host, args.port))
 
@@ -49,7 +55,7 @@ async def _serve(simulator: SimulatedFlink, host: str, port: int) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopped.set)
-    print(f"Simulated Flink 2.3 session cluster at {url} ({simulator.cluster.slots} slots); "
+    print(f"Simulated Flink {simulator.cluster.release.version} session cluster at {url} ({simulator.cluster.slots} slots); "
           f"faults and counters at {url}/_simulator/. Ctrl-C stops it.", flush=True)
     try:
         await stopped.wait()
@@ -59,8 +65,11 @@ async def _serve(simulator: SimulatedFlink, host: str, port: int) -> int:
 
 
 def add_parser(commands: Any) -> None:
-    sim = commands.add_parser("simulate", help="serve a simulated Flink 2.3 session cluster (REST API)",
+    sim = commands.add_parser("simulate", help="serve a simulated Flink session cluster (REST API)",
                               description=simulate.__doc__)
+    sim.add_argument("--flink-version", default="2.3.0", metavar="VERSION",
+                     help="answer as this Flink version does, 1.18.1 to 2.3.0 (default 2.3.0); an older one such as "
+                          "1.17.2 is reported as such, to see the operator refuse it")
     sim.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sim.add_argument("--port", type=int, default=8081, help="port to listen on (default 8081; 0 picks a free one)")
     sim.add_argument("--slots", type=positive_int, default=4, help="task slots of the one TaskManager (default 4)")

@@ -12,6 +12,7 @@ from flink_manager.controller.recording import write_status
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import cluster_view
 from flink_manager.flink.client import BasicAuth, BearerToken, FlinkClient
+from flink_manager.flink.dialect import unsupported_reason
 from flink_manager.flink.errors import FlinkError
 from flink_manager.kube.client import FLINK_CLUSTERS, SECRETS, KubeConflict, KubeError, KubeNotFound
 from flink_manager.reconcile.cluster import ClusterProbe, decide_cluster
@@ -79,7 +80,7 @@ async def probe(ctx: OperatorContext, runtime: ClusterRuntime) -> bool:
             result = ClusterProbe(
                 flink_version=overview.flink_version, task_managers=overview.taskmanagers,
                 slots_total=overview.slots_total, slots_available=overview.slots_available,
-                jobs_running=overview.jobs_running,
+                jobs_running=overview.jobs_running, unsupported=unsupported_reason(overview.flink_version),
             )
         except FlinkError as exc:
             result = ClusterProbe(error_reason=exc.reason, error=exc.message)

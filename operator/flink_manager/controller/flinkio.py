@@ -33,6 +33,8 @@ ERROR_KINDS: list[tuple[type[errors.FlinkError], ActionErrorKind]] = [
     (errors.FlinkTriggerNotFound, ActionErrorKind.TRIGGER_NOT_FOUND),
     (errors.FlinkAuthError, ActionErrorKind.UNAUTHORIZED),
     (errors.FlinkUnavailable, ActionErrorKind.UNAVAILABLE),
+    # Refused before any call; retried until the cluster's probe blocks new attempts (UnsupportedFlinkVersion).
+    (errors.FlinkUnsupportedVersion, ActionErrorKind.UNAVAILABLE),
     (errors.FlinkRequestRejected, ActionErrorKind.REJECTED),
     (errors.FlinkClientConfigError, ActionErrorKind.REJECTED),
 ]

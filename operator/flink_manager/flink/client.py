@@ -22,7 +22,14 @@ import aiohttp
 import pydantic
 
 from flink_manager.flink.classify import classify_error, meaningful_line
-from flink_manager.flink.errors import FlinkClientConfigError, FlinkError, FlinkUnavailable
+from flink_manager.flink.dialect import FlinkDialect, dialect_for, unsupported_reason
+from flink_manager.flink.errors import (
+    FlinkClientConfigError,
+    FlinkError,
+    FlinkJobNotFound,
+    FlinkUnavailable,
+    FlinkUnsupportedVersion,
+)
 from flink_manager.flink.models import (
     CheckpointingStatistics,
     ClusterOverview,
@@ -78,7 +85,11 @@ def _segment(value: str) -> str:
 
 
 class FlinkClient:
-    """Async client of one Flink session cluster's REST API (Flink 2.3)."""
+    """Async client of one Flink session cluster's REST API, in the dialect of the cluster's version (dialect.py).
+
+    The version is learnt from `/config` before the first call that depends on it, and again from every
+    `/config` and `/overview` answer, so a cluster upgraded behind the same URL is spoken to in its new dialect.
+    """
 
     def __init__(
         self,
@@ -105,6 +116,8 @@ class FlinkClient:
             self._headers["Authorization"] = auth.header()
         self._ssl: ssl.SSLContext | bool | None = self._ssl_context(ca_pem, insecure_skip_verify) if parsed.scheme == "https" else None
         self._session: aiohttp.ClientSession | None = None
+        self.flink_version: str | None = None
+        self._dialect: FlinkDialect | None = None
         self._target = f"{parsed.scheme}://{parsed.hostname}" + (f":{parsed.port}" if parsed.port else "")
 
     @staticmethod
@@ -143,11 +156,34 @@ class FlinkClient:
 
     async def config(self) -> DashboardConfig:
         """`GET /config`: the Flink version and revision."""
-        return await self._call("config", "GET", "/config", parse=DashboardConfig.model_validate)
+        config = await self._call("config", "GET", "/config", parse=DashboardConfig.model_validate)
+        self._learn(config.flink_version)
+        return config
 
     async def overview(self) -> ClusterOverview:
         """`GET /overview`: task managers, slots and job counts."""
-        return await self._call("overview", "GET", "/overview", parse=ClusterOverview.model_validate)
+        overview = await self._call("overview", "GET", "/overview", parse=ClusterOverview.model_validate)
+        self._learn(overview.flink_version)
+        return overview
+
+    async def dialect(self) -> FlinkDialect:
+        """The dialect of the cluster's version (read from `/config` once); FlinkUnsupportedVersion if the
+        client does not speak it."""
+        if self._dialect is None:
+            await self.config()
+        if self._dialect is None:
+            raise FlinkUnsupportedVersion(unsupported_reason(self.flink_version) or "unsupported Flink version")
+        return self._dialect
+
+    def _learn(self, version: str) -> None:
+        if version == self.flink_version:
+            return
+        self.flink_version = version
+        try:
+            self._dialect = dialect_for(version)
+        except FlinkUnsupportedVersion:
+            self._dialect = None
+        logger.debug("%r runs Flink %s (dialect %s)", self, version, self._dialect.name if self._dialect else "none")
 
     # -- jars ------------------------------------------------------------------------------------
 
@@ -189,15 +225,17 @@ class FlinkClient:
         """`POST /jars/{id}/run`: start a job (with this job id, restoring from this savepoint); returns the job id.
 
         Never retried: if the answer is lost the job may have started, and a second run with the same job id
-        is refused with FlinkDuplicateJob.
+        is refused with FlinkDuplicateJob. Refused without a call (FlinkUnsupportedVersion) on a cluster whose
+        version the client does not speak. `claim_mode` is sent in the field the cluster's version reads.
         """
+        dialect = await self.dialect()
         request: dict[str, Any] = {"programArgsList": list(program_args), "allowNonRestoredState": allow_non_restored_state}
         optional = {
             "entryClass": entry_class,
             "parallelism": parallelism,
             "jobId": job_id,
             "savepointPath": savepoint_path,
-            "claimMode": claim_mode,
+            dialect.claim_mode_field: claim_mode,
             "flinkConfiguration": {str(k): str(v) for k, v in flink_config.items()} if flink_config else None,
         }
         request.update({key: value for key, value in optional.items() if value is not None})
@@ -269,16 +307,14 @@ class FlinkClient:
 
     # -- savepoint disposal ----------------------------------------------------------------------
 
-    async def dispose_savepoint(self, path: str, *, trigger_id: str | None = None) -> str:
+    async def dispose_savepoint(self, path: str) -> str:
         """`POST /savepoint-disposal`: delete a savepoint; returns the trigger id to poll.
 
-        Flink 2.3 ignores a caller's `triggerId` here and always answers with a fresh one: the returned id is
-        the one to poll.
+        The request has no `triggerId` on any version (1.18 and 1.19 refuse one, later versions ignore it): Flink
+        always picks the trigger id, so a repeated disposal is another operation.
         """
-        request: dict[str, Any] = {"savepoint-path": path}
-        if trigger_id is not None:
-            request["triggerId"] = trigger_id
-        return await self._call("dispose_savepoint", "POST", "/savepoint-disposal", json=request, parse=_request_id)
+        return await self._call("dispose_savepoint", "POST", "/savepoint-disposal", json={"savepoint-path": path},
+                                parse=_request_id)
 
     async def savepoint_disposal_status(self, trigger_id: str) -> OperationStatus:
         """`GET /savepoint-disposal/{trigger}`; FlinkTriggerNotFound if unknown."""
@@ -309,7 +345,7 @@ class FlinkClient:
                 try:
                     result = parse(body)
                 except (pydantic.ValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
-                    raise FlinkUnavailable(f"{method} {path}: the answer is not Flink 2.x's: {_first_line(exc)}") from None
+                    raise FlinkUnavailable(f"{method} {path}: the answer is not Flink's: {_first_line(exc)}") from None
             except FlinkError as exc:
                 self._observe(name, exc.reason, time.monotonic() - began)
                 if isinstance(exc, FlinkUnavailable) and attempt + 1 < attempts:

@@ -73,3 +73,10 @@ class FlinkClientConfigError(FlinkError):
     """The client's own settings cannot work (a CA that is not PEM, a REST URL that is not http or https)."""
 
     reason = "FlinkClientConfigInvalid"
+
+
+class FlinkUnsupportedVersion(FlinkError):
+    """The cluster runs a Flink version the client does not speak (older than the oldest supported, or not a
+    version number): nothing is submitted to it."""
+
+    reason = "UnsupportedFlinkVersion"

@@ -1,7 +1,7 @@
 """What the Flink client returns: Flink's REST answers as typed, frozen models.
 
 Field names are Python's; aliases are Flink's own JSON names (a mix of kebab-case, camelCase and
-snake_case, exactly as Flink 2.3 writes them). Unknown fields are ignored, so a newer Flink still parses.
+snake_case, exactly as Flink writes them). Unknown fields are ignored, so every supported version parses.
 """
 
 from __future__ import annotations

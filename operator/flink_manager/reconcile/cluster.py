@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flink_manager.api.cluster import ClusterPhase, FlinkClusterStatus
 from flink_manager.reconcile.conditions import set_condition
-from flink_manager.reconcile.targets import ClusterView
+from flink_manager.reconcile.targets import UNSUPPORTED_FLINK_VERSION, ClusterView
 
 
 @dataclass(frozen=True)
@@ -21,11 +21,13 @@ class ClusterProbe:
     jobs_running: int | None = None
     error_reason: str | None = None
     error: str | None = None
+    unsupported: str | None = None  # why the client does not speak this cluster's Flink version
 
 
 def decide_cluster(cluster: ClusterView, probe: ClusterProbe, now: datetime.datetime) -> FlinkClusterStatus:
     """The cluster's status after a probe. `lastProbeTime` moves only when something else changed,
-    so that a quiet cluster causes no writes."""
+    so that a quiet cluster causes no writes. A reachable cluster of an unsupported Flink version is not Ready
+    and is Degraded (UnsupportedFlinkVersion); its phase still says that it was reached."""
     status = cluster.status
     generation = cluster.generation
     if probe.error is not None:
@@ -46,9 +48,16 @@ def decide_cluster(cluster: ClusterView, probe: ClusterProbe, now: datetime.date
         })
         message = (f"Flink {updated.flink_version or '?'}: {probe.task_managers} task manager(s), "
                    f"{probe.slots_available}/{probe.slots_total} slots available")
-        conditions = set_condition(updated.conditions, "Ready", True, "Reachable", message, now=now, generation=generation)
-        conditions = set_condition(conditions, "Degraded", False, "AsExpected", "no problem known",
-                                   now=now, generation=generation)
+        if probe.unsupported is not None:
+            conditions = set_condition(updated.conditions, "Ready", False, UNSUPPORTED_FLINK_VERSION, probe.unsupported,
+                                       now=now, generation=generation)
+            conditions = set_condition(conditions, "Degraded", True, UNSUPPORTED_FLINK_VERSION, probe.unsupported,
+                                       now=now, generation=generation)
+        else:
+            conditions = set_condition(updated.conditions, "Ready", True, "Reachable", message, now=now,
+                                       generation=generation)
+            conditions = set_condition(conditions, "Degraded", False, "AsExpected", "no problem known",
+                                       now=now, generation=generation)
     updated = updated.model_copy(update={"conditions": conditions})
     if updated.model_copy(update={"last_probe_time": None}) != status.model_copy(update={"last_probe_time": None}):
         updated = updated.model_copy(update={"last_probe_time": now})

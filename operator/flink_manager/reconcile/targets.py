@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from flink_manager.api.artifact import ArtifactPhase, ArtifactSpec, ArtifactStatus
-from flink_manager.api.cluster import FlinkClusterSpec, FlinkClusterStatus
+from flink_manager.api.cluster import ClusterPhase, FlinkClusterSpec, FlinkClusterStatus
 from flink_manager.api.execution import RunConfig
 from flink_manager.api.jobspec import JobSpecSpec, JobSpecStatus, RollbackSpec, UpgradeMode
+
+UNSUPPORTED_FLINK_VERSION = "UnsupportedFlinkVersion"
 
 Spec = TypeVar("Spec")
 Status = TypeVar("Status")
@@ -86,6 +88,13 @@ def resolve_target(
         return Blocker("ClusterNotFound", f"FlinkCluster {cluster_name!r} does not exist")
     if cluster.deleting:
         return Blocker("ClusterDeleting", f"FlinkCluster {cluster_name!r} is being deleted")
+    if cluster.status.phase == ClusterPhase.PENDING:
+        # The client speaks the dialect of the cluster's version: nothing starts before the first probe (which finds
+        # an unsupported version before a submission is recorded). A cluster found unreachable is retried as before.
+        return Blocker("FlinkVersionUnknown", f"FlinkCluster {cluster_name!r} has not been probed yet: its Flink version is unknown")
+    unsupported = unsupported_version(cluster)
+    if unsupported is not None:
+        return Blocker(UNSUPPORTED_FLINK_VERSION, f"FlinkCluster {cluster_name!r}: {unsupported}")
     run_config = RunConfig(
         job_spec_generation=job_spec.generation,
         artifact=artifact_name,
@@ -104,6 +113,14 @@ def resolve_target(
         upgrade_mode=spec.upgrade_mode,
         rollback=spec.rollback,
     )
+
+
+def unsupported_version(cluster: ClusterView) -> str | None:
+    """Why nothing may be submitted to the cluster's Flink version (its last probe's Degraded message), or None."""
+    for condition in cluster.status.conditions:
+        if condition.type == "Degraded" and condition.status == "True" and condition.reason == UNSUPPORTED_FLINK_VERSION:
+            return condition.message or "its Flink version is not supported"
+    return None
 
 
 def _message_of(artifact: ArtifactView) -> str:

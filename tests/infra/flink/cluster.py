@@ -1,9 +1,12 @@
-"""A real Apache Flink 2.3 session cluster (one JobManager, one TaskManager) started with `java` on loopback."""
+"""A real Apache Flink session cluster (one JobManager, one TaskManager) of any version of versions.py, started
+with `java` on loopback."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
+import fcntl
 import json
 import os
 import pathlib
@@ -16,20 +19,24 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import yaml
 
-from tests.waiting import wait_for_sync
+from tests.infra.flink.versions import BY_VERSION, DISTRIBUTIONS, NEWEST, FlinkDistribution, distribution
 from tests.infra.processes import die_with_parent, free_port
+from tests.waiting import wait_for_sync
 
-FLINK_VERSION = "2.3.0"
+FLINK_VERSION = NEWEST.version
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 JOBMANAGER_CLASS = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
 TASKMANAGER_CLASS = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
 BASH_JAVA_UTILS_CLASS = "org.apache.flink.runtime.util.bash.BashJavaUtils"
 BASH_JAVA_UTILS_RESULT = "BASH_JAVA_UTILS_EXEC_RESULT:"
+# How many clusters start at once on this machine, across processes (each start is a few CPU-heavy seconds of two
+# JVMs; more at once on two cores made the RPC system's own 10 s start-up timeout expire).
+START_SLOTS = int(os.environ.get("FLINK_MANAGER_FLINK_STARTS", "2"))
 
 
 class FlinkNotInstalled(RuntimeError):
@@ -45,13 +52,13 @@ def cache_dir() -> pathlib.Path:
     return pathlib.Path(os.environ.get("FLINK_MANAGER_CACHE") or REPO_ROOT / ".cache")
 
 
-def flink_home() -> pathlib.Path:
+def flink_home(version: str = FLINK_VERSION) -> pathlib.Path:
     """The FLINK_HOME-like folder that tests/infra/flink/install.sh fills; raises FlinkNotInstalled if absent."""
-    home = cache_dir() / f"flink-{FLINK_VERSION}"
+    home = cache_dir() / f"flink-{version}"
     if not (home / ".installed").is_file():
         raise FlinkNotInstalled(
-            f"Flink {FLINK_VERSION} is not installed in {home}: run `make infra-flink` "
-            "(or tests/infra/flink/install.sh) first."
+            f"Flink {version} is not installed in {home}: run `make infra-flink` "
+            f"(or tests/infra/flink/install.sh {version}) first."
         )
     return home
 
@@ -76,10 +83,20 @@ def flink_classpath(home: pathlib.Path) -> str:
     return os.pathsep.join(str(jar) for jar in [*(j for j in jars if j not in dist), *dist])
 
 
-def default_java_options(home: pathlib.Path) -> list[str]:
-    """The distribution's `env.java.opts.all` (the --add-opens/--add-exports flags Flink needs on Java 17)."""
-    config = yaml.safe_load((home / "conf" / "config.yaml").read_text())
-    return shlex.split(config["env"]["java"]["opts"]["all"])
+def default_java_options(home: pathlib.Path, config_file: str = "config.yaml") -> list[str]:
+    """The distribution's `env.java.opts.all` (the --add-opens/--add-exports flags Flink needs on Java 17): nested
+    in `config.yaml`, a flat key of `flink-conf.yaml`."""
+    config = yaml.safe_load((home / "conf" / config_file).read_text())
+    flat = config.get("env.java.opts.all")
+    return shlex.split(flat if flat is not None else config["env"]["java"]["opts"]["all"])
+
+
+def render_configuration(configuration: Mapping[str, Any], config_file: str) -> str:
+    """The configuration file's text: `flink-conf.yaml` is one `key: value` per line, read literally (no YAML
+    quoting); `config.yaml` is YAML, where flat dotted keys are accepted."""
+    if config_file == "flink-conf.yaml":
+        return "".join(f"{key}: {value}\n" for key, value in sorted(configuration.items()))
+    return yaml.safe_dump(dict(configuration), sort_keys=True)
 
 
 def resource_parameters(home: pathlib.Path, config_dir: pathlib.Path, command: str) -> tuple[list[str], list[str]]:
@@ -105,7 +122,8 @@ def resource_parameters(home: pathlib.Path, config_dir: pathlib.Path, command: s
 
 
 class RealFlinkCluster:
-    """One JobManager and one TaskManager of Flink 2.3 on 127.0.0.1 with state under a temporary folder.
+    """One JobManager and one TaskManager of a Flink version (default: the newest) on 127.0.0.1 with state under a
+    temporary folder.
 
     `start()` blocks until `/overview` shows the TaskManager and its slots; `stop()` ends both processes.
     Logs are written to `log_dir` (under test-logs/), which `stop(keep_logs=False)` removes.
@@ -120,8 +138,11 @@ class RealFlinkCluster:
         configuration: Mapping[str, Any] | None = None,
         home: pathlib.Path | None = None,
         logs_root: pathlib.Path | None = None,
+        version: str = FLINK_VERSION,
     ) -> None:
-        self.home = home or flink_home()
+        self.distribution: FlinkDistribution = distribution(version)
+        self.version = self.distribution.version
+        self.home = home or flink_home(self.version)
         self.slots = slots
         self.jobmanager_memory = jobmanager_memory
         self.taskmanager_memory = taskmanager_memory
@@ -131,15 +152,17 @@ class RealFlinkCluster:
         self.checkpoint_dir = self.work_dir / "checkpoints"
         self.savepoint_dir = self.work_dir / "savepoints"
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        self.log_dir = (logs_root or REPO_ROOT / "test-logs") / f"real-flink-{stamp}-{self.work_dir.name}"
+        self.log_dir = (logs_root or REPO_ROOT / "test-logs") / f"real-flink-{self.version}-{stamp}-{self.work_dir.name}"
         self.rest_port = free_port()
         self.rpc_port = free_port()
         self.rest_url = f"http://127.0.0.1:{self.rest_port}"
         self.startup_seconds: float | None = None
+        self.queued_seconds = 0.0
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def configuration(self) -> dict[str, Any]:
-        """The config.yaml both processes read (flat Flink keys)."""
+        """The configuration both processes read (flat Flink keys; the checkpoint keys as this version names them)."""
+        storage, checkpoints, savepoints = self.distribution.checkpoint_keys
         return {
             "jobmanager.bind-host": "127.0.0.1",
             "jobmanager.rpc.address": "127.0.0.1",
@@ -155,23 +178,57 @@ class RealFlinkCluster:
             "rest.bind-address": "127.0.0.1",
             "rest.port": self.rest_port,
             "parallelism.default": 1,
-            "execution.checkpointing.storage": "filesystem",
-            "execution.checkpointing.dir": self.checkpoint_dir.as_uri(),
-            "execution.checkpointing.savepoint-dir": self.savepoint_dir.as_uri(),
+            storage: "filesystem",
+            checkpoints: self.checkpoint_dir.as_uri(),
+            savepoints: self.savepoint_dir.as_uri(),
             "io.tmp.dirs": str(self.work_dir / "tmp"),
             "web.tmpdir": str(self.work_dir / "web"),
             "blob.storage.directory": str(self.work_dir / "blobs"),
+            # The RPC system's start-up (default 10 s) on a busy machine: `akka.*` until 1.18, `pekko.*` after.
+            "akka.startup-timeout": "60 s",
+            "pekko.startup-timeout": "60 s",
             **self.extra_configuration,
         }
 
-    def start(self, timeout: float = 120.0) -> None:
-        """Start the JobManager and TaskManager and wait until the TaskManager has registered its slots."""
+    def start(self, timeout: float = 180.0) -> None:
+        """Start the JobManager and TaskManager and wait until the TaskManager has registered its slots.
+
+        At most START_SLOTS clusters start at once on the machine (a lock file per slot in the cache); the time
+        waited for a slot is `queued_seconds`, the start itself `startup_seconds`."""
         if self._processes:
             raise RuntimeError("this cluster is already started")
+        queued = time.monotonic()
+        with self._start_slot():
+            self.queued_seconds = time.monotonic() - queued
+            try:
+                self._start(timeout)
+            except FlinkStartupError as exc:
+                # On a machine short of CPU a JVM's RPC system can time out while starting (seen on 2 cores under
+                # load): one more try, on fresh ports, before giving up. The first try's logs are kept.
+                print(f"Flink {self.version} did not start ({str(exc).splitlines()[0]}); trying once more", file=sys.stderr)
+                self.rest_port, self.rpc_port = free_port(), free_port()
+                self.rest_url = f"http://127.0.0.1:{self.rest_port}"
+                self.work_dir.mkdir(parents=True, exist_ok=True)
+                self.log_dir = self.log_dir.with_name(self.log_dir.name + "-retry")
+                self._start(timeout)
+
+    @contextlib.contextmanager
+    def _start_slot(self) -> Iterator[None]:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        index = [row.version for row in DISTRIBUTIONS].index(self.version) if self.version in BY_VERSION else 0
+        with (cache_dir() / f"flink-start-{index % max(1, START_SLOTS)}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _start(self, timeout: float) -> None:
         began = time.monotonic()
         for folder in (self.config_dir, self.checkpoint_dir, self.savepoint_dir, self.log_dir, self.work_dir / "tmp"):
             folder.mkdir(parents=True, exist_ok=True)
-        (self.config_dir / "config.yaml").write_text(yaml.safe_dump(self.configuration(), sort_keys=True))
+        config_file = self.distribution.config_file
+        (self.config_dir / config_file).write_text(render_configuration(self.configuration(), config_file))
         try:
             self._launch("jobmanager", JOBMANAGER_CLASS, "GET_JM_RESOURCE_PARAMS")
             self._launch("taskmanager", TASKMANAGER_CLASS, "GET_TM_RESOURCE_PARAMS")
@@ -189,7 +246,7 @@ class RealFlinkCluster:
         command = [
             java_executable(),
             *jvm_memory,
-            *default_java_options(self.home),
+            *default_java_options(self.home, self.distribution.config_file),
             f"-Dlog.file={self.log_dir / f'{role}.log'}",
             f"-Dlog4j.configuration={log4j.as_uri()}",
             f"-Dlog4j.configurationFile={log4j.as_uri()}",
@@ -278,16 +335,17 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m tests.infra.flink.cluster`: start a cluster and keep it until Ctrl-C."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--slots", type=int, default=4)
+    parser.add_argument("--flink-version", default=FLINK_VERSION, help=f"a version of versions.py (default {FLINK_VERSION})")
     parser.add_argument("--keep-logs", action="store_true", help="keep the log folder after Ctrl-C")
     args = parser.parse_args(argv)
     # Also stop cleanly on SIGTERM, and on SIGINT when started in the background (where SIGINT is ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    cluster = RealFlinkCluster(slots=args.slots)
-    print(f"Starting Flink {FLINK_VERSION}; logs in {cluster.log_dir}", flush=True)
+    cluster = RealFlinkCluster(slots=args.slots, version=args.flink_version)
+    print(f"Starting Flink {cluster.version}; logs in {cluster.log_dir}", flush=True)
     cluster.start()
     print(
-        f"Flink {FLINK_VERSION} is up in {cluster.startup_seconds:.1f}s\n"
+        f"Flink {cluster.version} is up in {cluster.startup_seconds:.1f}s\n"
         f"  REST:        {cluster.rest_url}\n"
         f"  savepoints:  {cluster.savepoint_dir}\n"
         f"  checkpoints: {cluster.checkpoint_dir}\n"

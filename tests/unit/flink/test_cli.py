@@ -17,6 +17,8 @@ from tests.waiting import wait_for_sync
 BAD_INPUT = [
     ("an unknown timing step", ["simulate", "--timing", "warp=1"], "--timing 'warp=1': unknown step 'warp'"),
     ("a timing that is not a number", ["simulate", "--timing", "savepoint=soon"], "'soon' is not a number of seconds"),
+    ("a Flink version that is not one", ["simulate", "--flink-version", "latest"],
+     "--flink-version: 'latest' is not a Flink version (major.minor.patch, e.g. 2.3.0)"),
 ]
 
 
@@ -44,18 +46,21 @@ def test_every_subcommand_is_a_function_of_its_own() -> None:
         build_parser().parse_args(["simulate", "--slots", "0"])
 
 
-def test_simulate_serves_flinks_rest_api_until_terminated() -> None:
+@pytest.mark.parametrize(("option", "version"), [((), "2.3.0"), (("--flink-version", "1.18.1"), "1.18.1")],
+                         ids=["the newest by default", "1.18.1"])
+def test_simulate_serves_flinks_rest_api_until_terminated(option: tuple[str, ...], version: str) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "flink_manager.cli", "simulate", "--port", "0", "--seed", "1", "--timings", "fast"],
+        [sys.executable, "-m", "flink_manager.cli", "simulate", "--port", "0", "--seed", "1", "--timings", "fast", *option],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
         assert process.stdout is not None
         banner = process.stdout.readline()
+        assert banner.startswith(f"Simulated Flink {version} session cluster at ")
         url = banner.split(" at ", 1)[1].split(" ", 1)[0]
         with urllib.request.urlopen(url + "/overview", timeout=10) as response:
             overview = json.load(response)
-        assert overview["flink-version"] == "2.3.0" and overview["slots-total"] == 4
+        assert overview["flink-version"] == version and overview["slots-total"] == 4
     finally:
         process.send_signal(signal.SIGTERM)
         wait_for_sync(lambda: process.poll() is not None, timeout=30, what="the simulator to exit")

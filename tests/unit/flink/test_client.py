@@ -159,8 +159,8 @@ def test_unusable_settings_are_refused_when_the_client_is_made(settings: dict[st
 
 
 UNEXPECTED = [
-    ("a field of the wrong type", {**OVERVIEW, "taskmanagers": "many"}, "the answer is not Flink 2.x's"),
-    ("a field missing", {"taskmanagers": 1}, "the answer is not Flink 2.x's"),
+    ("a field of the wrong type", {**OVERVIEW, "taskmanagers": "many"}, "the answer is not Flink's"),
+    ("a field missing", {"taskmanagers": 1}, "the answer is not Flink's"),
     ("not JSON (a proxy's page)", "<html>maintenance</html>", "with a body that is not JSON"),
 ]
 

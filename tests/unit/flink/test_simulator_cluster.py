@@ -373,7 +373,7 @@ def test_fail_after_fails_the_job_with_its_root_cause(cluster: SessionCluster, c
     clock.tick(T.failing)
     assert state(cluster) == JobState.FAILED
     assert cluster.free_slots() == 4
-    entry = views.job_exceptions(cluster.jobs[job_id], 20)["exceptionHistory"]["entries"][0]
+    entry = views.job_exceptions(cluster, cluster.jobs[job_id], 20)["exceptionHistory"]["entries"][0]
     assert entry["exceptionName"] == "org.apache.flink.runtime.JobException"
     assert entry["stacktrace"].startswith("org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy")
     assert "\nCaused by: java.lang.RuntimeException: boom" in entry["stacktrace"]

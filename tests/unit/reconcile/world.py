@@ -17,6 +17,7 @@ from flink_manager.api import (
     ExecutionSpec,
     ExecutionStatus,
     FlinkClusterSpec,
+    ClusterPhase,
     FlinkClusterStatus,
     JobSpecSpec,
     JobSpecStatus,
@@ -247,7 +248,7 @@ class World:
         artifact_spec = ArtifactSpec(url="https://example.com/a.jar", sha256=self.artifact_sha, entry_classes=())
         artifact = View("art", 1, artifact_spec, ArtifactStatus(
             phase=ArtifactPhase.READY, sha256=self.artifact_sha, observed_generation=1))
-        cluster = View("default", 1, FlinkClusterSpec(rest_url="http://flink:8081"), FlinkClusterStatus())
+        cluster = View("default", 1, FlinkClusterSpec(rest_url="http://flink:8081"), FlinkClusterStatus(phase=ClusterPhase.READY, flink_version="2.3.0"))
         job_spec = View("job", self.job_spec_generation, self.job_spec, JobSpecStatus())
         target = resolve_target("job", job_spec, artifact, cluster)
         observation = observation if observation is not None else self.flink.observe(self.status)
