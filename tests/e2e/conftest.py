@@ -114,7 +114,8 @@ def operator_process(request: pytest.FixtureRequest, installed: ControlPlane,
         kubeconfig=installed.operator_kubeconfig,
         log_path=log_dir / "operator.log",
         work_dir=tmp_path_factory.mktemp("operator"),
-        env={"FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true"},
+        # The test servers (the JAR server, S3, the Maven repository) listen on loopback.
+        env={"FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true", "FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS": "127.0.0.1"},
         peering=PEERING,
     )
     operator.start()

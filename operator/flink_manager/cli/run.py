@@ -39,6 +39,10 @@ _HELP = {
     "metrics_port": "serve Prometheus metrics on :PORT/metrics (0: off)",
     "artifact_cache_dir": "where verified JARs are kept, named by digest",
     "workers": "concurrent reconciles",
+    "allow_private_artifact_hosts": "artifact hosts allowed on loopback, link-local or private addresses: names, "
+                                    "addresses, networks, .suffix, or * (comma-separated)",
+    "s3_endpoint": "S3 endpoint of s3:// Artifacts that name none (default: AWS)",
+    "artifact_secret_recheck_seconds": "how often a failed Artifact re-reads the Secrets it names",
 }
 
 
@@ -90,11 +94,23 @@ def settings_from(args: argparse.Namespace, env: dict[str, str] | None = None) -
         value = getattr(args, field.name, None)
         if value is None:
             continue
-        overrides[field.name] = type(field.default)(value) if field.name != "namespaces" else tuple(value)
+        if field.name == "namespaces":
+            overrides[field.name] = tuple(value)
+        elif isinstance(field.default, tuple):  # a comma-separated list, as in the variable
+            overrides[field.name] = tuple(part.strip() for part in str(value).split(",") if part.strip())
+        else:
+            overrides[field.name] = type(field.default)(value)
     try:
-        return Settings.from_env(os.environ if env is None else env, **overrides)
+        settings = Settings.from_env(os.environ if env is None else env, **overrides)
     except (TypeError, ValueError) as exc:
         raise CliError(str(exc)) from None
+    from flink_manager.artifacts.hosts import HostPolicy
+
+    try:
+        HostPolicy.from_setting(settings.allow_private_artifact_hosts)
+    except ValueError as exc:
+        raise CliError(f"{ENV_PREFIX}ALLOW_PRIVATE_ARTIFACT_HOSTS: {exc}") from None
+    return settings
 
 
 def priority_from(args: argparse.Namespace) -> int:
