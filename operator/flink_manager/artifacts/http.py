@@ -11,16 +11,19 @@ those hosts get no credentials, which is what they expect.
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from yarl import URL
 
 from flink_manager.artifacts.credentials import HttpCredentials
 from flink_manager.artifacts.errors import (
+    ArtifactError,
     ArtifactNotFound,
     AuthenticationFailed,
     FetchFailed,
@@ -35,6 +38,8 @@ from flink_manager.artifacts.hosts import HostPolicy, HostRefusedError, PolicyRe
 CHUNK = 1 << 16
 MAX_REDIRECTS = 10
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+Authorize = Callable[[str], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -84,24 +89,47 @@ def check_scheme(url: str, allow_insecure: bool, *, after: str | None = None) ->
     raise UnsupportedURL(f"{shown(url)}: the scheme {scheme!r} cannot be fetched over HTTP")
 
 
-def authentication_failed(url: str, status: int, credentials: HttpCredentials | None, sent: bool) -> AuthenticationFailed:
-    if credentials is None:
-        return AuthenticationFailed(f"{shown(url)} refused anonymous access (HTTP {status}): name a Secret with "
+def authentication_failed(url: str, said: str, secret: str | None, sent: bool) -> AuthenticationFailed:
+    if secret is None:
+        return AuthenticationFailed(f"{shown(url)} refused anonymous access ({said}): name a Secret with "
                                     "credentials in spec.credentialsSecretRef")
     if not sent:
-        return AuthenticationFailed(f"{shown(url)} refused access (HTTP {status}); it is a redirect to another "
-                                    f"host, which is never sent the credentials of Secret {credentials.secret!r}")
-    return AuthenticationFailed(f"{shown(url)} refused the credentials of Secret {credentials.secret!r} "
-                                f"(HTTP {status})")
+        return AuthenticationFailed(f"{shown(url)} refused access ({said}); it is a redirect to another "
+                                    f"origin, which is never sent the credentials of Secret {secret!r}")
+    return AuthenticationFailed(f"{shown(url)} refused the credentials of Secret {secret!r} ({said})")
+
+
+async def _error_code(response: aiohttp.ClientResponse) -> str | None:
+    """The <Code> of an S3-style XML error body (SignatureDoesNotMatch, NoSuchKey…), and nothing else of it: such
+    a body may echo the access key id."""
+    if "xml" not in response.headers.get("Content-Type", ""):
+        return None
+    try:
+        body = await response.content.read(16384)
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return None
+    match = re.search(rb"<Code>([A-Za-z0-9.]{1,64})</Code>", body)
+    return match.group(1).decode() if match else None
 
 
 class HttpFetcher:
-    """One source's HTTP client: its credentials, its CA, the operator's host policy."""
+    """One source's HTTP client: its credentials, its CA, the operator's host policy.
+
+    `authorize` gives the headers that authenticate a request to a URL of the source's origin (basic or bearer
+    credentials; an S3 signature); `secret` names the Secret they come from, for messages. A source that does not
+    follow redirects (S3: a redirect there means another region or endpoint) gets a FetchFailed saying so.
+    """
 
     def __init__(self, options: FetchOptions, *, credentials: HttpCredentials | None = None,
-                 ca_pem: str | None = None, ca_secret: str | None = None) -> None:
+                 authorize: Authorize | None = None, secret: str | None = None, ca_pem: str | None = None,
+                 ca_secret: str | None = None, follow_redirects: bool = True) -> None:
         self.options = options
-        self.credentials = credentials
+        if credentials is not None:
+            header = credentials.header()
+            authorize, secret = (lambda _url: {"Authorization": header}), credentials.secret
+        self.authorize = authorize
+        self.secret = secret
+        self.follow_redirects = follow_redirects
         self._ssl = ssl_context(ca_pem, ca_secret)
         self._session: aiohttp.ClientSession | None = None
 
@@ -125,15 +153,21 @@ class HttpFetcher:
         previous: str | None = None
         for _ in range(MAX_REDIRECTS + 1):
             check_scheme(url, self.options.allow_insecure, after=previous)
-            send = self.credentials is not None and origin(url) == first
-            headers = {"Authorization": self.credentials.header()} if send and self.credentials else {}
+            send = self.authorize is not None and origin(url) == first
+            headers = dict(self.authorize(url)) if send and self.authorize is not None else {}
             try:
                 self.options.policy.check_literal(urlsplit(url).hostname or "")
-                async with self._client().get(url, headers=headers, allow_redirects=False) as response:
+                async with self._client().get(URL(url, encoded=True), headers=headers,
+                                              allow_redirects=False) as response:
                     if response.status in REDIRECT_STATUSES and "Location" in response.headers:
-                        previous, url = url, urljoin(url, response.headers["Location"])
+                        target = urljoin(url, response.headers["Location"])
+                        if not self.follow_redirects:
+                            raise FetchFailed(f"{shown(url)} answered a redirect (HTTP {response.status}) to "
+                                              f"{shown(target)}, which is not followed")
+                        previous, url = url, target
                         continue
-                    self._raise_for_status(url, response.status, send)
+                    if response.status >= 300:
+                        raise self._status_error(url, response.status, send, await _error_code(response))
                     yield response
                     return
             except HostRefusedError as exc:
@@ -151,16 +185,13 @@ class HttpFetcher:
                 raise FetchFailed(f"{shown(url)}: {type(exc).__name__}", retryable=True) from None
         raise FetchFailed(f"{shown(url)}: more than {MAX_REDIRECTS} redirects")
 
-    def _raise_for_status(self, url: str, status: int, sent: bool) -> None:
-        if status < 300:
-            return
+    def _status_error(self, url: str, status: int, sent: bool, code: str | None) -> ArtifactError:
+        said = f"HTTP {status}" + (f" {code}" if code else "")
         if status in (401, 403):
-            raise authentication_failed(url, status, self.credentials, sent)
+            return authentication_failed(url, said, self.secret if self.authorize is not None else None, sent)
         if status in (404, 410):
-            raise ArtifactNotFound(f"{shown(url)}: HTTP {status}, no such file")
-        if status == 429 or status >= 500:
-            raise FetchFailed(f"{shown(url)}: HTTP {status}", retryable=True)
-        raise FetchFailed(f"{shown(url)}: HTTP {status}")
+            return ArtifactNotFound(f"{shown(url)}: {said}, no such file")
+        return FetchFailed(f"{shown(url)}: {said}", retryable=status == 429 or status >= 500)
 
     async def read_small(self, url: str, limit: int = 1 << 20) -> bytes:
         """A small file (Maven metadata, a checksum), bounded to `limit` bytes."""
