@@ -50,7 +50,7 @@ class DevProcess:
         self.started = time.monotonic()
         self.stderr = (workdir / "dev.stderr").open("w")
         self.process = subprocess.Popen(
-            [FLINK_MANAGER, "dev", "--api-port", "0", "--flink-port", "0", *extra],
+            [FLINK_MANAGER, "dev", "--api-port", "0", "--flink-port", "0", "--s3-port", "0", *extra],
             cwd=workdir, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
             env={**os.environ, "FLINK_MANAGER_CACHE": str(example_job_jar().parents[1])},
         )
