@@ -37,7 +37,7 @@ from flink_manager_dev.kubeapi import EmbeddedKubernetes
 from flink_manager_dev.s3 import S3Server
 from flink_manager_dev.simulator import SimulatedFlink, Timings
 from tests.component.backends import EmbeddedBackend, KubeBackend, RealBackend
-from tests.component.conftest import REPO, Stack
+from tests.component.conftest import REPO, ArtifactPKI, Stack
 from tests.infra.artifact_servers import MavenRepository, Recorder, make_jar, sha256
 from tests.infra.tls import LocalCA
 from tests.waiting import wait_for
@@ -83,28 +83,24 @@ class Servers:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Servers]:
-    folder = tmp_path_factory.mktemp("artifact-servers")
-    ca = LocalCA.create(folder / "pki")
-    certificate = ca.issue("servers", "IP:127.0.0.1", f"IP:{REFUSED_HOST}", "IP:::1", "DNS:localhost")
+async def servers(artifact_pki: ArtifactPKI, s3_server: S3Server,
+                  tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Servers]:
+    certificate = artifact_pki.certificate
     jar = make_jar(ENTRY_CLASS)
     username, password, token = f"user-{secrets.token_hex(6)}", secrets.token_hex(16), secrets.token_hex(24)
-    repository = MavenRepository(folder / "repository", certificate, username=username, password=password,
-                                 token=token).start()
+    repository = MavenRepository(tmp_path_factory.mktemp("repository"), certificate, username=username,
+                                 password=password, token=token).start()
     repository.publish_release(GROUP_ID, ARTIFACT_ID, "1.0.0", jar)
     repository.write(f"files/{ARTIFACT_ID}-1.0.0.jar", jar, checksums=())
     trap = Recorder(host=REFUSED_HOST, certificate=certificate, body=jar).start()
     mirror = Recorder(host="localhost", certificate=certificate, body=jar).start()
     s3_redirector = Recorder(certificate=certificate, redirect_to=trap.url).start()
-    s3 = S3Server(certificate=certificate.certificate, key=certificate.key, ca_bundle=ca.certificate,
-                  log_path=folder / "moto.log")
     try:
-        await s3.start()
-        await s3.create_bucket(BUCKET)
-        await s3.put(BUCKET, f"{ARTIFACT_ID}/1.0.0/{ARTIFACT_ID}.jar", jar)
-        yield Servers(ca, repository, s3, trap, mirror, s3_redirector, jar, username, password, token)
+        await s3_server.create_bucket(BUCKET)
+        await s3_server.put(BUCKET, f"{ARTIFACT_ID}/1.0.0/{ARTIFACT_ID}.jar", jar)
+        yield Servers(artifact_pki.ca, repository, s3_server, trap, mirror, s3_redirector, jar, username, password,
+                      token)
     finally:
-        await s3.stop()
         for server in (repository, trap, mirror, s3_redirector):
             server.stop()
 
