@@ -106,15 +106,27 @@ class Recorder(ThreadedServer):
     """Answers every request with `body` (or a redirect to `redirect_to` + the path), and records it."""
 
     def __init__(self, *, host: str = "127.0.0.1", certificate: ServingCertificate | None = None,
-                 body: bytes = b"recorded", redirect_to: str | None = None) -> None:
+                 body: bytes = b"recorded", redirect_to: str | None = None, chunked: bool = False) -> None:
         self.body = body
         self.redirect_to = redirect_to
+        self.chunked = chunked  # stream the body without a Content-Length
         super().__init__(self._answer, host=host, certificate=certificate)
 
     async def _answer(self, request: web.Request) -> web.StreamResponse:
         if self.redirect_to is not None:
             raise web.HTTPTemporaryRedirect(self.redirect_to + request.path_qs)
-        return web.Response(body=self.body)
+        if not self.chunked:
+            return web.Response(body=self.body)
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            for start in range(0, len(self.body), 1 << 16):
+                await response.write(self.body[start:start + (1 << 16)])
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client stopped reading
+        return response
 
 
 class MavenRepository(ThreadedServer):
