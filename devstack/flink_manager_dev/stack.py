@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import kopf
 import yaml
 
 from flink_manager import API_VERSION
@@ -46,6 +47,7 @@ EXAMPLES_MANAGER = "flink-manager-dev"  # the field manager of what `dev` applie
 S3_BUCKET = "jars"
 S3_SECRET = "dev-s3"
 S3_ENV_FILE = "s3.env"
+OPERATOR_STOP_TIMEOUT = 30.0
 
 
 class DevStackError(Exception):
@@ -119,11 +121,16 @@ def sha256_of(path: pathlib.Path) -> str:
 
 
 class OperatorThread:
-    """The operator on its own event loop in a thread; stopped through a flag, like kopf's own stop flag."""
+    """The operator on an event loop of its own, in a thread; stopped through a flag, like kopf's own stop flag.
 
-    def __init__(self, settings: Settings, server: str) -> None:
+    On the caller's loop, kopf would take the caller's tasks (a test fixture's teardown, the dev stack's own) for
+    tasks of its own and wait for them before exiting.
+    """
+
+    def __init__(self, settings: Settings, credentials: kopf.ConnectionInfo, memo: kopf.Memo | None = None) -> None:
         self.settings = settings
-        self.server = server
+        self.credentials = credentials
+        self.memo = memo
         self.ready: concurrent.futures.Future[None] = concurrent.futures.Future()
         self.stop_flag: concurrent.futures.Future[None] = concurrent.futures.Future()
         self.error: BaseException | None = None
@@ -133,16 +140,14 @@ class OperatorThread:
         self._thread.start()
 
     def _main(self) -> None:
-        import kopf
-
         from flink_manager.controller.runner import run_operator
 
         try:
             asyncio.run(run_operator(
-                settings=self.settings, credentials=kopf.ConnectionInfo(server=self.server),
+                settings=self.settings, credentials=self.credentials, memo=self.memo,
                 stop_flag=self.stop_flag, ready_flag=self.ready, standalone=True,
             ))
-        except BaseException as exc:  # noqa: BLE001 - reported to the main thread
+        except BaseException as exc:  # noqa: BLE001 - reported to the thread that started it
             self.error = exc
         finally:
             if not self.ready.done():
@@ -153,21 +158,22 @@ class OperatorThread:
         return self._thread.is_alive()
 
     async def wait_ready(self, timeout: float) -> None:
+        """Until the operator has started; DevStackError when it failed to or took longer than `timeout`."""
         try:
             await asyncio.wait_for(asyncio.wrap_future(self.ready), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise DevStackError(f"the operator did not start within {timeout:g}s") from None
-        except Exception as exc:  # noqa: BLE001
-            raise DevStackError(f"the operator failed to start: {exc}") from None
+        except Exception as exc:
+            raise DevStackError(f"the operator failed to start: {exc}") from exc
 
-    async def stop(self, timeout: float = 30.0) -> None:
+    async def stop(self, timeout: float = 30.0) -> bool:
+        """Raise the stop flag and wait for the thread to end; False when it is still running after `timeout`."""
         if not self.stop_flag.done():
             self.stop_flag.set_result(None)
         deadline = time.monotonic() + timeout
         while self._thread.is_alive() and time.monotonic() < deadline:
             await asyncio.to_thread(self._thread.join, 0.2)
-        if self._thread.is_alive():
-            logger.warning("the operator did not stop within %gs; exiting anyway", timeout)
+        return not self._thread.is_alive()
 
 
 class DevStack:
@@ -257,7 +263,7 @@ class DevStack:
         settings = Settings.from_env(allow_insecure_artifacts=True, allow_private_artifact_hosts=("*",),
                                      artifact_cache_dir=(options.state_dir / "artifacts").resolve(),
                                      metrics_port=options.metrics_port or None)
-        self.operator = OperatorThread(settings, self.api_url)
+        self.operator = OperatorThread(settings, kopf.ConnectionInfo(server=self.api_url))
         self.operator.start()
         await self.operator.wait_ready(options.operator_start_timeout)
         self.api.create(cluster_object(self.flink_url, options.poll_interval_seconds), manager=EXAMPLES_MANAGER)
@@ -286,7 +292,8 @@ class DevStack:
     async def stop(self) -> None:
         """Stop the operator first (it may still talk to the API), then the servers."""
         if self.operator is not None:
-            await self.operator.stop()
+            if not await self.operator.stop(OPERATOR_STOP_TIMEOUT):
+                logger.warning("the operator did not stop within %gs; exiting anyway", OPERATOR_STOP_TIMEOUT)
             self.operator = None
         await self.files.stop()
         if self.s3 is not None:

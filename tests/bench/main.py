@@ -31,11 +31,11 @@ from tests.bench.scenario import (
     WORKERS,
     Stack,
     bring_up,
-    make_jar,
     reaction,
     steady_state,
 )
 from tests.bench.watch import PhaseWatch
+from tests.jars import write_jar
 
 RESULTS = procs.REPO / "bench-results"
 
@@ -196,7 +196,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     RESULTS.mkdir(exist_ok=True)
     workroot = pathlib.Path(tempfile.mkdtemp(prefix="flink-manager-bench-"))
     jar = workroot / "bench-job.jar"
-    sha = make_jar(jar)
+    sha = write_jar(jar, ENTRY_CLASS)
     print(FAIRNESS)
     print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} CPUs, Python {platform.python_version()}; "
           f"load average at start {procs.load_average()}", flush=True)

@@ -17,7 +17,7 @@ from typing import IO
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-_STARTED: list["Process"] = []  # stopped at exit whatever happened, so an interrupted run leaves no processes behind
+_STARTED: list[Process] = []  # stopped at exit whatever happened, so an interrupted run leaves no processes behind
 
 
 @atexit.register

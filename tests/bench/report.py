@@ -35,9 +35,9 @@ def print_table(results: dict[str, Any]) -> None:
     cells = [[_cell(row, key, fmt) for _, key, fmt in COLUMNS] for row in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
     print("\nPer N (ratio: median of the runs; steady state and reaction from the last run at that N)")
-    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    print("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
     for line in cells:
-        print("  ".join(c.rjust(w) for c, w in zip(line, widths)))
+        print("  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)))
     print("\nHeadline figures (targets: ratio ≤ 1.3 at N=200; 1 REST call per poll interval; 0 writes/min; "
           f"RSS ≤ 150 MB; reaction p99 ≤ {results['poll_interval_s']} s)")
     for key in ("overhead_ratio_n200", "rest_calls_per_poll_per_cluster", "idle_writes_per_min",

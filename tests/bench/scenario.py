@@ -4,11 +4,9 @@ to Running, then (optionally) a quiet steady state and the reaction to jobs that
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import pathlib
 import statistics
 import time
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,14 +23,6 @@ POLL_INTERVAL_SECONDS = 5  # FlinkCluster.spec.pollIntervalSeconds: the CRD's de
 TRANSITION_POLL_SECONDS = 1.0  # the operator's default FLINK_MANAGER_TRANSITION_POLL_SECONDS
 WORKERS = 16  # the operator's default FLINK_MANAGER_WORKERS
 STABLE_AFTER_SECONDS = 120  # JobSpec.spec.rollback.windowSeconds: the CRD's default
-
-
-def make_jar(path: pathlib.Path, entry_class: str = ENTRY_CLASS) -> str:
-    """A small jar whose manifest names its entry class (the simulator checks the class is in it); its sha256."""
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("META-INF/MANIFEST.MF", f"Manifest-Version: 1.0\nEntry-Class: {entry_class}\n")
-        archive.writestr(entry_class.replace(".", "/") + ".class", b"\xca\xfe\xba\xbe")
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def percentile(values: list[float], q: float) -> float:

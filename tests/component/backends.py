@@ -13,7 +13,7 @@ import json
 import pathlib
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import kopf
 

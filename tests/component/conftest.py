@@ -6,13 +6,8 @@ Kubernetes API, and `real`, a real kube-apiserver with the operator under the RB
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import hashlib
 import pathlib
-import threading
-import time
-import zipfile
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,16 +16,15 @@ import kopf
 import pytest
 import yaml
 
-from flink_manager.controller.runner import run_operator
 from flink_manager_dev.kubeapi import EmbeddedKubernetes
 from flink_manager_dev.s3 import S3Server
+from flink_manager_dev.stack import OperatorThread
 from flink_manager_dev.simulator import SimulatedFlink, Timings
 from flink_manager.kube.client import (
     ARTIFACTS,
     EXECUTIONS,
     FLINK_CLUSTERS,
     JOB_SPECS,
-    Credentials,
     KubeClient,
     KubeConflict,
     KubeNotFound,
@@ -40,61 +34,13 @@ from flink_manager.settings import Settings
 from tests.component.backends import EmbeddedBackend, KubeBackend, RealBackend, install_flink_manager
 from tests.infra.kube.controlplane import ControlPlane
 from tests.infra.tls import LocalCA, ServingCertificate
+from tests.jars import write_jar
 from tests.waiting import wait_for
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 KIND_RESOURCES: dict[str, Resource] = {
     "FlinkCluster": FLINK_CLUSTERS, "Artifact": ARTIFACTS, "JobSpec": JOB_SPECS, "Execution": EXECUTIONS,
 }
-
-
-def make_jar(path: pathlib.Path, entry_class: str = "com.example.StatefulJob") -> tuple[str, str]:
-    """A small jar with a manifest naming its entry class; returns (file URL, sha256)."""
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("META-INF/MANIFEST.MF", f"Manifest-Version: 1.0\nEntry-Class: {entry_class}\n")
-        archive.writestr(entry_class.replace(".", "/") + ".class", b"\xca\xfe\xba\xbe")
-    return f"file://{path}", hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-class OperatorThread:
-    """The operator on an event loop of its own, as `flink-manager dev` runs it.
-
-    On the test's loop, kopf would take the fixture's teardown (a task younger than the operator) for one of its own
-    tasks and wait 5 s for it before exiting.
-    """
-
-    def __init__(self, settings: Settings, credentials: kopf.ConnectionInfo, memo: kopf.Memo) -> None:
-        self.settings = settings
-        self.credentials = credentials
-        self.memo = memo
-        self.ready: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self.stop_flag: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, name="flink-manager-operator", daemon=True)
-
-    def _main(self) -> None:
-        try:
-            asyncio.run(run_operator(settings=self.settings, credentials=self.credentials, stop_flag=self.stop_flag,
-                                     ready_flag=self.ready, memo=self.memo))
-        except BaseException as exc:  # noqa: BLE001 - re-raised on the test's thread
-            self.error = exc
-        finally:
-            if not self.ready.done():
-                self.ready.set_exception(self.error or RuntimeError("the operator exited during start-up"))
-
-    async def start(self, timeout: float = 30) -> None:
-        self._thread.start()
-        await asyncio.wait_for(asyncio.wrap_future(self.ready), timeout)
-
-    async def stop(self, timeout: float = 30) -> None:
-        if not self.stop_flag.done():
-            self.stop_flag.set_result(None)
-        deadline = time.monotonic() + timeout
-        while self._thread.is_alive() and time.monotonic() < deadline:
-            await asyncio.to_thread(self._thread.join, 0.2)
-        assert not self._thread.is_alive(), f"the operator did not stop within {timeout}s"
-        if self.error is not None:
-            raise self.error
 
 
 class Stack:
@@ -114,7 +60,7 @@ class Stack:
         self.kube = KubeClient(backend.user_credentials, field_manager="kubectl-client-side-apply")
         self.memo: kopf.Memo | None = None
         self._operator: OperatorThread | None = None
-        self.jar_url, self.jar_sha = make_jar(tmp / "job.jar")
+        self.jar_url, self.jar_sha = f"file://{tmp / 'job.jar'}", write_jar(tmp / "job.jar", "com.example.StatefulJob")
 
     # -- the operator
 
@@ -125,7 +71,8 @@ class Stack:
                        transition_poll_seconds=0.2, workers=8)
         options.update(settings)
         self._operator = OperatorThread(Settings(**options), self.backend.operator_connection, self.memo)
-        await self._operator.start()
+        self._operator.start()
+        await self._operator.wait_ready(30)
         await wait_for(lambda: "ctx" in self.memo, timeout=30, what="the operator context")
         return self.memo
 
@@ -133,7 +80,9 @@ class Stack:
         if self._operator is None:
             return
         operator, self._operator = self._operator, None
-        await operator.stop()
+        assert await operator.stop(30), "the operator did not stop within 30 s"
+        if operator.error is not None:
+            raise operator.error
 
     @property
     def ctx(self) -> Any:

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +21,7 @@ import pytest
 
 from tests.infra.embedded_k8s import EmbeddedControlPlane
 from tests.infra.processes import free_port
+from tests.jars import write_jar
 from tests.waiting import wait_for_sync
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -83,9 +83,7 @@ def test_run_reaches_running_serves_metrics_and_liveness_and_stops_on_sigterm(
     embedded_k8s.call(lambda api: api.create({"apiVersion": "v1", "kind": "Namespace",
                                               "metadata": {"name": "team-b"}}))
     jar = tmp_path / "job.jar"
-    with zipfile.ZipFile(jar, "w") as archive:
-        archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nEntry-Class: com.example.Job\n")
-        archive.writestr("com/example/Job.class", b"\xca\xfe\xba\xbe")  # the simulator looks for the class
+    write_jar(jar, "com.example.Job")  # with the class, which the simulator looks for
     metrics_port, liveness_port = free_port(), free_port()
     log = tmp_path / "operator.log"
     with log.open("w") as sink:

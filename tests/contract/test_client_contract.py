@@ -210,7 +210,7 @@ async def test_unknown_ids_raise_typed_errors(
 async def test_a_stop_of_an_unknown_job_is_accepted_then_fails_as_job_not_found(client: FlinkClient) -> None:
     trigger_id = await client.stop_with_savepoint(UNKNOWN, trigger_id=uuid.uuid4().hex)
     status, _ = await wait_operation(client, UNKNOWN, trigger_id)
-    assert status.job_not_found and status.location is None
+    assert not status.succeeded and status.location is None
     assert status.failure == f"FlinkJobNotFoundException: Could not find Flink job ({UNKNOWN})"
 
 

@@ -1,5 +1,9 @@
-"""The end-to-end installation: crds/ and deploy/rbac.yaml on the real control plane, the operator as a subprocess
-with the RBAC-limited ServiceAccount identity, real Flink 2.3, and the example job jar served over http.
+"""The end-to-end installation: crds/ and deploy/rbac.yaml on the real control plane, the operator with the
+RBAC-limited ServiceAccount identity, real Flink 2.3, and the example job jar served over http.
+
+The operator is launched as a subprocess with the ServiceAccount's kubeconfig, or (a test that parametrizes
+`flink_manager` with "image") as the built image run the way deploy/deployment.yaml runs it, logged in through
+kopf's in-cluster login.
 
 Tests drive it with `kubectl` only (as a user would) and check Flink's own REST answers and the files it writes.
 """
@@ -12,6 +16,7 @@ import http.server
 import json
 import pathlib
 import re
+import shutil
 import threading
 import time
 import uuid
@@ -22,9 +27,10 @@ import pytest
 import yaml
 
 from tests.infra.flink.cluster import RealFlinkCluster
+from tests.infra.image.container import ContainerSpec, ImageNotBuilt, OperatorContainer, built_image
 from tests.infra.jobjar import example_job_jar
 from tests.infra.kube.controlplane import ControlPlane
-from tests.infra.operator import OperatorProcess
+from tests.infra.operator import LaunchedOperator, OperatorProcess
 from tests.infra.processes import say
 from tests.waiting import wait_for_sync
 
@@ -38,6 +44,14 @@ KINDS = ("flinkclusters", "artifacts", "jobspecs", "executions")
 DEPLOY_MANIFESTS = ("kopf-peering-crds.yaml", "namespace.yaml", "serviceaccount.yaml", "rbac.yaml", "peering.yaml")
 # As deploy/deployment.yaml runs it: in the ClusterKopfPeering of deploy/peering.yaml (so its RBAC is exercised too).
 PEERING = "flink-manager"
+# What the tests set beyond deploy/'s settings, however the operator is launched: the example job jar is served
+# over http, and the test servers (the JAR server, S3, the Maven repository) listen on this machine's loopback,
+# which the operator's container reaches as 10.0.2.2 (tests/infra/image/container.py).
+OPERATOR_TEST_ENV = {"FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true",
+                     "FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS": "127.0.0.1,10.0.2.2"}
+# How the operator is launched: as a subprocess (the default), or as the built image. Parametrize `flink_manager`
+# (indirectly) to choose.
+LAUNCHES = ("process", "image")
 TIMEOUT = 120.0  # a stop with savepoint on a busy 2-core machine takes a few seconds; allow plenty
 # An RBAC refusal as the API server words it (`User "…" cannot get resource "events" …`), logged by kopf or the
 # operator; other 403s (such as a namespace being terminated) are not about permissions.
@@ -54,13 +68,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed and "flink_manager" in getattr(item, "fixturenames", ()):
         item.session.stash[_OPERATOR_TEST_FAILED] = True
         operator = getattr(item, "funcargs", {}).get("flink_manager")
-        if isinstance(operator, OperatorProcess):
+        if isinstance(operator, LaunchedOperator):
             since = item.stash.get(_OPERATOR_LOG_MARK, 0)
             report.sections.append(("flink-manager operator", operator.log_tail(200, since=since)))
         view = getattr(item, "funcargs", {}).get("e2e")
         if isinstance(view, EndToEnd):
             report.sections.append(("the test's namespace and Flink", view.describe()))
     return report
+
+
+def launch_of(item: pytest.Item) -> str:
+    """How the operator of a test is launched."""
+    callspec = getattr(item, "callspec", None)
+    return str(callspec.params.get("flink_manager", LAUNCHES[0])) if callspec is not None else LAUNCHES[0]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests of one launch run together (a stable sort), so that the session switches launches once."""
+    here = pathlib.Path(__file__).parent
+    items.sort(key=lambda item: LAUNCHES.index(launch_of(item)) if here in item.path.parents else 0)
 
 
 # -- the installation ---------------------------------------------------------------------------------------
@@ -97,49 +123,87 @@ def job_jar_url() -> Iterator[tuple[str, str]]:
 
 
 class _QuietFileHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the signature of the base class
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
-@pytest.fixture(scope="session")
-def operator_process(request: pytest.FixtureRequest, installed: ControlPlane,
-                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
-    """`flink-manager run --peering=flink-manager` (all namespaces) with the operator's ServiceAccount kubeconfig.
+class Operators:
+    """The session's operator, launched one way at a time: asking for another launch stops the running operator
+    first (two operators in the same peering with the same priority would both pause).
 
-    Its log is written under test-logs/ and kept when a test using it failed.
+    Each launch logs under test-logs/; the log is kept when a test failed or the operator did not exit cleanly.
     """
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    log_dir = REPO / "test-logs" / f"e2e-operator-{stamp}-{uuid.uuid4().hex[:6]}"
-    operator = OperatorProcess(
-        kubeconfig=installed.operator_kubeconfig,
-        log_path=log_dir / "operator.log",
-        work_dir=tmp_path_factory.mktemp("operator"),
-        # The test servers (the JAR server, S3, the Maven repository) listen on loopback.
-        env={"FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true", "FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS": "127.0.0.1"},
-        peering=PEERING,
-    )
-    operator.start()
-    say(request.config, f"\nflink-manager operator (pid {operator.pid}) live in {operator.startup_seconds:.1f}s "
-                         f"as {installed.operator.user} (log: {operator.log_path})")
-    yield operator
-    code = operator.stop()
-    keep = request.session.stash.get(_OPERATOR_TEST_FAILED, False) or code not in (0, None)
-    if keep:
-        say(request.config, f"flink-manager operator exited with {code}; log kept in {log_dir}")
-    else:
-        for path in sorted(log_dir.iterdir()):
-            path.unlink()
-        log_dir.rmdir()
+
+    def __init__(self, request: pytest.FixtureRequest, plane: ControlPlane,
+                 tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.request = request
+        self.plane = plane
+        self.tmp_path_factory = tmp_path_factory
+        self.current: LaunchedOperator | None = None
+        self.launched = ""
+
+    def launch(self, how: str) -> LaunchedOperator:
+        """The running operator of that launch, started (and the other one stopped) when needed."""
+        if self.current is not None and self.launched == how:
+            return self.current
+        self.close()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        log_path = REPO / "test-logs" / f"e2e-operator-{how}-{stamp}-{uuid.uuid4().hex[:6]}" / "operator.log"
+        operator: LaunchedOperator
+        if how == "process":
+            operator = OperatorProcess(kubeconfig=self.plane.operator_kubeconfig, log_path=log_path,
+                                       work_dir=self.tmp_path_factory.mktemp("operator"), env=OPERATOR_TEST_ENV,
+                                       peering=PEERING)
+            identity = f"as {self.plane.operator.user} (kubeconfig)"
+        elif how == "image":
+            try:
+                image = built_image()
+            except ImageNotBuilt as exc:
+                pytest.fail(str(exc), pytrace=False)
+            operator = OperatorContainer(image=image, spec=ContainerSpec.from_deployment(), plane=self.plane,
+                                         log_path=log_path, env=OPERATOR_TEST_ENV)
+            identity = f"as {image}, logged in with a token of its ServiceAccount"
+        else:
+            raise ValueError(f"no launch {how!r}: one of {LAUNCHES}")
+        operator.start()
+        self.current, self.launched = operator, how
+        say(self.request.config, f"\nflink-manager operator (pid {operator.pid}) live in "
+                                 f"{operator.startup_seconds:.1f}s {identity} (log: {operator.log_path})")
+        return operator
+
+    def close(self) -> None:
+        """Stop the running operator (SIGTERM); drop its log unless something failed."""
+        operator, self.current = self.current, None
+        if operator is None:
+            return
+        code = operator.stop()
+        log_dir = operator.log_path.parent
+        if self.request.session.stash.get(_OPERATOR_TEST_FAILED, False) or code not in (0, None):
+            say(self.request.config, f"flink-manager operator exited with {code}; log kept in {log_dir}")
+        else:
+            shutil.rmtree(log_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def operators(request: pytest.FixtureRequest, installed: ControlPlane,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operators]:
+    """The session's operator, `flink-manager run --peering=flink-manager` watching all namespaces as the
+    operator's ServiceAccount; one launch at a time."""
+    launched = Operators(request, installed, tmp_path_factory)
+    yield launched
+    launched.close()
 
 
 @pytest.fixture
-def flink_manager(request: pytest.FixtureRequest, operator_process: OperatorProcess) -> Iterator[OperatorProcess]:
-    """The running operator; the test fails if the operator was refused anything by RBAC meanwhile."""
-    mark = operator_process.mark()
+def flink_manager(request: pytest.FixtureRequest, operators: Operators) -> Iterator[LaunchedOperator]:
+    """The running operator, launched as the test asks (a subprocess unless it parametrizes this fixture with
+    "image"); the test fails if the operator was refused anything by RBAC meanwhile."""
+    operator = operators.launch(getattr(request, "param", LAUNCHES[0]))
+    mark = operator.mark()
     request.node.stash[_OPERATOR_LOG_MARK] = mark
-    yield operator_process
-    assert operator_process.is_running(), f"the operator exited\n{operator_process.log_tail()}"
-    refused = [line for line in operator_process.log_since(mark).splitlines() if FORBIDDEN.search(line)]
+    yield operator
+    assert operator.is_running(), f"the operator exited\n{operator.log_tail()}"
+    refused = [line for line in operator.log_since(mark).splitlines() if FORBIDDEN.search(line)]
     assert not refused, "the operator was refused by the API server (deploy/rbac.yaml lacks a permission):\n" + \
         "\n".join(refused[:20])
 
@@ -150,7 +214,7 @@ def flink_manager(request: pytest.FixtureRequest, operator_process: OperatorProc
 class EndToEnd:
     """A fresh namespace on the installation, with kubectl as the admin user and Flink's REST API to check against."""
 
-    def __init__(self, plane: ControlPlane, flink: RealFlinkCluster, operator: OperatorProcess, namespace: str,
+    def __init__(self, plane: ControlPlane, flink: RealFlinkCluster, operator: LaunchedOperator, namespace: str,
                  jar: tuple[str, str]) -> None:
         self.plane = plane
         self.flink = flink
@@ -211,16 +275,18 @@ class EndToEnd:
 
     def quickstart(self, *names: str) -> list[dict[str, Any]]:
         """examples/quickstart/ with the substitutions its README lists for a real cluster: the FlinkCluster's
-        `restUrl` points at the real Flink, the Artifact's `url` and `sha256` at the served example job jar."""
+        `restUrl` points at the real Flink, the Artifact's `url` and `sha256` at the served example job jar (each
+        as the operator reaches it)."""
         documents = []
         for path in sorted(QUICKSTART.glob("[0-9]*.yaml")):
             if names and not any(path.name.startswith(n) for n in names):
                 continue
             for document in yaml.safe_load_all(path.read_text()):
                 if document["kind"] == "FlinkCluster":
-                    document["spec"]["restUrl"] = self.flink.rest_url
+                    document["spec"]["restUrl"] = self.operator.reach(self.flink.rest_url)
                 elif document["kind"] == "Artifact":
-                    document["spec"]["url"], document["spec"]["sha256"] = self.jar_url, self.jar_sha256
+                    document["spec"]["url"] = self.operator.reach(self.jar_url)
+                    document["spec"]["sha256"] = self.jar_sha256
                 documents.append(document)
         return documents
 
@@ -252,7 +318,7 @@ def local_path(uri: str) -> pathlib.Path:
 
 @pytest.fixture
 def e2e(request: pytest.FixtureRequest, installed: ControlPlane, real_flink: RealFlinkCluster,
-        flink_manager: OperatorProcess, job_jar_url: tuple[str, str]) -> Iterator[EndToEnd]:
+        flink_manager: LaunchedOperator, job_jar_url: tuple[str, str]) -> Iterator[EndToEnd]:
     """A fresh namespace; deleted afterwards (the operator stops whatever still runs in it)."""
     namespace = f"e2e-{uuid.uuid4().hex[:8]}"
     installed.kubectl("create", "namespace", namespace)

@@ -1,5 +1,7 @@
 """The quickstart on a real kube-apiserver and a real Flink 2.3, driven with kubectl only: run, stop with a savepoint,
-resume from it, restart, and delete, checked against what Flink reports and what it wrote to disk."""
+resume from it, restart, and delete, checked against what Flink reports and what it wrote to disk; with the operator
+as a subprocess, and as its built image run the way deploy/deployment.yaml runs it (read-only, user 10001, logged
+in through kopf's in-cluster login with a token of its ServiceAccount)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import EndToEnd, local_path
+from tests.e2e.conftest import LAUNCHES, EndToEnd, local_path
 
 pytestmark = [pytest.mark.real_k8s, pytest.mark.real_flink]
 
@@ -34,6 +36,7 @@ def assert_savepoint_on_disk(path: str) -> None:
     assert (folder / "_metadata").is_file(), f"savepoint {path} has no _metadata"
 
 
+@pytest.mark.parametrize("flink_manager", LAUNCHES, indirect=True)
 def test_the_quickstart_runs_stops_resumes_restarts_and_is_deleted_on_real_flink(e2e: EndToEnd) -> None:
     # Apply the quickstart; the Execution becomes Ready with a RUNNING job in Flink.
     e2e.apply(*e2e.quickstart())

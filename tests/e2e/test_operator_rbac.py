@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.infra.kube.controlplane import OPERATOR_USER, ControlPlane
-from tests.infra.operator import OperatorProcess
+from tests.infra.operator import LaunchedOperator
 from tests.waiting import wait_for_sync
 
 pytestmark = pytest.mark.real_k8s
@@ -120,7 +120,7 @@ def test_the_operator_identity_is_the_service_account_deploy_binds(installed: Co
 
 
 def test_the_operator_keeps_alive_in_the_peering_of_deploy(installed: ControlPlane,
-                                                           flink_manager: OperatorProcess) -> None:
+                                                           flink_manager: LaunchedOperator) -> None:
     """Run as deploy/deployment.yaml runs it (--peering=flink-manager): its keep-alives reach the peering object."""
 
     def keepalives() -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.conftest import FORBIDDEN, EndToEnd
 from tests.infra.processes import free_port
-from tests.infra.operator import OperatorProcess
+from tests.infra.operator import LaunchedOperator, OperatorProcess
 from tests.waiting import wait_for_sync
 
 pytestmark = [pytest.mark.real_k8s, pytest.mark.real_flink]
@@ -46,7 +46,7 @@ def execution_events(e2e: EndToEnd) -> list[tuple[str, str, int]]:
 
 
 def test_a_new_operator_process_resumes_a_running_execution_without_writing(
-    e2e: EndToEnd, flink_manager: OperatorProcess, tmp_path: pathlib.Path,
+    e2e: EndToEnd, flink_manager: LaunchedOperator, tmp_path: pathlib.Path,
 ) -> None:
     e2e.apply(*e2e.quickstart())
     e2e.kubectl("wait", "--for=condition=Ready", FEX, "--timeout=180s")

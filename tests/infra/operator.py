@@ -1,4 +1,6 @@
-"""The operator as a subprocess (`flink-manager run`), the way it runs outside a cluster, for the end-to-end tests."""
+"""The operator for the end-to-end tests: a child whose output goes to one log file and whose liveness probe answers
+at a URL. `OperatorProcess` runs `flink-manager run` the way it runs outside a cluster; the built image runs it the
+way a pod does (`tests.infra.image.container.OperatorContainer`)."""
 
 from __future__ import annotations
 
@@ -29,36 +31,21 @@ def operator_command() -> list[str]:
     return [sys.executable, "-m", "flink_manager.cli", "run"]
 
 
-class OperatorProcess:
-    """`flink-manager run` against a kubeconfig (`--standalone`, or `--peering=NAME`), its output in one log file.
+class LaunchedOperator:
+    """A command that runs the operator, its output in one log file.
 
-    `start()` returns once kopf's liveness endpoint answers; `stop()` sends SIGTERM (SIGKILL after a timeout).
+    `start()` returns once the liveness probe answers; `stop()` sends SIGTERM (SIGKILL after a timeout).
     `mark()` and `log_since(mark)` slice the log by byte offset, so a test can read what the operator said during it.
+    Subclasses set `command`, `env`, `cwd` and `liveness_url`.
     """
 
-    def __init__(
-        self,
-        *,
-        kubeconfig: pathlib.Path,
-        log_path: pathlib.Path,
-        work_dir: pathlib.Path,
-        env: Mapping[str, str] | None = None,
-        peering: str | None = None,
-        args: Sequence[str] = (),
-    ) -> None:
-        self.kubeconfig = kubeconfig
+    command: list[str]
+    env: dict[str, str]
+    cwd: pathlib.Path
+    liveness_url: str
+
+    def __init__(self, *, log_path: pathlib.Path) -> None:
         self.log_path = log_path
-        self.work_dir = work_dir
-        self.liveness_port = free_port()
-        self.liveness_url = f"http://127.0.0.1:{self.liveness_port}/healthz"
-        self.command = [*operator_command(), f"--peering={peering}" if peering else "--standalone",
-                        f"--liveness={self.liveness_url}", "--log-format=text", *args]
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("FLINK_MANAGER_") and k != "KUBECONFIG"},
-            "KUBECONFIG": str(kubeconfig),
-            "FLINK_MANAGER_ARTIFACT_CACHE_DIR": str(work_dir / "artifacts"),
-            **(env or {}),
-        }
         self.startup_seconds: float | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -66,17 +53,20 @@ class OperatorProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+    def reach(self, url: str) -> str:
+        """The URL by which the operator reaches `url`, a server on this machine's loopback."""
+        return url
+
     def start(self, timeout: float = 60.0) -> None:
         """Start the operator and wait until its liveness probe answers 200."""
         if self._process is not None:
             raise RuntimeError("this operator is already started")
         began = time.monotonic()
-        self.work_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         (self.log_path.with_suffix(".command")).write_text(" ".join(self.command) + "\n")
         with self.log_path.open("ab") as output:
             self._process = subprocess.Popen(
-                self.command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, cwd=self.work_dir,
+                self.command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, cwd=self.cwd,
                 env=self.env,
                 preexec_fn=die_with_parent if threading.current_thread() is threading.main_thread() else None,
             )
@@ -93,6 +83,7 @@ class OperatorProcess:
             self.stop()
             raise OperatorStartupError(f"{exc}\n{self.log_tail()}") from None
         if outcome == "exited":
+            self.stop()
             raise OperatorStartupError(f"the operator exited during start-up:\n{self.log_tail()}")
         self.startup_seconds = time.monotonic() - began
 
@@ -138,3 +129,36 @@ class OperatorProcess:
         """The last lines of the log (after `since`), headed by its path."""
         tail = self.log_since(since).splitlines()[-lines:]
         return f"--- {self.log_path} ---\n" + "\n".join(tail)
+
+
+class OperatorProcess(LaunchedOperator):
+    """`flink-manager run` against a kubeconfig (`--standalone`, or `--peering=NAME`), as a child process."""
+
+    def __init__(
+        self,
+        *,
+        kubeconfig: pathlib.Path,
+        log_path: pathlib.Path,
+        work_dir: pathlib.Path,
+        env: Mapping[str, str] | None = None,
+        peering: str | None = None,
+        args: Sequence[str] = (),
+    ) -> None:
+        super().__init__(log_path=log_path)
+        self.kubeconfig = kubeconfig
+        self.work_dir = work_dir
+        self.cwd = work_dir
+        self.liveness_port = free_port()
+        self.liveness_url = f"http://127.0.0.1:{self.liveness_port}/healthz"
+        self.command = [*operator_command(), f"--peering={peering}" if peering else "--standalone",
+                        f"--liveness={self.liveness_url}", "--log-format=text", *args]
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("FLINK_MANAGER_") and k != "KUBECONFIG"},
+            "KUBECONFIG": str(kubeconfig),
+            "FLINK_MANAGER_ARTIFACT_CACHE_DIR": str(work_dir / "artifacts"),
+            **(env or {}),
+        }
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        super().start(timeout)

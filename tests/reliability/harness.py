@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import contextvars
 import dataclasses
+import itertools
 import json
 import logging
 import pathlib
@@ -35,7 +36,6 @@ import kopf
 from kopf._cogs.clients import api as kopf_api
 from kopf._core.engines import peering as kopf_peering
 
-from flink_manager.api.flinkjob import JobState
 from flink_manager.controller import handlers
 from flink_manager.controller.runner import run_operator
 from flink_manager_dev.kubeapi import EmbeddedKubernetes
@@ -565,7 +565,7 @@ class JobSampler:
             by_execution.setdefault(record.execution, []).append(record)
         for uid, records in by_execution.items():
             records.sort(key=lambda r: r.started)
-            for earlier, later in zip(records, records[1:]):
+            for earlier, later in itertools.pairwise(records):
                 if earlier.ended is None or earlier.ended > later.started:
                     found.append(f"execution {uid}: job {earlier.job_id} (attempt {earlier.attempt}) still live when "
                                  f"job {later.job_id} (attempt {later.attempt}) was submitted")
@@ -689,7 +689,7 @@ class Env(Stack):
         """No reconcile in progress or waiting to start in any live replica (one may be scheduled for later)."""
         for replica in self.replicas:
             queue = None if replica.dead or replica.ctx is None else replica.ctx.queue
-            if queue is not None and (queue._processing or queue._queued):  # noqa: SLF001 - the harness looks inside
+            if queue is not None and (queue._processing or queue._queued):  # the harness looks inside
                 return False
         return True
 

@@ -29,7 +29,7 @@ class Summary:
     """Flat figures: counters that add up across tests, and values set once."""
 
     def __init__(self) -> None:
-        self.values: dict[str, Any] = {key: 0 for key in COUNTERS}
+        self.values: dict[str, Any] = dict.fromkeys(COUNTERS, 0)
         self._lock = threading.Lock()
 
     def add(self, key: str, amount: int | float = 1) -> None:

@@ -35,7 +35,7 @@ async def test_a_flink_call_applied_with_its_answer_lost_is_resumed_not_repeated
     cases = [(endpoint, respond) for endpoint in APPLIED_CALLS for respond in LOST_ANSWERS]
     names = sorted(set(APPLIED_CALLS.values()))
     references = dict(zip(names, await run_all([
-        lambda name=name: reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], 0) for name in names])))
+        lambda name=name: reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], 0) for name in names]), strict=True))
     results: list[RunResult] = await run_all([
         lambda endpoint=endpoint, respond=respond: run_flow(
             tmp_path_factory.mktemp("lost"), FLOWS[APPLIED_CALLS[endpoint]], 0, None,
@@ -43,7 +43,7 @@ async def test_a_flink_call_applied_with_its_answer_lost_is_resumed_not_repeated
         for endpoint, respond in cases
     ])
     failures = []
-    for (endpoint, respond), result in zip(cases, results):
+    for (endpoint, respond), result in zip(cases, results, strict=True):
         result.label = f"{endpoint} applied, answer {respond}"
         failures += record(references[APPLIED_CALLS[endpoint]], [result])
         SUMMARY.add("lost_answer_runs")
@@ -70,7 +70,7 @@ async def test_an_execution_write_answered_500_or_409_is_retried_and_converges(
 ) -> None:
     plan = []
     references = dict(zip(MATRIX, await run_all([
-        lambda name=name: reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], 0) for name in MATRIX])))
+        lambda name=name: reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], 0) for name in MATRIX]), strict=True))
     for name, reference in references.items():
         seen: dict[str, int] = {}
         for call in reference.calls:
@@ -84,7 +84,7 @@ async def test_an_execution_write_answered_500_or_409_is_retried_and_converges(
         for name, label, n, code in plan
     ])
     failures, not_reached = [], []
-    for (name, label, n, code), result in zip(plan, results):
+    for (name, label, n, code), result in zip(plan, results, strict=True):
         result.label = f"{name}: {code} at {label} #{n}"
         if result.faults_left:
             # As a crash matrix kill point that is not reached: the run wrote its status in other steps than the

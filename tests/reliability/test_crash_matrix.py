@@ -18,20 +18,8 @@ import time
 import pytest
 
 from tests.reliability.flows import FLOWS, MATRIX
-from tests.reliability.harness import KillPoint
-from tests.reliability.matrix import RunResult, record, reference_run, run_all, run_flow
+from tests.reliability.matrix import kill_points, record, reference_run, run_all, run_flow
 from tests.reliability.summary import SUMMARY, trials
-
-
-def kill_points(reference: RunResult) -> list[KillPoint]:
-    """Every mutating call of the reference run after the trigger, both timings."""
-    seen: dict[str, int] = {}
-    points = []
-    for call in reference.calls:
-        seen[call.label] = seen.get(call.label, 0) + 1
-        for timing in ("before", "after"):
-            points.append(KillPoint(call.label, seen[call.label], timing))  # type: ignore[arg-type]
-    return points
 
 
 @pytest.mark.timeout(300 * trials())
@@ -40,19 +28,19 @@ async def test_a_kill_at_any_mutating_call_converges_to_the_reference(tmp_path_f
     for trial in range(trials()):
         began = time.monotonic()
         references = await run_all([
-            lambda name=name: reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], trial)
+            lambda name=name, trial=trial: reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], trial)
             for name in MATRIX
         ])
-        plan = [(name, reference, point) for name, reference in zip(MATRIX, references)
+        plan = [(name, reference, point) for name, reference in zip(MATRIX, references, strict=True)
                 for point in kill_points(reference)]
         random.Random(trial).shuffle(plan)  # mix long and short runs over the concurrent slots
         results = await run_all([
-            lambda name=name, reference=reference, point=point: run_flow(
+            lambda name=name, reference=reference, point=point, trial=trial: run_flow(
                 tmp_path_factory.mktemp(f"{name}-crash"), FLOWS[name], trial, point, reference)
             for name, reference, point in plan
         ])
-        for name, reference in zip(MATRIX, references):
-            mine = [result for (flow, _, _), result in zip(plan, results) if flow == name]
+        for name, reference in zip(MATRIX, references, strict=True):
+            mine = [result for (flow, _, _), result in zip(plan, results, strict=True) if flow == name]
             failures += [f"trial {trial}, {name}, {line}" for line in record(reference, mine)]
             not_reached = sum(1 for r in mine if not r.killed)
             SUMMARY.add("kill_points_not_reached", not_reached)

@@ -72,7 +72,7 @@ class Lane:
     async def idle_running(self) -> bool:
         """Running, nothing in flight, its job's tasks deployed."""
         body = await self.body("Execution")
-        job_id, job = await self.job()
+        _, job = await self.job()
         return (status(body).get("phase") == "Running" and not status(body).get("pending")
                 and job is not None and job.state == JobState.RUNNING and job.tasks == Tasks.RUNNING)
 
@@ -162,10 +162,10 @@ class Lane:
         """Where the live replica's work queue has this lane's Execution (to tell why it is not reconciled)."""
         queue = self.env.live.ctx.queue
         key = ("Execution", self.env.namespace, self.names["Execution"])
-        due = queue._delayed_at.get(key)  # noqa: SLF001 - a diagnosis
-        return (f"processing={key in queue._processing} queued={key in queue._queued} "  # noqa: SLF001
-                f"dirty={key in queue._dirty} due_in={None if due is None else round(due - time.monotonic(), 1)} "  # noqa: SLF001
-                f"failures={queue._failures.get(key)} paused={queue.paused}")  # noqa: SLF001
+        due = queue._delayed_at.get(key)  # a diagnosis: the queue looked into
+        return (f"processing={key in queue._processing} queued={key in queue._queued} "
+                f"dirty={key in queue._dirty} due_in={None if due is None else round(due - time.monotonic(), 1)} "
+                f"failures={queue._failures.get(key)} paused={queue.paused}")
 
     async def converge(self) -> None:
         """Back to the base, running: the lane's execution ends Running, or Failed with a reason it gives."""

@@ -28,7 +28,7 @@ def test_a_killed_loop_ends_though_a_cancelled_task_starts_one_that_waits_on_can
     leftover: list[list[str]] = []
 
     async def operator() -> None:
-        asyncio.create_task(_watcher_like_kopf())
+        asyncio.create_task(_watcher_like_kopf())  # noqa: RUF006 - left behind on purpose, as kopf's watcher is
         await asyncio.sleep(0.05)
         raise asyncio.CancelledError  # the kill
 

@@ -4,7 +4,6 @@ one acts; killed, the other takes over; started again, it takes back over. No ac
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from tests.reliability.flows import RUN, history_events, status
 from tests.reliability.harness import Env, Replica, history_of

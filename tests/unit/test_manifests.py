@@ -21,7 +21,7 @@ import re
 import shlex
 import subprocess
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -300,7 +300,7 @@ def test_probes_ask_kopf_liveness_endpoint(install: Install, built: dict[str, li
 def test_operator_settings_are_known_and_valid(install: Install, built: dict[str, list[dict[str, Any]]]) -> None:
     """Every FLINK_MANAGER_* variable names a setting and parses (a typo would be ignored at run time)."""
     env = env_of(operator_container(built[install.name]))
-    known = {ENV_PREFIX + f.name.upper() for f in fields(Settings)}
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
     ours = {k: v for k, v in env.items() if k.startswith(ENV_PREFIX)}
     assert set(ours) <= known, f"unknown settings: {sorted(set(ours) - known)}"
     settings = Settings.from_env({k: v for k, v in ours.items() if isinstance(v, str)})
@@ -460,13 +460,16 @@ def test_user_roles_aggregate_into_the_built_in_roles(built: dict[str, list[dict
 
 # ---------------------------------------------------------------- the image
 
-def test_dockerfile_builds_a_wheel_and_runs_it_as_user_10001() -> None:
+def test_dockerfile_takes_only_the_base_and_runs_a_virtualenv_as_user_10001() -> None:
+    """Both stages start from the one build argument; only the virtualenv reaches the final image."""
     lines = [line.strip() for line in (DEPLOY / "Dockerfile").read_text().splitlines()]
-    stages = [line for line in lines if line.startswith("FROM ")]
-    assert len(stages) == 2 and all(s.split()[1] == "python:3.11-slim" for s in stages)
-    assert any(line.startswith("RUN pip wheel") for line in lines)
-    assert "USER 10001:10001" in lines
-    assert 'ENTRYPOINT ["flink-manager"]' in lines and 'CMD ["run"]' in lines
+    assert [line for line in lines if line.startswith("ARG ")] == ["ARG BASE=python:3.11-slim-bookworm"]
+    assert [line for line in lines if line.startswith("FROM ")] == ["FROM ${BASE} AS build", "FROM ${BASE}"]
+    final = lines[lines.index("FROM ${BASE}"):]
+    assert [line for line in final if line.startswith("COPY ")] == [
+        "COPY --from=build /opt/flink-manager /opt/flink-manager"]
+    assert "USER 10001:10001" in final
+    assert 'ENTRYPOINT ["flink-manager"]' in final and 'CMD ["run"]' in final
     assert not any(line.startswith(("ADD ", "COPY . ")) for line in lines), "copy only what the build needs"
 
 
@@ -483,7 +486,7 @@ def test_dockerignore_lets_through_exactly_what_the_dockerfile_copies() -> None:
 
 # ---------------------------------------------------------------- examples against the CRDs
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compiled_schema(kind: str) -> Any:
     from flink_manager.schema.compiled import CompiledSchema
 
@@ -708,7 +711,7 @@ def test_argocd_cm_patch_carries_the_health_check_for_each_kind() -> None:
         "argocd-cm-patch.yaml differs from health/health.lua: copy the script into it, once per kind")
 
 
-NOW = datetime.datetime(2026, 1, 5, 10, 0, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2026, 1, 5, 10, 0, tzinfo=datetime.UTC)
 
 
 def _wire(kind: str, name: str, generation: int, spec: dict[str, Any], status: Any) -> dict[str, Any]:

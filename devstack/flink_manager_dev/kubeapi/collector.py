@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from flink_manager_dev.kubeapi import errors
 from flink_manager.schema import crds
@@ -154,7 +155,8 @@ class Collector:
                 drt = self._type_of(sk)
                 if dependent is None or drt is None:
                     continue
-                ref = next((r for r in dependent.meta.get("ownerReferences") or () if r.get("uid") == uid), {})
+                ref: dict[str, Any] = next(
+                    (r for r in dependent.meta.get("ownerReferences") or () if r.get("uid") == uid), {})
                 if ref.get("blockOwnerDeletion"):
                     blocking += 1
                 if not dependent.meta.get("deletionTimestamp"):
@@ -191,9 +193,7 @@ class Collector:
         spec = crd.body.get("spec") or {}
         sk = (spec.get("group", ""), (spec.get("names") or {}).get("plural", ""))
         crt = self._type_of(sk)
-        left = 0
         for stored in list(self.api.storage.iter(sk)):
-            left += 1
             if crt is not None and not stored.meta.get("deletionTimestamp"):
                 self.api.delete(crt, stored.meta.get("namespace") or None, stored.meta["name"],
                                 {"propagationPolicy": "Background"}, WriteOptions(field_manager=GC_MANAGER))
@@ -215,6 +215,6 @@ class Collector:
     def _recheck_crd(self, group: str, plural: str) -> None:
         for crd in self.api.storage.iter(CRDS):
             spec = crd.body.get("spec") or {}
-            if spec.get("group") == group and (spec.get("names") or {}).get("plural") == plural:
-                if crd.meta.get("deletionTimestamp"):
-                    self._queue(("terminating", crd.meta["uid"]))
+            if (spec.get("group") == group and (spec.get("names") or {}).get("plural") == plural
+                    and crd.meta.get("deletionTimestamp")):
+                self._queue(("terminating", crd.meta["uid"]))

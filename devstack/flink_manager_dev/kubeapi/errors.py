@@ -103,7 +103,7 @@ class ApplyConflict(ApiError):
             message = f"Apply failed with {n} {plural}: " + "\n".join(lines)
         causes = [
             {"reason": "FieldManagerConflict", "message": line, "field": p}
-            for line, (_, _, p) in zip(lines, conflicts)
+            for line, (_, _, p) in zip(lines, conflicts, strict=True)
         ]
         super().__init__(409, "Conflict", message, {"causes": causes})
 
@@ -142,13 +142,6 @@ class UnsupportedMediaType(ApiError):
 
     def __init__(self, message: str) -> None:
         super().__init__(415, "UnsupportedMediaType", message)
-
-
-class NotAcceptable(ApiError):
-    """406 NotAcceptable."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(406, "NotAcceptable", message)
 
 
 class Gone(ApiError):

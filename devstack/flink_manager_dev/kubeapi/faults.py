@@ -40,7 +40,6 @@ class FaultRule:
     name: str | None = None
     latency: float = 0.0
     message: str | None = None
-    hits: int = 0
 
     def matches(self, info: RequestInfo) -> bool:
         """Whether the rule applies to a request."""
@@ -109,7 +108,6 @@ class Faults:
                     failing = rule
                 else:
                     continue
-                rule.hits += 1
                 if rule.times is not None:
                     rule.times -= 1
                     if rule.times <= 0:

@@ -14,7 +14,7 @@ import aiohttp.web
 
 from flink_manager_dev.kubeapi import discovery, errors, openapi, tables
 from flink_manager_dev.kubeapi.faults import Counters, Faults, RequestInfo
-from flink_manager_dev.kubeapi.objects import ObjectApi, WriteOptions, normalize_numbers
+from flink_manager_dev.kubeapi.objects import ListResult, ObjectApi, WriteOptions, normalize_numbers
 from flink_manager.schema.resources import ResourceType
 from flink_manager_dev.kubeapi.selectors import parse_field_selector, parse_label_selector
 from flink_manager_dev.kubeapi.storage import Stored
@@ -217,9 +217,9 @@ class ApiHandler:
             return self._object_response(request, route.rt, stored, 201 if created else 200, opts)
         if verb == "delete":
             options = await self._delete_options(request)
-            stored, status = self.api.delete(route.rt, route.namespace, route.name or "", options, opts)
-            if stored is not None:
-                return self._object_response(request, route.rt, stored, 200, opts)
+            deleted, status = self.api.delete(route.rt, route.namespace, route.name or "", options, opts)
+            if deleted is not None:
+                return self._object_response(request, route.rt, deleted, 200, opts)
             return _json_response(status, 200)
         if verb == "deletecollection":
             options = await self._delete_options(request)
@@ -247,8 +247,8 @@ class ApiHandler:
                 raise errors.BadRequest(f"error decoding YAML: {exc}") from exc
         if content_type and content_type not in (JSON, "*/*", ""):
             raise errors.UnsupportedMediaType(
-                f"the body of the request was in an unknown format - accepted media types include: "
-                f"application/json, application/yaml, application/vnd.kubernetes.protobuf")
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json, application/yaml, application/vnd.kubernetes.protobuf")
         try:
             return normalize_numbers(json.loads(raw or b"null"))
         except ValueError as exc:
@@ -313,7 +313,7 @@ class ApiHandler:
         escaped = [w.replace("\\", "\\\\").replace('"', '\\"') for w in dict.fromkeys(opts.warnings)]
         return {"Warning": ", ".join(f'299 - "{w}"' for w in escaped)}
 
-    def _select(self, request: aiohttp.web.BaseRequest, route: Route):  # type: ignore[no-untyped-def]
+    def _select(self, request: aiohttp.web.BaseRequest, route: Route) -> ListResult:
         query = request.query
         rt = route.rt
         labels = parse_label_selector(query.get("labelSelector"))
@@ -426,7 +426,7 @@ class ApiHandler:
                 watcher.wakeup.clear()
                 try:
                     await asyncio.wait_for(watcher.wakeup.wait(), wait)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             if watcher.lines:
                 chunk = b"".join(watcher.lines)
@@ -459,4 +459,4 @@ class ApiHandler:
 
 def utcnow() -> datetime.datetime:
     """Now, in UTC."""
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from flink_manager_dev.kubeapi.patches import MERGE_KEYS
@@ -118,11 +118,7 @@ def changed_paths(old: Any, new: Any, lt: ListTypeOf, exclude_status: bool, only
     for path, value in after.items():
         if _ignored(path, exclude_status, only_status):
             continue
-        if path not in before:
-            changed.add(path)
-        elif value is not MAP and value is not ITEM and before[path] != value:
-            changed.add(path)
-        elif (value is MAP) != (before[path] is MAP):
+        if path not in before or (value is not MAP and value is not ITEM and before[path] != value) or (value is MAP) != (before[path] is MAP):
             changed.add(path)
     removed = {p for p in before if p not in after and not _ignored(p, exclude_status, only_status)}
     return changed, removed
@@ -176,11 +172,6 @@ def from_fields_v1(trie: dict[str, Any], prefix: Path = ()) -> set[Path]:
         else:
             paths |= from_fields_v1(sub, path)
     return paths
-
-
-def iter_entries(obj: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The managedFields entries of an object."""
-    yield from (obj.get("metadata") or {}).get("managedFields") or ()
 
 
 def update_entries(

@@ -6,6 +6,7 @@ Every write is synchronous on the event loop, so a write is atomic without locks
 from __future__ import annotations
 
 import base64
+import builtins
 import datetime
 import json
 import random
@@ -40,7 +41,7 @@ RETURNS_DELETED_OBJECT = {("", "pods"), ("", "serviceaccounts"), ("", "namespace
 
 def rfc3339(moment: datetime.datetime) -> str:
     """Seconds-precision RFC 3339 in UTC, as metav1.Time serialises."""
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -80,7 +81,7 @@ class ObjectApi:
         self.registry = registry
         self.storage = storage
         self.hub = hub
-        self.clock = clock or (lambda: datetime.datetime.now(datetime.timezone.utc))
+        self.clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
         self.after_change: list[Hook] = []  # the garbage collector listens here
         self.writes = 0  # committed writes (no-op writes are not counted: they do not reach storage)
 
@@ -171,7 +172,7 @@ class ObjectApi:
         except ValueError as exc:
             raise errors.BadRequest(f"resourceVersion: Invalid value: \"{rv}\": strconv.ParseUint") from exc
         if match == "Exact" and wanted != current and wanted < self.storage.compacted_revision:
-            raise errors.Gone(f"The resourceVersion for the provided list is too old.")
+            raise errors.Gone("The resourceVersion for the provided list is too old.")
         if wanted > current:
             raise errors.ApiError(504, "Timeout", f"Timeout: Too large resource version: {wanted}, current: {current}",
                                   {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
@@ -216,7 +217,7 @@ class ObjectApi:
 
     def _check_type(self, rt: ResourceType, body: Any, require: bool) -> dict[str, Any]:
         if not isinstance(body, dict):
-            raise errors.BadRequest(f"the body of the request was in an unknown format")
+            raise errors.BadRequest("the body of the request was in an unknown format")
         api_version, kind = body.get("apiVersion"), body.get("kind")
         if rt.custom and require and (not api_version or not kind):
             missing = "Kind" if not kind else "APIVersion"
@@ -340,7 +341,7 @@ class ObjectApi:
         if problems:
             raise errors.Invalid(rt.kind, rt.group, body["metadata"].get("name", ""), problems)
 
-    def _immutable_meta(self, body: dict[str, Any], old: dict[str, Any]) -> list[fe.FieldError]:
+    def _immutable_meta(self, body: dict[str, Any], old: dict[str, Any]) -> builtins.list[fe.FieldError]:
         problems = []
         new_finalizers = body["metadata"].get("finalizers") or []
         old_finalizers = old["metadata"].get("finalizers") or []
@@ -401,7 +402,7 @@ class ObjectApi:
         return self._replace(rt, current, body, opts, subresource, "Update")
 
     def _replace(self, rt: ResourceType, current: Stored, body: dict[str, Any], opts: WriteOptions,
-                 subresource: str | None, operation: str, entries: list[dict[str, Any]] | None = None) -> Stored:
+                 subresource: str | None, operation: str, entries: builtins.list[dict[str, Any]] | None = None) -> Stored:
         old = current.body
         if subresource == "status":
             new = json_copy(old)
@@ -515,7 +516,7 @@ class ObjectApi:
         if content_type == patches.MERGE:
             if not isinstance(document, dict):
                 raise errors.BadRequest("json: cannot unmarshal into Go value of type map[string]interface {}")
-            patched = patches.merge_patch(base, document)
+            patched = patches.apply_merge_patch(base, document)  # the document is parsed afresh: no copy needed
         elif content_type == patches.JSON:
             patched = patches.json_patch(base, document)
         else:
@@ -608,7 +609,7 @@ class ObjectApi:
         return self._replace(rt, current, merged, opts, subresource, "Apply", entries=result.entries), False
 
     def _create_applied(self, rt: ResourceType, namespace: str | None, body: dict[str, Any], opts: WriteOptions,
-                        entries: list[dict[str, Any]]) -> Stored:
+                        entries: builtins.list[dict[str, Any]]) -> Stored:
         body = self._check_type(rt, body, require=True)
         meta = body["metadata"]
         self._place(rt, namespace, meta)

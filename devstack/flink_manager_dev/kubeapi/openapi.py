@@ -49,7 +49,7 @@ def _gvk(rt: ResourceType) -> list[dict[str, str]]:
 
 
 def _kind_schema(rt: ResourceType, ref_prefix: str) -> dict[str, Any]:
-    schema = copy.deepcopy(rt.schema) if rt.schema else {"type": "object"}
+    schema: dict[str, Any] = copy.deepcopy(rt.schema) if rt.schema else {"type": "object"}
     properties = schema.setdefault("properties", {})
     properties["apiVersion"] = {"type": "string", "description": "APIVersion defines the versioned schema of this "
                                                                   "representation of an object."}
@@ -64,7 +64,7 @@ def _kind_schema(rt: ResourceType, ref_prefix: str) -> dict[str, Any]:
 def _paths(rt: ResourceType, ref_prefix: str, with_schema: bool) -> dict[str, Any]:
     prefix = f"/apis/{rt.group}/{rt.version}" if rt.group else f"/api/{rt.version}"
     base = f"{prefix}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else f"{prefix}/{rt.plural}"
-    response = {"200": {"description": "OK"}}
+    response: dict[str, Any] = {"200": {"description": "OK"}}
     if with_schema:
         response = {"200": {"description": "OK", "content": {"application/json": {
             "schema": {"$ref": f"{ref_prefix}{definition_name(rt)}"}}}}}

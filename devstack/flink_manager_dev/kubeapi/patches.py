@@ -1,19 +1,22 @@
-"""PATCH bodies: JSON merge patch (RFC 7386), JSON patch (RFC 6902) and strategic merge patch."""
+"""PATCH bodies: JSON merge patch (RFC 7386, the operator's own `apply_merge_patch`), JSON patch (RFC 6902) and
+strategic merge patch."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import jsonpatch  # type: ignore[import-untyped]
+import jsonpatch
 
-from flink_manager_dev.kubeapi.errors import ApiError, BadRequest
+from flink_manager.kube.patches import apply_merge_patch
 from flink_manager.schema.jsonvalues import json_copy
+from flink_manager_dev.kubeapi.errors import ApiError, BadRequest
+
+__all__ = ["apply_merge_patch", "json_patch", "strategic_merge_patch"]
 
 MERGE = "application/merge-patch+json"
 JSON = "application/json-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 APPLY = "application/apply-patch+yaml"
-APPLY_CBOR = "application/apply-patch+cbor"
 PATCH_TYPES = (JSON, MERGE, STRATEGIC, APPLY)
 
 
@@ -24,19 +27,6 @@ class PatchFailed(ApiError):
     def __init__(self, cause: str = "") -> None:
         super().__init__(422, "Invalid", "the server rejected our request due to an error in our request", {})
         self.cause = cause
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386: objects merge recursively, `null` removes, anything else replaces."""
-    if not isinstance(patch, dict):
-        return json_copy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 def json_patch(target: Any, operations: Any) -> Any:

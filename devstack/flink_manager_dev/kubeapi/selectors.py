@@ -41,7 +41,9 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
 def _split_top_level(text: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1
@@ -64,7 +66,7 @@ def parse_label_selector(text: str | None) -> tuple[Requirement, ...]:
     for raw in _split_top_level(text):
         part = raw.strip()
         if not part:
-            raise SelectorError(f"unable to parse requirement: found '', expected: identifier")
+            raise SelectorError("unable to parse requirement: found '', expected: identifier")
         match = re.fullmatch(r"(\S+)\s+(in|notin)\s*\((.*)\)", part)
         if match:
             key, op, values = match.group(1), match.group(2), match.group(3)

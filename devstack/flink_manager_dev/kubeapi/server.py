@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import copy
 import os
@@ -21,17 +20,16 @@ from flink_manager_dev.kubeapi.faults import Counters, Faults
 from flink_manager_dev.kubeapi.http import ApiHandler
 from flink_manager_dev.kubeapi.kubeconfig import write_kubeconfig
 from flink_manager_dev.kubeapi.objects import ObjectApi, WriteOptions
-from flink_manager_dev.kubeapi.peering import PEERING_CRDS_YAML
+from flink_manager_dev.kubeapi.peering import PEERING_CRDS
 from flink_manager_dev.kubeapi.registry import Registry
 from flink_manager.schema.resources import ResourceType
 from flink_manager_dev.kubeapi.storage import Storage, Stored
 from flink_manager_dev.kubeapi.watching import WatchHub
 
-CRD_RESOURCE = ("apiextensions.k8s.io", "v1", "customresourcedefinitions")
 PYTHON_MANAGER = "flink-manager-dev"
 
 
-class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
+class EmbeddedKubernetes(kmock.KubernetesEmulator):
     """An in-memory Kubernetes API served over HTTP on a loopback port.
 
     Storage, verbs, watches and discovery are this package's; kmock contributes the emulator base and its DSL:
@@ -69,7 +67,7 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
         for namespace in DEFAULT_NAMESPACES:
             self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
         if peering_crds:
-            self.install_crds(PEERING_CRDS_YAML)
+            self.install_crds(*PEERING_CRDS)
         if crds:
             self.install_crds(*crds)
         self.counters.reset()
@@ -84,13 +82,13 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
         if self._payloads:  # kmock DSL reactions added by a test
             await raw_request.read()
             try:
-                request = await kmock.Request._parse(raw_request, id=self._request_ids)
+                request = await kmock.Request._parse(raw_request, id=self._request_ids)  # noqa: SLF001 - kmock's parser
             except ValueError:  # a URL kmock's parser does not understand: not one a reaction targets
                 return await self.http(raw_request)
             self._request_ids += 1
             self._requests.append(request)  # reactions match only requests the root has seen
             try:
-                return await kmock.RawHandler._handle(self, request)
+                return await kmock.RawHandler._handle(self, request)  # noqa: SLF001 - the base class's own
             except NotImplementedError:
                 pass
         return await self.http(raw_request)
@@ -124,7 +122,7 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
         await self.stop()
 
     @property
-    def url(self) -> str:
+    def url(self) -> str:  # type: ignore[override]  # a string for kubeconfigs and clients, where kmock's is a URL
         """The base URL (raises if not started)."""
         if self._url is None:
             raise RuntimeError("the embedded Kubernetes API is not started")
@@ -173,7 +171,10 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
         stored = self.core.update(rt, namespace, meta["name"], body, WriteOptions(field_manager=manager))
         return copy.deepcopy(stored.body)
 
-    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+    # get() and delete() act on the stored objects directly, where kmock's send an HTTP request to the server.
+    def get(  # type: ignore[override]
+        self, api_version: str, kind: str, name: str, namespace: str | None = None,
+    ) -> dict[str, Any] | None:
         """The current object, or None."""
         rt = self.resource_type(api_version, kind)
         stored = self.storage.get(rt.storage_key, (namespace or "default") if rt.namespaced else "", name)
@@ -184,8 +185,10 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):  # type: ignore[misc]
         rt = self.resource_type(api_version, kind)
         return [copy.deepcopy(self.core.view(rt, s).body) for s in self.storage.iter(rt.storage_key, namespace)]
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
-               propagation_policy: str | None = None) -> None:
+    def delete(  # type: ignore[override]
+        self, api_version: str, kind: str, name: str, namespace: str | None = None,
+        propagation_policy: str | None = None,
+    ) -> None:
         """Delete as a DELETE request would."""
         rt = self.resource_type(api_version, kind)
         options = {"propagationPolicy": propagation_policy} if propagation_policy else {}
@@ -268,8 +271,3 @@ def _documents(sources: Iterable[str | os.PathLike[str] | Mapping[str, Any]]) ->
             text = path.read_text()
         documents += [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
     return documents
-
-
-async def serve_forever(api: EmbeddedKubernetes) -> None:
-    """Wait until cancelled (the standalone server's main loop)."""
-    await asyncio.Event().wait()

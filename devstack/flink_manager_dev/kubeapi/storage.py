@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 StorageKey = tuple[str, str]  # (group, plural)
-ObjectKey = tuple[str, str]  # (namespace or "", name)
 
 
 @dataclass
@@ -29,7 +28,8 @@ class Stored:
     @property
     def meta(self) -> dict[str, Any]:
         """`metadata`."""
-        return self.body["metadata"]
+        meta: dict[str, Any] = self.body["metadata"]
+        return meta
 
 
 @dataclass
@@ -161,10 +161,6 @@ class Storage:
         for uid in new_uids - old_uids:
             if uid:
                 self._owners.setdefault(uid, set()).add(ref)
-
-    def resource_keys(self) -> list[StorageKey]:
-        """Every resource that has or had objects."""
-        return list(self._objects)
 
     def drop_resource(self, sk: StorageKey) -> None:
         """Forget every object of a resource (its CRD is gone)."""

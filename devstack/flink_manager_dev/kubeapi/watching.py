@@ -146,15 +146,6 @@ class WatchHub:
             watcher.close()
         self._watchers.pop(sk, None)
 
-    def bookmark(self, revision: int) -> None:
-        """Send a BOOKMARK at `revision` to watchers that asked for bookmarks."""
-        if self.paused:
-            return
-        for watchers in self._watchers.values():
-            for watcher in watchers:
-                if watcher.bookmarks and watcher.bookmark_line is not None:
-                    watcher.push(watcher.bookmark_line(revision))
-
     def count(self) -> int:
         """Open watch streams."""
         return sum(len(w) for w in self._watchers.values())

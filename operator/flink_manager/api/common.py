@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import enum
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -26,7 +26,7 @@ class WireModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
     @classmethod
-    def from_wire(cls, data: dict[str, Any] | None) -> "WireModel":
+    def from_wire(cls, data: dict[str, Any] | None) -> Self:
         """Parse what the Kubernetes API returned (None and {} give the defaults)."""
         return cls.model_validate(data or {})
 
@@ -109,5 +109,5 @@ class HistoryEntry(WireModel):
 def utc(ts: datetime.datetime) -> datetime.datetime:
     """Normalise a timestamp to timezone-aware UTC with whole seconds, as Kubernetes stores them."""
     if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=datetime.timezone.utc)
-    return ts.astimezone(datetime.timezone.utc).replace(microsecond=0)
+        ts = ts.replace(tzinfo=datetime.UTC)
+    return ts.astimezone(datetime.UTC).replace(microsecond=0)

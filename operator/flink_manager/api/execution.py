@@ -136,7 +136,7 @@ class RunConfig(WireModel):
     flink_config: dict[str, str] = Field(default_factory=dict)
     allow_non_restored_state: bool = False
 
-    def same_job(self, other: "RunConfig | None") -> bool:
+    def same_job(self, other: RunConfig | None) -> bool:
         """True when `other` would run the same job (the JobSpec generation alone does not matter)."""
         if other is None:
             return False

@@ -22,8 +22,3 @@ class JobState(str, enum.Enum):
     def is_globally_terminal(self) -> bool:
         """FAILED, CANCELED and FINISHED: the job will never run again (SUSPENDED is only locally terminal)."""
         return self in (JobState.FAILED, JobState.CANCELED, JobState.FINISHED)
-
-    @property
-    def is_starting(self) -> bool:
-        """Accepted by Flink but not yet running its tasks."""
-        return self in (JobState.INITIALIZING, JobState.CREATED)

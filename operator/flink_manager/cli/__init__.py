@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001 - a bug, still one line (FLINK_MANAGER_DEBUG=1 shows the traceback)
+    except Exception as exc:  # a bug, still one line (FLINK_MANAGER_DEBUG=1 shows the traceback)
         if os.environ.get("FLINK_MANAGER_DEBUG"):
             raise
         print(f"{PROG} {label}: error: {type(exc).__name__}: {exc} (FLINK_MANAGER_DEBUG=1 shows where)",

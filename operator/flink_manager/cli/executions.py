@@ -206,8 +206,8 @@ def start_execution(args: argparse.Namespace) -> int:
         name = created["metadata"]["name"]
         _say(f"execution.flinkmanager.io/{name} created")
         if args.wait:
-            body = await _wait(client, namespace, name, lambda b: _settled(b, "Running"), args.timeout, "Running")
-            _say(f"execution.flinkmanager.io/{name} Running (Flink job {body['status'].get('flinkJobId')})")
+            running = await _wait(client, namespace, name, lambda b: _settled(b, "Running"), args.timeout, "Running")
+            _say(f"execution.flinkmanager.io/{name} Running (Flink job {running['status'].get('flinkJobId')})")
         return 0
     return _run(args, work)
 
@@ -248,13 +248,19 @@ def resume_execution(args: argparse.Namespace) -> int:
     return _run(args, work)
 
 
+async def _bump_nonce(client: KubeClient, namespace: str, name: str, field: str) -> int:
+    """Add one to a nonce of the spec (restartNonce, savepointNonce), which asks the operator to act once more."""
+    _, updated = await _patch_spec(client, namespace, name, lambda current: {
+        field: int((current.get("spec") or {}).get(field) or 0) + 1})
+    nonce = int(updated["spec"][field])
+    _say(f"execution.flinkmanager.io/{name} spec.{field}={nonce}")
+    return nonce
+
+
 def restart_execution(args: argparse.Namespace) -> int:
     """Bump spec.restartNonce."""
     async def work(client: KubeClient, namespace: str) -> int:
-        _, updated = await _patch_spec(client, namespace, args.execution, lambda current: {
-            "restartNonce": int((current.get("spec") or {}).get("restartNonce") or 0) + 1})
-        nonce = updated["spec"]["restartNonce"]
-        _say(f"execution.flinkmanager.io/{args.execution} spec.restartNonce={nonce}")
+        nonce = await _bump_nonce(client, namespace, args.execution, "restartNonce")
         if args.wait:
             def restarted(body: dict[str, Any]) -> bool:
                 return _settled(body, "Running") and (body.get("status") or {}).get("observedRestartNonce", 0) >= nonce
@@ -270,10 +276,7 @@ def restart_execution(args: argparse.Namespace) -> int:
 def savepoint_execution(args: argparse.Namespace) -> int:
     """Bump spec.savepointNonce."""
     async def work(client: KubeClient, namespace: str) -> int:
-        _, updated = await _patch_spec(client, namespace, args.execution, lambda current: {
-            "savepointNonce": int((current.get("spec") or {}).get("savepointNonce") or 0) + 1})
-        nonce = updated["spec"]["savepointNonce"]
-        _say(f"execution.flinkmanager.io/{args.execution} spec.savepointNonce={nonce}")
+        nonce = await _bump_nonce(client, namespace, args.execution, "savepointNonce")
         if args.wait:
             def taken(body: dict[str, Any]) -> bool:
                 status = body.get("status") or {}
@@ -294,7 +297,7 @@ HISTORY_COLUMNS = ("SEQ", "ACTION", "BY", "AT", "FROM → TO", "FLINK JOB", "DET
 
 def history_rows(history: list[dict[str, Any]]) -> list[tuple[str, ...]]:
     """One row per history entry, oldest first, in the columns of HISTORY_COLUMNS."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for entry in sorted(history, key=lambda e: e.get("seq", 0)):
         details = entry.get("details") or {}
         text = ", ".join(f"{key}={value}" for key, value in details.items() if value not in (None, ""))
@@ -309,10 +312,10 @@ def history_rows(history: list[dict[str, Any]]) -> list[tuple[str, ...]]:
 
 def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     """Columns padded to their widest cell, kubectl-style (three spaces apart, the last one unpadded)."""
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
     lines = []
     for row in (header, *rows):
-        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths)] + [row[-1]]
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)] + [row[-1]]
         lines.append("   ".join(cells).rstrip())
     return "\n".join(lines)
 

@@ -1,9 +1,13 @@
 """Finding the Kubernetes API and credentials as kubectl does: --kubeconfig, $KUBECONFIG, ~/.kube/config, or the
-pod's ServiceAccount; --context picks a context, --namespace overrides the context's namespace."""
+pod's ServiceAccount; --context picks a context, --namespace overrides the context's namespace.
+
+The ServiceAccount is kopf's own login (the one the operator uses in a pod). kopf's kubeconfig login reads the
+current context only, with no --context, no token files or credential plugins, and certificate paths as they are
+written rather than relative to their kubeconfig, so the kubeconfig is read here, as kubectl reads it.
+"""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import pathlib
@@ -14,7 +18,7 @@ from typing import Any
 import yaml
 
 from flink_manager.cli.common import CliError
-from flink_manager.kube.client import Credentials
+from flink_manager.kube.client import Credentials, pem
 
 SERVICE_ACCOUNT = pathlib.Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -110,10 +114,8 @@ def _path(value: Any, base: pathlib.Path | None) -> str | None:
 
 def _pem(data: Any) -> bytes | None:
     """kubeconfig `*-data` fields are base64 of PEM; the clients want PEM."""
-    if not data:
-        return None
     try:
-        return base64.b64decode(str(data), validate=False)
+        return pem(str(data) if data else None)
     except ValueError:
         raise CliError("a *-data field of the kubeconfig is not base64") from None
 
@@ -179,29 +181,10 @@ def _exec_credentials(spec: dict[str, Any], name: str | None) -> dict[str, Any]:
 
 
 def _service_account(namespace: str | None) -> KubeTarget:
-    host = os.environ["KUBERNETES_SERVICE_HOST"]
-    port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
-    own_namespace = (SERVICE_ACCOUNT / "namespace").read_text().strip() if (SERVICE_ACCOUNT / "namespace").is_file() \
-        else "default"
-    host = f"[{host}]" if ":" in host else host
-    credentials = Credentials(
-        server=f"https://{host}:{port}",
-        token=(SERVICE_ACCOUNT / "token").read_text().strip(),
-        ca_path=str(SERVICE_ACCOUNT / "ca.crt"),
-        default_namespace=own_namespace,
-    )
-    return KubeTarget(credentials, namespace or own_namespace, "serviceaccount")
-
-
-def to_kopf(credentials: Credentials) -> Any:
-    """The same credentials as kopf's ConnectionInfo (PEM data, which kopf accepts as is)."""
     import kopf
 
-    return kopf.ConnectionInfo(
-        server=credentials.server, ca_path=credentials.ca_path, ca_data=credentials.ca_data,
-        insecure=credentials.insecure, username=credentials.username, password=credentials.password,
-        token=credentials.token, scheme="Bearer" if credentials.token else None,
-        certificate_path=credentials.certificate_path, certificate_data=credentials.certificate_data,
-        private_key_path=credentials.private_key_path, private_key_data=credentials.private_key_data,
-        default_namespace=credentials.default_namespace,
-    )
+    info = kopf.login_with_service_account(settings=kopf.OperatorSettings())
+    if info is None:
+        raise CliError(f"no ServiceAccount token in {SERVICE_ACCOUNT}")
+    credentials = Credentials.from_kopf(info)
+    return KubeTarget(credentials, namespace or credentials.default_namespace or "default", "serviceaccount")

@@ -35,7 +35,7 @@ def _object_fields(record: logging.LogRecord) -> dict[str, str]:
 
 
 def _timestamp(record: logging.LogRecord) -> str:
-    moment = datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc)
+    moment = datetime.datetime.fromtimestamp(record.created, datetime.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

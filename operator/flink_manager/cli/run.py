@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import os
 from typing import Any
 
 from flink_manager.cli import logs
 from flink_manager.cli.common import CliError, Formatter, non_negative_int, port
-from flink_manager.cli.kubeconfig import in_cluster, load_target, to_kopf
+from flink_manager.cli.kubeconfig import in_cluster, load_target
 from flink_manager.settings import ENV_PREFIX, Settings
 
 PRIORITY_ENV = ENV_PREFIX + "PRIORITY"
@@ -41,7 +40,7 @@ _HELP = {
     "workers": "concurrent reconciles",
     "allow_private_artifact_hosts": "artifact hosts allowed on loopback, link-local or private addresses: names, "
                                     "addresses, networks, .suffix, or * (comma-separated)",
-    "s3_endpoint": "S3 endpoint of s3:// Artifacts that name none (default: AWS)",
+    "s3_endpoint": "S3 endpoint of s3:// Artifacts that name none (default: AWS's of the Artifact's region)",
     "artifact_secret_recheck_seconds": "how often a failed Artifact re-reads the Secrets it names",
 }
 
@@ -63,16 +62,16 @@ def add_parser(commands: Any) -> None:
     replicas.add_argument("--liveness", metavar="URL",
                           help="serve kopf's liveness probe, e.g. http://0.0.0.0:8080/healthz")
     settings = parser.add_argument_group("settings (each also FLINK_MANAGER_<NAME>)")
-    for field in dataclasses.fields(Settings):
-        if field.name == "namespaces":
+    for name, field in Settings.model_fields.items():
+        if name == "namespaces":
             continue
-        flag = "--" + field.name.replace("_", "-")
+        flag = "--" + name.replace("_", "-")
         default = field.default
-        help_text = _HELP.get(field.name, field.name.replace("_", " "))
-        help_text += f" [{ENV_PREFIX}{field.name.upper()}; default {default}]"
+        help_text = _HELP.get(name, name.replace("_", " "))
+        help_text += f" [{ENV_PREFIX}{name.upper()}; default {default}]"
         if isinstance(default, bool):
             settings.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
-        elif field.name == "metrics_port":
+        elif name == "metrics_port":
             settings.add_argument(flag, type=port, default=None, metavar="PORT", help=help_text)
         elif isinstance(default, int):
             settings.add_argument(flag, type=non_negative_int, default=None, metavar="N", help=help_text)
@@ -89,20 +88,10 @@ def add_parser(commands: Any) -> None:
 
 def settings_from(args: argparse.Namespace, env: dict[str, str] | None = None) -> Settings:
     """FLINK_MANAGER_* variables, overridden by the flags given."""
-    overrides: dict[str, Any] = {}
-    for field in dataclasses.fields(Settings):
-        value = getattr(args, field.name, None)
-        if value is None:
-            continue
-        if field.name == "namespaces":
-            overrides[field.name] = tuple(value)
-        elif isinstance(field.default, tuple):  # a comma-separated list, as in the variable
-            overrides[field.name] = tuple(part.strip() for part in str(value).split(",") if part.strip())
-        else:
-            overrides[field.name] = type(field.default)(value)
+    overrides = {name: getattr(args, name, None) for name in Settings.model_fields}
     try:
         settings = Settings.from_env(os.environ if env is None else env, **overrides)
-    except (TypeError, ValueError) as exc:
+    except ValueError as exc:
         raise CliError(str(exc)) from None
     from flink_manager.artifacts.hosts import HostPolicy
 
@@ -132,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     credentials = None
     if args.kubeconfig or args.context or not in_cluster():
         # Resolved here (not by kopf's kubeconfig login) so that --context works and certificate data is PEM.
-        credentials = to_kopf(load_target(args.kubeconfig, args.context).credentials)
+        credentials = load_target(args.kubeconfig, args.context).credentials.to_kopf()
     logs.configure(args.log_format, verbose=args.verbose)
     from flink_manager.controller.runner import run_operator
 

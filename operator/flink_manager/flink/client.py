@@ -22,7 +22,7 @@ import aiohttp
 import pydantic
 
 from flink_manager.flink.classify import classify_error, meaningful_line
-from flink_manager.flink.errors import FlinkClientConfigError, FlinkError, FlinkJobNotFound, FlinkUnavailable
+from flink_manager.flink.errors import FlinkClientConfigError, FlinkError, FlinkUnavailable
 from flink_manager.flink.models import (
     CheckpointingStatistics,
     ClusterOverview,
@@ -405,7 +405,6 @@ def _savepoint_status(body: Any) -> SavepointStatus:
         state=OperationState(body["status"]["id"]),
         location=operation.get("location"),
         failure=failure.message if failure else None,
-        job_not_found=isinstance(failure, FlinkJobNotFound),
     )
 
 

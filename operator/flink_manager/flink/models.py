@@ -147,14 +147,13 @@ class SavepointStatus(FlinkModel):
     """`GET /jobs/{id}/savepoints/{trigger}`: a savepoint or stop-with-savepoint.
 
     Flink reports a failed operation as COMPLETED with a failure cause: `failure` is its meaningful line and
-    `location` is None. `job_not_found` says the failure was that the job was no longer running (Flink accepts a
-    savepoint request for a finished or unknown job and only fails it afterwards).
+    `location` is None (also when the job was no longer running: Flink accepts a savepoint request for a finished
+    or unknown job and only fails it afterwards).
     """
 
     state: OperationState
     location: str | None = None
     failure: str | None = None
-    job_not_found: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -196,11 +195,6 @@ class CheckpointStats(FlinkModel):
     latest_ack_timestamp: int | None = None
     discarded: bool = False
     savepoint_format: str | None = Field(default=None, alias="savepointFormat")
-
-    @property
-    def completion_timestamp(self) -> int | None:
-        """When the last task acknowledged it, i.e. when it completed (ms)."""
-        return self.latest_ack_timestamp
 
 
 class RestoredCheckpoint(FlinkModel):

@@ -100,19 +100,33 @@ class Credentials:
     default_namespace: str | None = None
 
     @classmethod
-    def from_kopf(cls, info: Any) -> "Credentials":
+    def from_kopf(cls, info: Any) -> Credentials:
         """Adopt kopf's `ConnectionInfo` from its login handlers."""
         return cls(
             server=info.server, token=info.token, username=info.username, password=info.password,
-            ca_path=info.ca_path, ca_data=_pem(info.ca_data),
-            certificate_path=info.certificate_path, certificate_data=_pem(info.certificate_data),
-            private_key_path=info.private_key_path, private_key_data=_pem(info.private_key_data),
+            ca_path=info.ca_path, ca_data=pem(info.ca_data),
+            certificate_path=info.certificate_path, certificate_data=pem(info.certificate_data),
+            private_key_path=info.private_key_path, private_key_data=pem(info.private_key_data),
             insecure=bool(info.insecure), default_namespace=info.default_namespace,
         )
 
+    def to_kopf(self) -> Any:
+        """The same credentials as kopf's `ConnectionInfo` (PEM data, which kopf accepts as is)."""
+        import kopf  # only where kopf is wanted: the CLI's commands other than `run` do without it
 
-def _pem(data: str | bytes | None) -> bytes | None:
-    """PEM bytes from what kopf passes on: PEM text or bytes, or the base64 of a kubeconfig's `*-data` fields."""
+        return kopf.ConnectionInfo(
+            server=self.server, ca_path=self.ca_path, ca_data=self.ca_data, insecure=self.insecure,
+            username=self.username, password=self.password, token=self.token,
+            scheme="Bearer" if self.token else None,
+            certificate_path=self.certificate_path, certificate_data=self.certificate_data,
+            private_key_path=self.private_key_path, private_key_data=self.private_key_data,
+            default_namespace=self.default_namespace,
+        )
+
+
+def pem(data: str | bytes | None) -> bytes | None:
+    """PEM bytes from PEM text or bytes, or from the base64 of a kubeconfig's `*-data` fields (kopf passes those on
+    as they are); ValueError when it is neither."""
     if not data:
         return None
     raw = data.encode() if isinstance(data, str) else data
@@ -205,7 +219,8 @@ class KubeClient:
         params: Mapping[str, str] | None = None,
         body: Any = None,
         content_type: str = "application/json",
-    ) -> Any:
+    ) -> dict[str, Any]:
+        """The JSON object the API server answered (empty when it answered nothing)."""
         session, credentials = await self._get_session()
         url = credentials.server.rstrip("/") + path
         data = json.dumps(body) if body is not None else None
@@ -216,8 +231,9 @@ class KubeClient:
                 text = await response.text()
                 if response.status >= 400:
                     raise _error_of(response.status, text)
-                return json.loads(text) if text else None
-        except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
+                answer: dict[str, Any] = json.loads(text) if text else {}
+                return answer
+        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
             raise KubeUnavailable(0, type(exc).__name__, str(exc) or type(exc).__name__) from exc
 
     def _observe(self, verb: str, resource: Resource) -> None:

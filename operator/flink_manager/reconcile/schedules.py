@@ -1,9 +1,15 @@
-"""Durations (`30m`, `7d`) and savepoint schedules (an interval, or a 5-field cron expression in UTC)."""
+"""Durations (`30m`, `7d`) and savepoint schedules (an interval, or a 5-field cron expression in UTC).
+
+Cron expressions are read and iterated by cronsim, with the rules of Kubernetes' CronJobs: when both day fields are
+restricted, either may match. Only the start time is an input: no clock is read.
+"""
 
 from __future__ import annotations
 
 import datetime
 import re
+
+from cronsim import CronSim, CronSimError
 
 _DURATION = re.compile(r"^([0-9]+)(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -11,8 +17,12 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # longer overflows datetime arithmetic (which ends in year 9999).
 _LONGEST_SECONDS = 100 * 365 * 86400
 # minute, hour, day of month, month, day of week (0 or 7 = Sunday)
-_CRON_FIELDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_CRON_FIELD = re.compile(r"^[0-9*,/-]+$")
+_RANGE_WITH_STEP = re.compile(r"([0-9]+)-([0-9]+)/[0-9]+")
+# A date further away than this counts as never (29 February can be eight years away, around 2100).
 _CRON_SEARCH_LIMIT = datetime.timedelta(days=4 * 366)
+_ANY_TIME = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)  # validity does not depend on the start
 
 
 class ScheduleError(ValueError):
@@ -40,7 +50,7 @@ def validate(schedule: str) -> None:
         if parse_duration(schedule) == datetime.timedelta(0):
             raise ScheduleError("a savepoint interval must be longer than 0")
         return
-    _parse_cron(schedule)
+    _cron(schedule, _ANY_TIME)
 
 
 def next_due(schedule: str, after: datetime.datetime) -> datetime.datetime | None:
@@ -50,62 +60,48 @@ def next_due(schedule: str, after: datetime.datetime) -> datetime.datetime | Non
         interval = parse_duration(schedule)
         assert interval is not None
         return after + interval if interval > datetime.timedelta(0) else None
-    minutes, hours, days, months, weekdays, dom_any, dow_any = _parse_cron(schedule)
-    moment = after.astimezone(datetime.timezone.utc).replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
-    limit = moment + _CRON_SEARCH_LIMIT
-    while moment < limit:
-        if moment.month not in months:
-            moment = _first_of_next_month(moment)
-            continue
-        weekday = (moment.weekday() + 1) % 7  # Python: Monday=0; cron: Sunday=0
-        day_ok = moment.day in days
-        weekday_ok = weekday in weekdays
-        # Standard cron: when both day fields are restricted, either may match.
-        matches_day = (day_ok and weekday_ok) if (dom_any or dow_any) else (day_ok or weekday_ok)
-        if not matches_day:
-            moment = (moment + datetime.timedelta(days=1)).replace(hour=0, minute=0)
-            continue
-        if moment.hour not in hours:
-            moment = (moment + datetime.timedelta(hours=1)).replace(minute=0)
-            continue
-        if moment.minute not in minutes:
-            moment += datetime.timedelta(minutes=1)
-            continue
-        return moment
-    return None
+    start = after.astimezone(datetime.UTC)
+    cron = _cron(schedule, start)
+    if cron is None:
+        return None
+    moment = next(cron)
+    return moment if moment - start <= _CRON_SEARCH_LIMIT else None
 
 
-def _first_of_next_month(moment: datetime.datetime) -> datetime.datetime:
-    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
-    return moment.replace(year=year, month=month, day=1, hour=0, minute=0)
-
-
-def _parse_cron(expression: str) -> tuple[set[int], set[int], set[int], set[int], set[int], bool, bool]:
+def _cron(expression: str, start: datetime.datetime) -> CronSim | None:
+    """The times of a 5-field cron expression after `start` (UTC); None when every field is valid but together they
+    name no date (30 February); ScheduleError naming the field that is wrong."""
     parts = expression.split()
     if len(parts) != 5:
         raise ScheduleError(f"{expression!r} is neither a duration (30m) nor a 5-field cron expression")
-    sets = [_parse_cron_field(part, low, high, expression) for part, (low, high) in zip(parts, _CRON_FIELDS)]
-    weekdays = {0 if d == 7 else d for d in sets[4]}
-    return sets[0], sets[1], sets[2], sets[3], weekdays, parts[2] == "*", parts[4] == "*"
-
-
-def _parse_cron_field(field: str, low: int, high: int, expression: str) -> set[int]:
-    values: set[int] = set()
-    for item in field.split(","):
-        base, _, step_text = item.partition("/")
+    for part in parts:
+        # Numbers, *, ranges, lists and steps: what the CRD's pattern admits (cronsim also reads names, L, W, #).
+        if not _CRON_FIELD.match(part):
+            raise ScheduleError(f"{expression!r}: {part!r} is not a cron field")
+    try:
+        return CronSim(_for_cronsim(parts), start)
+    except CronSimError:
+        pass
+    for index, (part, (low, high)) in enumerate(zip(parts, _CRON_RANGES, strict=True)):
+        alone = ["*"] * 5
+        alone[index] = part
         try:
-            step = int(step_text) if step_text else 1
-            if base == "*":
-                start, end = low, high
-            elif "-" in base:
-                start_text, end_text = base.split("-", 1)
-                start, end = int(start_text), int(end_text)
-            else:
-                start = int(base)
-                end = high if step_text else start
-        except ValueError:
-            raise ScheduleError(f"{expression!r}: {item!r} is not a cron field") from None
-        if step < 1 or not (low <= start <= high) or not (low <= end <= high) or start > end:
-            raise ScheduleError(f"{expression!r}: {item!r} is out of range {low}-{high}")
-        values.update(range(start, end + 1, step))
-    return values
+            CronSim(" ".join(alone), start)
+        except CronSimError:
+            raise ScheduleError(f"{expression!r}: {part!r} is out of range {low}-{high}") from None
+    return None
+
+
+def _for_cronsim(parts: list[str]) -> str:
+    """The expression, written so that cronsim reads it as Kubernetes' CronJobs (robfig/cron) do.
+
+    - Both day fields restricted means either may match, and `*/2` is a restriction: cronsim (as Debian cron) would
+      require both days to match whenever a day field starts with `*`, so a leading `*` there is written out as the
+      whole range.
+    - `5-5/2` is the one value 5; cronsim reads a range of one value with a step as `5/2` (5, 7, 9, ...).
+    """
+    fields = [_RANGE_WITH_STEP.sub(lambda m: m[1] if int(m[1]) == int(m[2]) else m[0], part) for part in parts]
+    for index, whole in ((2, "1-31"), (4, "0-7")):
+        if fields[index] != "*" and fields[index].startswith("*"):
+            fields[index] = whole + fields[index][1:]
+    return " ".join(fields)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-import celpy  # type: ignore[import-untyped]
+import celpy
+import celpy.adapter
 from celpy import celtypes
 
 from flink_manager.schema import fielderrors as fe
@@ -69,7 +71,7 @@ def _join(items: Any, sep: Any = "") -> Any:
 
 def _is_sorted(items: Any) -> Any:
     values = list(items)
-    return celtypes.BoolType(all(a <= b for a, b in zip(values, values[1:])))
+    return celtypes.BoolType(all(a <= b for a, b in itertools.pairwise(values)))
 
 
 def _sum(items: Any) -> Any:
@@ -94,7 +96,7 @@ def _find_all(s: Any, pattern: Any, limit: Any = None) -> Any:
     return celtypes.ListType([celtypes.StringType(f) for f in found])
 
 
-class _URL(celtypes.StringType):  # type: ignore[misc]
+class _URL(celtypes.StringType):
     """A parsed URL value, as returned by `url()`."""
 
 
@@ -296,7 +298,7 @@ def undefined_fields(expression: str, schema: Schema, root: bool) -> list[tuple[
                 current = current["additionalProperties"]
                 continue
             open_object = current.get("x-kubernetes-preserve-unknown-fields") or current.get("type") != "object"
-            if not open_object and current.get("properties") is not None or (root and position == 0):
+            if (not open_object and current.get("properties") is not None) or (root and position == 0):
                 entry = (token.start_pos - 1, name)
                 if entry not in found:
                     found.append(entry)
@@ -312,9 +314,9 @@ def concatenates_a_conversion(expression: str) -> bool:
     except Exception:  # noqa: BLE001 - compile errors are reported elsewhere
         return False
     for node in tree.iter_subtrees():
-        if node.data in ("addition_add", "addition_sub") or (node.data == "addition" and len(node.children) == 2):
-            if any(_is_string_conversion(child) for child in node.children):
-                return True
+        if ((node.data in ("addition_add", "addition_sub") or (node.data == "addition" and len(node.children) == 2))
+                and any(_is_string_conversion(child) for child in node.children)):
+            return True
     return False
 
 
@@ -323,7 +325,7 @@ def _cache_key(entry: dict[str, Any]) -> str:
 
 
 def _to_cel(value: Any) -> Any:
-    return celpy.json_to_cel(_without_nulls(value))
+    return celpy.adapter.json_to_cel(_without_nulls(value))
 
 
 def _without_nulls(value: Any) -> Any:

@@ -88,7 +88,7 @@ def validate_meta(meta: dict[str, Any], name_rule: str) -> list[FieldError]:
         for key, value in labels.items():
             errors += qualified_name_errors(key, "metadata.labels")
             if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
-                errors.append(fe.invalid(f"metadata.labels", value, LABEL_VALUE_MESSAGE))
+                errors.append(fe.invalid("metadata.labels", value, LABEL_VALUE_MESSAGE))
     annotations = meta.get("annotations") or {}
     if isinstance(annotations, dict):
         for key in annotations:

@@ -62,9 +62,9 @@ def _prune_value(value: Any, schema: Schema, path: str, unknown: list[str]) -> N
     if isinstance(value, dict):
         if schema.get("x-kubernetes-embedded-resource"):
             return
-        if not schema.get("properties") and not isinstance(schema.get("additionalProperties"), dict):
-            if schema.get("x-kubernetes-preserve-unknown-fields") or schema.get("additionalProperties") is True:
-                return
+        if (not schema.get("properties") and not isinstance(schema.get("additionalProperties"), dict)
+                and (schema.get("x-kubernetes-preserve-unknown-fields") or schema.get("additionalProperties") is True)):
+            return
         for key in list(value):
             _prune_field(value, key, schema, path, unknown)
     elif isinstance(value, list):
@@ -136,8 +136,8 @@ def json_equal(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
-    return type(a) in (int, float) and type(b) in (int, float) and a == b or (type(a) is type(b) and a == b)
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    return (type(a) in (int, float) and type(b) in (int, float) and a == b) or (type(a) is type(b) and a == b)
 
 
 @lru_cache(maxsize=1024)

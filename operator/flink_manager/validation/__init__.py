@@ -97,7 +97,7 @@ def validate_documents(
     report.problems += check_references(objects, allow_missing=allow_missing_refs)
     # The operator's reading of a field the schema already refused would only repeat the error.
     refused = {(p.source, p.line, p.field) for p in report.problems}
-    report.problems += [p for p in check_operator_rules(objects, now or datetime.datetime.now(datetime.timezone.utc))
+    report.problems += [p for p in check_operator_rules(objects, now or datetime.datetime.now(datetime.UTC))
                         if (p.source, p.line, p.field) not in refused]
     return report
 

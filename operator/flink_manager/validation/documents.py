@@ -41,7 +41,9 @@ class Document:
 
     @property
     def name(self) -> str:
-        meta = self.body.get("metadata") if isinstance(self.body.get("metadata"), dict) else {}
+        meta = self.body.get("metadata")
+        if not isinstance(meta, dict):
+            meta = {}
         return str(meta.get("name") or meta.get("generateName") or "")
 
     def line_of(self, field_path: str) -> int:

@@ -34,7 +34,8 @@ class KubeClient:
     """Raw requests to the API server a kubeconfig points at."""
 
     def __init__(self, kubeconfig: str | os.PathLike[str], user_agent: str = "conformance-test/1.0") -> None:
-        config = yaml.safe_load(open(kubeconfig))
+        with open(kubeconfig) as file:
+            config = yaml.safe_load(file)
         context_name = config.get("current-context")
         context = next(c["context"] for c in config["contexts"] if c["name"] == context_name)
         cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == context["cluster"])
@@ -80,7 +81,7 @@ class KubeClient:
                 decoded: Any = json.loads(raw) if raw else None
             except ValueError:
                 decoded = raw.decode(errors="replace")
-            return Reply(response.status, decoded, {k: v for k, v in response.getheaders()}, raw)
+            return Reply(response.status, decoded, dict(response.getheaders()), raw)
         finally:
             connection.close()
 
@@ -134,7 +135,6 @@ def _materialise(section: dict[str, Any], key: str) -> str | None:
     data = section.get(f"{key}-data")
     if not data:
         return None
-    handle = tempfile.NamedTemporaryFile(delete=False, suffix=".pem")
-    handle.write(base64.b64decode(data))
-    handle.close()
+    with tempfile.NamedTemporaryFile(delete=False, suffix=".pem") as handle:
+        handle.write(base64.b64decode(data))
     return handle.name

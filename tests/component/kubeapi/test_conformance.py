@@ -638,7 +638,7 @@ def test_status_put_replaces_only_status(backend: Backend) -> None:
     reply = backend.client.put(backend.widgets("w1", "status") + "?fieldManager=op", created)
     assert reply.status == 200, reply.body
     assert reply.body["status"] == {"phase": "Running"} and reply.body["spec"]["size"] == 1
-    entry = [e for e in reply.body["metadata"]["managedFields"] if e["manager"] == "op"][0]
+    entry = next(e for e in reply.body["metadata"]["managedFields"] if e["manager"] == "op")
     assert (entry["operation"], entry["subresource"], entry["fieldsV1"]) == (
         "Update", "status", {"f:status": {".": {}, "f:phase": {}}})
 

@@ -237,7 +237,7 @@ class Observer:
 
     def show_failed_run(self, title: str, jar_id: str, body: dict[str, Any]) -> None:
         """A run request expected to fail, then what /jobs/overview says about its jobId."""
-        status, _ = self.show(title, "POST", f"/jars/{jar_id}/run", body)
+        self.show(title, "POST", f"/jars/{jar_id}/run", body)
         if "jobId" in body and len(str(body["jobId"])) == 32:
             _, overview, _ = self.rest.call("GET", "/jobs/overview")
             listed = [job for job in overview["jobs"] if job["jid"] == body["jobId"]]
@@ -473,7 +473,7 @@ def observe_expiry(out: Callable[[str], None], seconds: int = 5) -> None:
         rest = Rest(cluster.rest_url)
         observer = Observer(rest, cluster.savepoint_dir, out)
         out(f"\n## Expiry of finished jobs (cluster with {configuration})")
-        status, upload, _ = rest.upload("/jars/upload", "jarfile", example_job_jar())
+        _, upload, _ = rest.upload("/jars/upload", "jarfile", example_job_jar())
         jar_id = pathlib.Path(upload["filename"]).name
         job_id = uuid.uuid4().hex
         rest.call("POST", f"/jars/{jar_id}/run", observer.run_body(job_id, "--rate", "5", parallelism=1))

@@ -15,7 +15,7 @@ from pydantic.fields import FieldInfo
 
 from flink_manager.api import Condition, ConditionType
 
-_UTC = datetime.timezone.utc
+_UTC = datetime.UTC
 _NAMES = st.from_regex(r"[a-z]([-a-z0-9]{0,14}[a-z0-9])?", fullmatch=True)
 
 # Fields whose values the model accepts more widely than what the operator writes (and the CRD admits).

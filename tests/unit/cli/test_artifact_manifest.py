@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import pathlib
-import zipfile
 
 import pytest
 import yaml
 
 from flink_manager.cli import main
 from tests.infra.jobjar import EXAMPLE_ENTRY_CLASS, example_job_jar
+from tests.jars import write_jar
 
 
 def manifest(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -39,8 +39,7 @@ def test_the_example_job_jar(capsys: pytest.CaptureFixture[str], tmp_path: pathl
 
 def test_entry_classes_can_be_given(capsys: pytest.CaptureFixture[str], tmp_path: pathlib.Path) -> None:
     jar = tmp_path / "plain.jar"
-    with zipfile.ZipFile(jar, "w") as archive:
-        archive.writestr("com/example/A.class", b"\xca\xfe\xba\xbe")
+    write_jar(jar, classes=["com.example.A"], manifest=False)
     status, out, _ = manifest(capsys, str(jar), "--url", "s3://jars/plain.jar")
     assert status == 0
     assert yaml.safe_load(out)["metadata"] == {"name": "plain"}  # from the file name
@@ -72,8 +71,7 @@ def test_the_name_from_the_file_name(file: str, name: str) -> None:
 def test_mistakes_are_one_line(argv: list[str], message: str, tmp_path: pathlib.Path,
                                monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
-    with zipfile.ZipFile("job.jar", "w") as archive:
-        archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nEntry-Class: com.example.Job\n")
+    write_jar("job.jar", "com.example.Job", classes=[])
     status, out, err = manifest(capsys, *[a.replace("{jar}", "job.jar") for a in argv])
     assert (status, out) == (1, "")
     assert err.startswith("flink-manager artifact manifest: error: ") and message in err and err.count("\n") == 1

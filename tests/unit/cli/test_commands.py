@@ -91,7 +91,7 @@ def test_run_has_a_flag_for_every_setting(capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     out = capsys.readouterr().out
-    for field in Settings.__dataclass_fields__:
+    for field in Settings.model_fields:
         flag = "--namespace" if field == "namespaces" else "--" + field.replace("_", "-")
         assert flag in out, flag
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from flink_manager.cli.common import CliError
-from flink_manager.cli.kubeconfig import load_target, to_kopf
+from flink_manager.cli.kubeconfig import load_target
 
 PEM = b"-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----\n"
 
@@ -63,7 +63,7 @@ def test_another_context_with_its_namespace_ca_and_token_file(tmp_path: pathlib.
 
 def test_client_certificates_reach_kopf_as_pem(tmp_path: pathlib.Path) -> None:
     target = load_target(str(write(tmp_path / "config", config())), context="certs")
-    info = to_kopf(target.credentials)
+    info = target.credentials.to_kopf()
     assert (info.certificate_data, info.private_key_data, info.ca_data) == (PEM, b"KEY", PEM)
     assert info.token is None
 

@@ -241,5 +241,5 @@ async def test_tls_with_a_custom_ca(
         if error is None:
             assert (await client.overview()).slots_total == 4
         else:
-            with pytest.raises(error, match="TLS verification of https://127.0.0.1:.* failed"):
+            with pytest.raises(error, match=r"TLS verification of https://127\.0\.0\.1:.* failed"):
                 await client.overview()

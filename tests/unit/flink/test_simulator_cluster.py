@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import pathlib
 import re
 import struct
 import time
-import zipfile
 from collections.abc import Mapping
 
 import pytest
@@ -18,8 +16,10 @@ from flink_manager_dev.simulator import views
 from flink_manager_dev.simulator.cluster import normalize_location
 from flink_manager_dev.simulator.jobs import JobScript, Tasks, parse_duration
 from flink_manager_dev.simulator.traces import SimulatedRestError
+from tests.jars import jar_bytes
 
 ENTRY = "com.example.Job"
+JAR = jar_bytes(ENTRY, manifest_key="Main-Class")  # Flink reads Main-Class when there is no Entry-Class
 T = Timings(run_request=0.0, initializing=0.2, created=0.1, deploying=0.3, cancelling=0.1, failing=0.05,
             restart_delay=1.0, savepoint=0.5, checkpoint_interval=2.0, checkpoint_duration=0.1, disposal=0.05,
             rest_cache=0.0, operation_cache=300.0, job_expiry=3600.0, slot_request_timeout=300.0)
@@ -39,15 +39,6 @@ class FakeClock:
         self.now += seconds
 
 
-def jar_bytes(*classes: str, main: str | None = ENTRY) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n" + (f"Main-Class: {main}\n" if main else ""))
-        for name in classes or (ENTRY,):
-            archive.writestr(name.replace(".", "/") + ".class", b"\xca\xfe\xba\xbe")
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -61,7 +52,7 @@ def cluster(clock: FakeClock) -> SessionCluster:
 
 @pytest.fixture
 def jar_id(cluster: SessionCluster) -> str:
-    return cluster.upload_jar("job.jar", jar_bytes()).id
+    return cluster.upload_jar("job.jar", JAR).id
 
 
 def run(cluster: SessionCluster, jar_id: str, job_id: str = "a" * 32, *, parallelism: int = 1,
@@ -134,7 +125,7 @@ def test_runs_flink_refuses_leave_no_job(
 ) -> None:
     jar = case.get("jar", jar_id)
     if jar == "nomain":
-        jar = cluster.upload_jar("plain.jar", jar_bytes(main=None)).id
+        jar = cluster.upload_jar("plain.jar", jar_bytes(None, classes=[ENTRY])).id
     request = RunRequest(entry_class=case.get("entry", ENTRY), parallelism=case.get("parallelism", 1),  # type: ignore[arg-type]
                          job_id="b" * 32, flink_config=case.get("config", {}))  # type: ignore[arg-type]
     with pytest.raises(SimulatedRestError) as refused:
@@ -164,12 +155,12 @@ def test_a_jar_that_is_not_an_archive_runs_any_entry_class(cluster: SessionClust
 
 
 def test_only_jar_files_are_uploaded(cluster: SessionCluster) -> None:
-    with pytest.raises(SimulatedRestError, match="Only Jar files are allowed."):
-        cluster.upload_jar("job.zip", jar_bytes())
+    with pytest.raises(SimulatedRestError, match=r"Only Jar files are allowed\."):
+        cluster.upload_jar("job.zip", JAR)
 
 
 def test_jar_ids_are_uuid_and_file_name_and_deleting_twice_is_refused(cluster: SessionCluster) -> None:
-    jar = cluster.upload_jar("job.jar", jar_bytes())
+    jar = cluster.upload_jar("job.jar", JAR)
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}_job\.jar", jar.id)
     assert jar.manifest_entry == ENTRY
     cluster.delete_jar(jar.id)
@@ -467,14 +458,14 @@ def test_a_restart_loses_jars_jobs_and_job_ids_but_not_savepoints(cluster: Sessi
     location = cluster.savepoint_operation(job_id, trigger).location
     cluster.restart()
     assert cluster.jars == {} and cluster.job(job_id) is None
-    new_jar = cluster.upload_jar("job.jar", jar_bytes()).id
+    new_jar = cluster.upload_jar("job.jar", JAR).id
     assert run(cluster, new_jar, job_id, savepoint=location) == job_id  # the old id is free again
 
 
 def test_the_same_seed_gives_the_same_ids(clock: FakeClock) -> None:
     def ids(seed: int) -> tuple[str, str, str]:
         cluster = SessionCluster(timings=T, seed=seed, clock=clock)
-        jar = cluster.upload_jar("job.jar", jar_bytes()).id
+        jar = cluster.upload_jar("job.jar", JAR).id
         job_id = cluster.submit(jar, RunRequest(entry_class=ENTRY))
         return jar, job_id, cluster.trigger_savepoint(job_id)
 
@@ -484,7 +475,7 @@ def test_the_same_seed_gives_the_same_ids(clock: FakeClock) -> None:
 
 def test_two_thousand_jobs_stay_cheap(clock: FakeClock) -> None:
     cluster = SessionCluster(slots=4000, timings=T, seed=1, clock=clock)
-    jar = cluster.upload_jar("job.jar", jar_bytes()).id
+    jar = cluster.upload_jar("job.jar", JAR).id
     began = time.perf_counter()
     for index in range(2000):
         cluster.submit(jar, RunRequest(entry_class=ENTRY, job_id=f"{index:032x}"))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import time
-import zipfile
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,28 +14,22 @@ from flink_manager.api.flinkjob import JobState
 from flink_manager.flink.client import FlinkClient
 from flink_manager.flink.errors import FlinkDuplicateJob, FlinkUnavailable
 from flink_manager_dev.simulator import RunRequest, SimulatedFlink, Timings
+from tests.jars import jar_bytes
 from tests.waiting import wait_for
 
 ENTRY = "com.example.Job"
+JAR = jar_bytes(ENTRY, manifest_key="Main-Class")  # Flink reads Main-Class when there is no Entry-Class
 SimulatorFactory = Callable[..., Awaitable[SimulatedFlink]]
 
 
-def jar_bytes() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("META-INF/MANIFEST.MF", f"Manifest-Version: 1.0\nMain-Class: {ENTRY}\n")
-        archive.writestr(ENTRY.replace(".", "/") + ".class", b"\xca\xfe\xba\xbe")
-    return buffer.getvalue()
-
-
 async def raw(method: str, url: str, body: Any = None) -> tuple[int, Any]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-        async with session.request(method, url, json=body) as response:
-            return response.status, await response.json(content_type=None)
+    async with (aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session,
+                session.request(method, url, json=body) as response):
+        return response.status, await response.json(content_type=None)
 
 
 async def started_job(client: FlinkClient, job_id: str = "a" * 32, **config: str) -> str:
-    jar = await client.upload_jar(jar_bytes(), "job.jar")
+    jar = await client.upload_jar(JAR, "job.jar")
     await client.run_jar(jar, entry_class=ENTRY, job_id=job_id, flink_config=config)
     return jar
 
@@ -63,14 +55,14 @@ async def test_paths_are_also_served_under_v1_and_counted_once_per_endpoint(simu
         assert (await raw("GET", simulator.url + path))[0] == 200
     assert simulator.call_count("overview") == 2
     assert simulator.call_count("GET /jobs/overview") == 3
-    status, stats = await raw("GET", simulator.url + "/_simulator/stats")
+    _, stats = await raw("GET", simulator.url + "/_simulator/stats")
     assert stats == {"requests": {"GET /overview": 2, "GET /jobs/overview": 3}, "total": 5}
 
 
 async def test_upload_accepts_any_field_name_but_exactly_one_file(simulator: SimulatedFlink) -> None:
     async with aiohttp.ClientSession() as session:
         form = aiohttp.FormData()
-        form.add_field("file", jar_bytes(), filename="job.jar")
+        form.add_field("file", JAR, filename="job.jar")
         async with session.post(simulator.url + "/jars/upload", data=form) as response:
             assert response.status == 200
             assert (await response.json())["filename"].endswith("_job.jar")
@@ -139,7 +131,7 @@ async def test_refused_connections_then_the_same_port_again(simulator: Simulated
         await client.overview()  # a pooled keep-alive connection exists
         await simulator.refuse_connections(0.3)
         assert simulator.refusing_connections
-        with pytest.raises(FlinkUnavailable, match="cannot connect|failed"):
+        with pytest.raises(FlinkUnavailable, match=r"cannot connect|failed"):
             await client.overview()
         overview = await wait_for(client.overview, timeout=10, what="the simulator to listen again")
         assert overview.taskmanagers == 1 and not simulator.refusing_connections
@@ -152,7 +144,7 @@ async def test_refusing_until_told_and_through_the_admin_api(simulator: Simulate
             await client.overview()
         await simulator.accept_connections()
         await client.overview()
-        status, faults = await raw("POST", simulator.url + "/_simulator/faults", {"refuse_for": 0.3})
+        status, _ = await raw("POST", simulator.url + "/_simulator/faults", {"refuse_for": 0.3})
         assert status == 200
         await wait_for(lambda: simulator.refusing_connections, timeout=5, what="the admin refusal")
         await wait_for(client.overview, timeout=10, what="listening again")
@@ -163,7 +155,7 @@ async def test_a_cluster_restart_loses_jars_and_jobs(simulator: SimulatedFlink) 
         jar = await started_job(client)
         await simulator.restart_cluster()
         assert await client.list_jars() == [] and await client.jobs_overview() == []
-        jar = await client.upload_jar(jar_bytes(), "job.jar")
+        jar = await client.upload_jar(JAR, "job.jar")
         assert await client.run_jar(jar, entry_class=ENTRY, job_id="a" * 32) == "a" * 32  # the id is free again
         status, answer = await raw("POST", simulator.url + "/_simulator/restart", {})
         assert (status, answer) == (200, {"restarts": 2})
@@ -187,7 +179,7 @@ async def test_a_run_that_fails_on_the_wire_may_have_started_the_job(
     simulator: SimulatedFlink, fault: dict[str, Any], error: type[Exception], applied: bool
 ) -> None:
     async with FlinkClient(simulator.url, timeout=0.5) as client:
-        jar = await client.upload_jar(jar_bytes(), "job.jar")
+        jar = await client.upload_jar(JAR, "job.jar")
         simulator.fail_next("run_jar", **fault)
         with pytest.raises(error):
             await client.run_jar(jar, entry_class=ENTRY, job_id="b" * 32)
@@ -229,10 +221,10 @@ async def test_the_request_log_and_job_listing(simulator: SimulatedFlink) -> Non
         simulator.fail_next("job", 1)
         with pytest.raises(FlinkUnavailable):
             await client.job("a" * 32)
-    status, log = await raw("GET", simulator.url + "/_simulator/requests?limit=2")
+    _, log = await raw("GET", simulator.url + "/_simulator/requests?limit=2")
     assert [entry["route"] for entry in log] == ["POST /jars/:jarid/run", "GET /jobs/:jobid"]
     assert [entry["fault"] for entry in log] == [None, "error"]
-    status, jobs = await raw("GET", simulator.url + "/_simulator/jobs")
+    _, jobs = await raw("GET", simulator.url + "/_simulator/jobs")
     assert [job["jid"] for job in jobs["jobs"]] == ["a" * 32]
     simulator.reset_calls()
     assert simulator.call_count("run") == 0 and not simulator.requests
@@ -246,7 +238,7 @@ async def test_polling_counts_one_jobs_overview_call_per_poll(simulator: Simulat
 
 async def test_two_thousand_jobs_are_listed_in_one_cheap_call(simulator_factory: SimulatorFactory) -> None:
     simulator = await simulator_factory(slots=2000)
-    jar = simulator.cluster.upload_jar("job.jar", jar_bytes()).id
+    jar = simulator.cluster.upload_jar("job.jar", JAR).id
     for index in range(2000):
         simulator.cluster.submit(jar, RunRequest(entry_class=ENTRY, job_id=f"{index:032x}"))
     async with FlinkClient(simulator.url) as client:

@@ -28,3 +28,11 @@ def test_certificate_data_becomes_pem_bytes(given: str | bytes) -> None:
 def test_absent_data_stays_absent() -> None:
     credentials = Credentials.from_kopf(kopf.ConnectionInfo(server="https://k8s", token="t"))
     assert credentials.ca_data is None and credentials.token == "t"
+
+
+def test_credentials_go_to_kopf_and_back_unchanged() -> None:
+    credentials = Credentials(server="https://k8s", token="t", ca_data=PEM, certificate_data=PEM,
+                              private_key_data=b"-----BEGIN KEY-----\n", insecure=True, default_namespace="team-a")
+    info = credentials.to_kopf()
+    assert info.scheme == "Bearer"
+    assert Credentials.from_kopf(info) == credentials

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import pathlib
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from flink_manager_dev.kubeapi import errors
 from flink_manager_dev.kubeapi.collector import Collector
 from flink_manager_dev.kubeapi.objects import ObjectApi, WriteOptions
-from flink_manager_dev.kubeapi.peering import PEERING_CRDS_YAML
+from flink_manager_dev.kubeapi.peering import PEERING_CRDS
 from flink_manager_dev.kubeapi.registry import Registry
 from flink_manager.schema.resources import ResourceType
 from flink_manager_dev.kubeapi.builtins import builtin_types
@@ -18,7 +19,8 @@ from flink_manager.schema.crds import resource_types
 from flink_manager_dev.kubeapi.storage import Storage
 from flink_manager_dev.kubeapi.watching import WatchFilter, Watcher, WatchHub
 
-NOW = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
+REPO = pathlib.Path(__file__).resolve().parents[3]
+NOW = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
 CRD = {
     "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
     "metadata": {"name": "things.example.io"},
@@ -188,9 +190,12 @@ def test_watch_window_is_bounded(world: World) -> None:
     assert world.storage.compacted_revision > 1
 
 
-def test_peering_crds_are_valid() -> None:
+def test_peering_crds_are_valid_and_those_of_deploy() -> None:
     import yaml
 
-    for crd in yaml.safe_load_all(PEERING_CRDS_YAML):
+    deploy = (REPO / "deploy" / "kopf-peering-crds.yaml").read_text()
+    deployed = {crd["metadata"]["name"]: crd for crd in yaml.safe_load_all(deploy)}
+    for crd in PEERING_CRDS:
         (rt,) = resource_types(crd)
         assert rt.group == "kopf.dev" and rt.custom
+        assert crd["spec"] == deployed[crd["metadata"]["name"]]["spec"]

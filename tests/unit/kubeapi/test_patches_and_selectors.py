@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from flink_manager_dev.kubeapi.patches import PatchFailed, json_patch, merge_patch, strategic_merge_patch
+from flink_manager_dev.kubeapi.patches import PatchFailed, apply_merge_patch, json_patch, strategic_merge_patch
 from flink_manager_dev.kubeapi.selectors import (
     SelectorError, fields_match, labels_match, parse_field_selector, parse_label_selector,
 )
@@ -23,7 +23,7 @@ BASE = {"metadata": {"finalizers": ["a"], "labels": {"x": "1"},
                  id="adds"),
 ])
 def test_merge_patch_rfc7386(patch: dict[str, Any], expected: dict[str, Any]) -> None:
-    assert merge_patch(BASE, patch)["spec"] == expected
+    assert apply_merge_patch(BASE, patch)["spec"] == expected
     assert BASE["spec"]["nested"]["drop"] is True  # the target is not mutated
 
 

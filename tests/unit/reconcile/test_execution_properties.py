@@ -105,7 +105,7 @@ class ExecutionMachine(RuleBasedStateMachine):
     @rule(steps=st.integers(1, 6))
     def reconcile_and_let_time_pass(self, steps: int) -> None:
         for _ in range(steps):
-            plan = self.world.step()
+            self.world.step()
             self.world.tick(1)
             if self.world.released:
                 return

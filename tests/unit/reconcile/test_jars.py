@@ -9,7 +9,7 @@ import pytest
 from flink_manager.api.artifact import ArtifactUpload
 from flink_manager.reconcile.jars import plan_housekeeping
 
-AT = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+AT = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 OLD, NEW = "a" * 64, "b" * 64
 
 

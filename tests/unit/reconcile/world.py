@@ -45,7 +45,7 @@ from flink_manager.reconcile.plans import (
 )
 from flink_manager.reconcile.targets import View, resolve_target
 
-T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 SHA_A = "a" * 64
 SHA_B = "b" * 64
 
@@ -101,7 +101,7 @@ class FakeFlink:
                 job.checkpoints.append(CheckpointRef(f"file:/chk/{job.job_id}/chk-{self.counter}", now))
             elif job.state == JobState.CANCELLING:
                 job.state = JobState.CANCELED
-        for trigger_id, trigger in self.triggers.items():
+        for trigger in self.triggers.values():
             if trigger.state != TriggerState.IN_PROGRESS or (self.savepoints_hang and trigger.kind != "dispose"):
                 continue
             if trigger.kind == "dispose":
