@@ -61,9 +61,16 @@ def _free_port(host: str) -> int:
 class S3Server:
     """moto's server on `host:port` (0: a free port), over https when given a certificate and key."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, certificate: pathlib.Path | None = None,
-                 key: pathlib.Path | None = None, ca_bundle: pathlib.Path | None = None,
-                 log_path: pathlib.Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        certificate: pathlib.Path | None = None,
+        key: pathlib.Path | None = None,
+        ca_bundle: pathlib.Path | None = None,
+        log_path: pathlib.Path | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.certificate = certificate
@@ -91,8 +98,14 @@ class S3Server:
             env.pop(name, None)
         self._log = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         try:
-            self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=env,
-                                             preexec_fn=_die_with_parent)  # noqa: PLW1509 - only a prctl
+            self._process = await asyncio.to_thread(
+                subprocess.Popen,
+                command,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                preexec_fn=_die_with_parent,
+            )
         except OSError as exc:
             raise S3ServerError(f"cannot start moto's server: {exc}") from None
         await self._wait_up(timeout)
@@ -101,15 +114,18 @@ class S3Server:
 
     async def _wait_up(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        ssl = False if self.certificate else None
+        ssl = not self.certificate  # its own certificate is checked by the clients given ca_bundle
         async with aiohttp.ClientSession() as session:
             while True:
                 if self._process is not None and self._process.poll() is not None:
-                    raise S3ServerError(f"moto's server exited with {self._process.returncode} "
-                                        f"(is port {self.port} in use? is moto installed?)")
+                    raise S3ServerError(
+                        f"moto's server exited with {self._process.returncode} "
+                        f"(is port {self.port} in use? is moto installed?)"
+                    )
                 with contextlib.suppress(aiohttp.ClientError, OSError, asyncio.TimeoutError):
-                    async with session.get(f"{self.endpoint}/moto-api/data.json", ssl=ssl,
-                                           timeout=aiohttp.ClientTimeout(total=2)) as response:
+                    async with session.get(
+                        f"{self.endpoint}/moto-api/data.json", ssl=ssl, timeout=aiohttp.ClientTimeout(total=2)
+                    ) as response:
                         if response.status == 200:
                             return
                 if time.monotonic() > deadline:
@@ -125,7 +141,9 @@ class S3Server:
         from aiobotocore.session import get_session
 
         return get_session().create_client(
-            service, region_name=REGION, endpoint_url=self.endpoint,
+            service,
+            region_name=REGION,
+            endpoint_url=self.endpoint,
             verify=str(self.ca_bundle) if self.ca_bundle else None,
             aws_access_key_id=keys.access_key_id if keys else "setup",
             aws_secret_access_key=keys.secret_access_key if keys else "setup",
@@ -135,8 +153,7 @@ class S3Server:
     async def _create_user(self) -> S3Keys:
         async with self._client("iam", None) as iam:
             await iam.create_user(UserName="flink-manager-dev")
-            await iam.put_user_policy(UserName="flink-manager-dev", PolicyName="s3",
-                                      PolicyDocument=json.dumps(POLICY))
+            await iam.put_user_policy(UserName="flink-manager-dev", PolicyName="s3", PolicyDocument=json.dumps(POLICY))
             created = (await iam.create_access_key(UserName="flink-manager-dev"))["AccessKey"]
         return S3Keys(created["AccessKeyId"], created["SecretAccessKey"])
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import concurrent.futures
+import contextlib
 import copy
 import hashlib
 import logging
@@ -32,11 +32,11 @@ import yaml
 
 from flink_manager import API_VERSION
 from flink_manager.schema.packaged import crd_directory
+from flink_manager.settings import Settings
 from flink_manager_dev.files import FileServer
 from flink_manager_dev.kubeapi import EmbeddedKubernetes
 from flink_manager_dev.s3 import S3Server, S3ServerError
 from flink_manager_dev.simulator import SimulatedFlink, Timings
-from flink_manager.settings import Settings
 
 logger = logging.getLogger("flink_manager_dev")
 

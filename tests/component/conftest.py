@@ -6,8 +6,8 @@ Kubernetes API, and `real`, a real kube-apiserver with the operator under the RB
 
 from __future__ import annotations
 
-import pathlib
 import asyncio
+import pathlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +16,6 @@ import kopf
 import pytest
 import yaml
 
-from flink_manager_dev.kubeapi import EmbeddedKubernetes
-from flink_manager_dev.s3 import S3Server
-from flink_manager_dev.stack import OperatorThread
-from flink_manager_dev.simulator import SimulatedFlink, Timings
 from flink_manager.kube.client import (
     ARTIFACTS,
     EXECUTIONS,
@@ -31,6 +27,10 @@ from flink_manager.kube.client import (
     Resource,
 )
 from flink_manager.settings import Settings
+from flink_manager_dev.kubeapi import EmbeddedKubernetes
+from flink_manager_dev.s3 import S3Server
+from flink_manager_dev.simulator import SimulatedFlink, Timings
+from flink_manager_dev.stack import OperatorThread
 from tests.component.backends import EmbeddedBackend, KubeBackend, RealBackend, install_flink_manager
 from tests.infra.kube.controlplane import ControlPlane
 from tests.infra.tls import LocalCA, ServingCertificate

@@ -31,8 +31,9 @@ def server(request: pytest.FixtureRequest, artifact_pki: ArtifactPKI) -> Iterato
         recorder.stop()
 
 
-async def test_a_jar_over_the_limit_is_refused_and_not_kept(server: Recorder, artifact_pki: ArtifactPKI,
-                                                            tmp_path: pathlib.Path) -> None:
+async def test_a_jar_over_the_limit_is_refused_and_not_kept(
+    server: Recorder, artifact_pki: ArtifactPKI, tmp_path: pathlib.Path
+) -> None:
     store = ArtifactStore(tmp_path, FetchOptions(HostPolicy.from_setting(["127.0.0.1"]), False, LIMIT))
     source = HttpSource(f"{server.url}/big.jar", HttpFetcher(store.options, ca_pem=artifact_pki.ca.pem))
     # Without a Content-Length only the count of what streamed in can refuse it.
@@ -42,8 +43,9 @@ async def test_a_jar_over_the_limit_is_refused_and_not_kept(server: Recorder, ar
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_the_same_jar_within_the_limit_is_kept_by_its_digest(server: Recorder, artifact_pki: ArtifactPKI,
-                                                                   tmp_path: pathlib.Path) -> None:
+async def test_the_same_jar_within_the_limit_is_kept_by_its_digest(
+    server: Recorder, artifact_pki: ArtifactPKI, tmp_path: pathlib.Path
+) -> None:
     store = ArtifactStore(tmp_path, FetchOptions(HostPolicy.from_setting(["127.0.0.1"]), False, len(BODY)))
     source = HttpSource(f"{server.url}/big.jar", HttpFetcher(store.options, ca_pem=artifact_pki.ca.pem))
     verified = await store.verify(source, Pin(sha256=sha256(BODY)))

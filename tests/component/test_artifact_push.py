@@ -64,20 +64,37 @@ async def push(*args: str) -> int:
 
 
 async def test_a_large_jar_is_uploaded_in_parts_and_its_artifact_printed(
-        s3: S3Server, artifact_pki: ArtifactPKI, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    s3: S3Server, artifact_pki: ArtifactPKI, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     jar = jar_of(tmp_path / "big-job-2.0.jar", 20 * 1024 * 1024)
     key = f"jobs/{uuid.uuid4().hex[:6]}/big-job.jar"
-    code = await push(str(jar), "--to", f"s3://{BUCKET}/{key}", "--endpoint", s3.endpoint, "--path-style",
-                      "--ca-bundle", str(artifact_pki.ca.certificate), "--credentials-secret", "reader",
-                      "--version", "2.0")
+    code = await push(
+        str(jar),
+        "--to",
+        f"s3://{BUCKET}/{key}",
+        "--endpoint",
+        s3.endpoint,
+        "--path-style",
+        "--ca-bundle",
+        str(artifact_pki.ca.certificate),
+        "--credentials-secret",
+        "reader",
+        "--version",
+        "2.0",
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     digest = hashlib.sha256(jar.read_bytes()).hexdigest()
     artifact = yaml.safe_load(out)
     assert artifact["metadata"] == {"name": "big-job-2.0"}
     assert artifact["spec"] == {
-        "url": f"s3://{BUCKET}/{key}", "sha256": digest, "s3": {"endpoint": s3.endpoint, "pathStyle": True},
-        "credentialsSecretRef": {"name": "reader"}, "version": "2.0", "entryClasses": [ENTRY_CLASS]}
+        "url": f"s3://{BUCKET}/{key}",
+        "sha256": digest,
+        "s3": {"endpoint": s3.endpoint, "pathStyle": True},
+        "credentialsSecretRef": {"name": "reader"},
+        "version": "2.0",
+        "entryClasses": [ENTRY_CLASS],
+    }
     assert out.startswith(f"# big-job-2.0.jar: {jar.stat().st_size} bytes, sha256 {digest}\n")
     async with s3.client() as client:
         head = await client.head_object(Bucket=BUCKET, Key=key)
@@ -87,12 +104,28 @@ async def test_a_large_jar_is_uploaded_in_parts_and_its_artifact_printed(
 
 
 async def test_apply_creates_the_artifact_and_a_second_push_replaces_its_spec(
-        s3: S3Server, artifact_pki: ArtifactPKI, api: EmbeddedKubernetes, tmp_path: pathlib.Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    s3: S3Server,
+    artifact_pki: ArtifactPKI,
+    api: EmbeddedKubernetes,
+    tmp_path: pathlib.Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     api.write_kubeconfig(kubeconfig)
-    common = ("--endpoint", s3.endpoint, "--path-style", "--ca-bundle", str(artifact_pki.ca.certificate),
-              "--name", "job", "--kubeconfig", str(kubeconfig), "--namespace", "default", "--apply")
+    common = (
+        "--endpoint",
+        s3.endpoint,
+        "--path-style",
+        "--ca-bundle",
+        str(artifact_pki.ca.certificate),
+        "--name",
+        "job",
+        "--kubeconfig",
+        str(kubeconfig),
+        "--namespace",
+        "default",
+        "--apply",
+    )
     first, second = jar_of(tmp_path / "a.jar", 1024), jar_of(tmp_path / "b.jar", 2048)
     assert await push(str(first), "--to", f"s3://{BUCKET}/a.jar", "--credentials-secret", "reader", *common) == 0
     assert await push(str(second), "--to", f"s3://{BUCKET}/b.jar", *common) == 0
@@ -108,13 +141,25 @@ async def test_apply_creates_the_artifact_and_a_second_push_replaces_its_spec(
     assert "credentialsSecretRef" not in spec  # not given the second time: removed, as `kubectl apply` would
 
 
-async def test_refused_keys_are_one_line_without_the_keys(s3: S3Server, artifact_pki: ArtifactPKI,
-                                                          tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+async def test_refused_keys_are_one_line_without_the_keys(
+    s3: S3Server,
+    artifact_pki: ArtifactPKI,
+    tmp_path: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     wrong = "wrong-" + uuid.uuid4().hex
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", wrong)
-    code = await push(str(jar_of(tmp_path / "job.jar", 64)), "--to", f"s3://{BUCKET}/job.jar", "--endpoint",
-                      s3.endpoint, "--path-style", "--ca-bundle", str(artifact_pki.ca.certificate))
+    code = await push(
+        str(jar_of(tmp_path / "job.jar", 64)),
+        "--to",
+        f"s3://{BUCKET}/job.jar",
+        "--endpoint",
+        s3.endpoint,
+        "--path-style",
+        "--ca-bundle",
+        str(artifact_pki.ca.certificate),
+    )
     out, err = capsys.readouterr()
     assert code == 1 and out == ""
     assert err.startswith("flink-manager artifact push: error: uploading to s3://pushed/job.jar: SignatureDoesNotMatch")
@@ -126,14 +171,19 @@ async def test_refused_keys_are_one_line_without_the_keys(s3: S3Server, artifact
     [
         pytest.param(("--to", "s3://bucket-only"), "an S3 location is s3://bucket/key", id="no-key"),
         pytest.param(("--to", "https://x/y.jar"), "an S3 location is s3://bucket/key", id="not-s3"),
-        pytest.param(("--to", "s3://b/k.jar", "--endpoint", "minio:9000"), "an http:// or https:// URL",
-                     id="endpoint-without-scheme"),
-        pytest.param(("--to", "s3://b/k.jar", "--name", "Not_A_Name"), "metadata.name",
-                     id="a-name-the-api-would-refuse"),
+        pytest.param(
+            ("--to", "s3://b/k.jar", "--endpoint", "minio:9000"),
+            "an http:// or https:// URL",
+            id="endpoint-without-scheme",
+        ),
+        pytest.param(
+            ("--to", "s3://b/k.jar", "--name", "Not_A_Name"), "metadata.name", id="a-name-the-api-would-refuse"
+        ),
     ],
 )
-async def test_bad_arguments_are_refused_before_any_upload(args: tuple[str, ...], error: str, tmp_path: pathlib.Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+async def test_bad_arguments_are_refused_before_any_upload(
+    args: tuple[str, ...], error: str, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = await push(str(jar_of(tmp_path / "job.jar", 64)), *args)
     _, err = capsys.readouterr()
     assert code == 1 and error in err, err

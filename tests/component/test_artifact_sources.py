@@ -40,7 +40,6 @@ from tests.component.backends import EmbeddedBackend, KubeBackend, RealBackend
 from tests.component.conftest import REPO, ArtifactPKI, Stack
 from tests.infra.artifact_servers import MavenRepository, Recorder, make_jar, sha256
 from tests.infra.tls import LocalCA
-from tests.waiting import wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -76,20 +75,25 @@ class Servers:
 
     def rotate_repository(self) -> tuple[str, str, str]:
         """New repository credentials (the old ones stop working); returns (username, password, token)."""
-        self.username, self.password, self.token = (f"user-{secrets.token_hex(6)}", secrets.token_hex(16),
-                                                    secrets.token_hex(24))
+        self.username, self.password, self.token = (
+            f"user-{secrets.token_hex(6)}",
+            secrets.token_hex(16),
+            secrets.token_hex(24),
+        )
         self.repository.set_credentials(username=self.username, password=self.password, token=self.token)
         return self.username, self.password, self.token
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def servers(artifact_pki: ArtifactPKI, s3_server: S3Server,
-                  tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Servers]:
+async def servers(
+    artifact_pki: ArtifactPKI, s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Servers]:
     certificate = artifact_pki.certificate
     jar = make_jar(ENTRY_CLASS)
     username, password, token = f"user-{secrets.token_hex(6)}", secrets.token_hex(16), secrets.token_hex(24)
-    repository = MavenRepository(tmp_path_factory.mktemp("repository"), certificate, username=username,
-                                 password=password, token=token).start()
+    repository = MavenRepository(
+        tmp_path_factory.mktemp("repository"), certificate, username=username, password=password, token=token
+    ).start()
     repository.publish_release(GROUP_ID, ARTIFACT_ID, "1.0.0", jar)
     repository.write(f"files/{ARTIFACT_ID}-1.0.0.jar", jar, checksums=())
     trap = Recorder(host=REFUSED_HOST, certificate=certificate, body=jar).start()
@@ -98,8 +102,9 @@ async def servers(artifact_pki: ArtifactPKI, s3_server: S3Server,
     try:
         await s3_server.create_bucket(BUCKET)
         await s3_server.put(BUCKET, f"{ARTIFACT_ID}/1.0.0/{ARTIFACT_ID}.jar", jar)
-        yield Servers(artifact_pki.ca, repository, s3_server, trap, mirror, s3_redirector, jar, username, password,
-                      token)
+        yield Servers(
+            artifact_pki.ca, repository, s3_server, trap, mirror, s3_redirector, jar, username, password, token
+        )
     finally:
         for server in (repository, trap, mirror, s3_redirector):
             server.stop()
@@ -136,8 +141,11 @@ class _Collect(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         with contextlib.suppress(Exception):
-            self.lines.append(self.format(record) + " " + repr({k: v for k, v in record.__dict__.items()
-                                                                 if k not in ("msg", "args", "message")}))
+            self.lines.append(
+                self.format(record)
+                + " "
+                + repr({k: v for k, v in record.__dict__.items() if k not in ("msg", "args", "message")})
+            )
 
 
 @dataclass
@@ -157,8 +165,11 @@ class World:
     async def secret(self, name: str, data: dict[str, str]) -> dict[str, Any]:
         self.leaks.values.update(v for v in data.values() if len(v) >= 8)
         encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
-        return await self.stack.kube.create(SECRETS, self.namespace, {
-            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "type": "Opaque", "data": encoded})
+        return await self.stack.kube.create(
+            SECRETS,
+            self.namespace,
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "type": "Opaque", "data": encoded},
+        )
 
     async def update_secret(self, name: str, data: dict[str, str]) -> None:
         self.leaks.values.update(v for v in data.values() if len(v) >= 8)
@@ -167,9 +178,16 @@ class World:
 
     async def ca_secret(self) -> str:
         name = f"ca-{uuid.uuid4().hex[:6]}"
-        await self.stack.kube.create(SECRETS, self.namespace, {
-            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
-            "data": {"ca.crt": base64.b64encode(self.servers.ca.pem.encode()).decode()}})
+        await self.stack.kube.create(
+            SECRETS,
+            self.namespace,
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name},
+                "data": {"ca.crt": base64.b64encode(self.servers.ca.pem.encode()).decode()},
+            },
+        )
         return name
 
     def good_credentials(self, source: str) -> dict[str, str]:
@@ -188,8 +206,14 @@ class World:
         """The spec of an Artifact of this source (without Secrets)."""
         servers = self.servers
         if source == "maven":
-            spec: dict[str, Any] = {"maven": {"repository": f"https://{host}:{servers.repository.port}",
-                                              "groupId": GROUP_ID, "artifactId": ARTIFACT_ID, "version": "1.0.0"}}
+            spec: dict[str, Any] = {
+                "maven": {
+                    "repository": f"https://{host}:{servers.repository.port}",
+                    "groupId": GROUP_ID,
+                    "artifactId": ARTIFACT_ID,
+                    "version": "1.0.0",
+                }
+            }
             if sha256_pin:
                 spec["sha256"] = sha256_pin
             return spec
@@ -197,25 +221,34 @@ class World:
         if source == "https":
             return {"url": f"https://{host}:{servers.repository.port}{servers.https_path}", "sha256": pin}
         endpoint = servers.s3.endpoint.replace("127.0.0.1", host)
-        return {"url": f"s3://{BUCKET}/{ARTIFACT_ID}/1.0.0/{ARTIFACT_ID}.jar", "sha256": pin,
-                "s3": {"endpoint": endpoint, "pathStyle": True}}
+        return {
+            "url": f"s3://{BUCKET}/{ARTIFACT_ID}/1.0.0/{ARTIFACT_ID}.jar",
+            "sha256": pin,
+            "s3": {"endpoint": endpoint, "pathStyle": True},
+        }
 
-    async def artifact(self, name: str, spec: dict[str, Any], *, credentials: str | None = None,
-                       ca: bool = True) -> None:
+    async def artifact(
+        self, name: str, spec: dict[str, Any], *, credentials: str | None = None, ca: bool = True
+    ) -> None:
         full = {**spec, "entryClasses": [ENTRY_CLASS]}
         if credentials is not None:
             full["credentialsSecretRef"] = {"name": credentials}
         if ca:
             full["caSecretRef"] = {"name": await self.ca_secret()}
-        await self.stack.apply({"apiVersion": "flinkmanager.io/v1alpha1", "kind": "Artifact",
-                                "metadata": {"name": name}, "spec": full})
+        await self.stack.apply(
+            {"apiVersion": "flinkmanager.io/v1alpha1", "kind": "Artifact", "metadata": {"name": name}, "spec": full}
+        )
 
     async def settled(self, name: str, *, timeout: float = 30) -> dict[str, Any]:
         """The Artifact once verified (Ready) or given up on (Failed) for its current generation."""
+
         def done(body: dict[str, Any]) -> bool:
             status = body.get("status") or {}
-            return (status.get("observedGeneration") == body["metadata"]["generation"]
-                    and status.get("phase") in ("Ready", "Failed"))
+            return status.get("observedGeneration") == body["metadata"]["generation"] and status.get("phase") in (
+                "Ready",
+                "Failed",
+            )
+
         return await self.stack.wait("Artifact", name, done, timeout=timeout, what=f"Artifact {name} to settle")
 
 
@@ -229,8 +262,12 @@ def condition(body: dict[str, Any], type_: str) -> dict[str, Any]:
 
 def failure(body: dict[str, Any]) -> tuple[str, str, str, str]:
     """(phase, Ready reason, Degraded status, Degraded reason)."""
-    return (status(body).get("phase", ""), condition(body, "Ready").get("reason", ""),
-            condition(body, "Degraded").get("status", ""), condition(body, "Degraded").get("reason", ""))
+    return (
+        status(body).get("phase", ""),
+        condition(body, "Ready").get("reason", ""),
+        condition(body, "Degraded").get("status", ""),
+        condition(body, "Degraded").get("reason", ""),
+    )
 
 
 async def _watch(credentials: Credentials, paths: list[str], sink: list[str], stop: asyncio.Event) -> None:
@@ -240,6 +277,7 @@ async def _watch(credentials: Credentials, paths: list[str], sink: list[str], st
         context = ssl.create_default_context(cafile=credentials.ca_path)
     headers = {"Authorization": f"Bearer {credentials.token}"} if credentials.token else {}
     async with aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(ssl=context)) as session:
+
         async def follow(path: str) -> None:
             while not stop.is_set():
                 with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError, ValueError):
@@ -253,13 +291,16 @@ async def _watch(credentials: Credentials, paths: list[str], sink: list[str], st
                             if line.strip():
                                 sink.append(line.decode())
                 await asyncio.sleep(0.2)  # the watch ended (a timeout of the server): list and watch again
+
         await asyncio.gather(*(follow(p) for p in paths))
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module",
-                        params=["embedded", pytest.param("real", marks=pytest.mark.real_k8s)])
-async def world(request: pytest.FixtureRequest, servers: Servers,
-                tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+@pytest_asyncio.fixture(
+    scope="module", loop_scope="module", params=["embedded", pytest.param("real", marks=pytest.mark.real_k8s)]
+)
+async def world(
+    request: pytest.FixtureRequest, servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[World]:
     """One namespace and one operator per backend for the whole module (each test names its own objects)."""
     tmp = tmp_path_factory.mktemp(f"artifacts-{request.param}")
     api: EmbeddedKubernetes | None = None
@@ -281,16 +322,32 @@ async def world(request: pytest.FixtureRequest, servers: Servers,
     cel.setLevel(logging.INFO)  # the embedded API's CEL evaluator logs every step of every rule at DEBUG
     stop = asyncio.Event()
     group = f"/apis/flinkmanager.io/v1alpha1/namespaces/{stack.namespace}"
-    watcher = asyncio.create_task(_watch(backend.user_credentials, [
-        f"{group}/artifacts", f"{group}/executions", f"{group}/jobspecs", f"{group}/flinkclusters",
-        f"/api/v1/namespaces/{stack.namespace}/events"], leaks.objects, stop))
+    watcher = asyncio.create_task(
+        _watch(
+            backend.user_credentials,
+            [
+                f"{group}/artifacts",
+                f"{group}/executions",
+                f"{group}/jobspecs",
+                f"{group}/flinkclusters",
+                f"/api/v1/namespaces/{stack.namespace}/events",
+            ],
+            leaks.objects,
+            stop,
+        )
+    )
     world = World(stack, servers, leaks, request.param)
     assert servers.s3.keys is not None
-    world.s3_keys = {"AWS_ACCESS_KEY_ID": servers.s3.keys.access_key_id,
-                     "AWS_SECRET_ACCESS_KEY": servers.s3.keys.secret_access_key}
+    world.s3_keys = {
+        "AWS_ACCESS_KEY_ID": servers.s3.keys.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": servers.s3.keys.secret_access_key,
+    }
     try:
-        await stack.start_operator(allow_insecure_artifacts=False, allow_private_artifact_hosts=ALLOWED_HOSTS,
-                                   artifact_secret_recheck_seconds=0.5)
+        await stack.start_operator(
+            allow_insecure_artifacts=False,
+            allow_private_artifact_hosts=ALLOWED_HOSTS,
+            artifact_secret_recheck_seconds=0.5,
+        )
         await stack.apply(stack.cluster())
         yield world
     finally:
@@ -318,14 +375,14 @@ async def _drop_finalizers(stack: Stack) -> None:
         for body in await stack.kube.list(resource, stack.namespace):
             if body["metadata"].get("finalizers"):
                 with contextlib.suppress(KubeError):
-                    await stack.kube.patch(resource, stack.namespace, body["metadata"]["name"],
-                                           {"metadata": {"finalizers": None}})
+                    await stack.kube.patch(
+                        resource, stack.namespace, body["metadata"]["name"], {"metadata": {"finalizers": None}}
+                    )
 
 
 def name_of(request: pytest.FixtureRequest) -> str:
     """An object name for this test: its parameters, shortened."""
-    return request.node.name.split("[", 1)[-1].rstrip("]").replace("_", "-").lower()[:50] + "-" + \
-        uuid.uuid4().hex[:4]
+    return request.node.name.split("[", 1)[-1].rstrip("]").replace("_", "-").lower()[:50] + "-" + uuid.uuid4().hex[:4]
 
 
 # ------------------------------------------------------------------------------- each source × each case
@@ -352,8 +409,9 @@ async def test_good_credentials_verify_the_jar(world: World, source: str, reques
 
 
 @pytest.mark.parametrize("source", SOURCES)
-async def test_wrong_credentials_are_refused_by_the_server(world: World, source: str,
-                                                           request: pytest.FixtureRequest) -> None:
+async def test_wrong_credentials_are_refused_by_the_server(
+    world: World, source: str, request: pytest.FixtureRequest
+) -> None:
     name = name_of(request)
     await world.secret(name, world.wrong_credentials(source))
     await world.artifact(name, world.spec(source), credentials=name)
@@ -374,11 +432,14 @@ async def test_a_missing_secret_is_named(world: World, source: str, request: pyt
     await world.artifact(name, world.spec(source), credentials=f"{name}-absent")
     body = await world.settled(name)
     assert failure(body) == ("Failed", "SecretNotFound", "True", "SecretNotFound")
-    assert f"Secret '{name}-absent' does not exist (named in spec.credentialsSecretRef)" in \
-        condition(body, "Ready")["message"]
+    assert (
+        f"Secret '{name}-absent' does not exist (named in spec.credentialsSecretRef)"
+        in condition(body, "Ready")["message"]
+    )
     if source != "s3":
-        assert not [s for s in world.servers.repository.seen[before:] if ARTIFACT_ID in s.path], \
+        assert not [s for s in world.servers.repository.seen[before:] if ARTIFACT_ID in s.path], (
             "nothing is fetched without the credentials"
+        )
 
 
 async def test_a_secret_without_the_keys_of_its_source_is_named(world: World, request: pytest.FixtureRequest) -> None:
@@ -399,8 +460,13 @@ async def test_a_rotated_secret_is_used_at_once(world: World, source: str, reque
     failed = await world.settled(name)
     assert status(failed)["phase"] == "Failed"
     await world.update_secret(name, world.good_credentials(source))
-    body = await world.stack.wait("Artifact", name, lambda b: status(b).get("phase") == "Ready", timeout=30,
-                                  what=f"Artifact {name} Ready after the Secret was rotated")
+    body = await world.stack.wait(
+        "Artifact",
+        name,
+        lambda b: status(b).get("phase") == "Ready",
+        timeout=30,
+        what=f"Artifact {name} Ready after the Secret was rotated",
+    )
     assert body["metadata"]["generation"] == failed["metadata"]["generation"]
     assert status(body)["fetchKey"] != status(failed)["fetchKey"]
     assert condition(body, "Degraded")["status"] == "False"
@@ -413,8 +479,13 @@ async def test_a_digest_mismatch_is_degraded(world: World, source: str, request:
     if source == "maven":  # the repository's checksum file disagrees with the JAR
         version = f"1.0.{secrets.randbelow(10**6)}"
         world.servers.repository.publish_release(GROUP_ID, ARTIFACT_ID, version, world.servers.jar)
-        jar = world.servers.repository.root / GROUP_ID.replace(".", "/") / ARTIFACT_ID / version / \
-            f"{ARTIFACT_ID}-{version}.jar"
+        jar = (
+            world.servers.repository.root
+            / GROUP_ID.replace(".", "/")
+            / ARTIFACT_ID
+            / version
+            / f"{ARTIFACT_ID}-{version}.jar"
+        )
         jar.with_name(jar.name + ".sha1").write_text("0" * 40)
         spec = world.spec(source)
         spec["maven"]["version"] = version
@@ -444,8 +515,9 @@ async def test_a_private_host_is_refused(world: World, source: str, request: pyt
 
 
 @pytest.mark.parametrize("source", SOURCES)
-async def test_a_redirect_to_a_refused_host_is_not_followed(world: World, source: str,
-                                                             request: pytest.FixtureRequest) -> None:
+async def test_a_redirect_to_a_refused_host_is_not_followed(
+    world: World, source: str, request: pytest.FixtureRequest
+) -> None:
     name = name_of(request)
     before = len(world.servers.trap.seen)
     await world.secret(name, world.good_credentials(source))
@@ -475,8 +547,9 @@ async def test_a_redirect_to_a_refused_host_is_not_followed(world: World, source
 # ------------------------------------------------------------------------------------------- the flows
 
 
-async def test_credentials_never_reach_the_host_a_redirect_leads_to(world: World,
-                                                                   request: pytest.FixtureRequest) -> None:
+async def test_credentials_never_reach_the_host_a_redirect_leads_to(
+    world: World, request: pytest.FixtureRequest
+) -> None:
     """An allowed redirect is followed, to a host of another origin, which gets no Authorization header."""
     name = name_of(request)
     await world.secret(name, world.good_credentials("https"))
@@ -492,11 +565,11 @@ async def test_credentials_never_reach_the_host_a_redirect_leads_to(world: World
     assert [s.path for s in seen] == [f"{prefix}/files/{ARTIFACT_ID}-1.0.0.jar"]
     assert [s.authorization for s in seen] == [None]
     assert [s.authorization for s in world.servers.repository.seen if s.path.startswith(prefix)] == [
-        f"Bearer {world.servers.token}"]
+        f"Bearer {world.servers.token}"
+    ]
 
 
-async def test_a_snapshot_resolves_to_its_newest_build_when_asked(world: World,
-                                                                 request: pytest.FixtureRequest) -> None:
+async def test_a_snapshot_resolves_to_its_newest_build_when_asked(world: World, request: pytest.FixtureRequest) -> None:
     name = name_of(request)
     repository = world.servers.repository
     version = f"2.{secrets.randbelow(10**6)}-SNAPSHOT"
@@ -514,15 +587,20 @@ async def test_a_snapshot_resolves_to_its_newest_build_when_asked(world: World,
 
     repository.publish_snapshot(GROUP_ID, ARTIFACT_ID, version, second, timestamp="20260302.080000", build=2)
     await world.stack.patch_spec("Artifact", name, {"maven": {"resolveNonce": 1}})
-    body = await world.stack.wait("Artifact", name, lambda b: status(b).get("observedGeneration") == 2
-                                  and status(b).get("phase") == "Ready", what="the newer build")
+    body = await world.stack.wait(
+        "Artifact",
+        name,
+        lambda b: status(b).get("observedGeneration") == 2 and status(b).get("phase") == "Ready",
+        what="the newer build",
+    )
     assert status(body)["resolved"]["version"] == f"{base}20260302.080000-2"
     assert status(body)["resolved"]["url"].endswith(f"{ARTIFACT_ID}-{base}20260302.080000-2.jar")
     assert status(body)["sha256"] == sha256(second)
 
 
-async def test_content_changed_behind_the_same_release_is_never_uploaded(world: World,
-                                                                         request: pytest.FixtureRequest) -> None:
+async def test_content_changed_behind_the_same_release_is_never_uploaded(
+    world: World, request: pytest.FixtureRequest
+) -> None:
     """A release without spec.sha256 is pinned by the digest first verified: when the file (and its checksum) at
     the same URL change, fetching it again fails with DigestMismatch and the running job keeps its JAR."""
     name = name_of(request)
@@ -540,8 +618,12 @@ async def test_content_changed_behind_the_same_release_is_never_uploaded(world: 
 
     repository.publish_release(GROUP_ID, ARTIFACT_ID, version, make_jar(ENTRY_CLASS, "rebuilt"))
     await stack.patch_spec("Artifact", name, {"maven": {"resolveNonce": 1}})
-    body = await stack.wait("Artifact", name, lambda b: status(b).get("observedGeneration") == 2
-                            and status(b).get("phase") == "Failed", what="the changed release refused")
+    body = await stack.wait(
+        "Artifact",
+        name,
+        lambda b: status(b).get("observedGeneration") == 2 and status(b).get("phase") == "Failed",
+        what="the changed release refused",
+    )
     assert failure(body) == ("Failed", "DigestMismatch", "True", "DigestMismatch")
     assert "changed" in condition(body, "Degraded")["message"]
     assert status(body)["sha256"] == sha256(world.servers.jar)  # the digest verified before stays the pin
@@ -580,4 +662,3 @@ async def test_no_secret_value_reaches_a_log_status_event_or_history(world: Worl
     assert any('"history"' in o for o in leaks.objects)
     assert any("verified Artifact" in line for line in leaks.lines)
     assert leaks.scan() == []
-

@@ -49,12 +49,13 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sources]:
     ca = LocalCA.create(folder / "pki")
     certificate = ca.issue("servers", "IP:127.0.0.1", "DNS:localhost")
     username, password = f"deployer-{secrets.token_hex(4)}", secrets.token_hex(16)
-    repository = MavenRepository(folder / "repository", certificate, username=username, password=password,
-                                 token=secrets.token_hex(24)).start()
-    repository.publish_release("io.flinkmanager.examples", "stateful-counter", "0.1.0",
-                               example_job_jar().read_bytes())
-    s3 = S3Server(certificate=certificate.certificate, key=certificate.key, ca_bundle=ca.certificate,
-                  log_path=folder / "moto.log")
+    repository = MavenRepository(
+        folder / "repository", certificate, username=username, password=password, token=secrets.token_hex(24)
+    ).start()
+    repository.publish_release("io.flinkmanager.examples", "stateful-counter", "0.1.0", example_job_jar().read_bytes())
+    s3 = S3Server(
+        certificate=certificate.certificate, key=certificate.key, ca_bundle=ca.certificate, log_path=folder / "moto.log"
+    )
     try:
         asyncio.run(s3.start())
         asyncio.run(s3.create_bucket(BUCKET))
@@ -71,10 +72,18 @@ def secret(name: str, data: dict[str, str]) -> dict[str, Any]:
 def job(e2e: EndToEnd, artifact: str) -> list[dict[str, Any]]:
     """The FlinkCluster of the real Flink, a JobSpec of the artifact, an Execution cancelled when deleted."""
     cluster = e2e.quickstart("00")
-    job_spec = {"apiVersion": "flinkmanager.io/v1alpha1", "kind": "JobSpec", "metadata": {"name": artifact},
-                "spec": {"artifactRef": {"name": artifact}, "entryClass": ENTRY_CLASS, "parallelism": 1}}
-    execution = {"apiVersion": "flinkmanager.io/v1alpha1", "kind": "Execution", "metadata": {"name": f"{artifact}-1"},
-                 "spec": {"jobSpecRef": {"name": artifact}, "deletionPolicy": "cancel"}}
+    job_spec = {
+        "apiVersion": "flinkmanager.io/v1alpha1",
+        "kind": "JobSpec",
+        "metadata": {"name": artifact},
+        "spec": {"artifactRef": {"name": artifact}, "entryClass": ENTRY_CLASS, "parallelism": 1},
+    }
+    execution = {
+        "apiVersion": "flinkmanager.io/v1alpha1",
+        "kind": "Execution",
+        "metadata": {"name": f"{artifact}-1"},
+        "spec": {"jobSpecRef": {"name": artifact}, "deletionPolicy": "cancel"},
+    }
     return [*cluster, job_spec, execution]
 
 
@@ -105,11 +114,33 @@ def test_a_jar_pushed_to_s3_runs_on_flink(e2e: EndToEnd, sources: Sources, tmp_p
     e2e.apply(secret("s3-reader", keys.secret_data()), secret("artifacts-ca", {"ca.crt": sources.ca.pem}))
     jar = example_job_jar()
     pushed = subprocess.run(
-        [FLINK_MANAGER, "artifact", "push", str(jar), "--to", f"s3://{BUCKET}/counter/0.1.0/counter.jar",
-         "--endpoint", sources.s3.endpoint, "--path-style", "--ca-bundle", str(sources.ca.certificate),
-         "--credentials-secret", "s3-reader", "--ca-secret", "artifacts-ca", "--name", "counter", "--version",
-         "0.1.0"],
-        env={**os.environ, **keys.secret_data()}, capture_output=True, text=True, timeout=120, check=False)
+        [
+            FLINK_MANAGER,
+            "artifact",
+            "push",
+            str(jar),
+            "--to",
+            f"s3://{BUCKET}/counter/0.1.0/counter.jar",
+            "--endpoint",
+            sources.s3.endpoint,
+            "--path-style",
+            "--ca-bundle",
+            str(sources.ca.certificate),
+            "--credentials-secret",
+            "s3-reader",
+            "--ca-secret",
+            "artifacts-ca",
+            "--name",
+            "counter",
+            "--version",
+            "0.1.0",
+        ],
+        env={**os.environ, **keys.secret_data()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert pushed.returncode == 0, pushed.stderr
     assert "uploaded flink-manager-example-job.jar" in pushed.stderr
     printed = yaml.safe_load(pushed.stdout)
@@ -120,21 +151,38 @@ def test_a_jar_pushed_to_s3_runs_on_flink(e2e: EndToEnd, sources: Sources, tmp_p
     e2e.kubectl("wait", "--for=condition=Ready", "fa/counter", "--timeout=120s")
     artifact = e2e.get("fa/counter")
     assert artifact is not None
-    assert artifact["status"]["resolved"] == {"url": f"s3://{BUCKET}/counter/0.1.0/counter.jar",
-                                              "verifiedBy": "spec.sha256"}
+    assert artifact["status"]["resolved"] == {
+        "url": f"s3://{BUCKET}/counter/0.1.0/counter.jar",
+        "verifiedBy": "spec.sha256",
+    }
     runs_on_flink(e2e, "counter")
     assert_no_secret_value(e2e, mark, list(keys.secret_data().values()))
 
 
 def test_a_maven_release_runs_on_flink(e2e: EndToEnd, sources: Sources) -> None:
     mark = e2e.operator.mark()
-    e2e.apply(secret("maven-reader", {"username": sources.username, "password": sources.password}),
-              secret("artifacts-ca", {"ca.crt": sources.ca.pem}))
-    e2e.apply({"apiVersion": "flinkmanager.io/v1alpha1", "kind": "Artifact", "metadata": {"name": "counter-maven"},
-               "spec": {"maven": {"repository": sources.repository.url, "groupId": "io.flinkmanager.examples",
-                                  "artifactId": "stateful-counter", "version": "0.1.0"},
-                        "credentialsSecretRef": {"name": "maven-reader"}, "caSecretRef": {"name": "artifacts-ca"},
-                        "entryClasses": [ENTRY_CLASS]}})
+    e2e.apply(
+        secret("maven-reader", {"username": sources.username, "password": sources.password}),
+        secret("artifacts-ca", {"ca.crt": sources.ca.pem}),
+    )
+    e2e.apply(
+        {
+            "apiVersion": "flinkmanager.io/v1alpha1",
+            "kind": "Artifact",
+            "metadata": {"name": "counter-maven"},
+            "spec": {
+                "maven": {
+                    "repository": sources.repository.url,
+                    "groupId": "io.flinkmanager.examples",
+                    "artifactId": "stateful-counter",
+                    "version": "0.1.0",
+                },
+                "credentialsSecretRef": {"name": "maven-reader"},
+                "caSecretRef": {"name": "artifacts-ca"},
+                "entryClasses": [ENTRY_CLASS],
+            },
+        }
+    )
     e2e.kubectl("wait", "--for=condition=Ready", "fa/counter-maven", "--timeout=120s")
     artifact = e2e.get("fa/counter-maven")
     assert artifact is not None

@@ -56,8 +56,9 @@ class Seen:
 class ThreadedServer:
     """An aiohttp application on its own loop in a thread, over https with `certificate`."""
 
-    def __init__(self, handler: Handler, *, host: str = "127.0.0.1",
-                 certificate: ServingCertificate | None = None) -> None:
+    def __init__(
+        self, handler: Handler, *, host: str = "127.0.0.1", certificate: ServingCertificate | None = None
+    ) -> None:
         self.host = host
         self.port = 0
         self.seen: list[Seen] = []
@@ -92,7 +93,7 @@ class ThreadedServer:
             context.load_cert_chain(self._certificate.certificate, self._certificate.key)
         site = web.TCPSite(self._runner, self.host, 0, ssl_context=context)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     def stop(self) -> None:
         if self._runner is not None:
@@ -105,8 +106,15 @@ class ThreadedServer:
 class Recorder(ThreadedServer):
     """Answers every request with `body` (or a redirect to `redirect_to` + the path), and records it."""
 
-    def __init__(self, *, host: str = "127.0.0.1", certificate: ServingCertificate | None = None,
-                 body: bytes = b"recorded", redirect_to: str | None = None, chunked: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        certificate: ServingCertificate | None = None,
+        body: bytes = b"recorded",
+        redirect_to: str | None = None,
+        chunked: bool = False,
+    ) -> None:
         self.body = body
         self.redirect_to = redirect_to
         self.chunked = chunked  # stream the body without a Content-Length
@@ -122,7 +130,7 @@ class Recorder(ThreadedServer):
         await response.prepare(request)
         try:
             for start in range(0, len(self.body), 1 << 16):
-                await response.write(self.body[start:start + (1 << 16)])
+                await response.write(self.body[start : start + (1 << 16)])
             await response.write_eof()
         except ConnectionError:
             pass  # the client stopped reading
@@ -132,8 +140,16 @@ class Recorder(ThreadedServer):
 class MavenRepository(ThreadedServer):
     """A Maven repository folder served over https, behind credentials like a private Nexus."""
 
-    def __init__(self, root: pathlib.Path, certificate: ServingCertificate, *, host: str = "127.0.0.1",
-                 username: str, password: str, token: str) -> None:
+    def __init__(
+        self,
+        root: pathlib.Path,
+        certificate: ServingCertificate,
+        *,
+        host: str = "127.0.0.1",
+        username: str,
+        password: str,
+        token: str,
+    ) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.accepted: set[str] = set()
@@ -168,14 +184,24 @@ class MavenRepository(ThreadedServer):
             (path.parent / f"{path.name}.{algorithm}").write_text(hashlib.new(algorithm, data).hexdigest())
         return f"{self.url}/{relative}"
 
-    def publish_release(self, group: str, artifact: str, version: str, jar: bytes, *, classifier: str | None = None,
-                        checksums: tuple[str, ...] = ("sha1",)) -> str:
+    def publish_release(
+        self,
+        group: str,
+        artifact: str,
+        version: str,
+        jar: bytes,
+        *,
+        classifier: str | None = None,
+        checksums: tuple[str, ...] = ("sha1",),
+    ) -> str:
         suffix = f"-{classifier}" if classifier else ""
-        return self.write(f"{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}{suffix}.jar", jar,
-                          checksums=checksums)
+        return self.write(
+            f"{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}{suffix}.jar", jar, checksums=checksums
+        )
 
-    def publish_snapshot(self, group: str, artifact: str, version: str, jar: bytes, *, timestamp: str,
-                         build: int) -> str:
+    def publish_snapshot(
+        self, group: str, artifact: str, version: str, jar: bytes, *, timestamp: str, build: int
+    ) -> str:
         """Deploy one build of a -SNAPSHOT: the timestamped JAR, and the version's maven-metadata.xml naming it."""
         value = f"{version.removesuffix('SNAPSHOT')}{timestamp}-{build}"
         folder = f"{group.replace('.', '/')}/{artifact}/{version}"
@@ -190,17 +216,17 @@ class MavenRepository(ThreadedServer):
       <timestamp>{timestamp}</timestamp>
       <buildNumber>{build}</buildNumber>
     </snapshot>
-    <lastUpdated>{timestamp.replace('.', '')}</lastUpdated>
+    <lastUpdated>{timestamp.replace(".", "")}</lastUpdated>
     <snapshotVersions>
       <snapshotVersion>
         <extension>jar</extension>
         <value>{value}</value>
-        <updated>{timestamp.replace('.', '')}</updated>
+        <updated>{timestamp.replace(".", "")}</updated>
       </snapshotVersion>
       <snapshotVersion>
         <extension>pom</extension>
         <value>{value}</value>
-        <updated>{timestamp.replace('.', '')}</updated>
+        <updated>{timestamp.replace(".", "")}</updated>
       </snapshotVersion>
     </snapshotVersions>
   </versioning>
@@ -208,4 +234,3 @@ class MavenRepository(ThreadedServer):
 """
         self.write(f"{folder}/maven-metadata.xml", metadata.encode(), checksums=("sha1",))
         return url
-

@@ -36,16 +36,52 @@ class LocalCA:
     @classmethod
     def create(cls, folder: pathlib.Path, name: str = "flink-manager-artifacts-test-ca") -> LocalCA:
         folder.mkdir(parents=True, exist_ok=True)
-        _openssl("req", "-x509", *EC, "-keyout", "ca.key", "-out", "ca.crt", "-days", "7", "-subj", f"/CN={name}",
-                 "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-                 cwd=folder)
+        _openssl(
+            "req",
+            "-x509",
+            *EC,
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "7",
+            "-subj",
+            f"/CN={name}",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            cwd=folder,
+        )
         return cls(folder, folder / "ca.crt", folder / "ca.key")
 
     def issue(self, name: str, *sans: str) -> ServingCertificate:
         """A serving certificate for these subject alternative names (IP:… or DNS:…)."""
-        _openssl("req", "-x509", *EC, "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "7",
-                 "-CA", "ca.crt", "-CAkey", "ca.key", "-subj", f"/CN={name}",
-                 "-addext", f"subjectAltName={','.join(sans)}", "-addext", "basicConstraints=critical,CA:FALSE",
-                 "-addext", "keyUsage=critical,digitalSignature", "-addext", "extendedKeyUsage=serverAuth",
-                 cwd=self.folder)
+        _openssl(
+            "req",
+            "-x509",
+            *EC,
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.crt",
+            "-days",
+            "7",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-subj",
+            f"/CN={name}",
+            "-addext",
+            f"subjectAltName={','.join(sans)}",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-addext",
+            "keyUsage=critical,digitalSignature",
+            "-addext",
+            "extendedKeyUsage=serverAuth",
+            cwd=self.folder,
+        )
         return ServingCertificate(self.folder / f"{name}.crt", self.folder / f"{name}.key")

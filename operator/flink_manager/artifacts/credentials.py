@@ -66,8 +66,10 @@ def s3_keys(secret: str, data: Mapping[str, str]) -> S3Keys:
     """The S3 keys of a Secret's (decoded) data; SecretKeyMissing names the keys that are missing."""
     missing = [k for k in (S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY) if not data.get(k)]
     if missing:
-        raise SecretKeyMissing(f"Secret {secret!r} has no {' and no '.join(missing)} (an s3:// source reads "
-                               f"{S3_ACCESS_KEY_ID}, {S3_SECRET_ACCESS_KEY} and optionally {S3_SESSION_TOKEN})")
+        raise SecretKeyMissing(
+            f"Secret {secret!r} has no {' and no '.join(missing)} (an s3:// source reads "
+            f"{S3_ACCESS_KEY_ID}, {S3_SECRET_ACCESS_KEY} and optionally {S3_SESSION_TOKEN})"
+        )
     return S3Keys(secret, data[S3_ACCESS_KEY_ID], data[S3_SECRET_ACCESS_KEY], data.get(S3_SESSION_TOKEN) or None)
 
 
@@ -77,5 +79,7 @@ def http_credentials(secret: str, data: Mapping[str, str]) -> HttpCredentials:
         return BearerToken(secret, data["token"])
     if data.get("username") and "password" in data:
         return BasicCredentials(secret, data["username"], data["password"])
-    raise SecretKeyMissing(f"Secret {secret!r} has neither token nor username and password (an https or Maven "
-                           "source reads token for bearer authentication, or username and password for basic)")
+    raise SecretKeyMissing(
+        f"Secret {secret!r} has neither token nor username and password (an https or Maven "
+        "source reads token for bearer authentication, or username and password for basic)"
+    )

@@ -93,12 +93,17 @@ class HostPolicy:
     def refusal(self, host: str, address: IPAddress) -> str | None:
         """Why `host`, which is or resolves to `address`, is refused (None: allowed)."""
         kind = address_kind(address)
-        if kind is None or self.name_allowed(host) or any(address in net for net in self.networks
-                                                           if net.version == address.version):
+        if (
+            kind is None
+            or self.name_allowed(host)
+            or any(address in net for net in self.networks if net.version == address.version)
+        ):
             return None
         shown = host if host == str(address) else f"{host} ({address})"
-        return (f"host {shown} is a {kind} address, refused unless the operator allows it in "
-                f"FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS")
+        return (
+            f"host {shown} is a {kind} address, refused unless the operator allows it in "
+            f"FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS"
+        )
 
     def check_literal(self, host: str) -> None:
         """Refuse a URL host written as an address (a name is checked when it is resolved)."""

@@ -10,7 +10,6 @@ those hosts get no credentials, which is what they expect.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -84,18 +83,23 @@ def check_scheme(url: str, allow_insecure: bool, *, after: str | None = None) ->
         if allow_insecure:
             return
         where = f" (a redirect from {shown(after)})" if after else ""
-        raise InsecureURL(f"{shown(url)}{where}: http:// is refused unless the operator runs with "
-                          "--allow-insecure-artifacts")
+        raise InsecureURL(
+            f"{shown(url)}{where}: http:// is refused unless the operator runs with --allow-insecure-artifacts"
+        )
     raise UnsupportedURL(f"{shown(url)}: the scheme {scheme!r} cannot be fetched over HTTP")
 
 
 def authentication_failed(url: str, said: str, secret: str | None, sent: bool) -> AuthenticationFailed:
     if secret is None:
-        return AuthenticationFailed(f"{shown(url)} refused anonymous access ({said}): name a Secret with "
-                                    "credentials in spec.credentialsSecretRef")
+        return AuthenticationFailed(
+            f"{shown(url)} refused anonymous access ({said}): name a Secret with "
+            "credentials in spec.credentialsSecretRef"
+        )
     if not sent:
-        return AuthenticationFailed(f"{shown(url)} refused access ({said}); it is a redirect to another "
-                                    f"origin, which is never sent the credentials of Secret {secret!r}")
+        return AuthenticationFailed(
+            f"{shown(url)} refused access ({said}); it is a redirect to another "
+            f"origin, which is never sent the credentials of Secret {secret!r}"
+        )
     return AuthenticationFailed(f"{shown(url)} refused the credentials of Secret {secret!r} ({said})")
 
 
@@ -106,7 +110,7 @@ async def _error_code(response: aiohttp.ClientResponse) -> str | None:
         return None
     try:
         body = await response.content.read(16384)
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (aiohttp.ClientError, TimeoutError):
         return None
     match = re.search(rb"<Code>([A-Za-z0-9.]{1,64})</Code>", body)
     return match.group(1).decode() if match else None
@@ -120,9 +124,17 @@ class HttpFetcher:
     follow redirects (S3: a redirect there means another region or endpoint) gets a FetchFailed saying so.
     """
 
-    def __init__(self, options: FetchOptions, *, credentials: HttpCredentials | None = None,
-                 authorize: Authorize | None = None, secret: str | None = None, ca_pem: str | None = None,
-                 ca_secret: str | None = None, follow_redirects: bool = True) -> None:
+    def __init__(
+        self,
+        options: FetchOptions,
+        *,
+        credentials: HttpCredentials | None = None,
+        authorize: Authorize | None = None,
+        secret: str | None = None,
+        ca_pem: str | None = None,
+        ca_secret: str | None = None,
+        follow_redirects: bool = True,
+    ) -> None:
         self.options = options
         if credentials is not None:
             header = credentials.header()
@@ -135,8 +147,9 @@ class HttpFetcher:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(resolver=PolicyResolver(self.options.policy), ssl=self._ssl,
-                                             use_dns_cache=False)
+            connector = aiohttp.TCPConnector(
+                resolver=PolicyResolver(self.options.policy), ssl=self._ssl, use_dns_cache=False
+            )
             timeout = aiohttp.ClientTimeout(total=self.options.timeout, sock_connect=30)
             self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False)
         return self._session
@@ -157,13 +170,16 @@ class HttpFetcher:
             headers = dict(self.authorize(url)) if send and self.authorize is not None else {}
             try:
                 self.options.policy.check_literal(urlsplit(url).hostname or "")
-                async with self._client().get(URL(url, encoded=True), headers=headers,
-                                              allow_redirects=False) as response:
+                async with self._client().get(
+                    URL(url, encoded=True), headers=headers, allow_redirects=False
+                ) as response:
                     if response.status in REDIRECT_STATUSES and "Location" in response.headers:
                         target = urljoin(url, response.headers["Location"])
                         if not self.follow_redirects:
-                            raise FetchFailed(f"{shown(url)} answered a redirect (HTTP {response.status}) to "
-                                              f"{shown(target)}, which is not followed")
+                            raise FetchFailed(
+                                f"{shown(url)} answered a redirect (HTTP {response.status}) to "
+                                f"{shown(target)}, which is not followed"
+                            )
                         previous, url = url, target
                         continue
                     if response.status >= 300:
@@ -176,12 +192,14 @@ class HttpFetcher:
                 if isinstance(exc.os_error, HostRefusedError):
                     raise HostRefused(_hop(exc.os_error.message, previous)) from None
                 if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientConnectorSSLError)):
-                    raise FetchFailed(f"{shown(url)}: the server's certificate is not trusted ({type(exc).__name__});"
-                                      " a private CA goes in spec.caSecretRef") from None
+                    raise FetchFailed(
+                        f"{shown(url)}: the server's certificate is not trusted ({type(exc).__name__});"
+                        " a private CA goes in spec.caSecretRef"
+                    ) from None
                 raise FetchFailed(f"{shown(url)}: cannot connect: {exc.os_error}", retryable=True) from None
             except aiohttp.ClientSSLError as exc:
                 raise FetchFailed(f"{shown(url)}: TLS failed ({type(exc).__name__})") from None
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 raise FetchFailed(f"{shown(url)}: {type(exc).__name__}", retryable=True) from None
         raise FetchFailed(f"{shown(url)}: more than {MAX_REDIRECTS} redirects")
 
@@ -212,7 +230,7 @@ class HttpFetcher:
             try:
                 async for chunk in response.content.iter_chunked(CHUNK):
                     yield chunk
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 raise FetchFailed(f"{shown(url)}: {type(exc).__name__} while reading", retryable=True) from None
 
 

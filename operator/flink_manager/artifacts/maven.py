@@ -88,8 +88,7 @@ def snapshot_build(source: MavenSource, metadata: bytes) -> str:
     timestamp, build = _text(snapshot, "timestamp"), _text(snapshot, "buildNumber")
     if timestamp and build:
         if not re.fullmatch(r"\d{8}\.\d{6}", timestamp) or not build.isdigit():
-            raise InvalidMavenMetadata(f"{METADATA} of {source.version} names an invalid build "
-                                       f"{timestamp}-{build}")
+            raise InvalidMavenMetadata(f"{METADATA} of {source.version} names an invalid build {timestamp}-{build}")
         return f"{source.version[: -len('SNAPSHOT')]}{timestamp}-{build}"
     if _text(snapshot, "localCopy") == "true":
         return source.version
@@ -108,10 +107,13 @@ def parse_checksum(algorithm: str, text: bytes, file: str) -> RepositoryChecksum
 
 def no_checksum(url: str) -> ChecksumUnavailable:
     names = ", ".join(f".{a}" for a in CHECKSUM_ALGORITHMS)
-    return ChecksumUnavailable(f"the repository has no checksum file ({names}) for {url}: set spec.sha256 to pin "
-                               "the JAR's digest instead")
+    return ChecksumUnavailable(
+        f"the repository has no checksum file ({names}) for {url}: set spec.sha256 to pin the JAR's digest instead"
+    )
 
 
 def metadata_not_found(source: MavenSource, url: str) -> ArtifactNotFound:
-    return ArtifactNotFound(f"{url}: no {METADATA} for {source.group_id}:{source.artifact_id}:{source.version} "
-                            "(is the snapshot deployed to this repository?)")
+    return ArtifactNotFound(
+        f"{url}: no {METADATA} for {source.group_id}:{source.artifact_id}:{source.version} "
+        "(is the snapshot deployed to this repository?)"
+    )

@@ -15,6 +15,7 @@ operator may.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -81,8 +82,11 @@ class S3Source:
         self.region = self.options.region or DEFAULT_REGION
         keys = access.s3_keys
         self.fetcher = HttpFetcher(
-            fetch, authorize=(lambda target: sign(target, keys, self.region)) if keys is not None else None,
-            secret=keys.secret if keys is not None else None, ca_pem=access.ca_pem, ca_secret=access.ca_secret,
+            fetch,
+            authorize=(lambda target: sign(target, keys, self.region)) if keys is not None else None,
+            secret=keys.secret if keys is not None else None,
+            ca_pem=access.ca_pem,
+            ca_secret=access.ca_secret,
             follow_redirects=False,
         )
 
@@ -94,8 +98,9 @@ class S3Source:
 
     def chunks(self, resolved: Resolved) -> AsyncIterator[bytes]:
         bucket, key = split_s3_url(resolved.url)
-        return self.fetcher.chunks(object_url(self.endpoint, self.region, bucket, key,
-                                              path_style=self.options.path_style))
+        return self.fetcher.chunks(
+            object_url(self.endpoint, self.region, bucket, key, path_style=self.options.path_style)
+        )
 
     async def close(self) -> None:
         await self.fetcher.close()
@@ -105,39 +110,62 @@ def client_config(*, path_style: bool) -> Any:
     """aiobotocore's client settings for an upload: the addressing style, no proxy from the environment."""
     from aiobotocore.config import AioConfig
 
-    return AioConfig(s3={"addressing_style": "path" if path_style else "auto"},
-                     retries={"mode": "standard", "max_attempts": 3}, connect_timeout=30, read_timeout=300,
-                     proxies={})
+    return AioConfig(
+        s3={"addressing_style": "path" if path_style else "auto"},
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=30,
+        read_timeout=300,
+        proxies={},
+    )
 
 
-async def upload(path: Path, url: str, *, endpoint: str | None, region: str | None, path_style: bool,
-                 ca_bundle: str | None = None, threshold: int = MULTIPART_THRESHOLD,
-                 part_size: int = PART_SIZE) -> None:
+async def upload(
+    path: Path,
+    url: str,
+    *,
+    endpoint: str | None,
+    region: str | None,
+    path_style: bool,
+    ca_bundle: str | None = None,
+    threshold: int = MULTIPART_THRESHOLD,
+    part_size: int = PART_SIZE,
+) -> None:
     """Upload a file to s3://bucket/key with the caller's own AWS credentials (environment, profile): one PUT,
     or a multipart upload above `threshold` (aborted when a part fails, so no parts are left behind)."""
     from aiobotocore.session import get_session
 
     bucket, key = split_s3_url(url)
-    async with get_session().create_client("s3", region_name=region or DEFAULT_REGION, endpoint_url=endpoint,
-                                       verify=ca_bundle, config=client_config(path_style=path_style)) as client:
-        size = path.stat().st_size
+    async with get_session().create_client(
+        "s3",
+        region_name=region or DEFAULT_REGION,
+        endpoint_url=endpoint,
+        verify=ca_bundle,
+        config=client_config(path_style=path_style),
+    ) as client:
+        size = (await asyncio.to_thread(path.stat)).st_size
         if size <= threshold:
-            await client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(),
-                                    ContentType="application/java-archive")
+            await client.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=await asyncio.to_thread(path.read_bytes),
+                ContentType="application/java-archive",
+            )
             return
         created = await client.create_multipart_upload(Bucket=bucket, Key=key, ContentType="application/java-archive")
         upload_id = created["UploadId"]
         parts = []
         try:
-            with path.open("rb") as source:
+            with await asyncio.to_thread(path.open, "rb") as source:
                 number = 1
-                while chunk := source.read(part_size):
-                    answer = await client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number,
-                                                      Body=chunk)
+                while chunk := await asyncio.to_thread(source.read, part_size):
+                    answer = await client.upload_part(
+                        Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk
+                    )
                     parts.append({"ETag": answer["ETag"], "PartNumber": number})
                     number += 1
-            await client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id,
-                                                   MultipartUpload={"Parts": parts})
+            await client.complete_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
         except BaseException:
             with contextlib.suppress(Exception):
                 await client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)

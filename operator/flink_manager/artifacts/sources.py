@@ -81,9 +81,11 @@ class FileSource:
 
     async def chunks(self, resolved: Resolved) -> AsyncIterator[bytes]:
         path = Path(unquote(urlsplit(resolved.url).path))
-        if not path.is_file():
-            raise ArtifactNotFound(f"{resolved.url}: no such file")
-        with path.open("rb") as source:
+        try:
+            source = await asyncio.to_thread(path.open, "rb")
+        except (FileNotFoundError, IsADirectoryError):
+            raise ArtifactNotFound(f"{resolved.url}: no such file") from None
+        with source:
             while chunk := await asyncio.to_thread(source.read, CHUNK):
                 yield chunk
 

@@ -13,6 +13,7 @@ credentials, brought the same digest into the cache.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -83,21 +84,23 @@ class ArtifactStore:
                 async for chunk in source.chunks(resolved):
                     size += len(chunk)
                     if size > self.options.max_bytes:
-                        raise TooLarge(f"{shown(resolved.url)} is larger than the limit of "
-                                       f"{self.options.max_bytes} bytes")
+                        raise TooLarge(
+                            f"{shown(resolved.url)} is larger than the limit of {self.options.max_bytes} bytes"
+                        )
                     digest.update(chunk)
                     if repository_digest is not None:
                         repository_digest.update(chunk)
                     out.write(chunk)
             actual = digest.hexdigest()
-            verified_by = check_pins(resolved, pin, actual,
-                                     repository_digest.hexdigest() if repository_digest is not None else None)
+            verified_by = check_pins(
+                resolved, pin, actual, repository_digest.hexdigest() if repository_digest is not None else None
+            )
             path = self.path_for(actual)
             os.replace(temp_name, path)
             return Verified(resolved, path, actual, size, verified_by)
         finally:
-            if os.path.exists(temp_name):
-                os.unlink(temp_name)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp_name)  # renamed when verified; otherwise a partial or refused download
 
 
 def check_pins(resolved: Resolved, pin: Pin, sha256: str, repository_hexdigest: str | None) -> str:
@@ -108,12 +111,16 @@ def check_pins(resolved: Resolved, pin: Pin, sha256: str, repository_hexdigest: 
             raise DigestMismatch(f"sha256 of {where} is {sha256}, not {pin.sha256} as spec.sha256 says")
         return "spec.sha256"
     if pin.previous_sha256 is not None and pin.previous_url == resolved.url and sha256 != pin.previous_sha256:
-        raise DigestMismatch(f"the content of {where} changed: sha256 {sha256}, but {pin.previous_sha256} when it "
-                             "was verified before; set spec.sha256 to accept the new content")
+        raise DigestMismatch(
+            f"the content of {where} changed: sha256 {sha256}, but {pin.previous_sha256} when it "
+            "was verified before; set spec.sha256 to accept the new content"
+        )
     checksum = resolved.checksum
     if checksum is None:
         raise ArtifactError(f"{where}: nothing to verify the content against")  # a source bug: resolve gave none
     if repository_hexdigest != checksum.hexdigest:
-        raise DigestMismatch(f"{checksum.algorithm} of {where} is {repository_hexdigest}, not "
-                             f"{checksum.hexdigest} as the repository's {checksum.file} says")
+        raise DigestMismatch(
+            f"{checksum.algorithm} of {where} is {repository_hexdigest}, not "
+            f"{checksum.hexdigest} as the repository's {checksum.file} says"
+        )
     return checksum.file

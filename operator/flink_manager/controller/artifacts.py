@@ -86,14 +86,21 @@ async def reconcile_artifact(ctx: OperatorContext, namespace: str, name: str) ->
         status = decide_artifact(view, result, key, ctx.clock())
         body = await write_status(ctx, ARTIFACT, ARTIFACTS, body, status)
         if result.failure is not None:
-            await post_events(ctx, ARTIFACT, body, [EventRecord("Warning", result.failure_reason or "FetchFailed",
-                                                                result.failure)])
+            await post_events(
+                ctx, ARTIFACT, body, [EventRecord("Warning", result.failure_reason or "FetchFailed", result.failure)]
+            )
             if result.retryable:
                 return Outcome(retry=True)
         else:
-            logger.info("verified Artifact %s/%s: sha256 %s, %s bytes, from %s", namespace, name, result.sha256,
-                        result.size_bytes, result.resolved.url if result.resolved else "?",
-                        extra=ref(ARTIFACT, namespace, name))
+            logger.info(
+                "verified Artifact %s/%s: sha256 %s, %s bytes, from %s",
+                namespace,
+                name,
+                result.sha256,
+                result.size_bytes,
+                result.resolved.url if result.resolved else "?",
+                extra=ref(ARTIFACT, namespace, name),
+            )
         return _recheck(ctx, view, status)
     except KubeConflict:
         # A newer version exists; the cache may lag behind the API (a slow or stalled watch): read it, or the next
@@ -131,8 +138,9 @@ async def read_secrets(ctx: OperatorContext, namespace: str, spec: ArtifactSpec)
         except KubeError as exc:
             reads[name] = SecretRead(None, {}, f"Secret {name!r} cannot be read: {exc.status} {exc.reason}")
             continue
-        reads[name] = SecretRead(str((secret.get("metadata") or {}).get("resourceVersion") or ""),
-                                 decode_secret_data(secret.get("data")))
+        reads[name] = SecretRead(
+            str((secret.get("metadata") or {}).get("resourceVersion") or ""), decode_secret_data(secret.get("data"))
+        )
     return reads
 
 
@@ -163,18 +171,26 @@ def _present(secrets: dict[str, SecretRead], name: str, field: str) -> SecretRea
     return read
 
 
-async def _verify(ctx: OperatorContext, namespace: str, view: ArtifactView,
-                  secrets: dict[str, SecretRead]) -> FetchResult:
+async def _verify(
+    ctx: OperatorContext, namespace: str, view: ArtifactView, secrets: dict[str, SecretRead]
+) -> FetchResult:
     store = store_of(ctx)
     try:
         source = open_source(view.spec, source_access(view.spec, secrets), store.options)
         verified = await store.verify(source, pin_for(view))
     except ArtifactError as exc:
-        logger.debug("fetching Artifact %s/%s failed: %s: %s", namespace, view.name, exc.reason, exc.message,
-                     extra=ref(ARTIFACT, namespace, view.name))
+        logger.debug(
+            "fetching Artifact %s/%s failed: %s: %s",
+            namespace,
+            view.name,
+            exc.reason,
+            exc.message,
+            extra=ref(ARTIFACT, namespace, view.name),
+        )
         return FetchResult(failure_reason=exc.reason, failure=exc.message, retryable=exc.retryable)
-    resolved = ResolvedSource(url=verified.resolved.url, version=verified.resolved.version,
-                              verified_by=verified.verified_by)
+    resolved = ResolvedSource(
+        url=verified.resolved.url, version=verified.resolved.version, verified_by=verified.verified_by
+    )
     return FetchResult(sha256=verified.sha256, size_bytes=verified.size_bytes, resolved=resolved)
 
 
@@ -189,8 +205,7 @@ async def artifact_content(ctx: OperatorContext, namespace: str, body: dict[str,
     name = (body.get("metadata") or {}).get("name", "")
     if view is None or view.status.sha256 != sha256 or view.status.resolved is None:
         current = view.status.sha256 if view is not None else None
-        raise ContentUnavailable(f"Artifact {name!r} now has sha256 {current}; content {sha256} is no longer "
-                                 "available")
+        raise ContentUnavailable(f"Artifact {name!r} now has sha256 {current}; content {sha256} is no longer available")
     try:
         secrets = await read_secrets(ctx, namespace, view.spec)
     except KubeError as exc:
@@ -209,8 +224,13 @@ async def _deleting(ctx: OperatorContext, body: dict[str, Any]) -> Outcome:
     generation = int(metadata.get("generation") or 1)
     if users:
         message = f"deletion waits: used by JobSpec {', '.join(users)}"
-        updated = status.model_copy(update={"conditions": set_condition(
-            status.conditions, "Ready", False, "InUse", message, now=ctx.clock(), generation=generation)})
+        updated = status.model_copy(
+            update={
+                "conditions": set_condition(
+                    status.conditions, "Ready", False, "InUse", message, now=ctx.clock(), generation=generation
+                )
+            }
+        )
         await write_status(ctx, ARTIFACT, ARTIFACTS, body, updated)
         return Outcome()
     for upload in status.uploads:
@@ -222,11 +242,18 @@ async def _deleting(ctx: OperatorContext, body: dict[str, Any]) -> Outcome:
         except FlinkJarNotFound:
             pass
         except FlinkError as exc:
-            logger.warning("could not delete jar %s of Artifact %s/%s: %s", upload.jar_id, namespace, name, exc.message,
-                           extra=ref(ARTIFACT, namespace, name))
+            logger.warning(
+                "could not delete jar %s of Artifact %s/%s: %s",
+                upload.jar_id,
+                namespace,
+                name,
+                exc.message,
+                extra=ref(ARTIFACT, namespace, name),
+            )
         else:
-            body = await write_status(ctx, ARTIFACT, ARTIFACTS, body,
-                                      without_uploads(status, upload.cluster, [upload.jar_id]))
+            body = await write_status(
+                ctx, ARTIFACT, ARTIFACTS, body, without_uploads(status, upload.cluster, [upload.jar_id])
+            )
     finalizers = [f for f in metadata.get("finalizers") or [] if f != FINALIZER]
     await patch_metadata(ctx, ARTIFACT, ARTIFACTS, body, {"finalizers": finalizers})
     return Outcome()

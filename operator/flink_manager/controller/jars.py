@@ -14,8 +14,8 @@ from flink_manager.controller.context import ARTIFACT, EXECUTION, FLINK_CLUSTER,
 from flink_manager.controller.recording import write_status
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import artifact_view
-from flink_manager.kube.client import ARTIFACTS, KubeConflict
 from flink_manager.flink.errors import FlinkJarNotFound
+from flink_manager.kube.client import ARTIFACTS, KubeConflict
 from flink_manager.reconcile.artifact import failed, with_upload, without_uploads
 from flink_manager.reconcile.jars import plan_housekeeping
 from flink_manager.reconcile.observations import ActionError, ActionErrorKind
@@ -59,8 +59,9 @@ async def upload(ctx: OperatorContext, runtime: ClusterRuntime, action: UploadJa
             path = await artifact_content(ctx, namespace, body, action.sha256)
         except ArtifactError as exc:
             if isinstance(exc, DigestMismatch):  # the content changed behind its pin: the Artifact says so too
+                mismatch, generation = exc, view.generation
                 await update_uploads(ctx, namespace, action.artifact, lambda status: failed(
-                    status, exc.reason, exc.message, view.generation, ctx.clock(), key=status.fetch_key))
+                    status, mismatch.reason, mismatch.message, generation, ctx.clock(), key=status.fetch_key))
             raise UploadFailed(ActionError(ActionErrorKind.ARTIFACT, f"Artifact {action.artifact!r}: {exc.message}")) from exc
         jar_id = await runtime.client.upload_jar(path, jar_file_name(action.artifact, action.sha256))
         record = ArtifactUpload(cluster=runtime.name, jar_id=jar_id, sha256=action.sha256, uploaded_at=ctx.clock())
@@ -102,7 +103,7 @@ def jars_in_use(ctx: OperatorContext, namespace: str) -> set[tuple[str, str]]:
         artifact = ctx.cache.get(ARTIFACT, namespace, artifact_name or "")
         if artifact is not None:
             pinned = (artifact.get("spec") or {}).get("sha256") or (artifact.get("status") or {}).get("sha256")
-            in_use.add((artifact_name, pinned or ""))
+            in_use.add((str(artifact_name), str(pinned or "")))
     for execution in ctx.cache.items(EXECUTION, namespace):
         status = execution.get("status") or {}
         for config in (status.get("runConfig"), status.get("stableRunConfig")):

@@ -24,8 +24,9 @@ from flink_manager.reconcile.conditions import set_condition
 from flink_manager.reconcile.targets import ArtifactView, verified_digest
 
 # Failures a change of a named Secret may fix (the others wait for a spec change, or retry with backoff).
-SECRET_REASONS = frozenset({"AuthenticationFailed", "SecretNotFound", "SecretKeyMissing", "InvalidCA", "NotFound",
-                            "FetchFailed"})
+SECRET_REASONS = frozenset(
+    {"AuthenticationFailed", "SecretNotFound", "SecretKeyMissing", "InvalidCA", "NotFound", "FetchFailed"}
+)
 
 
 @dataclass(frozen=True)
@@ -88,46 +89,78 @@ def pin_for(artifact: ArtifactView) -> Pin:
     return Pin()
 
 
-def decide_artifact(artifact: ArtifactView, result: FetchResult, key: str | None,
-                    now: datetime.datetime) -> ArtifactStatus:
+def decide_artifact(
+    artifact: ArtifactView, result: FetchResult, key: str | None, now: datetime.datetime
+) -> ArtifactStatus:
     """The status after a verification attempt made with fetch key `key`."""
     status, generation = artifact.status, artifact.generation
     if result.failure is not None:
-        return failed(status, result.failure_reason or "FetchFailed", result.failure, generation, now,
-                      retryable=result.retryable, key=key)
+        return failed(
+            status,
+            result.failure_reason or "FetchFailed",
+            result.failure,
+            generation,
+            now,
+            retryable=result.retryable,
+            key=key,
+        )
     message = f"sha256 {result.sha256} verified ({result.size_bytes} bytes)"
     if result.resolved is not None:
-        if result.resolved.version is not None and artifact.spec.maven is not None \
-                and result.resolved.version != artifact.spec.maven.version:
+        if (
+            result.resolved.version is not None
+            and artifact.spec.maven is not None
+            and result.resolved.version != artifact.spec.maven.version
+        ):
             message += f"; {artifact.spec.maven.version} resolved to build {result.resolved.version}"
         if result.resolved.verified_by:
             message += f" against {result.resolved.verified_by}"
     conditions = set_condition(status.conditions, "Ready", True, "Verified", message, now=now, generation=generation)
     conditions = set_condition(conditions, "Degraded", False, "AsExpected", "", now=now, generation=generation)
-    return status.model_copy(update={
-        "phase": ArtifactPhase.READY, "sha256": result.sha256, "size_bytes": result.size_bytes,
-        "resolved": result.resolved, "fetch_key": key, "conditions": conditions, "observed_generation": generation,
-    })
+    return status.model_copy(
+        update={
+            "phase": ArtifactPhase.READY,
+            "sha256": result.sha256,
+            "size_bytes": result.size_bytes,
+            "resolved": result.resolved,
+            "fetch_key": key,
+            "conditions": conditions,
+            "observed_generation": generation,
+        }
+    )
 
 
-def failed(status: ArtifactStatus, reason: str, message: str, generation: int, now: datetime.datetime, *,
-           retryable: bool = False, key: str | None = None) -> ArtifactStatus:
+def failed(
+    status: ArtifactStatus,
+    reason: str,
+    message: str,
+    generation: int,
+    now: datetime.datetime,
+    *,
+    retryable: bool = False,
+    key: str | None = None,
+) -> ArtifactStatus:
     """Not verified: Pending while a retry may pass, else Failed and Degraded. The digest and source last verified
     stay recorded: they pin what a later fetch of the same resolved URL must bring."""
     conditions = set_condition(status.conditions, "Ready", False, reason, message, now=now, generation=generation)
     degraded = (True, reason, message) if not retryable else (False, "AsExpected", "")
-    conditions = set_condition(conditions, "Degraded", degraded[0], degraded[1], degraded[2], now=now,
-                               generation=generation)
-    return status.model_copy(update={
-        "phase": ArtifactPhase.PENDING if retryable else ArtifactPhase.FAILED, "conditions": conditions,
-        "observed_generation": generation, "fetch_key": key,
-    })
+    conditions = set_condition(
+        conditions, "Degraded", degraded[0], degraded[1], degraded[2], now=now, generation=generation
+    )
+    return status.model_copy(
+        update={
+            "phase": ArtifactPhase.PENDING if retryable else ArtifactPhase.FAILED,
+            "conditions": conditions,
+            "observed_generation": generation,
+            "fetch_key": key,
+        }
+    )
 
 
 def with_upload(status: ArtifactStatus, upload: ArtifactUpload, replaced_jar_id: str | None) -> ArtifactStatus:
     """Record an upload to a cluster, replacing the record of the same content (or of a jar the cluster lost)."""
     kept = tuple(
-        u for u in status.uploads
+        u
+        for u in status.uploads
         if not (u.cluster == upload.cluster and (u.sha256 == upload.sha256 or u.jar_id == replaced_jar_id))
     )
     return status.model_copy(update={"uploads": (*kept, upload)})
@@ -135,6 +168,8 @@ def with_upload(status: ArtifactStatus, upload: ArtifactUpload, replaced_jar_id:
 
 def without_uploads(status: ArtifactStatus, cluster: str, jar_ids: Collection[str]) -> ArtifactStatus:
     """Forget uploads that were deleted from (or lost by) a cluster."""
-    return status.model_copy(update={
-        "uploads": tuple(u for u in status.uploads if not (u.cluster == cluster and u.jar_id in jar_ids)),
-    })
+    return status.model_copy(
+        update={
+            "uploads": tuple(u for u in status.uploads if not (u.cluster == cluster and u.jar_id in jar_ids)),
+        }
+    )

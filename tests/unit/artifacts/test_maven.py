@@ -13,8 +13,9 @@ REPO = "https://nexus.example.com/repository/maven-snapshots/"
 
 
 def coordinates(version: str = "1.1.0-SNAPSHOT", classifier: str | None = None) -> MavenSource:
-    return MavenSource(repository=REPO, group_id="com.example.jobs", artifact_id="my-job", version=version,
-                       classifier=classifier)
+    return MavenSource(
+        repository=REPO, group_id="com.example.jobs", artifact_id="my-job", version=version, classifier=classifier
+    )
 
 
 # As `mvn deploy` (maven-deploy-plugin 3, Maven 3.9) writes it: a jar, its sources and an all-in-one classifier.
@@ -61,7 +62,8 @@ def test_a_release_resolves_to_its_path() -> None:
 def test_a_snapshot_resolves_to_the_snapshot_version_of_its_jar() -> None:
     assert maven.snapshot_build(coordinates(), METADATA) == "1.1.0-20260301.101500-7"
     assert maven.jar_url(coordinates(), "1.1.0-20260301.101500-7") == (
-        f"{REPO}com/example/jobs/my-job/1.1.0-SNAPSHOT/my-job-1.1.0-20260301.101500-7.jar")
+        f"{REPO}com/example/jobs/my-job/1.1.0-SNAPSHOT/my-job-1.1.0-20260301.101500-7.jar"
+    )
 
 
 def test_a_classifier_resolves_to_its_own_build() -> None:
@@ -69,8 +71,10 @@ def test_a_classifier_resolves_to_its_own_build() -> None:
 
 
 def test_metadata_with_a_namespace_is_read_the_same() -> None:
-    namespaced = METADATA.replace(b'<metadata modelVersion="1.1.0">',
-                                  b'<metadata xmlns="http://maven.apache.org/METADATA/1.1.0" modelVersion="1.1.0">')
+    namespaced = METADATA.replace(
+        b'<metadata modelVersion="1.1.0">',
+        b'<metadata xmlns="http://maven.apache.org/METADATA/1.1.0" modelVersion="1.1.0">',
+    )
     assert maven.snapshot_build(coordinates(), namespaced) == "1.1.0-20260301.101500-7"
 
 
@@ -91,8 +95,12 @@ def test_a_non_unique_snapshot_keeps_its_name() -> None:
         pytest.param(b"<metadata><versioning>", "does not parse", id="truncated"),
         pytest.param(b"<metadata/>", "names no build of the JAR", id="empty"),
         pytest.param(METADATA.replace(b"<classifier>all</classifier>", b""), None, id="duplicate-picks-newest"),
-        pytest.param(b"<metadata><versioning><snapshot><timestamp>x/../../y</timestamp><buildNumber>1</buildNumber>"
-                     b"</snapshot></versioning></metadata>", "invalid build", id="path-in-timestamp"),
+        pytest.param(
+            b"<metadata><versioning><snapshot><timestamp>x/../../y</timestamp><buildNumber>1</buildNumber>"
+            b"</snapshot></versioning></metadata>",
+            "invalid build",
+            id="path-in-timestamp",
+        ),
     ],
 )
 def test_metadata_that_names_no_usable_build(metadata: bytes, message: str | None) -> None:
@@ -104,9 +112,11 @@ def test_metadata_that_names_no_usable_build(metadata: bytes, message: str | Non
 
 
 def test_an_entity_expansion_is_not_expanded_into_memory() -> None:
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE m [<!ENTITY a "aaaaaaaaaa">'
-            + b"".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode() for i in range(8))
-            + b"]><metadata><versioning><snapshot><timestamp>&i;</timestamp></snapshot></versioning></metadata>")
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE m [<!ENTITY a "aaaaaaaaaa">'
+        + b"".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode() for i in range(8))
+        + b"]><metadata><versioning><snapshot><timestamp>&i;</timestamp></snapshot></versioning></metadata>"
+    )
     with pytest.raises(InvalidMavenMetadata, match="does not parse"):  # expat (>= 2.4.1) stops the amplification
         maven.snapshot_build(coordinates(), bomb)
 
@@ -114,10 +124,15 @@ def test_an_entity_expansion_is_not_expanded_into_memory() -> None:
 @pytest.mark.parametrize(
     ("algorithm", "text", "digest"),
     [
-        pytest.param("sha1", b"2fd4e1c67a2d28fced849ee1bb76e7391b93eb12", "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",
-                     id="bare"),
-        pytest.param("sha1", b"2FD4E1C67A2D28FCED849EE1BB76E7391B93EB12  my-job-1.0.0.jar\n",
-                     "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12", id="with-name-uppercase"),
+        pytest.param(
+            "sha1", b"2fd4e1c67a2d28fced849ee1bb76e7391b93eb12", "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12", id="bare"
+        ),
+        pytest.param(
+            "sha1",
+            b"2FD4E1C67A2D28FCED849EE1BB76E7391B93EB12  my-job-1.0.0.jar\n",
+            "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",
+            id="with-name-uppercase",
+        ),
         pytest.param("sha256", b"a" * 64 + b"\n", "a" * 64, id="sha256"),
     ],
 )

@@ -14,14 +14,33 @@ from flink_manager.artifacts.s3 import object_url, sign, split_s3_url
     ("endpoint", "bucket", "key", "path_style", "url"),
     [
         pytest.param(None, "jobs", "a/b.jar", False, "https://jobs.s3.eu-west-1.amazonaws.com/a/b.jar", id="aws"),
-        pytest.param(None, "jobs", "a/b.jar", True, "https://s3.eu-west-1.amazonaws.com/jobs/a/b.jar",
-                     id="aws-path-style"),
-        pytest.param(None, "my.jobs", "b.jar", False, "https://s3.eu-west-1.amazonaws.com/my.jobs/b.jar",
-                     id="dotted-bucket-in-the-path"),
-        pytest.param("https://minio.storage.svc:9000/", "jobs", "b.jar", True,
-                     "https://minio.storage.svc:9000/jobs/b.jar", id="minio"),
-        pytest.param("https://minio.storage.svc:9000", "jobs", "dir/my job+1.jar", True,
-                     "https://minio.storage.svc:9000/jobs/dir/my%20job%2B1.jar", id="key-encoded"),
+        pytest.param(
+            None, "jobs", "a/b.jar", True, "https://s3.eu-west-1.amazonaws.com/jobs/a/b.jar", id="aws-path-style"
+        ),
+        pytest.param(
+            None,
+            "my.jobs",
+            "b.jar",
+            False,
+            "https://s3.eu-west-1.amazonaws.com/my.jobs/b.jar",
+            id="dotted-bucket-in-the-path",
+        ),
+        pytest.param(
+            "https://minio.storage.svc:9000/",
+            "jobs",
+            "b.jar",
+            True,
+            "https://minio.storage.svc:9000/jobs/b.jar",
+            id="minio",
+        ),
+        pytest.param(
+            "https://minio.storage.svc:9000",
+            "jobs",
+            "dir/my job+1.jar",
+            True,
+            "https://minio.storage.svc:9000/jobs/dir/my%20job%2B1.jar",
+            id="key-encoded",
+        ),
     ],
 )
 def test_object_urls(endpoint: str | None, bucket: str, key: str, path_style: bool, url: str) -> None:
@@ -45,6 +64,7 @@ def test_a_get_is_signed_with_the_keys_and_carries_the_session_token() -> None:
     assert {"host", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token"} <= set(signed)
     assert headers["X-Amz-Security-Token"] == "session-token-value"
     assert "secret-key-value" not in repr(headers) and "secret-key-value" not in repr(keys)
-    without = sign("https://minio.storage.svc:9000/jobs/b.jar", S3Keys("s", "AKIAEXAMPLE", "secret-key-value"),
-                   "us-east-1")
+    without = sign(
+        "https://minio.storage.svc:9000/jobs/b.jar", S3Keys("s", "AKIAEXAMPLE", "secret-key-value"), "us-east-1"
+    )
     assert "X-Amz-Security-Token" not in without
