@@ -98,13 +98,9 @@ class S3Server:
             env.pop(name, None)
         self._log = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         try:
-            self._process = await asyncio.to_thread(
-                subprocess.Popen,
-                command,
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                preexec_fn=_die_with_parent,
+            # Not in a worker thread: the parent-death signal follows the thread that forks, and a worker thread ends.
+            self._process = subprocess.Popen(  # noqa: ASYNC220 - a fork, not a wait
+                command, stdout=self._log, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent
             )
         except OSError as exc:
             raise S3ServerError(f"cannot start moto's server: {exc}") from None
