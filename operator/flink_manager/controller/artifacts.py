@@ -83,25 +83,8 @@ async def reconcile_artifact(ctx: OperatorContext, namespace: str, name: str) ->
         if not needs_fetch(view, key):
             return _recheck(ctx, view, view.status)
         result = await _verify(ctx, namespace, view, secrets)
-        status = decide_artifact(view, result, key, ctx.clock())
-        body = await write_status(ctx, ARTIFACT, ARTIFACTS, body, status)
-        if result.failure is not None:
-            await post_events(
-                ctx, ARTIFACT, body, [EventRecord("Warning", result.failure_reason or "FetchFailed", result.failure)]
-            )
-            if result.retryable:
-                return Outcome(retry=True)
-        else:
-            logger.info(
-                "verified Artifact %s/%s: sha256 %s, %s bytes, from %s",
-                namespace,
-                name,
-                result.sha256,
-                result.size_bytes,
-                result.resolved.url if result.resolved else "?",
-                extra=ref(ARTIFACT, namespace, name),
-            )
-        return _recheck(ctx, view, status)
+        status = await _record(ctx, body, view, result, key)
+        return Outcome(retry=True) if result.retryable else _recheck(ctx, view, status)
     except KubeConflict:
         # A newer version exists; the cache may lag behind the API (a slow or stalled watch): read it, or the next
         # decision conflicts again, every 0.2 s, until the watch catches up.
@@ -114,6 +97,30 @@ async def reconcile_artifact(ctx: OperatorContext, namespace: str, name: str) ->
         return Outcome()
     except KubeUnavailable:
         return Outcome(retry=True)
+
+
+async def _record(
+    ctx: OperatorContext, body: dict[str, Any], view: ArtifactView, result: FetchResult, key: str
+) -> ArtifactStatus:
+    """Write the status a verification gives; a failure is also a Warning Event, a success a log line."""
+    status = decide_artifact(view, result, key, ctx.clock())
+    body = await write_status(ctx, ARTIFACT, ARTIFACTS, body, status)
+    namespace = body["metadata"].get("namespace") or ""
+    if result.failure is not None:
+        reason = result.failure_reason or "FetchFailed"
+        await post_events(ctx, ARTIFACT, body, [EventRecord("Warning", reason, result.failure)])
+    else:
+        source = result.resolved.url if result.resolved else "?"
+        logger.info(
+            "verified Artifact %s/%s: sha256 %s, %s bytes, from %s",
+            namespace,
+            view.name,
+            result.sha256,
+            result.size_bytes,
+            source,
+            extra=ref(ARTIFACT, namespace, view.name),
+        )
+    return status
 
 
 def _recheck(ctx: OperatorContext, view: ArtifactView, status: ArtifactStatus) -> Outcome:
