@@ -115,7 +115,9 @@ def decide_artifact(
         if result.resolved.verified_by:
             message += f" against {result.resolved.verified_by}"
     conditions = set_condition(status.conditions, "Ready", True, "Verified", message, now=now, generation=generation)
-    conditions = set_condition(conditions, "Degraded", False, "AsExpected", "", now=now, generation=generation)
+    conditions = set_condition(
+        conditions, "Degraded", False, "AsExpected", "no problem known", now=now, generation=generation
+    )
     return status.model_copy(
         update={
             "phase": ArtifactPhase.READY,
@@ -142,7 +144,7 @@ def failed(
     """Not verified: Pending while a retry may pass, else Failed and Degraded. The digest and source last verified
     stay recorded: they pin what a later fetch of the same resolved URL must bring."""
     conditions = set_condition(status.conditions, "Ready", False, reason, message, now=now, generation=generation)
-    degraded = (True, reason, message) if not retryable else (False, "AsExpected", "")
+    degraded = (True, reason, message) if not retryable else (False, "AsExpected", f"retried with backoff: {message}")
     conditions = set_condition(
         conditions, "Degraded", degraded[0], degraded[1], degraded[2], now=now, generation=generation
     )
