@@ -33,6 +33,7 @@ from flink_manager.artifacts.errors import (
     UnsupportedURL,
 )
 from flink_manager.artifacts.hosts import HostPolicy, HostRefusedError, PolicyResolver
+from flink_manager.settings import Settings
 
 CHUNK = 1 << 16
 MAX_REDIRECTS = 10
@@ -50,6 +51,16 @@ class FetchOptions:
     max_bytes: int
     timeout: float = 300.0
     s3_endpoint: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FetchOptions:
+        """The operator's settings that concern fetching (ValueError for an allowance entry that is no host)."""
+        return cls(
+            policy=HostPolicy.from_setting(settings.allow_private_artifact_hosts),
+            allow_insecure=settings.allow_insecure_artifacts,
+            max_bytes=settings.max_artifact_bytes,
+            s3_endpoint=settings.s3_endpoint,
+        )
 
 
 def shown(url: str) -> str:

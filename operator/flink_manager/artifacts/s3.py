@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -54,10 +55,19 @@ def object_url(endpoint: str | None, region: str, bucket: str, key: str, *, path
     """The HTTP URL of an object: path-style (endpoint/bucket/key) or virtual-hosted (bucket.endpoint/key)."""
     base = (endpoint or f"https://s3.{region}.amazonaws.com").rstrip("/")
     path = quote(key, safe="/~")
-    if path_style or not VIRTUAL_HOST_BUCKET.match(bucket):
+    if path_style or not VIRTUAL_HOST_BUCKET.match(bucket) or _is_address(urlsplit(base).hostname or ""):
         return f"{base}/{bucket}/{path}"
     scheme, _, host = base.partition("://")
     return f"{scheme}://{bucket}.{host}/{path}"
+
+
+def _is_address(host: str) -> bool:
+    """An endpoint written as an address has no names below it for a virtual-hosted bucket."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def sign(url: str, keys: S3Keys, region: str) -> dict[str, str]:

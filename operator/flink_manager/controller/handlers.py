@@ -17,7 +17,6 @@ from typing import Any
 import kopf
 
 from flink_manager import GROUP, VERSION
-from flink_manager.artifacts.hosts import HostPolicy
 from flink_manager.artifacts.http import FetchOptions
 from flink_manager.artifacts.store import ArtifactStore
 from flink_manager.controller import clusters, jars
@@ -89,11 +88,7 @@ async def build_context(settings: Settings, credentials: Credentials | Any) -> O
     kube_credentials = credentials if isinstance(credentials, Credentials) else Credentials.from_kopf(credentials)
     ctx = OperatorContext(settings=settings, kube=KubeClient(kube_credentials))
     ctx.kube._observer = ctx.metrics.observe_write  # noqa: SLF001 - wired once, here
-    ctx.extra["artifact_store"] = ArtifactStore(settings.artifact_cache_dir, FetchOptions(
-        policy=HostPolicy.from_setting(settings.allow_private_artifact_hosts),
-        allow_insecure=settings.allow_insecure_artifacts, max_bytes=settings.max_artifact_bytes,
-        s3_endpoint=settings.s3_endpoint,
-    ))
+    ctx.extra["artifact_store"] = ArtifactStore(settings.artifact_cache_dir, FetchOptions.from_settings(settings))
     add_indexes(ctx)
     ctx.cache.on_change = lambda kind, old, new: wake_dependents(ctx, kind, old, new)
     ctx.queue = WorkQueue(lambda key: dispatch(ctx, key), workers=settings.workers)

@@ -26,6 +26,9 @@ from flink_manager.artifacts.s3 import object_url, sign, split_s3_url
             id="dotted-bucket-in-the-path",
         ),
         pytest.param(
+            "http://10.96.4.2:9000", "jobs", "b.jar", False, "http://10.96.4.2:9000/jobs/b.jar", id="address-endpoint"
+        ),
+        pytest.param(
             "https://minio.storage.svc:9000/",
             "jobs",
             "b.jar",
