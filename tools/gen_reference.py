@@ -61,16 +61,39 @@ CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
     ),
     "Artifact": (
         ConditionRow("Ready", "True", ("Verified",),
-                     "The JAR was fetched and its SHA-256 matches spec.sha256; the message gives digest and size."),
+                     "The JAR was fetched and its SHA-256 verified (against spec.sha256, or for a Maven source "
+                     "without it the repository's checksum file); the message gives digest, size and, for a "
+                     "-SNAPSHOT, the build it resolved to."),
         ConditionRow("Ready", "False", ("FetchFailed",),
                      "The JAR could not be fetched: phase Pending and retried with backoff when the failure may "
-                     "pass (connection error, 5xx), phase Failed otherwise (404, no such file)."),
-        ConditionRow("Ready", "False", ("ChecksumMismatch", "TooLarge", "InsecureURL", "UnsupportedURL"),
-                     "Phase Failed until the spec changes: the digest differs from spec.sha256; the JAR exceeds "
-                     "FLINK_MANAGER_MAX_ARTIFACT_BYTES; an http:// or file:// URL while the operator does not allow "
-                     "them; a scheme the operator cannot fetch."),
+                     "pass (connection error, timeout, 429, 5xx), phase Failed otherwise (an untrusted certificate, "
+                     "another HTTP status)."),
+        ConditionRow("Ready", "False", ("AuthenticationFailed", "SecretNotFound", "SecretKeyMissing", "InvalidCA",
+                                        "NotFound"),
+                     "Phase Failed: the source refused the credentials (401/403; the message names the Secret, "
+                     "never its values), a Secret named in spec.credentialsSecretRef or spec.caSecretRef is missing "
+                     "or lacks its keys, the CA bundle is not PEM, or the JAR (or Maven metadata) does not exist. "
+                     "Fetched again as soon as a named Secret changes (re-read every "
+                     "FLINK_MANAGER_ARTIFACT_SECRET_RECHECK_SECONDS) or the spec changes."),
+        ConditionRow("Ready", "False", ("DigestMismatch", "ChecksumUnavailable", "InvalidMavenMetadata", "TooLarge",
+                                        "HostRefused", "InsecureURL", "UnsupportedURL", "ContentUnavailable"),
+                     "Phase Failed until the spec changes, and nothing is uploaded to Flink: the digest differs "
+                     "from spec.sha256, from the repository's checksum, or from the digest verified before for "
+                     "the same resolved URL; the repository has no checksum file (set spec.sha256); "
+                     "maven-metadata.xml names no build; the JAR exceeds FLINK_MANAGER_MAX_ARTIFACT_BYTES (checked "
+                     "while streaming); a host (or a redirect's) on a loopback, link-local or private address not "
+                     "allowed by FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS; http:// or file:// while the operator "
+                     "does not allow them; a scheme the operator cannot fetch; content an Execution asks for that "
+                     "the Artifact no longer describes."),
         ConditionRow("Ready", "False", ("InUse",),
                      "The Artifact is being deleted and waits while a JobSpec still refers to it."),
+        ConditionRow("Degraded", "True", ("AuthenticationFailed", "SecretNotFound", "SecretKeyMissing", "InvalidCA",
+                                          "NotFound", "FetchFailed", "DigestMismatch", "ChecksumUnavailable",
+                                          "InvalidMavenMetadata", "TooLarge", "HostRefused", "InsecureURL",
+                                          "UnsupportedURL", "ContentUnavailable"),
+                     "The same reason and message as Ready=False, for every failure but those retried with "
+                     "backoff."),
+        ConditionRow("Degraded", "False", ("AsExpected",), "Verified, or retrying a failure that may pass."),
     ),
     "JobSpec": (
         ConditionRow("Ready", "True", ("Resolved",),
@@ -111,6 +134,71 @@ CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
         ConditionRow("Degraded", "True", ("UpgradePending",),
                      "upgradeMode manual: the JobSpec changed; bump spec.restartNonce to apply it."),
         ConditionRow("Degraded", "False", ("AsExpected",), "No problem known."),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    """A manifest shown in a kind's Examples section (tests/unit/test_reference_docs.py has the CRDs accept it)."""
+
+    title: str
+    manifest: str
+
+
+EXAMPLES: dict[str, tuple[Example, ...]] = {
+    "Artifact": (
+        Example("An https URL, with basic credentials and a private CA from Secrets", """\
+apiVersion: flinkmanager.io/v1alpha1
+kind: Artifact
+metadata:
+  name: my-job
+spec:
+  url: https://artifacts.corp.example/jobs/my-job-1.4.0.jar
+  sha256: 9f2c6d1f0e5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c
+  credentialsSecretRef: {name: artifacts-reader}   # keys username and password, or token
+  caSecretRef: {name: corp-ca}                     # key ca.crt
+  entryClasses: [com.example.MyJob]
+"""),
+        Example("An object in MinIO (or any S3-compatible store), with keys from a Secret", """\
+apiVersion: flinkmanager.io/v1alpha1
+kind: Artifact
+metadata:
+  name: my-job
+spec:
+  url: s3://flink-jobs/my-job/1.4.0/my-job.jar
+  sha256: 9f2c6d1f0e5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c
+  s3: {endpoint: "https://minio.storage.svc:9000", region: us-east-1, pathStyle: true}
+  credentialsSecretRef: {name: minio-reader}   # keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+  caSecretRef: {name: minio-ca}
+"""),
+        Example("A release from a Maven repository, verified by the repository's checksum", """\
+apiVersion: flinkmanager.io/v1alpha1
+kind: Artifact
+metadata:
+  name: state-machine-example
+spec:
+  maven:
+    repository: https://repo1.maven.org/maven2
+    groupId: org.apache.flink
+    artifactId: flink-examples-streaming
+    version: 1.20.1
+    classifier: StateMachineExample
+"""),
+        Example("The newest build of a snapshot in a private Nexus", """\
+apiVersion: flinkmanager.io/v1alpha1
+kind: Artifact
+metadata:
+  name: my-job-snapshot
+spec:
+  maven:
+    repository: https://nexus.corp.example/repository/maven-snapshots
+    groupId: com.example
+    artifactId: my-job
+    version: 1.5.0-SNAPSHOT
+    resolveNonce: 3          # bump to pick up a newer build
+  credentialsSecretRef: {name: nexus-reader}
+"""),
     ),
 }
 
@@ -331,6 +419,10 @@ def kind_section(crd: Mapping[str, Any]) -> list[str]:
     conditions = conditions_table(names["kind"])
     if conditions:
         lines += [*conditions, ""]
+    for index, example in enumerate(EXAMPLES.get(names["kind"], ())):
+        if index == 0:
+            lines += ["### Examples", ""]
+        lines += [f"{example.title}:", "", "```yaml", example.manifest.rstrip("\n"), "```", ""]
     return lines
 
 

@@ -1,5 +1,8 @@
-"""`flink-manager dev`: an embedded Kubernetes API, a simulated (or real) Flink, a JAR server and the operator in
-one process, with the quickstart applied — no cluster, no Flink installation.
+"""`flink-manager dev`: an embedded Kubernetes API, a simulated (or real) Flink, a JAR server, an S3-compatible
+bucket and the operator, with the quickstart applied — no cluster, no Flink installation.
+
+The bucket is moto's S3 server (a child process, authentication enforced; flink_manager_dev.s3): its keys are in
+the Secret `dev-s3` for Artifacts and in STATE_DIR/s3.env for `flink-manager artifact push`.
 
 The API, the simulator and the JAR server run on the caller's event loop; the operator runs on a loop of its own
 in a thread (kopf treats every task of its loop as its own at shutdown, and the servers' connections are not).
@@ -10,11 +13,14 @@ servers. Everything lives in memory: a new `dev` starts from scratch.
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
+import contextlib
 import copy
 import hashlib
 import logging
 import pathlib
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -26,11 +32,12 @@ import yaml
 
 from flink_manager import API_VERSION
 from flink_manager.schema.packaged import crd_directory
+from flink_manager.settings import Settings
 from flink_manager_dev.files import FileServer
 from flink_manager_dev.kubeapi import EmbeddedKubernetes
+from flink_manager_dev.s3 import S3Server, S3ServerError
 from flink_manager_dev.simulator import SimulatedFlink, Timings
 from flink_manager_dev.simulator.versions import NEWEST
-from flink_manager.settings import Settings
 
 logger = logging.getLogger("flink_manager_dev")
 
@@ -38,6 +45,9 @@ CLUSTER_NAME = "default"
 QUICKSTART_ARTIFACT = "stateful-counter"
 QUICKSTART_CLUSTER_FILE = "00-flinkcluster.yaml"
 EXAMPLES_MANAGER = "flink-manager-dev"  # the field manager of what `dev` applies: performedBy of its first START
+S3_BUCKET = "jars"
+S3_SECRET = "dev-s3"
+S3_ENV_FILE = "s3.env"
 OPERATOR_STOP_TIMEOUT = 30.0
 
 
@@ -57,6 +67,7 @@ class DevOptions:
     flink_url: str | None = None  # a real Flink REST endpoint instead of the simulator
     flink_version: str = NEWEST  # the version the simulator answers as
     artifacts_port: int = 0
+    s3_port: int = 9000
     metrics_port: int = 0
     slots: int = 8
     timings: Timings = field(default_factory=Timings)
@@ -175,6 +186,7 @@ class DevStack:
         self.api: EmbeddedKubernetes | None = None
         self.simulator: SimulatedFlink | None = None
         self.files = FileServer()
+        self.s3: S3Server | None = None
         self.operator: OperatorThread | None = None
         self.api_url = ""
         self.flink_url = ""
@@ -192,6 +204,42 @@ class DevStack:
     async def _start(self) -> None:
         options = self.options
         options.state_dir.mkdir(parents=True, exist_ok=True)
+        self.s3 = S3Server(host=options.host, port=options.s3_port, log_path=options.state_dir / "s3.log")
+        s3_started = asyncio.create_task(self._start_s3())  # moto takes seconds to start: meanwhile, the rest
+        try:
+            await self._start_the_rest(s3_started)
+        finally:
+            if not s3_started.done():
+                s3_started.cancel()
+            with contextlib.suppress(asyncio.CancelledError, DevStackError):
+                await s3_started
+
+    async def _start_s3(self) -> None:
+        """The bucket, the Secret `dev-s3` with its keys, and STATE_DIR/s3.env for `artifact push`."""
+        assert self.s3 is not None
+        options = self.options
+        if options.s3_port and _port_taken(options.host, options.s3_port):
+            raise DevStackError(f"the S3 server cannot listen on {options.host}:{options.s3_port}: Address already in "
+                                "use (is another `flink-manager dev` running? choose another port with --s3-port, "
+                                "0 for any free one)")
+        try:
+            keys = await self.s3.start()
+            await self.s3.create_bucket(S3_BUCKET)
+        except S3ServerError as exc:
+            raise DevStackError(str(exc)) from None
+        env = options.state_dir / S3_ENV_FILE
+        env.touch(mode=0o600)
+        env.write_text(f"export AWS_ACCESS_KEY_ID={keys.access_key_id}\n"
+                       f"export AWS_SECRET_ACCESS_KEY={keys.secret_access_key}\n")
+
+    def _s3_secret(self) -> dict[str, Any]:
+        assert self.s3 is not None and self.s3.keys is not None
+        data = {k: base64.b64encode(v.encode()).decode() for k, v in self.s3.keys.secret_data().items()}
+        return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": S3_SECRET, "namespace": "default"},
+                "type": "Opaque", "data": data}
+
+    async def _start_the_rest(self, s3_started: asyncio.Task[None]) -> None:
+        options = self.options
         self.api = EmbeddedKubernetes(crds=[crd_directory()])
         self.api_url = await _listen(lambda: self.api.start(options.host, options.api_port),  # type: ignore[union-attr]
                                      "the Kubernetes API", options.host, options.api_port, "--api-port")
@@ -213,7 +261,8 @@ class DevStack:
         await _listen(lambda: self.files.start(options.host, options.artifacts_port), "the artifact server",
                       options.host, options.artifacts_port, "--artifacts-port")
         self.api.write_kubeconfig(options.kubeconfig_path)
-        settings = Settings.from_env(allow_insecure_artifacts=True,
+        # Everything dev serves listens on loopback (or --host): allowed, as http is.
+        settings = Settings.from_env(allow_insecure_artifacts=True, allow_private_artifact_hosts=("*",),
                                      artifact_cache_dir=(options.state_dir / "artifacts").resolve(),
                                      metrics_port=options.metrics_port or None)
         self.operator = OperatorThread(settings, kopf.ConnectionInfo(server=self.api_url))
@@ -230,6 +279,8 @@ class DevStack:
                 except Exception as exc:  # noqa: BLE001 - an ApiError of the embedded API: the manifest is wrong
                     raise DevStackError(f"{example.source}: {exc}") from None
                 self.applied.append(example)
+        await s3_started
+        self.api.create(self._s3_secret(), manager=EXAMPLES_MANAGER)
 
     def quickstart_execution(self) -> str | None:
         """The name of the first Execution applied from the examples."""
@@ -247,12 +298,24 @@ class DevStack:
                 logger.warning("the operator did not stop within %gs; exiting anyway", OPERATOR_STOP_TIMEOUT)
             self.operator = None
         await self.files.stop()
+        if self.s3 is not None:
+            await self.s3.stop()
+            self.s3 = None
         if self.simulator is not None:
             await self.simulator.stop()
             self.simulator = None
         if self.api is not None:
             await self.api.stop()
             self.api = None
+
+
+def _port_taken(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 async def _listen(start: Callable[[], Any], what: str, host: str, port: int, flag: str) -> str:

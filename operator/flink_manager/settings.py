@@ -38,9 +38,14 @@ class Settings(BaseSettings):
     jar_grace_seconds: int = 600  # an uploaded jar nothing refers to is deleted from its cluster after this long
     jar_housekeeping_seconds: int = 600  # how often each cluster's jars are checked
     probe_interval_seconds: int = 300  # how often a cluster's /overview is read when no job changes
-    s3_endpoint: str = "https://s3.amazonaws.com"  # where s3://bucket/key is read, as <endpoint>/bucket/key
+    # Artifact hosts allowed although they resolve to loopback, link-local or private addresses: host names,
+    # addresses or networks (minio.storage.svc.cluster.local, .svc.cluster.local for a whole suffix, 10.0.0.0/8),
+    # or * for all (development only); comma-separated.
+    allow_private_artifact_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    s3_endpoint: str = ""  # the S3 endpoint of an s3:// Artifact without spec.s3.endpoint; empty: AWS's of its region
+    artifact_secret_recheck_seconds: float = 5.0  # how often a failed Artifact re-reads the Secrets it names
 
-    @field_validator("namespaces", mode="before")
+    @field_validator("namespaces", "allow_private_artifact_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):

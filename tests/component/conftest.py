@@ -6,17 +6,16 @@ Kubernetes API, and `real`, a real kube-apiserver with the operator under the RB
 
 from __future__ import annotations
 
+import asyncio
 import pathlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import kopf
 import pytest
 import yaml
 
-from flink_manager_dev.kubeapi import EmbeddedKubernetes
-from flink_manager_dev.stack import OperatorThread
-from flink_manager_dev.simulator import SimulatedFlink, Timings
 from flink_manager.kube.client import (
     ARTIFACTS,
     EXECUTIONS,
@@ -28,8 +27,13 @@ from flink_manager.kube.client import (
     Resource,
 )
 from flink_manager.settings import Settings
+from flink_manager_dev.kubeapi import EmbeddedKubernetes
+from flink_manager_dev.s3 import S3Server
+from flink_manager_dev.simulator import SimulatedFlink, Timings
+from flink_manager_dev.stack import OperatorThread
 from tests.component.backends import EmbeddedBackend, KubeBackend, RealBackend, install_flink_manager
 from tests.infra.kube.controlplane import ControlPlane
+from tests.infra.tls import LocalCA, ServingCertificate
 from tests.jars import write_jar
 from tests.waiting import wait_for
 
@@ -168,6 +172,33 @@ class Stack:
         await self.apply(self.artifact())
         await self.apply(self.job_spec(**job_spec))
         await self.apply(execution or self.execution())
+
+
+@dataclass(frozen=True)
+class ArtifactPKI:
+    """A CA made by the tests and a serving certificate it signed for the loopback addresses the servers use."""
+
+    ca: LocalCA
+    certificate: ServingCertificate
+
+
+@pytest.fixture(scope="session")
+def artifact_pki(tmp_path_factory: pytest.TempPathFactory) -> ArtifactPKI:
+    ca = LocalCA.create(tmp_path_factory.mktemp("artifact-pki"))
+    return ArtifactPKI(ca, ca.issue("servers", "IP:127.0.0.1", "IP:127.0.0.2", "IP:::1", "DNS:localhost"))
+
+
+@pytest.fixture(scope="session")
+def s3_server(artifact_pki: ArtifactPKI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 server over HTTPS (the test CA), enforcing signatures; one per session (it takes seconds)."""
+    server = S3Server(certificate=artifact_pki.certificate.certificate, key=artifact_pki.certificate.key,
+                      ca_bundle=artifact_pki.ca.certificate,
+                      log_path=tmp_path_factory.mktemp("s3") / "moto.log")
+    try:
+        asyncio.run(server.start())
+        yield server
+    finally:
+        asyncio.run(server.stop())
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pathlib
@@ -50,7 +51,7 @@ class DevProcess:
         self.started = time.monotonic()
         self.stderr = (workdir / "dev.stderr").open("w")
         self.process = subprocess.Popen(
-            [FLINK_MANAGER, "dev", "--api-port", "0", "--flink-port", "0", *extra],
+            [FLINK_MANAGER, "dev", "--api-port", "0", "--flink-port", "0", "--s3-port", "0", *extra],
             cwd=workdir, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
             env={**os.environ, "FLINK_MANAGER_CACHE": str(example_job_jar().parents[2])},
         )
@@ -111,6 +112,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
     """One `dev` for the tests that each use objects of their own; stopped at the end of the module."""
     workdir = tmp_path_factory.mktemp("dev")
     (workdir / ".venv").symlink_to(REPO / ".venv")  # the tour's `export PATH=$PWD/.venv/bin:$PATH`
+    (workdir / ".cache").symlink_to(example_job_jar().parents[1])  # the JAR the tour pushes
     process = DevProcess(workdir)
     try:
         process.wait_line(rf"Execution {QUICKSTART_EXECUTION} is Running")
@@ -174,6 +176,22 @@ def test_the_readme_tour(dev: DevProcess) -> None:
     status = json.loads(dev.kubectl("get", "fex", QUICKSTART_EXECUTION, "-o", "json"))["status"]
     assert status["phase"] == "Running" and status["attempt"] == 3
     assert status["history"][2]["details"]["restoredFrom"] == savepoint  # resumed from the stop's savepoint
+
+
+def test_the_readme_push_tour(dev: DevProcess) -> None:
+    """`artifact push` to the dev bucket, `kubectl apply` of what it printed, and an Execution of the pushed JAR.
+    The README's endpoint is dev's default port; this `dev` listens on a free one."""
+    endpoint = dev.wait_line(r"^S3 (http://[0-9.]+:[0-9]+): bucket jars").group(1)
+    block = next(b for b in readme_blocks() if "flink-manager artifact push" in b)
+    assert "http://127.0.0.1:9000" in block
+    out = run_block(dev, block.replace("http://127.0.0.1:9000", endpoint), dev.workdir)
+    assert "artifact.flinkmanager.io/counter created" in out
+    assert re.search(r"execution.flinkmanager.io/counter-1 Running \(Flink job [0-9a-f]{32}\)", out)
+    artifact = json.loads(dev.kubectl("get", "fa", "counter", "-o", "json"))
+    assert artifact["status"]["resolved"]["url"] == "s3://jars/counter/0.1.0/counter.jar"
+    assert artifact["status"]["sha256"] == hashlib.sha256(example_job_jar().read_bytes()).hexdigest()
+    assert artifact["spec"]["credentialsSecretRef"] == {"name": "dev-s3"}
+    assert [u["cluster"] for u in artifact["status"]["uploads"]] == ["default"]
 
 
 def test_the_readmes_other_commands(dev: DevProcess) -> None:

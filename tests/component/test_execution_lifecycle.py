@@ -153,13 +153,14 @@ async def test_a_job_spec_pointing_at_a_missing_artifact_is_not_ready_and_flink_
     assert running.flink.call_count("upload_jar") == 0
 
 
-async def test_a_checksum_mismatch_fails_the_artifact_without_an_upload(running: Stack) -> None:
+async def test_a_digest_mismatch_fails_the_artifact_without_an_upload(running: Stack) -> None:
     await running.apply(running.cluster())
     await running.apply(running.artifact(sha256="0" * 64))
     await running.apply(running.job_spec())
     await running.apply(running.execution())
     artifact = await running.wait("Artifact", "job-jar", lambda b: status(b).get("phase") == "Failed")
-    assert condition(artifact, "Ready")["reason"] == "ChecksumMismatch"
+    assert condition(artifact, "Ready")["reason"] == "DigestMismatch"
+    assert condition(artifact, "Degraded")["reason"] == "DigestMismatch"
     await running.wait("Execution", "run-1", lambda b: condition(b, "Ready").get("reason") == "ArtifactFailed")
     assert running.flink.call_count("upload_jar") == 0
 

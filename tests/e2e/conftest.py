@@ -48,8 +48,10 @@ DEPLOY_MANIFESTS = ("kopf-peering-crds.yaml", "namespace.yaml", "serviceaccount.
 # As deploy/deployment.yaml runs it: in the ClusterKopfPeering of deploy/peering.yaml (so its RBAC is exercised too).
 PEERING = "flink-manager"
 # What the tests set beyond deploy/'s settings, however the operator is launched: the example job jar is served
-# over http.
-OPERATOR_TEST_ENV = {"FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true"}
+# over http, and the test servers (the JAR server, S3, the Maven repository) listen on this machine's loopback,
+# which the operator's container reaches as 10.0.2.2 (tests/infra/image/container.py).
+OPERATOR_TEST_ENV = {"FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true",
+                     "FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS": "127.0.0.1,10.0.2.2"}
 # How the operator is launched: as a subprocess (the default), or as the built image. Parametrize `flink_manager`
 # (indirectly) to choose.
 LAUNCHES = ("process", "image")

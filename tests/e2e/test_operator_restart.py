@@ -60,7 +60,8 @@ def test_a_new_operator_process_resumes_a_running_execution_without_writing(
     port = free_port()
     successor = OperatorProcess(
         kubeconfig=e2e.plane.operator_kubeconfig, log_path=tmp_path / "successor.log", work_dir=tmp_path / "work",
-        env={"FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true", "FLINK_MANAGER_METRICS_PORT": str(port)},
+        env={"FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true", "FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS": "127.0.0.1",
+             "FLINK_MANAGER_METRICS_PORT": str(port)},
         args=["--namespace", e2e.namespace],
     )
     metrics = f"http://127.0.0.1:{port}/metrics"

@@ -746,14 +746,19 @@ def test_health_of_artifacts_as_the_operator_reports_them() -> None:
     spec = {"url": "https://repo.example.com/job.jar", "sha256": "a" * 64}
     view = View("job", 1, ArtifactSpec.from_wire(spec), ArtifactStatus.from_wire({}))
     verdicts = {
-        "verified": decide_artifact(view, FetchResult(sha256="a" * 64, size_bytes=10), NOW),
-        "mismatch": decide_artifact(view, FetchResult(failure_reason="ChecksumMismatch", failure="digest differs"), NOW),
+        "verified": decide_artifact(view, FetchResult(sha256="a" * 64, size_bytes=10), None, NOW),
+        "mismatch": decide_artifact(view, FetchResult(failure_reason="DigestMismatch", failure="digest differs"),
+                                    None, NOW),
+        "refused": decide_artifact(view, FetchResult(failure_reason="AuthenticationFailed",
+                                                     failure="refused the credentials of Secret 'repo'"), None, NOW),
         "retrying": decide_artifact(view, FetchResult(failure_reason="FetchFailed", failure="HTTP 503",
-                                                      retryable=True), NOW),
+                                                      retryable=True), None, NOW),
     }
     health = {name: argo_health(_wire("Artifact", "job", 1, spec, status)) for name, status in verdicts.items()}
     assert health["verified"]["status"] == "Healthy"
-    assert health["mismatch"] == {"status": "Degraded", "message": "Failed: ChecksumMismatch: digest differs"}
+    assert health["mismatch"] == {"status": "Degraded", "message": "DigestMismatch: digest differs"}
+    assert health["refused"] == {"status": "Degraded",
+                                 "message": "AuthenticationFailed: refused the credentials of Secret 'repo'"}
     assert health["retrying"] == {"status": "Progressing", "message": "FetchFailed: HTTP 503"}
 
 

@@ -93,7 +93,8 @@ def test_every_field_default_and_printer_column_is_documented(crd: dict[str, Any
         assert "`Running`" in rows["spec.state"] and "one of `Running`, `Stopped`, `Cancelled`" in rows["spec.state"]
         assert "rule (on update): jobSpecRef is immutable" in rows["spec.jobSpecRef"]
     if kind == "Artifact":
-        assert "**required**" in rows["spec.sha256"] and "pattern `^[a-f0-9]{64}$`" in rows["spec.sha256"]
+        assert "nullable" in rows["spec.sha256"] and "pattern `^[a-f0-9]{64}$`" in rows["spec.sha256"]
+        assert "rule: an Artifact names exactly one source" in rows["spec"]
     if kind == "JobSpec":
         assert '`{"name": "default"}`' in rows["spec.clusterRef"]
 
@@ -110,6 +111,18 @@ def test_documented_reasons_are_set_by_the_operator(kind: str) -> None:
     assert missing == [], f"{kind}: reasons documented but not found in operator/flink_manager: {missing}"
     types = {row.type for row in gen.CONDITIONS[kind]}
     assert "Ready" in types and types <= {"Ready", "Progressing", "Degraded"}
+
+
+@pytest.mark.parametrize("example", [e for examples in gen.EXAMPLES.values() for e in examples], ids=lambda e: e.title)
+def test_every_example_is_accepted_by_the_crds(example: Any) -> None:
+    from flink_manager.schema.packaged import crd_documents
+    from flink_manager.validation import validate_documents
+    from flink_manager.validation.documents import Document
+
+    document = yaml.safe_load(example.manifest)
+    report = validate_documents([Document("example", 0, document)], crds=crd_documents(), allow_missing_refs=True)
+    assert not report.problems, report.problems
+    assert f"```yaml\n{example.manifest}```" in REFERENCE.read_text()
 
 
 def test_documented_labels_annotations_and_finalizers_are_used_by_the_operator() -> None:

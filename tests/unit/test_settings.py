@@ -25,6 +25,8 @@ def test_every_setting_is_read_from_its_variable() -> None:
             "FLINK_MANAGER_JAR_HOUSEKEEPING_SECONDS": "30",
             "FLINK_MANAGER_PROBE_INTERVAL_SECONDS": "120",
             "FLINK_MANAGER_S3_ENDPOINT": "http://minio:9000",
+            "FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS": "minio.storage.svc, .svc.cluster.local,10.96.0.0/12",
+            "FLINK_MANAGER_ARTIFACT_SECRET_RECHECK_SECONDS": "2.5",
         }
     )
     assert settings == Settings(
@@ -40,6 +42,8 @@ def test_every_setting_is_read_from_its_variable() -> None:
         jar_housekeeping_seconds=30,
         probe_interval_seconds=120,
         s3_endpoint="http://minio:9000",
+        allow_private_artifact_hosts=("minio.storage.svc", ".svc.cluster.local", "10.96.0.0/12"),
+        artifact_secret_recheck_seconds=2.5,
     )
 
 
@@ -69,14 +73,17 @@ def test_a_value_that_does_not_parse_names_its_variable(name: str, value: str, t
     assert str(raised.value) == f"{name}={value!r} is not a valid {type_name}"
 
 
-async def test_the_s3_endpoint_setting_is_where_s3_urls_are_read(
-    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_the_s3_endpoint_setting_is_where_s3_urls_are_read(tmp_path: pathlib.Path) -> None:
+    """An s3:// Artifact without spec.s3.endpoint is read from FLINK_MANAGER_S3_ENDPOINT (anonymously: no Secret)."""
     import hashlib
 
     from aiohttp import web
 
-    from flink_manager.artifacts.fetch import ArtifactStore
+    from flink_manager.api.artifact import ArtifactSpec
+    from flink_manager.artifacts.http import FetchOptions
+    from flink_manager.artifacts.sources import SourceAccess, open_source
+    from flink_manager.artifacts.store import ArtifactStore
+    from flink_manager.reconcile.artifact import Pin
 
     content = b"jar bytes"
 
@@ -90,9 +97,18 @@ async def test_the_s3_endpoint_setting_is_where_s3_urls_are_read(
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        monkeypatch.setenv("FLINK_MANAGER_S3_ENDPOINT", f"http://127.0.0.1:{port}/")
-        store = ArtifactStore(tmp_path, max_bytes=1024, allow_insecure=False)
-        fetched = await store.fetch("s3://jars/team/job.jar", hashlib.sha256(content).hexdigest())
-        assert fetched.path.read_bytes() == content
+        settings = Settings.from_env(
+            {
+                "FLINK_MANAGER_S3_ENDPOINT": f"http://127.0.0.1:{port}/",
+                "FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true",
+                "FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS": "127.0.0.1",
+            }
+        )
+        store = ArtifactStore(tmp_path, FetchOptions.from_settings(settings))
+        digest = hashlib.sha256(content).hexdigest()
+        spec = ArtifactSpec(url="s3://jars/team/job.jar", sha256=digest)
+        verified = await store.verify(open_source(spec, SourceAccess(), store.options), Pin(sha256=digest))
+        assert verified.path.read_bytes() == content
+        assert verified.resolved.url == "s3://jars/team/job.jar"
     finally:
         await runner.cleanup()

@@ -16,9 +16,11 @@ from flink_manager.cli.common import CliError, Formatter, port, positive_int, re
 
 DESCRIPTION = """\
 Run an embedded Kubernetes API, a simulated Flink session cluster (or a real one with --flink-url) and the
-operator in this one process; create the FlinkCluster `default`, serve the example job's JAR over http, and
-apply examples/quickstart (see its README for the two substitutions). A kubeconfig for kubectl is written to
-.flink-manager/kubeconfig. Ctrl-C or SIGTERM stops everything; nothing is kept (it all lives in memory).
+operator in this one process, and an S3-compatible server (moto, with the bucket `jars`) beside it; create the
+FlinkCluster `default` and the Secret `dev-s3` (the bucket's keys, also in .flink-manager/s3.env for
+`flink-manager artifact push`), serve the example job's JAR over http, and apply examples/quickstart (see its
+README for the two substitutions). A kubeconfig for kubectl is written to .flink-manager/kubeconfig. Ctrl-C or
+SIGTERM stops everything; nothing is kept (it all lives in memory).
 
 examples:
   flink-manager dev
@@ -40,6 +42,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--flink-url", help="use this real Flink REST endpoint instead of the simulator (its jobs "
                                             "keep running when dev exits: stop or cancel them first)")
     parser.add_argument("--artifacts-port", type=port, default=0, help="port of the JAR server (0: any)")
+    parser.add_argument("--s3-port", type=port, default=9000, help="port of the S3-compatible server (0: any)")
     parser.add_argument("--metrics-port", type=port, default=0, help="serve the operator's metrics here (0: off)")
     parser.add_argument("--host", default="127.0.0.1", help="address every server listens on")
     parser.add_argument("--state-dir", default=".flink-manager",
@@ -101,7 +104,7 @@ def _options(args: argparse.Namespace) -> Any:
         state_dir=state_dir, kubeconfig=pathlib.Path(args.kubeconfig) if args.kubeconfig else None,
         host=args.host, api_port=args.api_port, flink_port=args.flink_port, flink_url=args.flink_url,
         flink_version=flink_version,
-        artifacts_port=args.artifacts_port, metrics_port=args.metrics_port, slots=args.slots,
+        artifacts_port=args.artifacts_port, s3_port=args.s3_port, metrics_port=args.metrics_port, slots=args.slots,
         timings=Timings.fast() if args.timings == "fast" else Timings(), poll_interval_seconds=args.poll_interval,
         examples_dir=examples_dir, example_jar=jar, served_files=tuple(pathlib.Path(p) for p in args.serve),
     )
@@ -185,6 +188,9 @@ def _banner(stack: Any, options: Any, sha256_of: Any) -> str:
         f"Flink Manager dev stack: Kubernetes API {stack.api_url} · {flink} · JARs {stack.files.url}",
         f"kubeconfig: {kubeconfig}",
     ]
+    if stack.s3 is not None:
+        s3_env = _shown(options.state_dir / "s3.env")
+        lines.append(f"S3 {stack.s3.endpoint}: bucket jars, keys in the Secret dev-s3 and in {s3_env}")
     for path in options.served_files:
         lines.append(f"serving {path} at {stack.files.url_of(path.name)} (sha256 {sha256_of(path)})")
     execution = stack.quickstart_execution()
@@ -198,6 +204,12 @@ def _banner(stack: Any, options: Any, sha256_of: Any) -> str:
             f"  flink-manager history {execution} --kubeconfig {kubeconfig}",
             f"  {kubectl} get fex {execution} -o jsonpath='{{.status.history}}'",
             f"  {kubectl} describe fex {execution}",
+        ]
+    if stack.s3 is not None:
+        lines += [
+            f"  source {_shown(options.state_dir / 's3.env')}    # then upload a JAR and run it:",
+            f"  flink-manager artifact push my-job.jar --to s3://jars/my-job.jar --endpoint {stack.s3.endpoint} "
+            f"--path-style --credentials-secret dev-s3 | {kubectl} apply -f -",
         ]
     lines += ["", "Ctrl-C stops everything (all state is in memory).", ""]
     return "\n".join(lines)

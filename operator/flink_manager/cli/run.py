@@ -38,7 +38,10 @@ _HELP = {
     "metrics_port": "serve Prometheus metrics on :PORT/metrics (0: off)",
     "artifact_cache_dir": "where verified JARs are kept, named by digest",
     "workers": "concurrent reconciles",
-    "s3_endpoint": "where s3://bucket/key artifact URLs are read, anonymously, as URL/bucket/key",
+    "allow_private_artifact_hosts": "artifact hosts allowed on loopback, link-local or private addresses: names, "
+                                    "addresses, networks, .suffix, or * (comma-separated)",
+    "s3_endpoint": "S3 endpoint of s3:// Artifacts that name none (default: AWS's of the Artifact's region)",
+    "artifact_secret_recheck_seconds": "how often a failed Artifact re-reads the Secrets it names",
 }
 
 
@@ -87,9 +90,16 @@ def settings_from(args: argparse.Namespace, env: dict[str, str] | None = None) -
     """FLINK_MANAGER_* variables, overridden by the flags given."""
     overrides = {name: getattr(args, name, None) for name in Settings.model_fields}
     try:
-        return Settings.from_env(os.environ if env is None else env, **overrides)
+        settings = Settings.from_env(os.environ if env is None else env, **overrides)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    from flink_manager.artifacts.hosts import HostPolicy
+
+    try:
+        HostPolicy.from_setting(settings.allow_private_artifact_hosts)
+    except ValueError as exc:
+        raise CliError(f"{ENV_PREFIX}ALLOW_PRIVATE_ARTIFACT_HOSTS: {exc}") from None
+    return settings
 
 
 def priority_from(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flink_manager.api.execution import ExecutionStatus
-from flink_manager.artifacts.fetch import ArtifactStore
+from flink_manager.artifacts.store import ArtifactStore
 from flink_manager.controller.cache import Cache
 from flink_manager.controller.metrics import Metrics
 from flink_manager.controller.queue import WorkQueue

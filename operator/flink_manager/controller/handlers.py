@@ -20,7 +20,8 @@ import kopf
 
 from flink_manager import GROUP, VERSION
 from flink_manager.api.cluster import FlinkClusterSpec
-from flink_manager.artifacts.fetch import ArtifactStore
+from flink_manager.artifacts.http import FetchOptions
+from flink_manager.artifacts.store import ArtifactStore
 from flink_manager.controller import clusters, jars, peering
 from flink_manager.controller.artifacts import reconcile_artifact
 from flink_manager.controller.context import (
@@ -89,8 +90,7 @@ def add_indexes(ctx: OperatorContext) -> None:
 
 async def build_context(settings: Settings, credentials: Credentials | Any) -> OperatorContext:
     kube_credentials = credentials if isinstance(credentials, Credentials) else Credentials.from_kopf(credentials)
-    store = ArtifactStore(settings.artifact_cache_dir, max_bytes=settings.max_artifact_bytes,
-                          allow_insecure=settings.allow_insecure_artifacts)
+    store = ArtifactStore(settings.artifact_cache_dir, FetchOptions.from_settings(settings))
     ctx = OperatorContext(settings=settings, kube=KubeClient(kube_credentials), artifact_store=store)
     ctx.kube._observer = ctx.metrics.observe_write  # noqa: SLF001 - wired once, here
     ctx.metrics.watch_resources(lambda: ctx.cache.items(EXECUTION), lambda: ctx.cache.items(FLINK_CLUSTER))

@@ -9,14 +9,15 @@ from collections.abc import Callable
 from typing import Any
 
 from flink_manager.api.artifact import ArtifactStatus, ArtifactUpload
-from flink_manager.artifacts.fetch import ArtifactError
+from flink_manager.artifacts.errors import ArtifactError, DigestMismatch
+from flink_manager.controller.artifacts import artifact_content
 from flink_manager.controller.context import ARTIFACT, EXECUTION, FLINK_CLUSTER, JOB_SPEC, OperatorContext, ref
 from flink_manager.controller.recording import write_status
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import artifact_view
 from flink_manager.flink.errors import FlinkJarNotFound
 from flink_manager.kube.client import ARTIFACTS, KubeConflict
-from flink_manager.reconcile.artifact import with_upload, without_uploads
+from flink_manager.reconcile.artifact import failed, with_upload, without_uploads
 from flink_manager.reconcile.jars import plan_housekeeping
 from flink_manager.reconcile.observations import ActionError, ActionErrorKind
 from flink_manager.reconcile.plans import UploadJar
@@ -55,19 +56,15 @@ async def upload(ctx: OperatorContext, runtime: ClusterRuntime, action: UploadJa
         known = jar_ids(body, runtime.name).get(action.sha256)
         if known is not None and known != action.replace_jar_id:
             return known  # uploaded meanwhile for another execution
-        store = ctx.artifact_store
-        if view.spec.sha256 != action.sha256 and not store.path_for(action.sha256).exists():
-            raise UploadFailed(ActionError(
-                ActionErrorKind.ARTIFACT,
-                f"Artifact {action.artifact!r} now has sha256 {view.spec.sha256}; content {action.sha256} is no "
-                "longer available",
-            ))
         try:
-            fetched = await store.ensure(view.spec.url, action.sha256)
+            path = await artifact_content(ctx, namespace, body, action.sha256)
         except ArtifactError as exc:
-            error = ActionError(ActionErrorKind.ARTIFACT, f"Artifact {action.artifact!r}: {exc.message}")
-            raise UploadFailed(error) from exc
-        jar_id = await runtime.client.upload_jar(fetched.path, jar_file_name(action.artifact, action.sha256))
+            if isinstance(exc, DigestMismatch):  # the content changed behind its pin: the Artifact says so too
+                mismatch, generation = exc, view.generation
+                await update_uploads(ctx, namespace, action.artifact, lambda status: failed(
+                    status, mismatch.reason, mismatch.message, generation, ctx.clock(), key=status.fetch_key))
+            raise UploadFailed(ActionError(ActionErrorKind.ARTIFACT, f"Artifact {action.artifact!r}: {exc.message}")) from exc
+        jar_id = await runtime.client.upload_jar(path, jar_file_name(action.artifact, action.sha256))
         record = ArtifactUpload(cluster=runtime.name, jar_id=jar_id, sha256=action.sha256, uploaded_at=ctx.clock())
         await _record_upload(ctx, namespace, action.artifact, record, action.replace_jar_id)
         logger.info("uploaded Artifact %s/%s to FlinkCluster %s as %s", namespace, action.artifact, runtime.name,
@@ -106,7 +103,8 @@ def jars_in_use(ctx: OperatorContext, namespace: str) -> set[tuple[str, str]]:
         artifact_name = ((job_spec.get("spec") or {}).get("artifactRef") or {}).get("name") or ""
         artifact = ctx.cache.get(ARTIFACT, namespace, artifact_name)
         if artifact is not None:
-            in_use.add((artifact_name, (artifact.get("spec") or {}).get("sha256", "")))
+            pinned = (artifact.get("spec") or {}).get("sha256") or (artifact.get("status") or {}).get("sha256")
+            in_use.add((str(artifact_name), str(pinned or "")))
     for execution in ctx.cache.items(EXECUTION, namespace):
         status = execution.get("status") or {}
         for config in (status.get("runConfig"), status.get("stableRunConfig")):

@@ -56,6 +56,16 @@ class RunTarget:
     rollback: RollbackSpec
 
 
+def verified_digest(artifact: ArtifactView) -> str | None:
+    """The digest an Execution may run: the one verified, when the status is of the current spec (spec.sha256, or
+    for a Maven source without it the digest checked against the repository)."""
+    status, spec = artifact.status, artifact.spec
+    if (status.phase != ArtifactPhase.READY or status.observed_generation != artifact.generation
+            or status.sha256 is None or (spec.sha256 is not None and spec.sha256 != status.sha256)):
+        return None
+    return status.sha256
+
+
 def resolve_target(
     job_spec_name: str,
     job_spec: JobSpecView | None,
@@ -71,11 +81,8 @@ def resolve_target(
         return Blocker("ArtifactNotFound", f"Artifact {artifact_name!r} does not exist")
     if artifact.status.phase == ArtifactPhase.FAILED:
         return Blocker("ArtifactFailed", f"Artifact {artifact_name!r} failed: {_message_of(artifact)}")
-    if (
-        artifact.status.phase != ArtifactPhase.READY
-        or artifact.status.sha256 != artifact.spec.sha256
-        or artifact.status.observed_generation != artifact.generation
-    ):
+    sha256 = verified_digest(artifact)
+    if sha256 is None:
         return Blocker("ArtifactNotReady", f"Artifact {artifact_name!r} is not verified yet")
     if artifact.spec.entry_classes and spec.entry_class not in artifact.spec.entry_classes:
         listed = ", ".join(artifact.spec.entry_classes)
@@ -98,7 +105,7 @@ def resolve_target(
     run_config = RunConfig(
         job_spec_generation=job_spec.generation,
         artifact=artifact_name,
-        artifact_sha256=artifact.spec.sha256,
+        artifact_sha256=sha256,
         entry_class=spec.entry_class,
         parallelism=spec.parallelism,
         program_args=spec.program_args,

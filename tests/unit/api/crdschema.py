@@ -66,7 +66,7 @@ PRINTER_COLUMNS: dict[str, list[tuple[str, str]]] = {
 }
 # Columns shown only with `-o wide` (priority 1): upper-cased name → jsonPath.
 WIDE_COLUMNS: dict[str, list[tuple[str, str]]] = {
-    "Artifact": [("SHA256", ".spec.sha256")],
+    "Artifact": [("SHA256", ".status.sha256"), ("SOURCE", ".status.resolved.url")],
 }
 
 # Keywords a structural schema may use (anything else is a typo or a construct the apiserver rejects).

@@ -14,6 +14,8 @@ CLUSTER = {"restUrl": "http://flink-jobmanager:8081"}
 ARTIFACT = {"url": "https://repo.example.com/my-job-1.0.0.jar", "sha256": SHA}
 JOB_SPEC = {"artifactRef": {"name": "my-job"}, "entryClass": "com.example.MyJob"}
 EXECUTION = {"jobSpecRef": {"name": "my-job-spec"}}
+MAVEN = {"repository": "https://repo.example.com/maven2", "groupId": "com.example", "artifactId": "my-job",
+         "version": "1.0.0"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,33 @@ CASES = [
     RuleCase("artifact-sha256-short", "Artifact", _with(ARTIFACT, sha256=SHA[:63]), "spec.sha256"),
     RuleCase("artifact-entry-class-with-space", "Artifact", _with(ARTIFACT, entryClasses=["com.example.My Job"]),
              "spec.entryClasses[0]"),
+    RuleCase("artifact-url-with-credentials", "Artifact", _with(ARTIFACT, url="https://me:pw@repo.example.com/a.jar"),
+             "url must not contain credentials"),
+    RuleCase("artifact-url-without-sha256", "Artifact", {"url": ARTIFACT["url"]}, "a spec.url source needs spec.sha256"),
+    RuleCase("artifact-no-source", "Artifact", {"sha256": SHA}, "exactly one source"),
+    RuleCase("artifact-url-and-maven", "Artifact", _with(ARTIFACT, maven=MAVEN), "exactly one source"),
+    RuleCase("artifact-explicit-null-url-and-maven", "Artifact", {"url": None, "maven": MAVEN}),
+    RuleCase("artifact-maven-without-sha256", "Artifact", {"maven": MAVEN}),
+    RuleCase("artifact-maven-snapshot-with-classifier-and-secrets", "Artifact", {
+        "maven": {**MAVEN, "version": "1.1.0-SNAPSHOT", "classifier": "all", "resolveNonce": 2},
+        "credentialsSecretRef": {"name": "nexus"}, "caSecretRef": {"name": "corp-ca", "key": "ca.pem"}}),
+    RuleCase("artifact-maven-version-with-slash", "Artifact", {"maven": {**MAVEN, "version": "../../etc"}},
+             "spec.maven.version"),
+    RuleCase("artifact-maven-group-with-empty-segment", "Artifact", {"maven": {**MAVEN, "groupId": "com..example"}},
+             "spec.maven.groupId"),
+    RuleCase("artifact-maven-repository-with-credentials", "Artifact",
+             {"maven": {**MAVEN, "repository": "https://me:pw@repo.example.com/maven2"}}, "spec.maven.repository"),
+    RuleCase("artifact-maven-without-version", "Artifact",
+             {"maven": {k: v for k, v in MAVEN.items() if k != "version"}}, "spec.maven.version"),
+    RuleCase("artifact-s3-options", "Artifact", _with(
+        ARTIFACT, url="s3://jars/my-job.jar", s3={"endpoint": "https://minio.storage.svc:9000", "region": "eu-west-1",
+                                                 "pathStyle": True}, credentialsSecretRef={"name": "minio"})),
+    RuleCase("artifact-s3-options-for-https", "Artifact", _with(ARTIFACT, s3={"pathStyle": True}),
+             "spec.s3 applies to an s3:// url only"),
+    RuleCase("artifact-s3-endpoint-with-path", "Artifact",
+             _with(ARTIFACT, url="s3://jars/a.jar", s3={"endpoint": "https://minio:9000/jars"}), "spec.s3.endpoint"),
+    RuleCase("artifact-file-with-credentials", "Artifact",
+             _with(ARTIFACT, url="file:///opt/a.jar", credentialsSecretRef={"name": "s"}), "a file:// url takes no"),
     # JobSpec
     RuleCase("job-spec-minimal", "JobSpec", JOB_SPEC),
     RuleCase("job-spec-inner-class", "JobSpec", _with(JOB_SPEC, entryClass="com.example.Jobs$Counter")),

@@ -6,7 +6,8 @@ import asyncio
 import pathlib
 from typing import Any
 
-from flink_manager.artifacts.fetch import ArtifactStore
+from flink_manager.artifacts.http import FetchOptions
+from flink_manager.artifacts.store import ArtifactStore
 from flink_manager.controller.context import OperatorContext
 from flink_manager.controller.executions import reconcile_execution
 from flink_manager.controller.queue import Outcome
@@ -37,7 +38,7 @@ class FailingKube:
 
 
 def reconcile(kube: FailingKube, tmp_path: pathlib.Path) -> Outcome:
-    store = ArtifactStore(tmp_path, max_bytes=1024, allow_insecure=False)
+    store = ArtifactStore(tmp_path, FetchOptions.from_settings(Settings(max_artifact_bytes=1024)))
     ctx = OperatorContext(settings=Settings(), kube=kube, artifact_store=store)  # type: ignore[arg-type]
     ctx.cache.put("Execution", EXECUTION)
     return asyncio.run(reconcile_execution(ctx, "default", "run"))
