@@ -112,7 +112,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
     """One `dev` for the tests that each use objects of their own; stopped at the end of the module."""
     workdir = tmp_path_factory.mktemp("dev")
     (workdir / ".venv").symlink_to(REPO / ".venv")  # the tour's `export PATH=$PWD/.venv/bin:$PATH`
-    (workdir / ".cache").symlink_to(example_job_jar().parents[1])  # the JAR the tour pushes
+    (workdir / ".cache").symlink_to(example_job_jar().parents[2])  # the JAR the tour pushes
     process = DevProcess(workdir)
     try:
         process.wait_line(rf"Execution {QUICKSTART_EXECUTION} is Running")
