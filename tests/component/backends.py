@@ -17,8 +17,8 @@ from typing import Protocol
 
 import kopf
 
-from flink_manager_dev.kubeapi import EmbeddedKubernetes
 from flink_manager.kube.client import Credentials
+from flink_manager_dev.kubeapi import EmbeddedKubernetes
 from tests.infra.kube.controlplane import ControlPlane
 
 REPO = pathlib.Path(__file__).resolve().parents[2]

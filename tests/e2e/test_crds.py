@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flink_manager.api import KINDS
-
 from tests.infra.kube.controlplane import ControlPlane
 from tests.unit.api.crdschema import GROUP, PRINTER_COLUMNS, VERSION, json_equal
 from tests.unit.api.rule_cases import ARTIFACT, CASES, CLUSTER, EXECUTION, JOB_SPEC, RuleCase

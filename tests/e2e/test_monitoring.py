@@ -79,10 +79,10 @@ def exported_series() -> dict[str, set[str]]:
     metrics = Metrics()
     metrics.watch_resources(lambda: (), lambda: ())
     series: dict[str, set[str]] = {}
-    for collector in list(metrics.registry._collector_to_names):  # noqa: SLF001 - the registry's own index
+    for collector in list(metrics.registry._collector_to_names):
         declared = getattr(collector, "_labelnames", None)
         for family in collector.describe():  # type: ignore[attr-defined]
-            labels = set(declared if declared is not None else family._labelnames)  # noqa: SLF001
+            labels = set(declared if declared is not None else family._labelnames)
             suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"),
                         "gauge": ("",)}.get(family.type)
             assert suffixes is not None, f"{family.name}: a {family.type}, which this test does not know"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import FORBIDDEN, EndToEnd
-from tests.infra.processes import free_port
 from tests.infra.operator import LaunchedOperator, OperatorProcess
+from tests.infra.processes import free_port
 from tests.waiting import wait_for_sync
 
 pytestmark = [pytest.mark.real_k8s, pytest.mark.real_flink]

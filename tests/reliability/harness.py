@@ -26,8 +26,8 @@ import logging
 import pathlib
 import sys
 import threading
-import traceback
 import time
+import traceback
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Literal
@@ -38,12 +38,12 @@ from kopf._core.engines import peering as kopf_peering
 
 from flink_manager.controller import handlers
 from flink_manager.controller.runner import run_operator
-from flink_manager_dev.kubeapi import EmbeddedKubernetes
 from flink_manager.flink.client import FlinkClient
-from flink_manager_dev.simulator import SimulatedFlink, Timings
 from flink_manager.kube.client import KubeClient
 from flink_manager.reconcile.ids import derive_job_id
 from flink_manager.settings import Settings
+from flink_manager_dev.kubeapi import EmbeddedKubernetes
+from flink_manager_dev.simulator import SimulatedFlink, Timings
 from tests.component.conftest import REPO, Stack
 from tests.waiting import wait_for
 

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import strategies as st
 
 from flink_manager.api.flinkjob import JobState
+from flink_manager.kube.client import KubeError, KubeInvalid
 from flink_manager_dev.simulator.jobs import Tasks
 from flink_manager_dev.simulator.views import cluster_overview
-from flink_manager.kube.client import KubeError, KubeInvalid
 from tests.component.conftest import KIND_RESOURCES
 from tests.reliability.crd_strategies import Mutation, draw_examples, mutations
 from tests.reliability.flows import conditions, status

@@ -44,12 +44,12 @@ def test_make_test_runs_the_contract_tier_on_every_version_and_the_lifecycle_on_
     contract = [line for line in recipe if "tests.contract.matrix" in line]
     assert contract and "--flink-version" not in contract[0]  # the matrix runner's default: every version
     assert any(line.endswith("tests/e2e") for line in recipe)
-    assert E2E_VERSIONS == [row.version for row in DISTRIBUTIONS if row.e2e]
+    assert [row.version for row in DISTRIBUTIONS if row.e2e] == E2E_VERSIONS
     assert [row.line for row in DISTRIBUTIONS if row.e2e] == ["1.18", "1.20", "2.3"]  # oldest, LTS, newest
 
 
 def test_the_supported_range_is_the_matrix() -> None:
     oldest, newest = DISTRIBUTIONS[0], DISTRIBUTIONS[-1]
-    assert SUPPORTED_RANGE == f"{oldest.line} to {newest.line}"
+    assert f"{oldest.line} to {newest.line}" == SUPPORTED_RANGE
     assert DIALECTS[0].name == oldest.line
     assert f"Flink {SUPPORTED_RANGE}" in (REPO / "README.md").read_text()

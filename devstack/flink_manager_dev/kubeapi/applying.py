@@ -11,10 +11,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from flink_manager_dev.kubeapi.errors import ApplyConflict
 from flink_manager.schema.jsonvalues import json_copy
+from flink_manager_dev.kubeapi.errors import ApplyConflict
 from flink_manager_dev.kubeapi.managedfields import (
-    ITEM, MAP, ListTypeOf, Path, applied_paths, flatten, from_fields_v1, update_entries,
+    ITEM,
+    MAP,
+    ListTypeOf,
+    Path,
+    applied_paths,
+    flatten,
+    from_fields_v1,
+    update_entries,
 )
 
 

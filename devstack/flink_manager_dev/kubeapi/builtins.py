@@ -3,8 +3,8 @@ events.k8s.io/v1 Events are a converted view of core v1 Events, as on the apiser
 
 from __future__ import annotations
 
-from flink_manager_dev.kubeapi.conversion import EVENTS_V1
 from flink_manager.schema.resources import ALL_VERBS, ResourceType
+from flink_manager_dev.kubeapi.conversion import EVENTS_V1
 
 _READ_WRITE = ALL_VERBS
 _NAMESPACE_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")

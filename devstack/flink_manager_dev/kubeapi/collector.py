@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from flink_manager_dev.kubeapi import errors
 from flink_manager.schema import crds
 from flink_manager.schema.jsonvalues import json_copy
-from flink_manager_dev.kubeapi.objects import GC_MANAGER, ObjectApi, WriteOptions
 from flink_manager.schema.resources import ResourceType
+from flink_manager_dev.kubeapi import errors
+from flink_manager_dev.kubeapi.objects import GC_MANAGER, ObjectApi, WriteOptions
 from flink_manager_dev.kubeapi.storage import Change, StorageKey, Stored
 
 NAMESPACES: StorageKey = ("", "namespaces")

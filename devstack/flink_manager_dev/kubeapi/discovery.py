@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flink_manager_dev.kubeapi.registry import Registry
 from flink_manager.schema.resources import ResourceType
+from flink_manager_dev.kubeapi.registry import Registry
 
 SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
                      "finalize": ["update"]}

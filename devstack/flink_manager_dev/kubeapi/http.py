@@ -12,13 +12,13 @@ from typing import Any
 
 import aiohttp.web
 
+from flink_manager.schema.resources import ResourceType
 from flink_manager_dev.kubeapi import discovery, errors, openapi, tables
 from flink_manager_dev.kubeapi.faults import Counters, Faults, RequestInfo
 from flink_manager_dev.kubeapi.objects import ListResult, ObjectApi, WriteOptions, normalize_numbers
-from flink_manager.schema.resources import ResourceType
 from flink_manager_dev.kubeapi.selectors import parse_field_selector, parse_label_selector
 from flink_manager_dev.kubeapi.storage import Stored
-from flink_manager_dev.kubeapi.watching import WatchFilter, Watcher
+from flink_manager_dev.kubeapi.watching import Watcher, WatchFilter
 
 JSON = "application/json"
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"

@@ -17,15 +17,20 @@ from typing import Any
 
 import yaml
 
-from flink_manager_dev.kubeapi import errors, managedfields, patches
-from flink_manager.schema import crds, fielderrors as fe
-from flink_manager_dev.kubeapi.applying import LAST_APPLIED, last_applied_takeover, server_side_apply
+from flink_manager.schema import crds
+from flink_manager.schema import fielderrors as fe
 from flink_manager.schema.jsonvalues import json_copy
 from flink_manager.schema.metavalidation import validate_meta
-from flink_manager_dev.kubeapi.registry import Registry
 from flink_manager.schema.resources import ResourceType
+from flink_manager_dev.kubeapi import errors, managedfields, patches
+from flink_manager_dev.kubeapi.applying import LAST_APPLIED, last_applied_takeover, server_side_apply
+from flink_manager_dev.kubeapi.registry import Registry
 from flink_manager_dev.kubeapi.selectors import (
-    FieldRequirement, Requirement, exact_name, fields_match, labels_match,
+    FieldRequirement,
+    Requirement,
+    exact_name,
+    fields_match,
+    labels_match,
 )
 from flink_manager_dev.kubeapi.storage import Change, Storage, Stored
 from flink_manager_dev.kubeapi.watching import WatchHub

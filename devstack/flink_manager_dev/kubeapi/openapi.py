@@ -7,8 +7,8 @@ import hashlib
 import json
 from typing import Any
 
-from flink_manager_dev.kubeapi.registry import Registry
 from flink_manager.schema.resources import ResourceType
+from flink_manager_dev.kubeapi.registry import Registry
 
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 OBJECT_META_SCHEMA: dict[str, Any] = {

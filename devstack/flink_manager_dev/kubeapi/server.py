@@ -13,6 +13,7 @@ import aiohttp.web
 import kmock
 import yaml
 
+from flink_manager.schema.resources import ResourceType
 from flink_manager_dev.kubeapi import errors
 from flink_manager_dev.kubeapi.builtins import DEFAULT_NAMESPACES, builtin_types
 from flink_manager_dev.kubeapi.collector import Collector
@@ -22,7 +23,6 @@ from flink_manager_dev.kubeapi.kubeconfig import write_kubeconfig
 from flink_manager_dev.kubeapi.objects import ObjectApi, WriteOptions
 from flink_manager_dev.kubeapi.peering import PEERING_CRDS
 from flink_manager_dev.kubeapi.registry import Registry
-from flink_manager.schema.resources import ResourceType
 from flink_manager_dev.kubeapi.storage import Storage, Stored
 from flink_manager_dev.kubeapi.watching import WatchHub
 

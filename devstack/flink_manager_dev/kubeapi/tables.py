@@ -6,8 +6,8 @@ import datetime
 import json
 from typing import Any
 
-from flink_manager_dev.kubeapi import jsonpath
 from flink_manager.schema.resources import ResourceType
+from flink_manager_dev.kubeapi import jsonpath
 
 NAME_DESCRIPTION = (
     "Name must be unique within a namespace. Is required when creating resources, although some resources may "

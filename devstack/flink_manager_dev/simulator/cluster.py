@@ -23,7 +23,15 @@ from typing import Any
 from flink_manager.api.flinkjob import JobState
 from flink_manager_dev.simulator import traces
 from flink_manager_dev.simulator.jars import SimulatedJar
-from flink_manager_dev.simulator.jobs import CheckpointBook, CheckpointRecord, JobScript, Restored, ScriptError, SimJob, Tasks
+from flink_manager_dev.simulator.jobs import (
+    CheckpointBook,
+    CheckpointRecord,
+    JobScript,
+    Restored,
+    ScriptError,
+    SimJob,
+    Tasks,
+)
 from flink_manager_dev.simulator.timings import Timings
 from flink_manager_dev.simulator.traces import Cause
 from flink_manager_dev.simulator.versions import NEWEST, Release, release

@@ -76,7 +76,7 @@ class JobScript:
 
     name: str
     fail_after: float | None = None
-    failure: Cause = Cause("java.lang.RuntimeException", "Simulated failure")
+    failure: Cause = field(default_factory=lambda: Cause("java.lang.RuntimeException", "Simulated failure"))
     finish_after: float | None = None
     restarts: int = 0
     savepoint_failure: str | None = None

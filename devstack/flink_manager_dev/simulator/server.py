@@ -35,7 +35,7 @@ MAX_UPLOAD = 256 * 1024 * 1024  # rest.server.max-content-length is 100 MiB; be 
 REQUEST_LOG_SIZE = 10_000
 DEFAULT_MAX_EXCEPTIONS = 20
 _HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
-_REST_APP = web.AppKey("rest", "SimulatedFlink")
+_REST_APP: web.AppKey[SimulatedFlink] = web.AppKey("rest")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -214,9 +214,9 @@ class SimulatedFlink:
         assert self._runner is not None
         self._site = web.TCPSite(self._runner, self.host, port, reuse_address=True)
         await self._site.start()
-        server = self._site._server  # the asyncio server: its socket tells the port actually bound
-        if server is not None and getattr(server, "sockets", None):
-            self.port = int(server.sockets[0].getsockname()[1])
+        sockets = self._runner.addresses  # the addresses actually bound: port 0 becomes a free port
+        if sockets:
+            self.port = int(sockets[0][1])
 
     async def stop(self) -> None:
         """Stop serving and close every connection."""
@@ -363,7 +363,7 @@ class SimulatedFlink:
             return _error_response(traces.route_not_found(request.method, request.path))
         except web.HTTPException:
             raise
-        except Exception as exc:  # noqa: BLE001 - a bug here must look like a JobManager error, not kill the server
+        except Exception as exc:
             logger.exception("simulated Flink failed on %s %s", request.method, request.path)
             return _error_response(traces.server_error(Cause("java.lang.RuntimeException", f"{type(exc).__name__}: {exc}")))
 

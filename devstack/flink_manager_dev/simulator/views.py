@@ -254,7 +254,7 @@ def _stats(values: list[int]) -> dict[str, Any]:
 
 def _zeros(count: int) -> dict[str, Any]:
     stats = _stats([0] * count)
-    return {**stats, **{key: 0.0 for key in ("p50", "p90", "p95", "p99", "p999")}}
+    return {**stats, **dict.fromkeys(("p50", "p90", "p95", "p99", "p999"), 0.0)}
 
 
 def _checkpoint(job: SimJob, record: CheckpointRecord, latest_checkpoint_id: int | None) -> dict[str, Any]:
@@ -343,7 +343,7 @@ def _located(entry: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
         return entry
     located = {key: value for key, value in entry.items() if key != "endpoint"}
     if "endpoint" in entry:
-        located.update({name: entry["endpoint"] for name in fields})
+        located.update(dict.fromkeys(fields, entry["endpoint"]))
     if "concurrentExceptions" in entry:
         located["concurrentExceptions"] = [_located(task, fields) for task in entry["concurrentExceptions"]]
     return located

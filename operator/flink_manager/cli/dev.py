@@ -66,9 +66,9 @@ def add_parser(commands: Any) -> None:
 def _options(args: argparse.Namespace) -> Any:
     from flink_manager.schema.packaged import AssetError
     from flink_manager_dev.assets import checkout_root, example_job_jar
-    from flink_manager_dev.stack import DevOptions
     from flink_manager_dev.simulator import Timings
     from flink_manager_dev.simulator.versions import NEWEST, UnknownVersion, release
+    from flink_manager_dev.stack import DevOptions
 
     examples_dir: pathlib.Path | None = None
     jar: pathlib.Path | None = None

@@ -70,7 +70,7 @@ async def follow(kube: KubeClient, metrics: Metrics, settings: kopf.OperatorSett
                 logger.debug("peering %s cannot be read: %s", settings.peering.name, exc)
                 continue
             allowed &= peers_allow(body.get("status") or {}, priority=settings.peering.priority, identity=identity,
-                                   now=datetime.datetime.now(datetime.timezone.utc))
+                                   now=datetime.datetime.now(datetime.UTC))
         metrics.set_active(allowed)
         try:
             await asyncio.wait_for(stopped.wait(), CHECK_SECONDS)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,13 +13,16 @@ import kopf
 from flink_manager.controller import handlers  # noqa: F401 - registers the handlers
 from flink_manager.settings import Settings
 
+# What kopf.operator() accepts as its stop and ready flags.
+Flag = asyncio.Future[Any] | asyncio.Event | concurrent.futures.Future[Any] | threading.Event
+
 
 async def run_operator(
     *,
     settings: Settings,
     credentials: kopf.ConnectionInfo | None = None,
-    stop_flag: asyncio.Event | None = None,
-    ready_flag: asyncio.Event | None = None,
+    stop_flag: Flag | None = None,
+    ready_flag: Flag | None = None,
     memo: kopf.Memo | None = None,
     standalone: bool = True,
     peering_name: str | None = None,

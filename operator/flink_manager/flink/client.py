@@ -26,7 +26,6 @@ from flink_manager.flink.dialect import FlinkDialect, dialect_for, unsupported_r
 from flink_manager.flink.errors import (
     FlinkClientConfigError,
     FlinkError,
-    FlinkJobNotFound,
     FlinkUnavailable,
     FlinkUnsupportedVersion,
 )
@@ -375,7 +374,7 @@ class FlinkClient:
             ) as response:
                 raw = await response.read()
                 status = response.status
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise FlinkUnavailable(f"{method} {path} timed out after {timeout:g}s") from None
         except aiohttp.ClientConnectorCertificateError as exc:
             raise FlinkUnavailable(f"TLS verification of {self._target} failed: {exc.certificate_error}") from None
@@ -408,7 +407,7 @@ class FlinkClient:
             return
         try:
             self._observer(name, outcome, seconds)
-        except Exception:  # noqa: BLE001 - metrics must never break a Flink call
+        except Exception:
             logger.exception("the Flink call observer failed")
 
 

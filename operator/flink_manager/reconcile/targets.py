@@ -77,31 +77,13 @@ def resolve_target(
         return Blocker("JobSpecNotFound", f"JobSpec {job_spec_name!r} does not exist")
     spec = job_spec.spec
     artifact_name = spec.artifact_ref.name
-    if artifact is None:
-        return Blocker("ArtifactNotFound", f"Artifact {artifact_name!r} does not exist")
-    if artifact.status.phase == ArtifactPhase.FAILED:
-        return Blocker("ArtifactFailed", f"Artifact {artifact_name!r} failed: {_message_of(artifact)}")
-    sha256 = verified_digest(artifact)
-    if sha256 is None:
-        return Blocker("ArtifactNotReady", f"Artifact {artifact_name!r} is not verified yet")
-    if artifact.spec.entry_classes and spec.entry_class not in artifact.spec.entry_classes:
-        listed = ", ".join(artifact.spec.entry_classes)
-        return Blocker(
-            "EntryClassNotInArtifact",
-            f"entry class {spec.entry_class!r} is not among the entry classes of Artifact {artifact_name!r} ({listed})",
-        )
+    sha256 = _verified_artifact(artifact_name, artifact, spec.entry_class)
+    if isinstance(sha256, Blocker):
+        return sha256
     cluster_name = spec.cluster_ref.name
-    if cluster is None:
-        return Blocker("ClusterNotFound", f"FlinkCluster {cluster_name!r} does not exist")
-    if cluster.deleting:
-        return Blocker("ClusterDeleting", f"FlinkCluster {cluster_name!r} is being deleted")
-    if cluster.status.phase == ClusterPhase.PENDING:
-        # The client speaks the dialect of the cluster's version: nothing starts before the first probe (which finds
-        # an unsupported version before a submission is recorded). A cluster found unreachable is retried as before.
-        return Blocker("FlinkVersionUnknown", f"FlinkCluster {cluster_name!r} has not been probed yet: its Flink version is unknown")
-    unsupported = unsupported_version(cluster)
-    if unsupported is not None:
-        return Blocker(UNSUPPORTED_FLINK_VERSION, f"FlinkCluster {cluster_name!r}: {unsupported}")
+    usable = _usable_cluster(cluster_name, cluster)
+    if isinstance(usable, Blocker):
+        return usable
     run_config = RunConfig(
         job_spec_generation=job_spec.generation,
         artifact=artifact_name,
@@ -116,10 +98,44 @@ def resolve_target(
         cluster=cluster_name,
         run_config=run_config,
         initial_savepoint=spec.savepoint_path,
-        savepoint_directory=cluster.spec.savepoint_directory,
+        savepoint_directory=usable.spec.savepoint_directory,
         upgrade_mode=spec.upgrade_mode,
         rollback=spec.rollback,
     )
+
+
+def _verified_artifact(name: str, artifact: ArtifactView | None, entry_class: str) -> str | Blocker:
+    """The digest the JobSpec's Artifact may run with its entry class, or why it cannot."""
+    if artifact is None:
+        return Blocker("ArtifactNotFound", f"Artifact {name!r} does not exist")
+    if artifact.status.phase == ArtifactPhase.FAILED:
+        return Blocker("ArtifactFailed", f"Artifact {name!r} failed: {_message_of(artifact)}")
+    sha256 = verified_digest(artifact)
+    if sha256 is None:
+        return Blocker("ArtifactNotReady", f"Artifact {name!r} is not verified yet")
+    if artifact.spec.entry_classes and entry_class not in artifact.spec.entry_classes:
+        listed = ", ".join(artifact.spec.entry_classes)
+        return Blocker(
+            "EntryClassNotInArtifact",
+            f"entry class {entry_class!r} is not among the entry classes of Artifact {name!r} ({listed})",
+        )
+    return sha256
+
+
+def _usable_cluster(name: str, cluster: ClusterView | None) -> ClusterView | Blocker:
+    """The JobSpec's FlinkCluster, or why nothing may be submitted to it now."""
+    if cluster is None:
+        return Blocker("ClusterNotFound", f"FlinkCluster {name!r} does not exist")
+    if cluster.deleting:
+        return Blocker("ClusterDeleting", f"FlinkCluster {name!r} is being deleted")
+    if cluster.status.phase == ClusterPhase.PENDING:
+        # The client speaks the dialect of the cluster's version: nothing starts before the first probe (which finds
+        # an unsupported version before a submission is recorded). A cluster found unreachable is retried as before.
+        return Blocker("FlinkVersionUnknown", f"FlinkCluster {name!r} has not been probed yet: its Flink version is unknown")
+    unsupported = unsupported_version(cluster)
+    if unsupported is not None:
+        return Blocker(UNSUPPORTED_FLINK_VERSION, f"FlinkCluster {name!r}: {unsupported}")
+    return cluster
 
 
 def unsupported_version(cluster: ClusterView) -> str | None:

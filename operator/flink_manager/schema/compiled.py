@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from flink_manager.schema import cel, structural
 from flink_manager.schema import fielderrors as fe
 from flink_manager.schema.fielderrors import FieldError
-from flink_manager.schema import cel, structural
 from flink_manager.schema.structural import MISSING
 
 _EPOCHS = itertools.count(1)

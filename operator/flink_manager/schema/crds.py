@@ -6,10 +6,10 @@ import copy
 from typing import Any
 
 from flink_manager.schema import fielderrors as fe
-from flink_manager.schema.fielderrors import FieldError
-from flink_manager.schema.resources import ResourceType
 from flink_manager.schema.cel import compile_schema_rules, concatenates_a_conversion
 from flink_manager.schema.compiled import CompiledSchema
+from flink_manager.schema.fielderrors import FieldError
+from flink_manager.schema.resources import ResourceType
 
 CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from flink_manager.schema import fielderrors as fe
 from flink_manager.schema.fielderrors import FieldError, go_float
-from flink_manager.schema.jsonvalues import json_copy
 from flink_manager.schema.formats import check_format
+from flink_manager.schema.jsonvalues import json_copy
 from flink_manager.schema.paths import child, index
 
 Schema = dict[str, Any]

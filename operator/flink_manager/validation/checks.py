@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from flink_manager import GROUP
+from flink_manager.reconcile import schedules
 from flink_manager.schema.crds import resource_types
 from flink_manager.schema.metavalidation import validate_meta
 from flink_manager.schema.resources import ResourceType
-from flink_manager.reconcile import schedules
 from flink_manager.validation.documents import Document
 
 _UNCHECKED_RULES = "some validation rules were not checked"

@@ -601,8 +601,9 @@ def test_apply_requires_a_field_manager(backend: Backend) -> None:
 
 
 def test_defaults_are_applied_on_read_after_the_schema_gains_one(backend: Backend) -> None:
-    from tests.component.kubeapi.conftest import WIDGETS_CRD, install_crd
     import copy
+
+    from tests.component.kubeapi.conftest import WIDGETS_CRD, install_crd
 
     backend.create_widget("w1")
     crd = copy.deepcopy(WIDGETS_CRD)

@@ -24,8 +24,8 @@ from typing import Any
 
 import yaml
 
-from tests.waiting import wait_for_sync
 from tests.infra.processes import die_with_parent, free_port
+from tests.waiting import wait_for_sync
 
 HERE = pathlib.Path(__file__).resolve().parent
 BUILD_SCRIPT = HERE / "build.sh"

@@ -11,8 +11,6 @@ from tests.infra.kube.controlplane import ControlPlane, KubeNotBuilt
 from tests.infra.processes import say
 
 
-
-
 @pytest.fixture(scope="session")
 def real_k8s(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
     """A started ControlPlane: admin and operator (ServiceAccount) kubeconfigs, RBAC enforced, garbage collector on.

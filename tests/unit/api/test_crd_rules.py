@@ -12,7 +12,6 @@ import pytest
 from flink_manager.api import KINDS
 from flink_manager.schema import crds
 from flink_manager.schema.compiled import CompiledSchema
-
 from tests.unit.api.crdschema import GROUP, VERSION, load_crd, root_schema
 from tests.unit.api.rule_cases import CASES, RuleCase
 

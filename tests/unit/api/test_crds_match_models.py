@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flink_manager.api import KINDS
-
 from tests.unit.api import crdschema
 from tests.unit.api.crdschema import Difference, apply_defaults, json_equal, load_crd, part_schema, prune
 from tests.unit.api.strategies import models

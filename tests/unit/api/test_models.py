@@ -21,7 +21,6 @@ from flink_manager.api import (
     WireModel,
 )
 from flink_manager.api.cluster import ClusterTLS
-
 from tests.unit.api.strategies import models
 
 SHA = "0123456789abcdef" * 4

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from flink_manager.controller.metrics import Metrics
 from flink_manager.controller.peering import peers_allow
 
-NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
 
 
 def execution(name: str, *, spec: dict[str, Any] | None = None, **status: Any) -> dict[str, Any]:

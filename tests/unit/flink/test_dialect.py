@@ -4,6 +4,7 @@ dialect to the simulator answering as that version (the contract suite holds bot
 from __future__ import annotations
 
 import datetime
+import itertools
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from flink_manager.reconcile.cluster import ClusterProbe, decide_cluster
 from flink_manager.reconcile.targets import View, unsupported_version
 from tests.unit.flink.test_simulator_server import ENTRY, jar_bytes
 
-NOW = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
 
 DIALECT_OF = [
     ("1.18.1", "1.18"), ("1.19.3", "1.19"), ("1.20.5", "1.20"), ("2.0.2", "2.0"), ("2.1.3", "2.0"), ("2.2.1", "2.0"),
@@ -41,13 +42,13 @@ REFUSED = [
 @pytest.mark.parametrize(("version", "reason"), REFUSED, ids=[row[0] or "empty" for row in REFUSED])
 def test_older_or_unparseable_versions_are_refused_naming_the_supported_range(version: str, reason: str) -> None:
     assert unsupported_reason(version) == reason
-    with pytest.raises(FlinkUnsupportedVersion, match="supported: Flink 1.18 to 2.3"):
+    with pytest.raises(FlinkUnsupportedVersion, match=r"supported: Flink 1\.18 to 2\.3"):
         dialect_for(version)
 
 
 def test_the_rows_are_ordered_and_each_differs_from_the_one_before() -> None:
     assert [row.since for row in DIALECTS] == sorted(row.since for row in DIALECTS)
-    for before, after in zip(DIALECTS, DIALECTS[1:]):
+    for before, after in itertools.pairwise(DIALECTS):
         assert {k: v for k, v in vars(before).items() if k != "since"} != {k: v for k, v in vars(after).items() if k != "since"}
     assert parse_version("1.18.1") == (1, 18, 1) and parse_version("x") is None
 
@@ -84,7 +85,7 @@ async def test_the_client_submits_nothing_to_an_unsupported_version(simulator_fa
     simulator = await simulator_factory(flink_version="1.17.2")
     async with FlinkClient(simulator.url) as client:
         jar = await client.upload_jar(jar_bytes(), "job.jar")
-        with pytest.raises(FlinkUnsupportedVersion, match="runs Flink 1.17.2"):
+        with pytest.raises(FlinkUnsupportedVersion, match=r"runs Flink 1\.17\.2"):
             await client.run_jar(jar, entry_class=ENTRY, job_id="a" * 32)
         assert client.flink_version == "1.17.2"
     assert simulator.call_count("run") == 0 and simulator.job_states() == {}

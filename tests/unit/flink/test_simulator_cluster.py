@@ -11,8 +11,7 @@ from collections.abc import Mapping
 import pytest
 
 from flink_manager.api.flinkjob import JobState
-from flink_manager_dev.simulator import RunRequest, SessionCluster, Timings
-from flink_manager_dev.simulator import views
+from flink_manager_dev.simulator import RunRequest, SessionCluster, Timings, views
 from flink_manager_dev.simulator.cluster import normalize_location
 from flink_manager_dev.simulator.jobs import JobScript, Tasks, parse_duration
 from flink_manager_dev.simulator.traces import SimulatedRestError

@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
+from flink_manager.schema.crds import resource_types
+from flink_manager.schema.resources import ResourceType
 from flink_manager_dev.kubeapi import errors
+from flink_manager_dev.kubeapi.builtins import builtin_types
 from flink_manager_dev.kubeapi.collector import Collector
 from flink_manager_dev.kubeapi.objects import ObjectApi, WriteOptions
 from flink_manager_dev.kubeapi.peering import PEERING_CRDS
 from flink_manager_dev.kubeapi.registry import Registry
-from flink_manager.schema.resources import ResourceType
-from flink_manager_dev.kubeapi.builtins import builtin_types
-from flink_manager.schema.crds import resource_types
 from flink_manager_dev.kubeapi.storage import Storage
-from flink_manager_dev.kubeapi.watching import WatchFilter, Watcher, WatchHub
+from flink_manager_dev.kubeapi.watching import Watcher, WatchFilter, WatchHub
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 NOW = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)

@@ -8,7 +8,11 @@ import pytest
 
 from flink_manager_dev.kubeapi.patches import PatchFailed, apply_merge_patch, json_patch, strategic_merge_patch
 from flink_manager_dev.kubeapi.selectors import (
-    SelectorError, fields_match, labels_match, parse_field_selector, parse_label_selector,
+    SelectorError,
+    fields_match,
+    labels_match,
+    parse_field_selector,
+    parse_label_selector,
 )
 
 BASE = {"metadata": {"finalizers": ["a"], "labels": {"x": "1"},

@@ -14,10 +14,10 @@ from typing import Any
 from flink_manager.api import (
     ArtifactSpec,
     ArtifactStatus,
+    ClusterPhase,
     ExecutionSpec,
     ExecutionStatus,
     FlinkClusterSpec,
-    ClusterPhase,
     FlinkClusterStatus,
     JobSpecSpec,
     JobSpecStatus,
