@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from flink_manager.settings import Settings
 from tests.infra.helm import helm_binary
 from tests.infra.kube.controlplane import ControlPlane
 from tests.unit.test_manifests import INSTALLS, effective_rights, find
@@ -161,6 +162,13 @@ def test_the_monitoring_profile_renders_deploy_monitoring(rendered: dict[str, li
     assert not find(rendered["default"], "ServiceMonitor") and not find(rendered["default"], "PrometheusRule")
 
 
+def test_private_artifact_hosts_reach_the_operator_as_its_setting() -> None:
+    result = helm("template", RELEASE, str(CHART), "--set", "settings.allowPrivateArtifactHosts={.svc.cluster.local,10.0.0.0/8}")
+    env = {e["name"]: e.get("value") for e in _pod([o for o in yaml.safe_load_all(result.stdout) if o])["containers"][0]["env"]}
+    settings = Settings.from_env({k: v for k, v in env.items() if v is not None})
+    assert settings.allow_private_artifact_hosts == (".svc.cluster.local", "10.0.0.0/8")
+
+
 @pytest.mark.parametrize(("setting", "message"), [
     ("settings.workers=0", "at '/settings/workers': minimum: got 0, want 1"),
     ("image.pullPolicy=Sometimes", "at '/image/pullPolicy': value must be one of"),
@@ -169,7 +177,8 @@ def test_the_monitoring_profile_renders_deploy_monitoring(rendered: dict[str, li
     ("serviceMonitor.interval=often", "at '/serviceMonitor/interval'"),
     ("replicas=2", "additional properties 'replicas' not allowed"),
     ("metrics.port=8080", "metrics.port: 8080 is kopf's liveness endpoint"),
-], ids=["workers", "pullPolicy", "namespace", "ha replicas", "interval", "unknown key", "liveness port"])
+    ("settings.allowPrivateArtifactHosts[0]=a\\,b", "at '/settings/allowPrivateArtifactHosts/0'"),
+], ids=["workers", "pullPolicy", "namespace", "ha replicas", "interval", "unknown key", "liveness port", "host list"])
 def test_bad_values_are_refused_with_the_field_named(setting: str, message: str) -> None:
     result = helm("template", RELEASE, str(CHART), "--set", setting, check=False)
     assert result.returncode != 0 and message in result.stderr, result.stderr

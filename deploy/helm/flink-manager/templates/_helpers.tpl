@@ -72,6 +72,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - name: FLINK_MANAGER_S3_ENDPOINT
   value: {{ . | quote }}
 {{- end }}
+{{- with .Values.settings.allowPrivateArtifactHosts }}
+- name: FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS
+  value: {{ join "," . | quote }}
+{{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
