@@ -18,13 +18,11 @@ from flink_manager.controller.views import artifact_view
 from flink_manager.flink.errors import FlinkJarNotFound
 from flink_manager.kube.client import ARTIFACTS, KubeConflict
 from flink_manager.reconcile.artifact import failed, with_upload, without_uploads
-from flink_manager.reconcile.jars import plan_housekeeping
+from flink_manager.reconcile.jars import jar_file_name, own_jar_prefix, plan_housekeeping
 from flink_manager.reconcile.observations import ActionError, ActionErrorKind
 from flink_manager.reconcile.plans import UploadJar
 
 logger = logging.getLogger("flink_manager")
-
-JAR_PREFIX = "flink-manager-"  # names of the jars the operator uploads, so housekeeping knows its own
 
 
 class UploadFailed(Exception):
@@ -39,10 +37,6 @@ def jar_ids(artifact_body: dict[str, Any] | None, cluster: str | None) -> dict[s
         return {}
     uploads = (artifact_body.get("status") or {}).get("uploads") or []
     return {u["sha256"]: u["jarId"] for u in uploads if u.get("cluster") == cluster and u.get("sha256")}
-
-
-def jar_file_name(artifact: str, sha256: str) -> str:
-    return f"{JAR_PREFIX}{artifact}-{sha256[:12]}.jar"
 
 
 async def upload(ctx: OperatorContext, runtime: ClusterRuntime, action: UploadJar) -> str:
@@ -64,7 +58,7 @@ async def upload(ctx: OperatorContext, runtime: ClusterRuntime, action: UploadJa
                 await update_uploads(ctx, namespace, action.artifact, lambda status: failed(
                     status, mismatch.reason, mismatch.message, generation, ctx.clock(), key=status.fetch_key))
             raise UploadFailed(ActionError(ActionErrorKind.ARTIFACT, f"Artifact {action.artifact!r}: {exc.message}")) from exc
-        jar_id = await runtime.client.upload_jar(path, jar_file_name(action.artifact, action.sha256))
+        jar_id = await runtime.client.upload_jar(path, jar_file_name(namespace, runtime.name, action.artifact, action.sha256))
         record = ArtifactUpload(cluster=runtime.name, jar_id=jar_id, sha256=action.sha256, uploaded_at=ctx.clock())
         await _record_upload(ctx, namespace, action.artifact, record, action.replace_jar_id)
         logger.info("uploaded Artifact %s/%s to FlinkCluster %s as %s", namespace, action.artifact, runtime.name,
@@ -125,7 +119,7 @@ async def housekeep(ctx: OperatorContext, runtime: ClusterRuntime) -> None:
     state = ctx.unreferenced_jars.setdefault(runtime.key, {})
     plan = plan_housekeeping(
         uploads, jars_in_use(ctx, namespace), listed, state, now=runtime.now(),
-        grace=float(ctx.settings.jar_grace_seconds), own_prefix=JAR_PREFIX,
+        grace=float(ctx.settings.jar_grace_seconds), own_prefix=own_jar_prefix(namespace, runtime.name),
     )
     for jar_id in plan.delete:
         try:

@@ -7,6 +7,19 @@ from dataclasses import dataclass, field
 
 from flink_manager.api.artifact import ArtifactUpload
 
+JAR_PREFIX = "flink-manager_"
+
+
+def own_jar_prefix(namespace: str, cluster: str) -> str:
+    """How the names of the jars uploaded for one FlinkCluster object begin. Several FlinkClusters (in one namespace
+    or several) may point at the same Flink, each with its own housekeeping: a jar is an orphan of this one only when
+    its name says so. `_` cannot occur in a Kubernetes name, so no other object's prefix begins with this one."""
+    return f"{JAR_PREFIX}{namespace}_{cluster}_"
+
+
+def jar_file_name(namespace: str, cluster: str, artifact: str, sha256: str) -> str:
+    return f"{own_jar_prefix(namespace, cluster)}{artifact}-{sha256[:12]}.jar"
+
 
 @dataclass(frozen=True)
 class JarHousekeeping:
