@@ -78,7 +78,15 @@ class HistoryAction(str, enum.Enum):
     FINISH = "FINISH"
     RECOVER = "RECOVER"
     ROLLBACK = "ROLLBACK"
+    RESCALE = "RESCALE"
     DELETE = "DELETE"
+
+
+class RestoreKind(str, enum.Enum):
+    """What a job was restored from: a savepoint, or a retained checkpoint (a last-state upgrade)."""
+
+    SAVEPOINT = "savepoint"
+    CHECKPOINT = "checkpoint"
 
 
 class HistoryDetails(WireModel):
@@ -87,6 +95,9 @@ class HistoryDetails(WireModel):
     attempt: int | None = None
     savepoint_path: str | None = None
     restored_from: str | None = None
+    restore_kind: RestoreKind | None = None
+    from_parallelism: int | None = None
+    to_parallelism: int | None = None
     error: str | None = None
     reason: str | None = None
     job_spec_generation: int | None = None

@@ -7,7 +7,7 @@ import enum
 
 from pydantic import Field
 
-from flink_manager.api.common import Condition, HistoryAction, HistoryEntry, ObjectRef, WireModel
+from flink_manager.api.common import Condition, HistoryAction, HistoryEntry, ObjectRef, RestoreKind, WireModel
 
 
 class DesiredState(str, enum.Enum):
@@ -98,6 +98,26 @@ class OperationType(str, enum.Enum):
     CANCEL = "cancel"
     SAVEPOINT = "savepoint"
     DISPOSE = "dispose"
+    RESCALE = "rescale"
+
+
+class RunConfig(WireModel):
+    """The effective job configuration an attempt was submitted with (JobSpec + Artifact digest)."""
+
+    job_spec_generation: int
+    artifact: str
+    artifact_sha256: str
+    entry_class: str
+    parallelism: int
+    program_args: tuple[str, ...] = ()
+    flink_config: dict[str, str] = Field(default_factory=dict)
+    allow_non_restored_state: bool = False
+
+    def same_job(self, other: RunConfig | None) -> bool:
+        """True when `other` would run the same job (the JobSpec generation alone does not matter)."""
+        if other is None:
+            return False
+        return self.model_dump(exclude={"job_spec_generation"}) == other.model_dump(exclude={"job_spec_generation"})
 
 
 class PendingOperation(WireModel):
@@ -122,25 +142,10 @@ class PendingOperation(WireModel):
     nonce: int | None = None
     generation: int | None = Field(default=None, description="metadata.generation when the operation was requested")
     seq: int = Field(default=0, ge=0)
-
-
-class RunConfig(WireModel):
-    """The effective job configuration an attempt was submitted with (JobSpec + Artifact digest)."""
-
-    job_spec_generation: int
-    artifact: str
-    artifact_sha256: str
-    entry_class: str
-    parallelism: int
-    program_args: tuple[str, ...] = ()
-    flink_config: dict[str, str] = Field(default_factory=dict)
-    allow_non_restored_state: bool = False
-
-    def same_job(self, other: RunConfig | None) -> bool:
-        """True when `other` would run the same job (the JobSpec generation alone does not matter)."""
-        if other is None:
-            return False
-        return self.model_dump(exclude={"job_spec_generation"}) == other.model_dump(exclude={"job_spec_generation"})
+    reason: str | None = None  # why the operator went this way on its own (a fallback), recorded in the history entry
+    restore_kind: RestoreKind | None = None  # a last-state upgrade's cancel and submit: restore from a checkpoint
+    job_ended_at: datetime.datetime | None = None  # when the cancelled job was first seen ended (last-state)
+    run_config: RunConfig | None = None  # the configuration an in-place rescale moves the running job to
 
 
 class FailedOperation(WireModel):
@@ -159,6 +164,16 @@ class RollbackStatus(WireModel):
 
     failed_generation: int
     reason: str
+    at: datetime.datetime
+
+
+class RescaleOutcome(WireModel):
+    """An in-place rescale to a JobSpec generation that could not be made (the upgradeMode applied instead); kept
+    until the JobSpec changes again, so that it is not tried twice."""
+
+    job_spec_generation: int
+    reason: str
+    message: str
     at: datetime.datetime
 
 
@@ -184,6 +199,7 @@ class ExecutionStatus(WireModel):
     pending: PendingOperation | None = None
     failed_operation: FailedOperation | None = None
     rollback: RollbackStatus | None = None
+    rescale: RescaleOutcome | None = None
     history: tuple[HistoryEntry, ...] = ()
     history_total: int = Field(default=0, ge=0)
     operations_total: int = Field(default=0, ge=0)
