@@ -54,6 +54,8 @@ class RunTarget:
     savepoint_directory: str | None
     upgrade_mode: UpgradeMode
     rollback: RollbackSpec
+    savepoint_format_type: str | None = None  # CANONICAL or NATIVE; None: Flink's default
+    claim_mode: str | None = None  # NO_CLAIM or CLAIM for a restore; None: the restore's default
 
 
 def verified_digest(artifact: ArtifactView) -> str | None:
@@ -101,6 +103,8 @@ def resolve_target(
         savepoint_directory=usable.spec.savepoint_directory,
         upgrade_mode=spec.upgrade_mode,
         rollback=spec.rollback,
+        savepoint_format_type=spec.savepoint_format_type.value if spec.savepoint_format_type else None,
+        claim_mode=spec.claim_mode.value if spec.claim_mode else None,
     )
 
 
