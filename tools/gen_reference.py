@@ -123,6 +123,12 @@ CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
                                              "DisposingSavepoint"),
                      "The operation recorded in status.pending is in flight; the message gives the Flink job id or "
                      "trigger id and since when."),
+        ConditionRow("Progressing", "True", ("RolloutQueued",),
+                     "The JobSpec changed and its rollout.maxConcurrent upgrades are under way: this Execution's "
+                     "job keeps running until the JobSpec admits it (status.rollout.admitted)."),
+        ConditionRow("Progressing", "False", ("RolloutPaused",),
+                     "The JobSpec changed, but its rollout is paused by a failed upgrade (status.rollout.paused): "
+                     "nothing more upgrades until the JobSpec changes or flinkmanager.io/resume-rollout is set."),
         ConditionRow("Progressing", "False", ("Idle",), "No operation in flight."),
         ConditionRow("Degraded", "True", ("FlinkUnavailable",),
                      "The Flink cluster cannot be asked about the job; retried with backoff, nothing else changes."),
@@ -219,6 +225,9 @@ METADATA: tuple[MetadataRow, ...] = (
     MetadataRow("annotation", "flinkmanager.io/requested-by", "any",
                 "Set by you or your pipeline: recorded as performedBy in the history entries of the changes it "
                 "asks for (otherwise the field manager that last changed the spec)."),
+    MetadataRow("annotation", "flinkmanager.io/resume-rollout", "JobSpec",
+                "Set by you to a new value to resume a rollout that a failed upgrade paused (status.rollout.paused); "
+                "the Executions whose upgrade failed are not tried again until the JobSpec changes."),
     MetadataRow("finalizer", "flinkmanager.io/stop-job", "Execution",
                 "Removed once the Flink job is stopped (spec.deletionPolicy) or spec.deletionTimeoutSeconds passed."),
     MetadataRow("finalizer", "flinkmanager.io/artifact-in-use", "Artifact",

@@ -7,10 +7,17 @@ from flink_manager.api.common import Condition, ConditionType
 from flink_manager.api.execution import DesiredState, ExecutionPhase, OperationType, PendingOperation
 from flink_manager.api.flinkjob import JobState
 from flink_manager.reconcile.conditions import set_condition
-from flink_manager.reconcile.execution.decision import BlockedBy, Decision, FlinkUnreachable, UpgradePending
+from flink_manager.reconcile.execution.decision import (
+    BlockedBy,
+    Decision,
+    FlinkUnreachable,
+    RolloutWaiting,
+    UpgradePending,
+)
 from flink_manager.reconcile.execution.inputs import ExecutionInputs
 from flink_manager.reconcile.execution.operations import savepoint_overdue, tasks_deploying, tasks_not_running_message
 from flink_manager.reconcile.execution.phases import ENDED_PHASES, LIVE_PHASES
+from flink_manager.reconcile.targets import QUEUED
 
 Verdict = tuple[bool, str, str]  # status, reason, message
 
@@ -28,7 +35,7 @@ def conditions(inp: ExecutionInputs, d: Decision) -> tuple[Condition, ...]:
     result = d.status.conditions
     for type_, verdict in (
         (ConditionType.READY, readiness(inp, d)),
-        (ConditionType.PROGRESSING, progress(d.status.pending)),
+        (ConditionType.PROGRESSING, progress(d.status.pending, d.finding(RolloutWaiting))),
         (ConditionType.DEGRADED, degradation(inp, d)),
     ):
         result = set_condition(result, type_.value, *verdict, now=inp.now, generation=inp.generation)
@@ -59,8 +66,10 @@ def readiness(inp: ExecutionInputs, d: Decision) -> Verdict:
     return False, phase.value, f"the execution is {phase.value.lower()}"
 
 
-def progress(pending: PendingOperation | None) -> Verdict:
-    """Progressing: an operation is in flight."""
+def progress(pending: PendingOperation | None, rollout: RolloutWaiting | None = None) -> Verdict:
+    """Progressing: an operation is in flight, or an upgrade is queued by the JobSpec's rollout (not when paused)."""
+    if pending is None and rollout is not None:
+        return rollout.reason == QUEUED, rollout.reason, rollout.message
     if pending is None:
         return False, "Idle", "no operation in flight"
     what = {

@@ -30,6 +30,7 @@ class ExecutionInputs:
     deleted_by: str = "unknown"
     history_limit: int = DEFAULT_HISTORY_LIMIT
     last_action: ActionOutcome | None = None  # what the previous step's Flink call returned
+    name: str = ""  # the Execution's name (a rollout admits Executions by name)
 
     @property
     def deleting(self) -> bool:
