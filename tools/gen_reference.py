@@ -123,6 +123,9 @@ CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
                                              "DisposingSavepoint"),
                      "The operation recorded in status.pending is in flight; the message gives the Flink job id or "
                      "trigger id and since when."),
+        ConditionRow("Progressing", "True", ("CheckingCheckpoint",),
+                     "upgradeMode last-state: the running job's checkpoint statistics are read for a retained "
+                     "checkpoint to restore from, before the job is cancelled."),
         ConditionRow("Progressing", "True", ("RolloutQueued",),
                      "The JobSpec changed and its rollout.maxConcurrent upgrades are under way: this Execution's "
                      "job keeps running until the JobSpec admits it (status.rollout.admitted)."),
@@ -139,6 +142,10 @@ CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
                      "An upgrade failed within the JobSpec's rollback window and was rolled back (status.rollback)."),
         ConditionRow("Degraded", "True", ("UpgradePending",),
                      "upgradeMode manual: the JobSpec changed; bump spec.restartNonce to apply it."),
+        ConditionRow("Degraded", "True", ("NoUsableCheckpoint",),
+                     "upgradeMode last-state: the running job has no completed checkpoint within "
+                     "restartPolicy.maxStateAgeSeconds; the job keeps running and the upgrade looks again (never "
+                     "stateless; lastState.savepointFallback upgrades through a savepoint instead)."),
         ConditionRow("Degraded", "False", ("AsExpected",), "No problem known."),
     ),
 }

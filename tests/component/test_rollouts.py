@@ -1,4 +1,4 @@
-"""Rollouts of a JobSpec change to 50 Executions with rollout.maxConcurrent 5: the operator in-process, the
+"""Upgrades on the component stack: a last-state upgrade, and rollouts of a JobSpec change to 50 Executions with rollout.maxConcurrent 5: the operator in-process, the
 simulated Flink. How many jobs are stopped at once is computed from the simulator's own record of every stop and
 every start, so each transition counts, not only the moments a test happens to look."""
 
@@ -103,3 +103,30 @@ async def test_a_change_reaches_50_executions_at_most_5_at_a_time_and_a_failed_u
     assert job_spec is not None and status(job_spec)["rollout"]["updated"] < SIZE
     assert status(job_spec)["rollout"]["paused"] is not None
     assert most_stopped_at_once(running) == MAX
+
+
+async def test_a_last_state_upgrade_restores_the_newest_retained_checkpoint_without_a_savepoint(
+    running: Stack,
+) -> None:
+    retain = {"execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION"}
+    await running.quickstart(upgradeMode="last-state", flinkConfig=retain)
+    first = status(await running.wait_phase("run-1", "Running"))["flinkJobId"]
+
+    def checkpointed() -> bool:
+        return running.job(first).checkpoints.view(running.flink.cluster.advance())[1] is not None
+    await wait_for(checkpointed, timeout=20, what="a completed checkpoint")
+    await running.patch_spec("JobSpec", "job", {"parallelism": 2})
+    body = await running.wait("Execution", "run-1", lambda b: status(b).get("attempt") == 2
+                              and status(b).get("phase") == "Running", timeout=60, what="the last-state upgrade")
+    upgrade = status(body)["history"][-1]
+    assert upgrade["action"] == "UPGRADE" and upgrade["details"]["restoreKind"] == "checkpoint"
+    job = running.job(status(body)["flinkJobId"])
+    # Restored from the old job's retained checkpoint (Flink reports any run given a savepointPath as restored
+    # from a savepoint, is_savepoint true: tests/contract/test_checkpoint_retention.py).
+    assert job.parallelism == 2 and job.restored is not None
+    assert job.restored.external_path == upgrade["details"]["restoredFrom"] == status(body)["restoredFrom"]
+    assert job.restored.external_path.startswith(f"file:{running.tmp}/checkpoints/{first}/chk-")
+    assert job.claim_mode == "CLAIM"
+    assert running.job(first).state == JobState.CANCELED
+    assert not [op for op in running.flink.cluster.operations.values() if op.job_id == first]  # no savepoint
+    assert status(body).get("lastSavepoint") is None

@@ -6,13 +6,13 @@ both call `resolve_target`, so the two can never disagree about what is wrong.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from flink_manager.api.artifact import ArtifactPhase, ArtifactSpec, ArtifactStatus
 from flink_manager.api.cluster import ClusterPhase, FlinkClusterSpec, FlinkClusterStatus
 from flink_manager.api.execution import RunConfig
-from flink_manager.api.jobspec import JobSpecSpec, JobSpecStatus, RollbackSpec, UpgradeMode
+from flink_manager.api.jobspec import JobSpecSpec, JobSpecStatus, LastStateSpec, RollbackSpec, UpgradeMode
 
 UNSUPPORTED_FLINK_VERSION = "UnsupportedFlinkVersion"
 
@@ -92,6 +92,7 @@ class RunTarget:
     savepoint_format_type: str | None = None  # CANONICAL or NATIVE; None: Flink's default
     claim_mode: str | None = None  # NO_CLAIM or CLAIM for a restore; None: the restore's default
     rollout: RolloutGate = RolloutGate()  # whether an upgrade may begin now (spec.rollout.maxConcurrent)
+    last_state: LastStateSpec = field(default_factory=LastStateSpec)
 
 
 def verified_digest(artifact: ArtifactView) -> str | None:
@@ -142,6 +143,7 @@ def resolve_target(
         savepoint_format_type=spec.savepoint_format_type.value if spec.savepoint_format_type else None,
         claim_mode=spec.claim_mode.value if spec.claim_mode else None,
         rollout=gate_of(spec, job_spec.status, job_spec.generation),
+        last_state=spec.last_state,
     )
 
 

@@ -86,6 +86,7 @@ class FakeFlink:
     disposal_fails: bool = False
     reject_runs: bool = False
     unavailable: bool = False
+    checkpointing: bool = True  # running jobs complete a checkpoint at every advance
     runs: int = 0
     counter: int = 0
 
@@ -98,7 +99,7 @@ class FakeFlink:
                 job.state = JobState.CREATED
             elif job.state == JobState.CREATED:
                 job.state = JobState.RUNNING
-            elif job.state == JobState.RUNNING:
+            elif job.state == JobState.RUNNING and self.checkpointing:
                 self.counter += 1
                 job.checkpoints.append(CheckpointRef(f"file:/chk/{job.job_id}/chk-{self.counter}", now))
             elif job.state == JobState.CANCELLING:

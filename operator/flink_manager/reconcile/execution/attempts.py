@@ -18,7 +18,8 @@ from flink_manager.reconcile.targets import Blocker, RunTarget
 
 
 def start_attempt(inp: ExecutionInputs, d: Decision, action: HistoryAction, by: str, old: ExecutionPhase,
-                  restore: str | None, run_config: RunConfig | None = None) -> Decision:
+                  restore: str | None, run_config: RunConfig | None = None,
+                  restore_kind: RestoreKind | None = None) -> Decision:
     """Record the intent of a new attempt (its deterministic job id) and ask for the jar or the run.
 
     Automatic restarts count against restartPolicy.maxRestarts; anything a user asked for resets the count.
@@ -33,6 +34,7 @@ def start_attempt(inp: ExecutionInputs, d: Decision, action: HistoryAction, by: 
     d, pending = begin(inp, d, PendingOperation(
         operation=OperationType.SUBMIT, action=action, job_id=job_id, attempt=attempt,
         restore_from=restore, requested_by=by, from_phase=old, since=inp.now,
+        restore_kind=restore_kind if restore is not None else None,
     ))
     d = d.update(
         phase=ExecutionPhase.SUBMITTING if action == HistoryAction.START else ExecutionPhase.RESTARTING,

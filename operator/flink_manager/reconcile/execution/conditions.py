@@ -3,7 +3,7 @@ Ready (the desired state is reached), Progressing (an operation is in flight), D
 
 from __future__ import annotations
 
-from flink_manager.api.common import Condition, ConditionType
+from flink_manager.api.common import Condition, ConditionType, RestoreKind
 from flink_manager.api.execution import DesiredState, ExecutionPhase, OperationType, PendingOperation
 from flink_manager.api.flinkjob import JobState
 from flink_manager.reconcile.conditions import set_condition
@@ -11,6 +11,7 @@ from flink_manager.reconcile.execution.decision import (
     BlockedBy,
     Decision,
     FlinkUnreachable,
+    NoUsableCheckpoint,
     RolloutWaiting,
     UpgradePending,
 )
@@ -72,6 +73,9 @@ def progress(pending: PendingOperation | None, rollout: RolloutWaiting | None = 
         return rollout.reason == QUEUED, rollout.reason, rollout.message
     if pending is None:
         return False, "Idle", "no operation in flight"
+    if pending.restore_kind == RestoreKind.CHECKPOINT and pending.restore_from is None:
+        return True, "CheckingCheckpoint", (f"looking for a retained checkpoint of Flink job {pending.job_id} to "
+                                            f"upgrade it from (last-state) since {pending.since.isoformat()}")
     what = {
         OperationType.SUBMIT: f"submitting attempt {pending.attempt} as Flink job {pending.job_id}",
         OperationType.STOP: f"stopping Flink job {pending.job_id} with a savepoint (trigger {pending.trigger_id})",
@@ -103,6 +107,9 @@ def degradation(inp: ExecutionInputs, d: Decision) -> Verdict:
             f"({status.rollback.reason}); change the JobSpec to try again")
     if upgrade is not None:
         return True, "UpgradePending", upgrade.message
+    no_checkpoint = d.finding(NoUsableCheckpoint)
+    if no_checkpoint is not None:
+        return True, "NoUsableCheckpoint", no_checkpoint.message
     if blocked is not None and status.phase in LIVE_PHASES:
         return True, blocked.blocker.reason, blocked.blocker.message
     return False, "AsExpected", "no problem known"

@@ -51,8 +51,15 @@ class RolloutWaiting:
     message: str
 
 
-Finding = FlinkUnreachable | BlockedBy | UpgradePending | RolloutWaiting
-F = TypeVar("F", FlinkUnreachable, BlockedBy, UpgradePending, RolloutWaiting)
+@dataclass(frozen=True)
+class NoUsableCheckpoint:
+    """A last-state upgrade waits: the running job has no retained checkpoint young enough to restore from."""
+
+    message: str
+
+
+Finding = FlinkUnreachable | BlockedBy | UpgradePending | RolloutWaiting | NoUsableCheckpoint
+F = TypeVar("F", FlinkUnreachable, BlockedBy, UpgradePending, RolloutWaiting, NoUsableCheckpoint)
 
 
 @dataclass(frozen=True)

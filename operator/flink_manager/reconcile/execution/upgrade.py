@@ -16,6 +16,7 @@ from flink_manager.api.common import HistoryAction
 from flink_manager.api.execution import ExecutionPhase, ExecutionStatus, OperationType, RollbackStatus, RunConfig
 from flink_manager.api.flinkjob import JobState
 from flink_manager.api.jobspec import UpgradeMode
+from flink_manager.reconcile.execution import laststate
 from flink_manager.reconcile.execution.attempts import start_attempt
 from flink_manager.reconcile.execution.decision import (
     RECHECK_WHILE_QUEUED,
@@ -65,6 +66,8 @@ def apply_job_spec_change(inp: ExecutionInputs, d: Decision) -> Decision:
     waits = target.rollout.waits(inp.name)
     if waits is not None:
         return d.find(RolloutWaiting(*waits)).requeue(RECHECK_WHILE_QUEUED)
+    if target.upgrade_mode == UpgradeMode.LAST_STATE:
+        return laststate.begin_last_state(inp, d)
     return begin_stop(inp, d, HistoryAction.UPGRADE, inp.requested_by, savepoint=savepoint).done()
 
 
