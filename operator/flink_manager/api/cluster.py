@@ -57,9 +57,6 @@ class FlinkClusterStatus(WireModel):
     slots_total: int | None = None
     slots_available: int | None = None
     jobs_running: int | None = None
-    scheduler: str | None = None  # adaptive or default, as /config's features tell
-    rescale_in_place: bool | None = None  # the adaptive scheduler, on a version with the resource-requirements API
-    rest_cache_millis: int | None = Field(default=None, ge=0)  # how long Flink caches job details and statistics
     last_probe_time: datetime.datetime | None = None
     conditions: tuple[Condition, ...] = ()
     observed_generation: int | None = None

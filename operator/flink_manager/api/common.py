@@ -78,7 +78,6 @@ class HistoryAction(str, enum.Enum):
     FINISH = "FINISH"
     RECOVER = "RECOVER"
     ROLLBACK = "ROLLBACK"
-    RESCALE = "RESCALE"
     DELETE = "DELETE"
 
 
@@ -96,8 +95,6 @@ class HistoryDetails(WireModel):
     savepoint_path: str | None = None
     restored_from: str | None = None
     restore_kind: RestoreKind | None = None
-    from_parallelism: int | None = None
-    to_parallelism: int | None = None
     error: str | None = None
     reason: str | None = None
     job_spec_generation: int | None = None

@@ -98,7 +98,6 @@ class OperationType(str, enum.Enum):
     CANCEL = "cancel"
     SAVEPOINT = "savepoint"
     DISPOSE = "dispose"
-    RESCALE = "rescale"
 
 
 class RunConfig(WireModel):
@@ -142,10 +141,8 @@ class PendingOperation(WireModel):
     nonce: int | None = None
     generation: int | None = Field(default=None, description="metadata.generation when the operation was requested")
     seq: int = Field(default=0, ge=0)
-    reason: str | None = None  # why the operator went this way on its own (a fallback), recorded in the history entry
     restore_kind: RestoreKind | None = None  # a last-state upgrade's cancel and submit: restore from a checkpoint
     job_ended_at: datetime.datetime | None = None  # when the cancelled job was first seen ended (last-state)
-    run_config: RunConfig | None = None  # the configuration an in-place rescale moves the running job to
 
 
 class FailedOperation(WireModel):
@@ -164,16 +161,6 @@ class RollbackStatus(WireModel):
 
     failed_generation: int
     reason: str
-    at: datetime.datetime
-
-
-class RescaleOutcome(WireModel):
-    """An in-place rescale to a JobSpec generation that could not be made (the upgradeMode applied instead); kept
-    until the JobSpec changes again, so that it is not tried twice."""
-
-    job_spec_generation: int
-    reason: str
-    message: str
     at: datetime.datetime
 
 
@@ -199,7 +186,6 @@ class ExecutionStatus(WireModel):
     pending: PendingOperation | None = None
     failed_operation: FailedOperation | None = None
     rollback: RollbackStatus | None = None
-    rescale: RescaleOutcome | None = None
     history: tuple[HistoryEntry, ...] = ()
     history_total: int = Field(default=0, ge=0)
     operations_total: int = Field(default=0, ge=0)

@@ -1,5 +1,6 @@
 """JobSpec: what to run (artifact, entry class, parallelism, arguments, configuration) and on which cluster, how a
-change reaches the running Executions (upgradeMode, in-place rescale, rollout), and the progress of that rollout."""
+change reaches the running Executions (upgradeMode, savepoint and restore options, rollout), and the progress of
+that rollout."""
 
 from __future__ import annotations
 
@@ -46,13 +47,6 @@ class LastStateSpec(WireModel):
     savepoint_fallback: bool = False  # upgrade through a savepoint instead of waiting (Degraded) for a checkpoint
 
 
-class RescaleSpec(WireModel):
-    """A change of parallelism alone, applied to the running job through the adaptive scheduler."""
-
-    in_place: bool = True
-    timeout_seconds: int = Field(default=120, ge=1)
-
-
 class RolloutSpec(WireModel):
     """How many Executions of the JobSpec upgrade at once (None: all)."""
 
@@ -72,7 +66,6 @@ class JobSpecSpec(WireModel):
     last_state: LastStateSpec = Field(default_factory=LastStateSpec)
     savepoint_format_type: SavepointFormatType | None = None
     claim_mode: ClaimMode | None = None
-    rescale: RescaleSpec = Field(default_factory=RescaleSpec)
     rollout: RolloutSpec = Field(default_factory=RolloutSpec)
     rollback: RollbackSpec = Field(default_factory=RollbackSpec)
 

@@ -126,12 +126,9 @@ CASES = [
     RuleCase("job-spec-claim-mode-legacy", "JobSpec", _with(JOB_SPEC, claimMode="LEGACY"), "spec.claimMode"),
     RuleCase("job-spec-format-unknown", "JobSpec", _with(JOB_SPEC, savepointFormatType="JSON"),
              "spec.savepointFormatType"),
-    RuleCase("job-spec-rollout-and-rescale", "JobSpec", _with(
-        JOB_SPEC, rollout={"maxConcurrent": 5}, rescale={"inPlace": False, "timeoutSeconds": 30})),
+    RuleCase("job-spec-rollout", "JobSpec", _with(JOB_SPEC, rollout={"maxConcurrent": 5})),
     RuleCase("job-spec-rollout-zero", "JobSpec", _with(JOB_SPEC, rollout={"maxConcurrent": 0}),
              "spec.rollout.maxConcurrent"),
-    RuleCase("job-spec-rescale-timeout-zero", "JobSpec", _with(JOB_SPEC, rescale={"timeoutSeconds": 0}),
-             "spec.rescale.timeoutSeconds"),
     # Execution
     RuleCase("execution-minimal", "Execution", EXECUTION),
     RuleCase("execution-explicit-nulls", "Execution", _with(
