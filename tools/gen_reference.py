@@ -123,6 +123,15 @@ CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
                                              "DisposingSavepoint"),
                      "The operation recorded in status.pending is in flight; the message gives the Flink job id or "
                      "trigger id and since when."),
+        ConditionRow("Progressing", "True", ("CheckingCheckpoint",),
+                     "upgradeMode last-state: the running job's checkpoint statistics are read for a retained "
+                     "checkpoint to restore from, before the job is cancelled."),
+        ConditionRow("Progressing", "True", ("RolloutQueued",),
+                     "The JobSpec changed and its rollout.maxConcurrent upgrades are under way: this Execution's "
+                     "job keeps running until the JobSpec admits it (status.rollout.admitted)."),
+        ConditionRow("Progressing", "False", ("RolloutPaused",),
+                     "The JobSpec changed, but its rollout is paused by a failed upgrade (status.rollout.paused): "
+                     "nothing more upgrades until the JobSpec changes or flinkmanager.io/resume-rollout is set."),
         ConditionRow("Progressing", "False", ("Idle",), "No operation in flight."),
         ConditionRow("Degraded", "True", ("FlinkUnavailable",),
                      "The Flink cluster cannot be asked about the job; retried with backoff, nothing else changes."),
@@ -133,6 +142,10 @@ CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
                      "An upgrade failed within the JobSpec's rollback window and was rolled back (status.rollback)."),
         ConditionRow("Degraded", "True", ("UpgradePending",),
                      "upgradeMode manual: the JobSpec changed; bump spec.restartNonce to apply it."),
+        ConditionRow("Degraded", "True", ("NoUsableCheckpoint",),
+                     "upgradeMode last-state: the running job has no completed checkpoint within "
+                     "restartPolicy.maxStateAgeSeconds; the job keeps running and the upgrade looks again (never "
+                     "stateless; lastState.savepointFallback upgrades through a savepoint instead)."),
         ConditionRow("Degraded", "False", ("AsExpected",), "No problem known."),
     ),
 }
@@ -219,6 +232,9 @@ METADATA: tuple[MetadataRow, ...] = (
     MetadataRow("annotation", "flinkmanager.io/requested-by", "any",
                 "Set by you or your pipeline: recorded as performedBy in the history entries of the changes it "
                 "asks for (otherwise the field manager that last changed the spec)."),
+    MetadataRow("annotation", "flinkmanager.io/resume-rollout", "JobSpec",
+                "Set by you to a new value to resume a rollout that a failed upgrade paused (status.rollout.paused); "
+                "the Executions whose upgrade failed are not tried again until the JobSpec changes."),
     MetadataRow("finalizer", "flinkmanager.io/stop-job", "Execution",
                 "Removed once the Flink job is stopped (spec.deletionPolicy) or spec.deletionTimeoutSeconds passed."),
     MetadataRow("finalizer", "flinkmanager.io/artifact-in-use", "Artifact",

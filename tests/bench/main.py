@@ -3,6 +3,7 @@ bench-results/bench.json and bench-results/scaling.png. Figures, never assertion
 
     .venv/bin/python -m tests.bench [--overhead-n 50,200,1000] [--scale-n 100,500,1000,2000] [--steady-seconds 300]
                                     [--repeat 3] [--probes 200] [--no-real-flink] [--profile] [--quick]
+                                    [--rollout-n 50] [--rollout-max 5,50]
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import tempfile
 import time
 from typing import Any
 
-from tests.bench import procs, report
+from tests.bench import procs, report, rollout
 from tests.bench.direct import run_direct
 from tests.bench.scenario import (
     ENTRY_CLASS,
@@ -212,6 +213,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     n, workroot / f"n{n}-{attempt}", jar, sha,
                     steady_seconds=args.steady_seconds if (last and n in scale_n) else 0,
                     probes=args.probes, probe_gap=args.probe_gap, profile=args.profile and last))
+        print(f"rollouts of {args.rollout_n} Executions at maxConcurrent {args.rollout_max}", flush=True)
+        rollouts = await rollout.run(args.rollout_n, _ints(args.rollout_max)) if args.rollout_n else []
         real = None
         if args.real_flink:
             try:
@@ -223,6 +226,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if not args.keep:
             shutil.rmtree(workroot, ignore_errors=True)
     results = summarise(runs, overhead_n, scale_n, real, args)
+    results["rollouts"] = rollouts  # seconds from a JobSpec change until all N run it, per maxConcurrent
     return results
 
 
@@ -304,6 +308,8 @@ def main() -> None:
     parser.add_argument("--real-flink", action=argparse.BooleanOptionalAction, default=True,
                         help="also measure on a real Flink 2.3 session cluster (needs `make infra-flink infra-job`)")
     parser.add_argument("--real-n", type=int, default=20)
+    parser.add_argument("--rollout-n", type=int, default=50, help="Executions of the rollout figures (0: none)")
+    parser.add_argument("--rollout-max", default="5,50", help="the JobSpec's rollout.maxConcurrent of each rollout")
     parser.add_argument("--profile", action="store_true", help="py-spy profiles of the operator into bench-results/")
     parser.add_argument("--quick", action="store_true", help="a short run for trying changes: N 50,200,500; 30 s steady")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs of every process)")

@@ -14,7 +14,15 @@ from flink_manager.api.flinkjob import JobState
 from flink_manager.flink.client import FlinkClient
 from flink_manager.flink.dialect import FlinkDialect
 from tests.contract.conftest import FlinkBackend
-from tests.contract.steps import NO_RESTARTS, listed_state, run_example, wait_listed
+from tests.contract.steps import (
+    NO_RESTARTS,
+    listed_state,
+    run_example,
+    running_with_a_checkpoint,
+    wait_checkpoints,
+    wait_listed,
+    wait_operation,
+)
 from tests.infra.jobjar import EXAMPLE_ENTRY_CLASS
 from tests.waiting import wait_for
 
@@ -145,3 +153,35 @@ async def test_a_job_id_stays_taken_with_the_versions_exception(
     exception, message = dialect.duplicate_job
     assert f"Caused by: org.apache.flink.runtime.client.{exception}: {message}" in answer["errors"][0], answer
     await client.cancel_job(job_id)
+
+
+async def test_a_savepoints_format_type_shows_in_its_statistics_and_a_restore_takes_a_claim_mode(
+    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend, http: aiohttp.ClientSession, dialect: FlinkDialect,
+) -> None:
+    job_id = flink_backend.new_job_id()
+    await running_with_a_checkpoint(client, jar_id, job_id)
+    status, _ = await wait_operation(client, job_id, await client.trigger_savepoint(job_id, format_type="NATIVE"))
+    path = status.location
+    assert path is not None
+    stats = await wait_checkpoints(client, job_id, savepoint=path)
+    assert [entry.savepoint_format for entry in stats.history if entry.external_path == path] == ["NATIVE"]
+    await client.cancel_job(job_id)
+    # A claim mode Flink does not know is refused by its JSON mapper, naming the value; nothing runs.
+    refused = flink_backend.new_job_id()
+    code, answer = await call(http, "POST", f"/jars/{jar_id}/run",
+                              run_body(refused, savepointPath=path, **{dialect.claim_mode_field: "BOGUS"}))
+    assert code == 400 and '"BOGUS"' in answer["errors"][0], answer
+    assert await listed_state(client, refused) is None
+    restored = flink_backend.new_job_id()
+    assert await client.run_jar(jar_id, entry_class=EXAMPLE_ENTRY_CLASS, parallelism=1, program_args=["--rate", "20"],
+                                job_id=restored, flink_config=NO_RESTARTS, savepoint_path=path,
+                                claim_mode="CLAIM") == restored
+    await wait_listed(client, restored, JobState.RUNNING)
+
+    async def restored_from() -> str | None:
+        stats = await client.checkpoints(restored)
+        return stats.restored.external_path if stats.restored is not None else None
+
+    assert await wait_for(restored_from, timeout=60, interval=0.1, what="the restored savepoint") == path
+    if flink_backend.simulator is not None:
+        assert flink_backend.simulator.cluster.jobs[restored].claim_mode == "CLAIM"

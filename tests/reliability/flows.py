@@ -48,6 +48,11 @@ async def _running(env: Env, **job_spec: Any) -> None:
     await env.wait_phase(RUN, "Running")
 
 
+async def _running_last_state(env: Env) -> None:
+    await _running(env, upgradeMode="last-state", flinkConfig={
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION"})
+
+
 async def _stopped(env: Env) -> None:
     await _running(env)
     await env.patch_spec("Execution", RUN, {"state": "Stopped"})
@@ -100,6 +105,8 @@ FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
     Flow("resume", _stopped, lambda env: _set(env, state="Running"), _settled("Running", running=1, attempt=2)),
     Flow("restart", _running, lambda env: _set(env, restartNonce=1), _settled("Running", running=1, attempt=2)),
     Flow("upgrade", _running, _upgrade, _settled("Running", running=1, attempt=2, job_spec_generation=2)),
+    Flow("last-state-upgrade", _running_last_state, _upgrade,
+         _settled("Running", running=1, attempt=2, job_spec_generation=2)),
     Flow("failure", _failing_spec, _create_failing, _settled("Failed", running=0, restarts=1)),
     Flow("delete", _running, lambda env: env.delete("Execution", RUN),
          lambda end: not end["exists"] and end["cluster"][1] == 0 and end["cluster_slots_current"], deletes=True),
@@ -169,8 +176,8 @@ def differences(reference: dict[str, Any], observed: dict[str, Any]) -> dict[str
 
 async def lost_savepoints(env: Env, *, deleted: bool) -> list[str]:
     """Every savepoint Flink completed for a stop is recorded (in status.savepoints, or for a deleted execution in
-    its DELETE entry), and the next attempt restores from it; a failed job restarts from its newest retained
-    checkpoint."""
+    its DELETE entry), and the next attempt restores from it; a failed job, or a job cancelled for a last-state
+    upgrade, is followed by an attempt from its newest retained checkpoint."""
     problems: list[str] = []
     body = await env.get("Execution", RUN)
     events = await env.events(RUN)
@@ -196,10 +203,11 @@ async def lost_savepoints(env: Env, *, deleted: bool) -> list[str]:
                         problems.append(f"the DELETE entry does not name the savepoint {location}")
                 elif location not in recorded:
                     problems.append(f"stop savepoint {location} of job {job.job_id} is not in status.savepoints")
-            elif job.state == JobState.FAILED and following is not None:
+            elif job.state in (JobState.FAILED, JobState.CANCELED) and following is not None and (
+                    job.state == JobState.FAILED or restored is not None):
                 latest = job.checkpoints.latest_any(job.end_time or 0.0)
                 expected = latest.external_path if latest else None
                 if restored != expected:
-                    problems.append(f"the restart after failed job {job.job_id} restored from {restored}, not from "
-                                    f"its newest retained checkpoint {expected}")
+                    problems.append(f"the attempt after {job.state.value} job {job.job_id} restored from {restored}, "
+                                    f"not from its newest retained checkpoint {expected}")
     return problems

@@ -67,6 +67,7 @@ class RunRequest:
     savepoint_path: str | None = None
     allow_non_restored_state: bool = False
     flink_config: Mapping[str, str] = field(default_factory=dict)
+    claim_mode: str | None = None  # claimMode (restoreMode before 1.20): NO_CLAIM, CLAIM or LEGACY
 
 
 @dataclass
@@ -79,6 +80,7 @@ class SavepointOperation:
     started: float
     target: str | None
     cancel_job: bool = False
+    format_type: str = "CANONICAL"
     checkpoint_id: int | None = None
     done_at: float | None = None
     location: str | None = None
@@ -286,6 +288,7 @@ class SessionCluster:
                 self._fail_at_startup(job, request.savepoint_path, now)
                 raise traces.savepoint_missing(script.name, request.savepoint_path)
             job.restored = Restored(checkpoint_id, location, True, now)
+            job.claim_mode = request.claim_mode or "NO_CLAIM"
             job.checkpoints.next_id = checkpoint_id + 1
         self._schedule_job(job, self.timings.initializing, "created", now)
         return job_id
@@ -459,7 +462,7 @@ class SessionCluster:
 
     def trigger_savepoint(
         self, job_id: str, *, trigger_id: str | None = None, target: str | None = None, cancel_job: bool = False,
-        stop: bool = False,
+        stop: bool = False, format_type: str | None = None,
     ) -> str:
         """`POST /jobs/{id}/savepoints` (or `/stop` with `stop=True`); a repeated trigger id changes nothing."""
         now = self.advance()
@@ -472,7 +475,8 @@ class SessionCluster:
         if (job_id, trigger_id) in self.operations:
             return trigger_id
         directory = normalize_location(target) if target else self.savepoint_dir
-        operation = SavepointOperation(job_id, trigger_id, stop, now, directory, cancel_job=cancel_job)
+        operation = SavepointOperation(job_id, trigger_id, stop, now, directory, cancel_job=cancel_job,
+                                       format_type=format_type or "CANONICAL")
         self.operations[(job_id, trigger_id)] = operation
         job = self.jobs.get(job_id)
         if job is None or job.terminal:
@@ -524,6 +528,7 @@ class SessionCluster:
         location = f"{operation.target}/savepoint-{job.job_id[:6]}-{self.ids.hex(12)}"
         job.checkpoints.record(CheckpointRecord(
             operation.checkpoint_id, "SYNC_SAVEPOINT" if operation.stop else "SAVEPOINT", operation.started, at, location, size=2846,
+            savepoint_format=operation.format_type,
         ))
         self.savepoints[location] = DurableSavepoint(location, operation.checkpoint_id, job.job_id, at)
         self._finish_operation(operation, at, location=location)

@@ -166,6 +166,7 @@ class CheckpointRecord:
     completed: float
     external_path: str
     size: int = 4257
+    savepoint_format: str = "CANONICAL"  # the formatType a savepoint was triggered with
 
     @property
     def is_savepoint(self) -> bool:
@@ -286,6 +287,7 @@ class SimJob:
     restored: Restored | None = None
     restored_count: int = 0
     stop_trigger: str | None = None
+    claim_mode: str | None = None  # how the run restoring this job claimed its snapshot (NO_CLAIM by default)
     started_graph: bool = False  # false for a job that failed before its JobMaster started
 
     def __post_init__(self) -> None:

@@ -100,6 +100,31 @@ def _optional_id(body: dict[str, Any], key: str, body_class: str) -> str | None:
     return value.lower()
 
 
+# The enums a request field names, as Flink's JSON mapper lists their values when it refuses another one.
+CLAIM_MODES = ("CLAIM", "NO_CLAIM", "LEGACY")
+FORMAT_TYPES = ("CANONICAL", "NATIVE")
+SAVEPOINT_FORMAT = "org.apache.flink.core.execution.SavepointFormatType"
+
+
+def _enum(body: dict[str, Any], key: str, values: tuple[str, ...], enum_class: str, body_class: str) -> str | None:
+    """An enum field of a request body (None when absent), refused as Flink's JSON mapper refuses another value."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if value not in values:
+        raise traces.bad_request_body(body_class.rsplit(".", 1)[-1], Cause(
+            "org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.exc.InvalidFormatException",
+            f"Cannot deserialize value of type `{enum_class}` from String \"{value}\": not one of the values "
+            f"accepted for Enum class: [{', '.join(values)}]"))
+    return str(value)
+
+
+def _claim_mode(body: dict[str, Any], field: str) -> str | None:
+    """The run request's claim mode: `restoreMode` until 1.19; `claimMode` from 1.20, which still reads `restoreMode`."""
+    key = field if body.get(field) is not None else "restoreMode"
+    return _enum(body, key, CLAIM_MODES, "org.apache.flink.core.execution.RecoveryClaimMode", RUN_BODY)
+
+
 def _flag(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
@@ -443,6 +468,7 @@ class SimulatedFlink:
             savepoint_path=body.get("savepointPath") or None,
             allow_non_restored_state=_flag(body.get("allowNonRestoredState")),
             flink_config={str(k): str(v) for k, v in config.items()} if isinstance(config, dict) else {},
+            claim_mode=_claim_mode(body, dialect.claim_mode_field),
         )
         if self.timings.run_request:
             await asyncio.sleep(self.timings.run_request)  # the JobManager building the job graph
@@ -503,6 +529,7 @@ class SimulatedFlink:
         trigger = self.cluster.trigger_savepoint(
             job_id, trigger_id=_optional_id(body, "triggerId", STOP_BODY),
             target=body.get("targetDirectory") or None, stop=True,
+            format_type=_enum(body, "formatType", FORMAT_TYPES, SAVEPOINT_FORMAT, STOP_BODY),
         )
         return web.json_response({"request-id": trigger}, status=202)
 
@@ -512,6 +539,7 @@ class SimulatedFlink:
         trigger = self.cluster.trigger_savepoint(
             job_id, trigger_id=_optional_id(body, "triggerId", SAVEPOINT_BODY),
             target=body.get("target-directory") or None, cancel_job=_flag(body.get("cancel-job")),
+            format_type=_enum(body, "formatType", FORMAT_TYPES, SAVEPOINT_FORMAT, SAVEPOINT_BODY),
         )
         return web.json_response({"request-id": trigger}, status=202)
 

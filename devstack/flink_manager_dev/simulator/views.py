@@ -265,7 +265,7 @@ def _checkpoint(job: SimJob, record: CheckpointRecord, latest_checkpoint_id: int
         "id": record.id,
         "status": "COMPLETED",
         "is_savepoint": record.is_savepoint,
-        "savepointFormat": "CANONICAL" if record.is_savepoint else None,
+        "savepointFormat": record.savepoint_format if record.is_savepoint else None,
         "trigger_timestamp": ms(record.triggered),
         "latest_ack_timestamp": ms(record.completed),
         "checkpointed_size": record.size,

@@ -81,12 +81,20 @@ class HistoryAction(str, enum.Enum):
     DELETE = "DELETE"
 
 
+class RestoreKind(str, enum.Enum):
+    """What a job was restored from: a savepoint, or a retained checkpoint (a last-state upgrade)."""
+
+    SAVEPOINT = "savepoint"
+    CHECKPOINT = "checkpoint"
+
+
 class HistoryDetails(WireModel):
     """What explains one history entry; every field optional."""
 
     attempt: int | None = None
     savepoint_path: str | None = None
     restored_from: str | None = None
+    restore_kind: RestoreKind | None = None
     error: str | None = None
     reason: str | None = None
     job_spec_generation: int | None = None

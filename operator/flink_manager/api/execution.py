@@ -7,7 +7,7 @@ import enum
 
 from pydantic import Field
 
-from flink_manager.api.common import Condition, HistoryAction, HistoryEntry, ObjectRef, WireModel
+from flink_manager.api.common import Condition, HistoryAction, HistoryEntry, ObjectRef, RestoreKind, WireModel
 
 
 class DesiredState(str, enum.Enum):
@@ -100,6 +100,25 @@ class OperationType(str, enum.Enum):
     DISPOSE = "dispose"
 
 
+class RunConfig(WireModel):
+    """The effective job configuration an attempt was submitted with (JobSpec + Artifact digest)."""
+
+    job_spec_generation: int
+    artifact: str
+    artifact_sha256: str
+    entry_class: str
+    parallelism: int
+    program_args: tuple[str, ...] = ()
+    flink_config: dict[str, str] = Field(default_factory=dict)
+    allow_non_restored_state: bool = False
+
+    def same_job(self, other: RunConfig | None) -> bool:
+        """True when `other` would run the same job (the JobSpec generation alone does not matter)."""
+        if other is None:
+            return False
+        return self.model_dump(exclude={"job_spec_generation"}) == other.model_dump(exclude={"job_spec_generation"})
+
+
 class PendingOperation(WireModel):
     """An operation recorded before its Flink call, so that the next reconcile resumes it instead of starting another.
 
@@ -122,25 +141,8 @@ class PendingOperation(WireModel):
     nonce: int | None = None
     generation: int | None = Field(default=None, description="metadata.generation when the operation was requested")
     seq: int = Field(default=0, ge=0)
-
-
-class RunConfig(WireModel):
-    """The effective job configuration an attempt was submitted with (JobSpec + Artifact digest)."""
-
-    job_spec_generation: int
-    artifact: str
-    artifact_sha256: str
-    entry_class: str
-    parallelism: int
-    program_args: tuple[str, ...] = ()
-    flink_config: dict[str, str] = Field(default_factory=dict)
-    allow_non_restored_state: bool = False
-
-    def same_job(self, other: RunConfig | None) -> bool:
-        """True when `other` would run the same job (the JobSpec generation alone does not matter)."""
-        if other is None:
-            return False
-        return self.model_dump(exclude={"job_spec_generation"}) == other.model_dump(exclude={"job_spec_generation"})
+    restore_kind: RestoreKind | None = None  # a last-state upgrade's cancel and submit: restore from a checkpoint
+    job_ended_at: datetime.datetime | None = None  # when the cancelled job was first seen ended (last-state)
 
 
 class FailedOperation(WireModel):

@@ -222,6 +222,7 @@ def inputs_of(ctx: OperatorContext, g: Gathered, observation: Observation,
         deletion_requested_at=parse_timestamp(g.metadata.get("deletionTimestamp")),
         deleted_by=annotations.get(REQUESTED_BY_ANNOTATION) or "unknown",
         history_limit=ctx.settings.history_limit,
+        name=g.key[2],
         last_action=last_action,
     )
 

@@ -155,10 +155,11 @@ async def perform(runtime: ClusterRuntime, action: Any) -> str | None:
             action.jar_id, entry_class=action.entry_class, parallelism=action.parallelism,
             program_args=action.program_args, job_id=action.job_id, savepoint_path=action.savepoint_path,
             allow_non_restored_state=action.allow_non_restored_state, flink_config=dict(action.flink_config),
+            claim_mode=action.claim_mode,
         )
     elif isinstance(action, StopJob):
         await client.stop_with_savepoint(action.job_id, target_directory=action.target_directory,
-                                         trigger_id=action.trigger_id)
+                                         trigger_id=action.trigger_id, format_type=action.format_type)
     elif isinstance(action, CancelJob):
         try:
             await client.cancel_job(action.job_id)
@@ -166,7 +167,7 @@ async def perform(runtime: ClusterRuntime, action: Any) -> str | None:
             pass  # already gone: what cancelling wanted
     elif isinstance(action, TriggerSavepoint):
         await client.trigger_savepoint(action.job_id, target_directory=action.target_directory,
-                                       trigger_id=action.trigger_id)
+                                       trigger_id=action.trigger_id, format_type=action.format_type)
     elif isinstance(action, DisposeSavepoint):
         return await client.dispose_savepoint(action.path)
     else:

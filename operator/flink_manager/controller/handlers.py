@@ -217,16 +217,39 @@ def wake_dependents(ctx: OperatorContext, kind: str, old: dict[str, Any] | None,
     body = new if new is not None else old
     namespace, name = _meta(body).get("namespace") or "", _meta(body).get("name") or ""
     if kind == EXECUTION:
-        if old is None or new is None or _status(old).get("phase") != _status(new).get("phase"):
+        phase_changed = old is None or new is None or _status(old).get("phase") != _status(new).get("phase")
+        if phase_changed or _upgrade_state(old) != _upgrade_state(new):
             ctx.enqueue(JOB_SPEC, namespace, ((body or {}).get("spec") or {}).get("jobSpecRef", {}).get("name", ""))
+        if phase_changed:
             ctx.metrics.phase_changed(None if old is None else _status(old).get("phase") or "Pending",
                                       None if new is None else _status(new).get("phase") or "Pending")
     elif kind == JOB_SPEC:
-        if old is None or new is None or _meta(old).get("generation") != _meta(new).get("generation"):
-            for execution in ctx.cache.lookup(EXECUTION, "job-spec", namespace, name):
-                ctx.enqueue(EXECUTION, namespace, execution["metadata"]["name"])
+        for execution_name in _job_spec_dependents(ctx, old, new, namespace, name):
+            ctx.enqueue(EXECUTION, namespace, execution_name)
     elif kind in (ARTIFACT, FLINK_CLUSTER) and _readiness(old) != _readiness(new):
         _wake_users(ctx, "artifact" if kind == ARTIFACT else "cluster", namespace, name)
+
+
+def _upgrade_state(body: dict[str, Any] | None) -> Any:
+    """What the rollout of an Execution's JobSpec reads of it, besides its phase (reconcile/rollout.py)."""
+    status = _status(body) if body is not None else {}
+    return (bool(status.get("pending")), status.get("jobSpecGeneration"), status.get("rollback"),
+            status.get("failedOperation"), ((body or {}).get("spec") or {}).get("state"),
+            (status.get("stableRunConfig") or {}).get("jobSpecGeneration"))
+
+
+def _job_spec_dependents(ctx: OperatorContext, old: dict[str, Any] | None, new: dict[str, Any] | None,
+                         namespace: str, name: str) -> list[str]:
+    """The Executions a JobSpec change concerns: all of them when its generation or its rollout's generation or
+    pause changed, else those its rollout newly admitted."""
+    executions = [e["metadata"]["name"] for e in ctx.cache.lookup(EXECUTION, "job-spec", namespace, name)]
+    if old is None or new is None or _meta(old).get("generation") != _meta(new).get("generation"):
+        return executions
+    before, after = _status(old).get("rollout") or {}, _status(new).get("rollout") or {}
+    if (before.get("generation"), before.get("paused")) != (after.get("generation"), after.get("paused")):
+        return executions
+    admitted = set(after.get("admitted") or ()) - set(before.get("admitted") or ())
+    return [execution for execution in executions if execution in admitted]
 
 
 def _on_event(kind: str, event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo) -> None:

@@ -1,4 +1,5 @@
-"""JobSpec status: whether its references resolve, and a summary of its executions."""
+"""JobSpec status: whether its references resolve, a summary of its executions, and the rollout of its current
+generation to them (reconcile/rollout.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flink_manager.api.execution import ExecutionPhase
+from flink_manager.api.execution import DesiredState, ExecutionPhase, ExecutionStatus
 from flink_manager.api.jobspec import ExecutionCounts, JobSpecStatus
 from flink_manager.reconcile.conditions import set_condition
+from flink_manager.reconcile.rollout import RolloutMember, decide_rollout
 from flink_manager.reconcile.targets import Blocker, JobSpecView, RunTarget
 
 
@@ -17,6 +19,8 @@ class ExecutionSummary:
     name: str
     created: str  # creationTimestamp, for ordering
     phase: ExecutionPhase
+    desired: DesiredState = DesiredState.RUNNING
+    status: ExecutionStatus | None = None  # for the rollout; None: as a new Execution (Pending)
 
 
 def decide_job_spec(
@@ -24,6 +28,7 @@ def decide_job_spec(
     target: RunTarget | Blocker,
     executions: Sequence[ExecutionSummary],
     now: datetime.datetime,
+    resume_rollout: str | None = None,
 ) -> JobSpecStatus:
     """The JobSpec's status: Ready when every reference resolves; counts of its executions."""
     status = job_spec.status
@@ -35,7 +40,10 @@ def decide_job_spec(
                                    f"{target.run_config.artifact!r} on FlinkCluster {target.cluster!r}")
     conditions = set_condition(status.conditions, "Ready", *ready, now=now, generation=generation)
     latest = max(executions, key=lambda e: (e.created, e.name), default=None)
+    members = [RolloutMember(e.name, e.desired, e.status or ExecutionStatus(phase=e.phase)) for e in executions]
+    rollout = decide_rollout(job_spec.spec, status, generation, target, members, resume_rollout, now)
     return status.model_copy(update={
+        "rollout": rollout,
         "conditions": conditions,
         "observed_generation": generation,
         "executions": ExecutionCounts(

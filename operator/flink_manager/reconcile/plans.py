@@ -19,6 +19,7 @@ class RunJob:
     flink_config: tuple[tuple[str, str], ...]
     savepoint_path: str | None
     allow_non_restored_state: bool
+    claim_mode: str | None = None  # who owns the restored snapshot's files (sent only with savepoint_path)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class StopJob:
     job_id: str
     trigger_id: str
     target_directory: str | None
+    format_type: str | None = None  # the savepoint's format (CANONICAL, NATIVE); None: Flink's default
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class TriggerSavepoint:
     job_id: str
     trigger_id: str
     target_directory: str | None
+    format_type: str | None = None  # the savepoint's format (CANONICAL, NATIVE); None: Flink's default
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ both call `resolve_target`, so the two can never disagree about what is wrong.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from flink_manager.api.artifact import ArtifactPhase, ArtifactSpec, ArtifactStatus
 from flink_manager.api.cluster import ClusterPhase, FlinkClusterSpec, FlinkClusterStatus
 from flink_manager.api.execution import RunConfig
-from flink_manager.api.jobspec import JobSpecSpec, JobSpecStatus, RollbackSpec, UpgradeMode
+from flink_manager.api.jobspec import JobSpecSpec, JobSpecStatus, LastStateSpec, RollbackSpec, UpgradeMode
 
 UNSUPPORTED_FLINK_VERSION = "UnsupportedFlinkVersion"
 
@@ -44,6 +44,41 @@ class Blocker:
     message: str
 
 
+QUEUED = "RolloutQueued"  # Progressing reasons of an Execution whose upgrade waits for the rollout
+PAUSED = "RolloutPaused"
+
+
+@dataclass(frozen=True)
+class RolloutGate:
+    """What an Execution of the JobSpec reads before it begins an upgrade (RunTarget.rollout)."""
+
+    max_concurrent: int | None = None
+    admitted: frozenset[str] = frozenset()
+    paused: str | None = None  # why no more are admitted
+    progress: str = "0/0"
+
+    def waits(self, name: str) -> tuple[str, str] | None:
+        """(reason, message) when the Execution `name` may not begin its upgrade now; None when it may."""
+        if self.max_concurrent is None or name in self.admitted:
+            return None
+        if self.paused is not None:
+            return PAUSED, f"the rollout of the JobSpec is paused ({self.progress} updated): {self.paused}"
+        return QUEUED, (f"waiting for one of the {self.max_concurrent} upgrades the JobSpec's rollout allows at once "
+                        f"({self.progress} updated)")
+
+
+def gate_of(spec: JobSpecSpec, status: JobSpecStatus, generation: int) -> RolloutGate:
+    """The gate of the JobSpec's current generation, from its status (nobody is admitted before it is decided)."""
+    rollout = status.rollout
+    if spec.rollout.max_concurrent is None:
+        return RolloutGate()
+    if rollout.generation != generation:
+        return RolloutGate(spec.rollout.max_concurrent, progress=rollout.progress)
+    pause = rollout.paused
+    return RolloutGate(spec.rollout.max_concurrent, frozenset(rollout.admitted),
+                       pause.message if pause is not None else None, rollout.progress)
+
+
 @dataclass(frozen=True)
 class RunTarget:
     """Everything a new attempt needs, resolved from the current JobSpec, Artifact and FlinkCluster."""
@@ -54,6 +89,10 @@ class RunTarget:
     savepoint_directory: str | None
     upgrade_mode: UpgradeMode
     rollback: RollbackSpec
+    savepoint_format_type: str | None = None  # CANONICAL or NATIVE; None: Flink's default
+    claim_mode: str | None = None  # NO_CLAIM or CLAIM for a restore; None: the restore's default
+    rollout: RolloutGate = RolloutGate()  # whether an upgrade may begin now (spec.rollout.maxConcurrent)
+    last_state: LastStateSpec = field(default_factory=LastStateSpec)
 
 
 def verified_digest(artifact: ArtifactView) -> str | None:
@@ -101,6 +140,10 @@ def resolve_target(
         savepoint_directory=usable.spec.savepoint_directory,
         upgrade_mode=spec.upgrade_mode,
         rollback=spec.rollback,
+        savepoint_format_type=spec.savepoint_format_type.value if spec.savepoint_format_type else None,
+        claim_mode=spec.claim_mode.value if spec.claim_mode else None,
+        rollout=gate_of(spec, job_spec.status, job_spec.generation),
+        last_state=spec.last_state,
     )
 
 

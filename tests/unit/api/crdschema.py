@@ -53,6 +53,7 @@ PRINTER_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("PARALLELISM", ".spec.parallelism"),
         ("CLUSTER", ".spec.clusterRef.name"),
         ("READY", READY),
+        ("UPDATED", ".status.rollout.progress"),
         ("AGE", AGE),
     ],
     "Execution": [

@@ -38,6 +38,7 @@ def _schedule(value: str) -> dict[str, Any]:
 
 
 SCHEDULE_MESSAGE = "savepointSchedule must be an interval such as 30m"
+RETENTION = "execution.checkpointing.externalized-checkpoint-retention"
 
 CASES = [
     # FlinkCluster
@@ -111,6 +112,23 @@ CASES = [
     RuleCase("job-spec-upgrade-mode-unknown", "JobSpec", _with(JOB_SPEC, upgradeMode="rolling"), "spec.upgradeMode"),
     RuleCase("job-spec-flink-config-number", "JobSpec", _with(JOB_SPEC, flinkConfig={"parallelism.default": 4}),
              "spec.flinkConfig"),
+    RuleCase("job-spec-last-state-retaining", "JobSpec", _with(
+        JOB_SPEC, upgradeMode="last-state", lastState={"savepointFallback": True},
+        flinkConfig={RETENTION: "RETAIN_ON_CANCELLATION"})),
+    RuleCase("job-spec-last-state-cluster-retention", "JobSpec", _with(JOB_SPEC, upgradeMode="last-state")),
+    RuleCase("job-spec-last-state-deleting-checkpoints", "JobSpec", _with(
+        JOB_SPEC, upgradeMode="last-state", flinkConfig={RETENTION: "DELETE_ON_CANCELLATION"}),
+             "must be RETAIN_ON_CANCELLATION"),
+    RuleCase("job-spec-savepoint-mode-deleting-checkpoints", "JobSpec", _with(
+        JOB_SPEC, flinkConfig={RETENTION: "NO_EXTERNALIZED_CHECKPOINTS"})),
+    RuleCase("job-spec-format-and-claim-mode", "JobSpec", _with(
+        JOB_SPEC, savepointFormatType="NATIVE", claimMode="CLAIM")),
+    RuleCase("job-spec-claim-mode-legacy", "JobSpec", _with(JOB_SPEC, claimMode="LEGACY"), "spec.claimMode"),
+    RuleCase("job-spec-format-unknown", "JobSpec", _with(JOB_SPEC, savepointFormatType="JSON"),
+             "spec.savepointFormatType"),
+    RuleCase("job-spec-rollout", "JobSpec", _with(JOB_SPEC, rollout={"maxConcurrent": 5})),
+    RuleCase("job-spec-rollout-zero", "JobSpec", _with(JOB_SPEC, rollout={"maxConcurrent": 0}),
+             "spec.rollout.maxConcurrent"),
     # Execution
     RuleCase("execution-minimal", "Execution", EXECUTION),
     RuleCase("execution-explicit-nulls", "Execution", _with(

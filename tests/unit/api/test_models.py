@@ -90,8 +90,9 @@ DESIGN_DEFAULTS = [
             "artifactRef": {"name": "my-job"}, "entryClass": "com.example.MyJob", "parallelism": 1,
             "programArgs": [], "allowNonRestoredState": False, "flinkConfig": {}, "clusterRef": {"name": "default"},
             "upgradeMode": "savepoint", "rollback": {"enabled": False, "windowSeconds": 120},
+            "lastState": {"savepointFallback": False}, "rollout": {},
         },
-        ["savepointPath"],
+        ["savepointPath", "savepointFormatType", "claimMode"],
         id="JobSpec",
     ),
     pytest.param(
@@ -110,8 +111,10 @@ DESIGN_DEFAULTS = [
                  id="FlinkCluster-status"),
     pytest.param(KINDS["Artifact"][2], None, {"phase": "Pending", "uploads": [], "conditions": []}, ["sha256"],
                  id="Artifact-status"),
-    pytest.param(KINDS["JobSpec"][2], None, {"executions": {"total": 0, "running": 0}, "conditions": []},
-                 ["lastExecution"], id="JobSpec-status"),
+    pytest.param(KINDS["JobSpec"][2], None, {
+        "executions": {"total": 0, "running": 0}, "conditions": [],
+        "rollout": {"total": 0, "updated": 0, "progress": "0/0", "admitted": [], "failed": []},
+    }, ["lastExecution"], id="JobSpec-status"),
     pytest.param(
         KINDS["Execution"][2], None,
         {

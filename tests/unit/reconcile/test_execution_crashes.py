@@ -8,6 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from flink_manager.api import DesiredState
+from flink_manager.api.common import RestoreKind
+from flink_manager.api.jobspec import UpgradeMode
 from tests.unit.reconcile.world import World
 
 Flow = Callable[[World], None]
@@ -37,6 +39,11 @@ def upgrade(world: World) -> None:
     world.edit_job_spec(parallelism=3)
 
 
+def last_state_upgrade(world: World) -> None:
+    world.job_spec = world.job_spec.model_copy(update={"upgrade_mode": UpgradeMode.LAST_STATE})
+    world.edit_job_spec(parallelism=3)
+
+
 def delete(world: World) -> None:
     world.deletion_requested_at = world.now
 
@@ -48,6 +55,7 @@ FLOWS: dict[str, tuple[bool, Flow]] = {  # name: (starts from a running executio
     "restart": (True, restart),
     "savepoint": (True, savepoint),
     "upgrade": (True, upgrade),
+    "last-state-upgrade": (True, last_state_upgrade),
     "delete": (True, delete),
 }
 
@@ -92,3 +100,11 @@ def test_a_crash_at_every_step_converges_to_the_reference(flow: str, mode: str) 
         completed = {t.location for t in world.flink.triggers.values() if t.location and t.kind != "dispose"}
         assert completed <= {s.path for s in world.status.savepoints} | set(world.flink.disposed) | (
             {world.status.history[-1].details.savepoint_path} if world.released else set())
+
+
+def test_the_last_state_flow_upgrades_from_a_checkpoint_with_one_cancel() -> None:
+    world, _ = run_flow("last-state-upgrade")
+    assert world.actions() == ["START", "UPGRADE"]
+    assert world.status.history[-1].details.restore_kind == RestoreKind.CHECKPOINT
+    assert world.status.restored_from is not None and world.status.restored_from.startswith("file:/chk/")
+    assert not [t for t in world.flink.triggers.values() if t.kind != "dispose"]  # no savepoint was taken

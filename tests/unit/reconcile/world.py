@@ -86,6 +86,7 @@ class FakeFlink:
     disposal_fails: bool = False
     reject_runs: bool = False
     unavailable: bool = False
+    checkpointing: bool = True  # running jobs complete a checkpoint at every advance
     runs: int = 0
     counter: int = 0
 
@@ -98,7 +99,7 @@ class FakeFlink:
                 job.state = JobState.CREATED
             elif job.state == JobState.CREATED:
                 job.state = JobState.RUNNING
-            elif job.state == JobState.RUNNING:
+            elif job.state == JobState.RUNNING and self.checkpointing:
                 self.counter += 1
                 job.checkpoints.append(CheckpointRef(f"file:/chk/{job.job_id}/chk-{self.counter}", now))
             elif job.state == JobState.CANCELLING:
@@ -223,6 +224,8 @@ class World:
     job_spec: JobSpecSpec = field(default_factory=lambda: JobSpecSpec.from_wire(
         {"artifactRef": {"name": "art"}, "entryClass": "com.example.Job", "parallelism": 2}))
     job_spec_generation: int = 1
+    job_spec_status: JobSpecStatus = field(default_factory=JobSpecStatus)
+    name: str = "exec-1"
     artifact_sha: str = SHA_A
     generation: int = 1
     uid: str = "uid-1"
@@ -249,7 +252,7 @@ class World:
         artifact = View("art", 1, artifact_spec, ArtifactStatus(
             phase=ArtifactPhase.READY, sha256=self.artifact_sha, observed_generation=1))
         cluster = View("default", 1, FlinkClusterSpec(rest_url="http://flink:8081"), FlinkClusterStatus(phase=ClusterPhase.READY, flink_version="2.3.0"))
-        job_spec = View("job", self.job_spec_generation, self.job_spec, JobSpecStatus())
+        job_spec = View("job", self.job_spec_generation, self.job_spec, self.job_spec_status)
         target = resolve_target("job", job_spec, artifact, cluster)
         observation = observation if observation is not None else self.flink.observe(self.status)
         jar_ids = {sha: jar_id for jar_id, sha in self.flink.jars.items()}
@@ -257,7 +260,7 @@ class World:
             uid=self.uid, generation=self.generation, spec=self.spec, status=self.status,
             requested_by=self.requested_by, target=target, jar_ids=jar_ids, observation=observation,
             now=self.now, deletion_requested_at=self.deletion_requested_at, deleted_by="kubectl",
-            last_action=self.last_action,
+            last_action=self.last_action, name=self.name,
         )
 
     def decide(self) -> Plan[ExecutionStatus]:

@@ -4,8 +4,9 @@ an upgrade, a rollback, a recovery."""
 
 from __future__ import annotations
 
-from flink_manager.api.common import HistoryAction
+from flink_manager.api.common import HistoryAction, RestoreKind
 from flink_manager.api.execution import ExecutionPhase, OperationType, PendingOperation, RunConfig
+from flink_manager.api.jobspec import ClaimMode
 from flink_manager.reconcile.execution.decision import BlockedBy, Decision
 from flink_manager.reconcile.execution.inputs import ExecutionInputs
 from flink_manager.reconcile.execution.operations import begin
@@ -13,11 +14,12 @@ from flink_manager.reconcile.execution.phases import LIVE_PHASES
 from flink_manager.reconcile.ids import derive_job_id
 from flink_manager.reconcile.performer import OPERATOR
 from flink_manager.reconcile.plans import RunJob, UploadJar
-from flink_manager.reconcile.targets import Blocker
+from flink_manager.reconcile.targets import Blocker, RunTarget
 
 
 def start_attempt(inp: ExecutionInputs, d: Decision, action: HistoryAction, by: str, old: ExecutionPhase,
-                  restore: str | None, run_config: RunConfig | None = None) -> Decision:
+                  restore: str | None, run_config: RunConfig | None = None,
+                  restore_kind: RestoreKind | None = None) -> Decision:
     """Record the intent of a new attempt (its deterministic job id) and ask for the jar or the run.
 
     Automatic restarts count against restartPolicy.maxRestarts; anything a user asked for resets the count.
@@ -32,6 +34,7 @@ def start_attempt(inp: ExecutionInputs, d: Decision, action: HistoryAction, by: 
     d, pending = begin(inp, d, PendingOperation(
         operation=OperationType.SUBMIT, action=action, job_id=job_id, attempt=attempt,
         restore_from=restore, requested_by=by, from_phase=old, since=inp.now,
+        restore_kind=restore_kind if restore is not None else None,
     ))
     d = d.update(
         phase=ExecutionPhase.SUBMITTING if action == HistoryAction.START else ExecutionPhase.RESTARTING,
@@ -70,7 +73,18 @@ def run_or_upload(inp: ExecutionInputs, d: Decision, pending: PendingOperation) 
         flink_config=tuple(sorted(config.flink_config.items())),
         savepoint_path=pending.restore_from,
         allow_non_restored_state=config.allow_non_restored_state,
+        claim_mode=claim_mode(inp, pending),
     ))
+
+
+def claim_mode(inp: ExecutionInputs, pending: PendingOperation) -> str | None:
+    """Who owns the files the attempt restores from: the JobSpec's claimMode; without it CLAIM for the job's own
+    retained checkpoint (a last-state upgrade) and Flink's default (NO_CLAIM) for a savepoint. None without a restore."""
+    if pending.restore_from is None:
+        return None
+    if isinstance(inp.target, RunTarget) and inp.target.claim_mode is not None:
+        return inp.target.claim_mode
+    return ClaimMode.CLAIM.value if pending.restore_kind == RestoreKind.CHECKPOINT else None
 
 
 def reupload(d: Decision) -> Decision:

@@ -3,14 +3,22 @@ Ready (the desired state is reached), Progressing (an operation is in flight), D
 
 from __future__ import annotations
 
-from flink_manager.api.common import Condition, ConditionType
+from flink_manager.api.common import Condition, ConditionType, RestoreKind
 from flink_manager.api.execution import DesiredState, ExecutionPhase, OperationType, PendingOperation
 from flink_manager.api.flinkjob import JobState
 from flink_manager.reconcile.conditions import set_condition
-from flink_manager.reconcile.execution.decision import BlockedBy, Decision, FlinkUnreachable, UpgradePending
+from flink_manager.reconcile.execution.decision import (
+    BlockedBy,
+    Decision,
+    FlinkUnreachable,
+    NoUsableCheckpoint,
+    RolloutWaiting,
+    UpgradePending,
+)
 from flink_manager.reconcile.execution.inputs import ExecutionInputs
 from flink_manager.reconcile.execution.operations import savepoint_overdue, tasks_deploying, tasks_not_running_message
 from flink_manager.reconcile.execution.phases import ENDED_PHASES, LIVE_PHASES
+from flink_manager.reconcile.targets import QUEUED
 
 Verdict = tuple[bool, str, str]  # status, reason, message
 
@@ -28,7 +36,7 @@ def conditions(inp: ExecutionInputs, d: Decision) -> tuple[Condition, ...]:
     result = d.status.conditions
     for type_, verdict in (
         (ConditionType.READY, readiness(inp, d)),
-        (ConditionType.PROGRESSING, progress(d.status.pending)),
+        (ConditionType.PROGRESSING, progress(d.status.pending, d.finding(RolloutWaiting))),
         (ConditionType.DEGRADED, degradation(inp, d)),
     ):
         result = set_condition(result, type_.value, *verdict, now=inp.now, generation=inp.generation)
@@ -59,10 +67,15 @@ def readiness(inp: ExecutionInputs, d: Decision) -> Verdict:
     return False, phase.value, f"the execution is {phase.value.lower()}"
 
 
-def progress(pending: PendingOperation | None) -> Verdict:
-    """Progressing: an operation is in flight."""
+def progress(pending: PendingOperation | None, rollout: RolloutWaiting | None = None) -> Verdict:
+    """Progressing: an operation is in flight, or an upgrade is queued by the JobSpec's rollout (not when paused)."""
+    if pending is None and rollout is not None:
+        return rollout.reason == QUEUED, rollout.reason, rollout.message
     if pending is None:
         return False, "Idle", "no operation in flight"
+    if pending.restore_kind == RestoreKind.CHECKPOINT and pending.restore_from is None:
+        return True, "CheckingCheckpoint", (f"looking for a retained checkpoint of Flink job {pending.job_id} to "
+                                            f"upgrade it from (last-state) since {pending.since.isoformat()}")
     what = {
         OperationType.SUBMIT: f"submitting attempt {pending.attempt} as Flink job {pending.job_id}",
         OperationType.STOP: f"stopping Flink job {pending.job_id} with a savepoint (trigger {pending.trigger_id})",
@@ -94,6 +107,9 @@ def degradation(inp: ExecutionInputs, d: Decision) -> Verdict:
             f"({status.rollback.reason}); change the JobSpec to try again")
     if upgrade is not None:
         return True, "UpgradePending", upgrade.message
+    no_checkpoint = d.finding(NoUsableCheckpoint)
+    if no_checkpoint is not None:
+        return True, "NoUsableCheckpoint", no_checkpoint.message
     if blocked is not None and status.phase in LIVE_PHASES:
         return True, blocked.blocker.reason, blocked.blocker.message
     return False, "AsExpected", "no problem known"

@@ -18,6 +18,8 @@ from flink_manager.reconcile.targets import Blocker
 # execution earlier, when the job's state changes).
 RECHECK_AFTER_ACTION = 0.5
 RECHECK_WHILE_WAITING = 2.0
+# An upgrade waiting for the rollout is woken when the JobSpec admits it; this only bounds a lost wake-up.
+RECHECK_WHILE_QUEUED = 60.0
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,23 @@ class UpgradePending:
     message: str
 
 
-Finding = FlinkUnreachable | BlockedBy | UpgradePending
-F = TypeVar("F", FlinkUnreachable, BlockedBy, UpgradePending)
+@dataclass(frozen=True)
+class RolloutWaiting:
+    """The JobSpec changed, and its rollout does not let this Execution upgrade yet (queued, or paused)."""
+
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class NoUsableCheckpoint:
+    """A last-state upgrade waits: the running job has no retained checkpoint young enough to restore from."""
+
+    message: str
+
+
+Finding = FlinkUnreachable | BlockedBy | UpgradePending | RolloutWaiting | NoUsableCheckpoint
+F = TypeVar("F", FlinkUnreachable, BlockedBy, UpgradePending, RolloutWaiting, NoUsableCheckpoint)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from flink_manager.api.common import RestoreKind
 from flink_manager.api.execution import ExecutionSpec, ExecutionStatus, OperationType
 from flink_manager.api.flinkjob import JobState
 from flink_manager.reconcile.observations import ActionError, ActionOutcome, JobObservation, Observation
@@ -30,6 +31,7 @@ class ExecutionInputs:
     deleted_by: str = "unknown"
     history_limit: int = DEFAULT_HISTORY_LIMIT
     last_action: ActionOutcome | None = None  # what the previous step's Flink call returned
+    name: str = ""  # the Execution's name (a rollout admits Executions by name)
 
     @property
     def deleting(self) -> bool:
@@ -64,8 +66,11 @@ def observation_needs(status: ExecutionStatus) -> ObservationNeeds:
 
 
 def needs_job_details(status: ExecutionStatus, state: JobState | None) -> bool:
-    """Whether the job's failure cause and checkpoints are needed (a failed job, or a stop whose job finished)."""
+    """Whether the job's failure cause and checkpoints are needed (a failed job, a stop whose job finished, or a
+    last-state upgrade)."""
     if state == JobState.FAILED:
         return True
     pending = status.pending
+    if pending is not None and pending.operation == OperationType.CANCEL and pending.restore_kind == RestoreKind.CHECKPOINT:
+        return True  # a last-state upgrade: the job's newest retained checkpoint, before and after the cancel
     return state == JobState.FINISHED and pending is not None and pending.operation == OperationType.STOP

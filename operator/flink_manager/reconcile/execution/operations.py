@@ -51,15 +51,16 @@ def issue(inp: ExecutionInputs, d: Decision, pending: PendingOperation) -> Decis
         return wait_for_savepoint(inp, d, pending)
     target = inp.target
     directory = target.savepoint_directory if isinstance(target, RunTarget) else None
+    format_type = target.savepoint_format_type if isinstance(target, RunTarget) else None
     if pending.operation == OperationType.STOP:
         assert pending.trigger_id is not None and pending.job_id is not None
-        return d.act(StopJob(pending.job_id, pending.trigger_id, directory))
+        return d.act(StopJob(pending.job_id, pending.trigger_id, directory, format_type))
     if pending.operation == OperationType.CANCEL:
         assert pending.job_id is not None
         return d.act(CancelJob(pending.job_id))
     if pending.operation == OperationType.SAVEPOINT:
         assert pending.trigger_id is not None and pending.job_id is not None
-        return d.act(TriggerSavepoint(pending.job_id, pending.trigger_id, directory))
+        return d.act(TriggerSavepoint(pending.job_id, pending.trigger_id, directory, format_type))
     assert pending.operation == OperationType.DISPOSE and pending.savepoint_path is not None
     return d.act(DisposeSavepoint(pending.savepoint_path))
 

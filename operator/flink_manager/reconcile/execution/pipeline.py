@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flink_manager.api.execution import ExecutionStatus
-from flink_manager.reconcile.execution import deletion, failure, savepoints, stop, submit, upgrade
+from flink_manager.reconcile.execution import deletion, failure, laststate, savepoints, stop, submit, upgrade
 from flink_manager.reconcile.execution.conditions import conditions
 from flink_manager.reconcile.execution.decision import Decision, FlinkUnreachable
 from flink_manager.reconcile.execution.inputs import ExecutionInputs
@@ -54,6 +54,7 @@ POLICIES: tuple[Policy, ...] = (
     stop.cancel_takes_over,
     submit.resume_submission,
     stop.resume_stop,
+    laststate.resume_last_state,  # a last-state upgrade's cancel, before the plain cancel's
     stop.resume_cancel,
     savepoints.resume_savepoint,  # a savepoint whose job has ended is dropped and the step goes on (to step 4)
     savepoints.resume_disposal,

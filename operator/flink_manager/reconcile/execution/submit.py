@@ -87,6 +87,8 @@ def _submit_again(inp: ExecutionInputs, d: Decision, pending: PendingOperation) 
 def job_started(inp: ExecutionInputs, d: Decision, pending: PendingOperation) -> Decision:
     """Flink runs the attempt's job: record the action that started it."""
     details: dict[str, Any] = {"attempt": pending.attempt, "restored_from": pending.restore_from}
+    if pending.restore_kind is not None:
+        details["restore_kind"] = pending.restore_kind
     if pending.action in (HistoryAction.UPGRADE, HistoryAction.ROLLBACK, HistoryAction.START):
         details["job_spec_generation"] = d.status.job_spec_generation
     if pending.action == HistoryAction.ROLLBACK and d.status.rollback is not None:

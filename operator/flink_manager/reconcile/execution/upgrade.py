@@ -4,7 +4,8 @@
   and starts the next attempt from it.
 - A JobSpec whose effective configuration differs from the running job's (or a changed Artifact digest) is applied
   per `upgradeMode`: `savepoint` stops with a savepoint and restarts from it, `stateless` cancels and restarts
-  without state, `manual` waits for a restartNonce (reported as Degraded UpgradePending).
+  without state, `manual` waits for a restartNonce (reported as Degraded UpgradePending). With the JobSpec's
+  rollout.maxConcurrent, an upgrade begins only once the JobSpec admits this Execution (reconcile/rollout.py).
 - The configuration that has run for the rollback window is remembered as stable; when a job fails within that
   window after an upgrade, it is rolled back to the stable configuration, once per failed JobSpec generation.
 """
@@ -15,8 +16,15 @@ from flink_manager.api.common import HistoryAction
 from flink_manager.api.execution import ExecutionPhase, ExecutionStatus, OperationType, RollbackStatus, RunConfig
 from flink_manager.api.flinkjob import JobState
 from flink_manager.api.jobspec import UpgradeMode
+from flink_manager.reconcile.execution import laststate
 from flink_manager.reconcile.execution.attempts import start_attempt
-from flink_manager.reconcile.execution.decision import BlockedBy, Decision, UpgradePending
+from flink_manager.reconcile.execution.decision import (
+    RECHECK_WHILE_QUEUED,
+    BlockedBy,
+    Decision,
+    RolloutWaiting,
+    UpgradePending,
+)
 from flink_manager.reconcile.execution.inputs import ExecutionInputs
 from flink_manager.reconcile.execution.operations import begin_stop, gave_up
 from flink_manager.reconcile.execution.phases import keeps_running
@@ -55,6 +63,11 @@ def apply_job_spec_change(inp: ExecutionInputs, d: Decision) -> Decision:
     savepoint = target.upgrade_mode == UpgradeMode.SAVEPOINT
     if gave_up(d, OperationType.STOP if savepoint else OperationType.CANCEL):
         return d
+    waits = target.rollout.waits(inp.name)
+    if waits is not None:
+        return d.find(RolloutWaiting(*waits)).requeue(RECHECK_WHILE_QUEUED)
+    if target.upgrade_mode == UpgradeMode.LAST_STATE:
+        return laststate.begin_last_state(inp, d)
     return begin_stop(inp, d, HistoryAction.UPGRADE, inp.requested_by, savepoint=savepoint).done()
 
 
