@@ -94,7 +94,9 @@ def chart(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     failed_before = request.session.testsfailed
     operator: OperatorProcess | None = None
     try:
-        out = helm(plane, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--create-namespace")
+        # The example job's JAR is served on loopback, a private address: allowed as a user allows an in-cluster store.
+        out = helm(plane, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--create-namespace",
+                   "--set", "settings.allowPrivateArtifactHosts={127.0.0.1}")
         say(request.config, f"\nhelm install {RELEASE} deploy/helm/flink-manager on {plane.server_url}: "
                             f"{out.splitlines()[:4]}")
         # The garbage collector reads discovery every 30 s; restarted, it watches the chart's kinds at once.
@@ -170,7 +172,7 @@ def test_the_installed_operator_runs_the_lifecycle_driven_by_the_kubectl_plugin_
     admin = ["--kubeconfig", str(plane.admin_kubeconfig)]
 
     e2e.apply(*e2e.quickstart())
-    e2e.kubectl("wait", "--for=condition=Ready", f"fex/{EXECUTION}", f"--timeout={TIMEOUT}s")
+    e2e.kubectl("wait", "--for=condition=Ready", f"fex/{EXECUTION}", f"--timeout={TIMEOUT}s", timeout=TIMEOUT + 30)
     first = e2e.jsonpath(f"fex/{EXECUTION}", "{.status.flinkJobId}")
     assert e2e.flink_jobs()[first] == "RUNNING"
 
