@@ -79,7 +79,7 @@ async def overhead_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: st
     result["direct"] = dataclasses.asdict(direct)
     stack = await Stack.start(workdir / "operator", logs, slots=n + probes + 8)
     watch = PhaseWatch(stack.kube_url)
-    profiler = None
+    profiler = api_profiler = None
     try:
         stack.start_operator()
         await stack.apply_basics(jar, sha, ENTRY_CLASS)
@@ -89,6 +89,8 @@ async def overhead_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: st
         if profile:
             profiler = procs.start_profiler(stack.operator.pid, RESULTS / f"profile-bringup-n{n}.txt",
                                             max(5.0, direct.seconds * 3 + 5), logs)
+            api_profiler = procs.start_profiler(stack.kubeapi.pid, RESULTS / f"profile-bringup-kubeapi-n{n}.txt",
+                                                max(5.0, direct.seconds * 3 + 5), logs)
         up = await bring_up(stack, watch, n)
         result["operator"] = dataclasses.asdict(up)
         result["ratio"] = up.seconds / direct.seconds
@@ -97,8 +99,9 @@ async def overhead_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: st
               f"operator CPU {up.operator_cpu:.1f} s, fakes CPU {up.fakes_cpu:.1f} s, RSS {up.operator_rss_mb:.0f} MB; "
               f"Flink calls {sum(up.flink_calls.values())}, Kubernetes writes {up.kube_writes}; load {procs.load_average()}",
               flush=True)
-        if profiler is not None:
-            profiler.popen.wait()
+        for running in (profiler, api_profiler):
+            if running is not None:
+                running.popen.wait()
         if steady_seconds > 0:
             # An Execution records its configuration as stable (for rollbacks) once its job has run for the JobSpec's
             # rollback window: one status write each, STABLE_AFTER seconds after Running. Past that, nothing changes.
@@ -134,8 +137,9 @@ async def overhead_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: st
                   f"{POLL_INTERVAL_SECONDS / probe_gap:.0f} per poll); missed {react.missed}; "
                   f"load {procs.load_average()}", flush=True)
     finally:
-        if profiler is not None and profiler.alive():
-            profiler.stop()
+        for running in (profiler, api_profiler):
+            if running is not None and running.alive():
+                running.stop()
         await watch.stop()
         await stack.stop()
     result["load_end"] = procs.load_average()
