@@ -84,8 +84,9 @@ class Stack:
             simulator, flink_url = procs.start_simulator(workdir, logs, slots=slots)
         return cls(workdir, logs, kubeapi, kube_url, kubeconfig, flink_url, simulator)
 
-    def start_operator(self) -> None:
-        self.operator = procs.start_operator(self.kubeconfig, self.workdir, self.logs)
+    def start_operator(self, metrics_port: int | None = None) -> None:
+        extra = ["--metrics-port", str(metrics_port)] if metrics_port else []
+        self.operator = procs.start_operator(self.kubeconfig, self.workdir, self.logs, extra)
 
     async def stop(self) -> None:
         await self.kube.close()
@@ -295,8 +296,9 @@ async def reaction(stack: Stack, watch: PhaseWatch, jar_sha: str, *, probes: int
     for name in names:
         job_id = job_of.get(name)
         seen = watch.first_seen.get(name, {}).get("Failed")
-        if job_id and seen and ended.get(job_id):
-            delays.append(seen - ended[job_id] / 1000)
+        end = ended.get(job_id) if job_id else None
+        if seen and end:
+            delays.append(seen - end / 1000)
     return Reaction(
         samples=len(delays),
         p50_s=round(statistics.median(delays), 3) if delays else float("nan"),

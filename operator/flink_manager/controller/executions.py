@@ -255,7 +255,9 @@ async def record(ctx: OperatorContext, g: Gathered, plan: Plan[ExecutionStatus])
         newest = g.status.history[-1].performed_at
         await post_history_events(ctx, EXECUTION, body, [h for h in g.status.history if h.performed_at == newest],
                                   repeat=True)
-    ctx.history_events_checked.add(uid)
+    if uid not in ctx.history_events_checked:
+        ctx.history_events_checked.add(uid)
+        ctx.metrics.executions_decided.inc()
     await post_history_events(ctx, EXECUTION, body, [h for h in plan.status.history if h.seq > g.status.history_total])
     await post_events(ctx, EXECUTION, body, plan.events)
     for job_id in (plan.status.flink_job_id, plan.status.pending.job_id if plan.status.pending else None):
