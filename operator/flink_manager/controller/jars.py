@@ -12,6 +12,7 @@ from flink_manager.api.artifact import ArtifactStatus, ArtifactUpload
 from flink_manager.artifacts.errors import ArtifactError, DigestMismatch
 from flink_manager.controller.artifacts import artifact_content
 from flink_manager.controller.context import ARTIFACT, EXECUTION, FLINK_CLUSTER, JOB_SPEC, OperatorContext, ref
+from flink_manager.controller.metadata import status_with_intent
 from flink_manager.controller.recording import write_status
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import artifact_view
@@ -100,7 +101,7 @@ def jars_in_use(ctx: OperatorContext, namespace: str) -> set[tuple[str, str]]:
             pinned = (artifact.get("spec") or {}).get("sha256") or (artifact.get("status") or {}).get("sha256")
             in_use.add((str(artifact_name), str(pinned or "")))
     for execution in ctx.cache.items(EXECUTION, namespace):
-        status = execution.get("status") or {}
+        status = status_with_intent(execution) or {}  # a first attempt's run config may be in its intent yet
         for config in (status.get("runConfig"), status.get("stableRunConfig")):
             if config:
                 in_use.add((config.get("artifact", ""), config.get("artifactSha256", "")))
