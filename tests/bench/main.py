@@ -280,7 +280,11 @@ def headline_keys(runs: dict[int, list[dict[str, Any]]], recovery: dict[str, Any
         n, up = max(starts, key=lambda item: item[0])
         # the operator's writes while N Executions start: all the API server counted, less the N creates
         keys["k8s_writes_per_start"] = round((up["kube_writes"] - n) / n, 2)
-        keys["k8s_writes_per_start_by"] = up.get("kube_writes_by")
+        by = up.get("kube_writes_by") or {}
+        # of those, the writes to the Executions themselves and their Events (no cluster or JobSpec status)
+        keys["k8s_execution_writes_per_start"] = round(sum(
+            v for k, v in by.items() if k.startswith(("patch executions.", "create events"))) / n, 2)
+        keys["k8s_writes_per_start_by"] = by
     restart = next((a["restart"] for a in runs.get(args.restart_n, []) if "restart" in a), None)
     keys[f"operator_restart_seconds_n{args.restart_n}"] = restart["seconds"] if restart else None
     keys[f"operator_restart_writes_n{args.restart_n}"] = (
