@@ -33,7 +33,7 @@ def print_table(results: dict[str, Any]) -> None:
     rows = results["table"]
     header = [name for name, _, _ in COLUMNS]
     cells = [[_cell(row, key, fmt) for _, key, fmt in COLUMNS] for row in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
+    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(header)]
     print("\nPer N (ratio: median of the runs; steady state and reaction from the last run at that N)")
     print("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
     for line in cells:
@@ -70,6 +70,8 @@ def plot(results: dict[str, Any], path: pathlib.Path) -> pathlib.Path | None:
         print("(matplotlib is not installed: `make bench` installs the bench extra; no plot)")
         return None
     rows = results["table"]
+    if not rows:
+        return None  # no overhead run: nothing to plot against N
     steady = [r for r in rows if "rss_mb" in r]
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
     ns = [r["n"] for r in rows]
