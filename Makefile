@@ -118,7 +118,7 @@ test: install infra infra-image lint
 	RELIABILITY_TRIALS=1 $(PYTEST) -rs tests/reliability
 
 # Figures of the operator's overhead over Flink (printed, and written to bench-results/bench.json): `make bench`
-# the headline figures in about a quarter of an hour (N = 200, 1,000 and 2,000 on the simulator, a short steady
+# the headline figures in about 7 minutes (N = 200, 1,000 and 2,000 on the simulator, a short steady
 # state and an operator restart at 2,000, a whole-cluster recovery at 500); `make bench-full` the whole sweep
 # (N from 50 to 2,000, 5-minute steady states, reaction to failures, a real Flink point): about 40 minutes.
 BENCH_QUICK := --overhead-n 200,1000,2000 --scale-n 2000 --repeat 3 --repeat-large 1 --steady-seconds 30 \
