@@ -150,12 +150,10 @@ class ClusterRuntime:
         probe: Callable[[ClusterRuntime], Awaitable[bool]],
         housekeep: Callable[[ClusterRuntime], Awaitable[None]] | None = None,
     ) -> None:
-        """Poll until stopped: `/jobs/overview` every interval; the cluster probe when jobs changed (at most once per
-        poll interval: while many jobs start, every fast poll sees a change, and each probe is a call and a status
-        write) or it is due; jar housekeeping now and then. A quiet cluster costs one REST call per interval, plus
-        these rare ones."""
+        """Poll until stopped: `/jobs/overview` every interval; the cluster probe when jobs changed or it is due;
+        jar housekeeping now and then. A quiet cluster costs one REST call per interval, plus these rare ones."""
         last_probe = last_housekeeping = float("-inf")
-        probe_again, probe_owed = True, False
+        probe_again = True
         while not stopped():
             polled_at = self._clock()
             awaited, self._awaited = self._awaited, set()  # asked before this poll began: it is newer than their action
@@ -163,12 +161,9 @@ class ClusterRuntime:
             if changed or awaited:
                 self._on_jobs_changed(self, changed | awaited)
             now = self._clock()
-            probe_owed |= bool(changed)
-            since_probe = now - last_probe
-            if (probe_owed and since_probe >= self.poll_interval) or probe_again or not self.snapshot.ok \
-                    or since_probe >= self.probe_interval:
+            if changed or probe_again or not self.snapshot.ok or now - last_probe >= self.probe_interval:
                 probe_again = not await probe(self)
-                last_probe, probe_owed = self._clock(), False
+                last_probe = self._clock()
             if housekeep is not None and self.snapshot.ok and now - last_housekeeping >= self.housekeeping_interval:
                 try:
                     await housekeep(self)
