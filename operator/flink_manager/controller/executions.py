@@ -38,12 +38,12 @@ from flink_manager.controller.recording import (
 )
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import artifact_view, cluster_view, job_spec_view, parse_timestamp
-from flink_manager.flink.errors import FlinkError
+from flink_manager.flink.errors import FlinkError, FlinkJarNotFound
 from flink_manager.kube.client import EXECUTIONS, KubeConflict, KubeError, KubeNotFound, KubeUnavailable
 from flink_manager.reconcile import execution
 from flink_manager.reconcile.observations import ActionError, ActionErrorKind, ActionOutcome, Observation
 from flink_manager.reconcile.performer import OPERATOR, REQUESTED_BY_ANNOTATION
-from flink_manager.reconcile.plans import Action, Plan, ReleaseFinalizer, UploadJar, summarize
+from flink_manager.reconcile.plans import Action, Plan, ReleaseFinalizer, RunJob, UploadJar, summarize
 from flink_manager.reconcile.targets import Blocker, JobSpecView, RunTarget, resolve_target
 
 logger = logging.getLogger("flink_manager")
@@ -208,10 +208,13 @@ def _jar_ids(ctx: OperatorContext, g: Gathered) -> dict[str, str]:
     current = status.run_config.artifact if status.run_config else None
     fallback = g.job_spec.spec.artifact_ref.name if g.job_spec else ""
     found = jars.jar_ids(ctx.cache.get(ARTIFACT, namespace, current or fallback), g.cluster)
+    missing = g.runtime.missing_jars if g.runtime is not None else set()
     if isinstance(target, RunTarget) and target.run_config.artifact != current:
         found = {**jars.jar_ids(ctx.cache.get(ARTIFACT, namespace, target.run_config.artifact), target.cluster),
                  **found}
-    return found
+        other = ctx.runtimes.get((namespace, target.cluster))
+        missing = missing | (other.missing_jars if other is not None else set())
+    return {sha: jar_id for sha, jar_id in found.items() if jar_id not in missing}
 
 
 # ---------------------------------------------------------------------------------------------------------- record
@@ -307,6 +310,8 @@ async def call_flink(ctx: OperatorContext, key: WorkKey, runtime: ClusterRuntime
             ctx.last_actions.keep(key, ActionOutcome(disposal_trigger_id=trigger_id))
         runtime.poke()
     except FlinkError as exc:
+        if isinstance(exc, FlinkJarNotFound) and isinstance(action, RunJob):
+            runtime.missing_jars.add(action.jar_id)  # the others wanting it upload first, instead of failing too
         ctx.last_actions.keep(key, ActionOutcome(error=flinkio.action_error(exc)))
         logger.info("%s for Execution %s/%s on FlinkCluster %s failed: %s", type(action).__name__, key[1], key[2],
                     runtime.name, exc.message, extra=ref(EXECUTION, key[1], key[2]))

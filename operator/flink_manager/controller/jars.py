@@ -49,7 +49,8 @@ async def upload(ctx: OperatorContext, runtime: ClusterRuntime, action: UploadJa
         if body is None or view is None:
             raise UploadFailed(ActionError(ActionErrorKind.ARTIFACT, f"Artifact {action.artifact!r} does not exist"))
         known = jar_ids(body, runtime.name).get(action.sha256)
-        if known is not None and known != action.replace_jar_id:
+        replaced = known if known in runtime.missing_jars else action.replace_jar_id
+        if known is not None and known != replaced:
             return known  # uploaded meanwhile for another execution
         try:
             path = await artifact_content(ctx, namespace, body, action.sha256)
@@ -61,7 +62,7 @@ async def upload(ctx: OperatorContext, runtime: ClusterRuntime, action: UploadJa
             raise UploadFailed(ActionError(ActionErrorKind.ARTIFACT, f"Artifact {action.artifact!r}: {exc.message}")) from exc
         jar_id = await runtime.client.upload_jar(path, jar_file_name(namespace, runtime.name, action.artifact, action.sha256))
         record = ArtifactUpload(cluster=runtime.name, jar_id=jar_id, sha256=action.sha256, uploaded_at=ctx.clock())
-        await _record_upload(ctx, namespace, action.artifact, record, action.replace_jar_id)
+        await _record_upload(ctx, namespace, action.artifact, record, replaced)
         logger.info("uploaded Artifact %s/%s to FlinkCluster %s as %s", namespace, action.artifact, runtime.name,
                     jar_id, extra=ref(ARTIFACT, namespace, action.artifact))
         return jar_id
