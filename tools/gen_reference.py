@@ -235,6 +235,9 @@ METADATA: tuple[MetadataRow, ...] = (
     MetadataRow("annotation", "flinkmanager.io/resume-rollout", "JobSpec",
                 "Set by you to a new value to resume a rollout that a failed upgrade paused (status.rollout.paused); "
                 "the Executions whose upgrade failed are not tried again until the JobSpec changes."),
+    MetadataRow("annotation", "flinkmanager.io/first-attempt", "Execution",
+                "Set by the operator with the finalizer: the first attempt's submission (a merge patch to the "
+                "status), read until the status records the attempt, never after. Do not edit it."),
     MetadataRow("finalizer", "flinkmanager.io/stop-job", "Execution",
                 "Removed once the Flink job is stopped (spec.deletionPolicy) or spec.deletionTimeoutSeconds passed."),
     MetadataRow("finalizer", "flinkmanager.io/artifact-in-use", "Artifact",

@@ -22,7 +22,7 @@ import tempfile
 import time
 from typing import Any
 
-from tests.bench import procs, report, rollout
+from tests.bench import procs, report, resume, rollout
 from tests.bench.direct import run_direct
 from tests.bench.scenario import (
     ENTRY_CLASS,
@@ -67,8 +67,9 @@ Set-up and fairness rules
 
 
 async def overhead_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: str, *, steady_seconds: float,
-                       probes: int, probe_gap: float, profile: bool) -> dict[str, Any]:
-    """One direct run and one operator run at N on fresh processes; then, when asked, steady state and reaction."""
+                       probes: int, probe_gap: float, profile: bool, restart: bool = False) -> dict[str, Any]:
+    """One direct run and one operator run at N on fresh processes; then, when asked, steady state, reaction and an
+    operator restart (resume.py)."""
     result: dict[str, Any] = {"n": n, "load_start": procs.load_average()}
     logs = workdir / "logs"
     simulator, url = procs.start_simulator(workdir / "direct", logs, slots=n + 8, name="simulator-direct")
@@ -79,9 +80,10 @@ async def overhead_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: st
     result["direct"] = dataclasses.asdict(direct)
     stack = await Stack.start(workdir / "operator", logs, slots=n + probes + 8)
     watch = PhaseWatch(stack.kube_url)
-    profiler = None
+    profiler = api_profiler = None
+    metrics_port = resume.free_port()
     try:
-        stack.start_operator()
+        stack.start_operator(metrics_port)
         await stack.apply_basics(jar, sha, ENTRY_CLASS)
         await watch.start()
         assert stack.operator is not None
@@ -89,6 +91,8 @@ async def overhead_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: st
         if profile:
             profiler = procs.start_profiler(stack.operator.pid, RESULTS / f"profile-bringup-n{n}.txt",
                                             max(5.0, direct.seconds * 3 + 5), logs)
+            api_profiler = procs.start_profiler(stack.kubeapi.pid, RESULTS / f"profile-bringup-kubeapi-n{n}.txt",
+                                                max(5.0, direct.seconds * 3 + 5), logs)
         up = await bring_up(stack, watch, n)
         result["operator"] = dataclasses.asdict(up)
         result["ratio"] = up.seconds / direct.seconds
@@ -97,8 +101,9 @@ async def overhead_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: st
               f"operator CPU {up.operator_cpu:.1f} s, fakes CPU {up.fakes_cpu:.1f} s, RSS {up.operator_rss_mb:.0f} MB; "
               f"Flink calls {sum(up.flink_calls.values())}, Kubernetes writes {up.kube_writes}; load {procs.load_average()}",
               flush=True)
-        if profiler is not None:
-            profiler.popen.wait()
+        for running in (profiler, api_profiler):
+            if running is not None:
+                running.popen.wait()
         if steady_seconds > 0:
             # An Execution records its configuration as stable (for rollbacks) once its job has run for the JobSpec's
             # rollback window: one status write each, STABLE_AFTER seconds after Running. Past that, nothing changes.
@@ -127,19 +132,45 @@ async def overhead_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: st
                   f"{steady.simulator_rss_mb:.0f} MB; load {steady.load}", flush=True)
             if profiler is not None:
                 profiler.popen.wait()
-            react = await reaction(stack, watch, sha, probes=probes, gap=probe_gap)
-            result["reaction"] = dataclasses.asdict(react)
-            print(f"  N={n} reaction over {react.samples} failed jobs: p50 {react.p50_s:.2f} s, p99 {react.p99_s:.2f} s, "
-                  f"max {react.max_s:.2f} s (poll interval {POLL_INTERVAL_SECONDS} s; failures {probe_gap:g} s apart, about "
-                  f"{POLL_INTERVAL_SECONDS / probe_gap:.0f} per poll); missed {react.missed}; "
-                  f"load {procs.load_average()}", flush=True)
+            if restart:
+                result["restart"] = await resume.operator_restart(stack, n, metrics_port, timeout=120 + n * 0.1)
+            if probes > 0:
+                await reaction_run(stack, watch, sha, n, probes, probe_gap, result)
     finally:
-        if profiler is not None and profiler.alive():
-            profiler.stop()
+        for running in (profiler, api_profiler):
+            if running is not None and running.alive():
+                running.stop()
         await watch.stop()
         await stack.stop()
     result["load_end"] = procs.load_average()
     return result
+
+
+async def reaction_run(stack: Stack, watch: PhaseWatch, sha: str, n: int, probes: int, probe_gap: float,
+                       result: dict[str, Any]) -> None:
+    react = await reaction(stack, watch, sha, probes=probes, gap=probe_gap)
+    result["reaction"] = dataclasses.asdict(react)
+    print(f"  N={n} reaction over {react.samples} failed jobs: p50 {react.p50_s:.2f} s, p99 {react.p99_s:.2f} s, "
+          f"max {react.max_s:.2f} s (poll interval {POLL_INTERVAL_SECONDS} s; failures {probe_gap:g} s apart, about "
+          f"{POLL_INTERVAL_SECONDS / probe_gap:.0f} per poll); missed {react.missed}; "
+          f"load {procs.load_average()}", flush=True)
+
+
+async def recovery_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: str) -> dict[str, Any]:
+    """N Executions brought up on fresh processes, then the whole-cluster recovery of resume.py."""
+    stack = await Stack.start(workdir, workdir / "logs", slots=n + 8)
+    watch = PhaseWatch(stack.kube_url)
+    try:
+        stack.start_operator()
+        await stack.apply_basics(jar, sha, ENTRY_CLASS)
+        await watch.start()
+        up = await bring_up(stack, watch, n, prefix="rec")
+        print(f"  recovery stack: {n} Running after {up.seconds:.2f} s; load {procs.load_average()}", flush=True)
+        names = [f"rec-{i:05d}" for i in range(n)]
+        return await resume.cluster_recovery(stack, watch, names, jar, ENTRY_CLASS, timeout=120 + n * 0.5)
+    finally:
+        await watch.stop()
+        await stack.stop()
 
 
 async def real_flink_point(n: int, workdir: pathlib.Path) -> dict[str, Any]:
@@ -205,14 +236,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     runs: dict[int, list[dict[str, Any]]] = {}
     try:
         for n in sorted(set(overhead_n) | set(scale_n)):
-            repeats = args.repeat if n <= 200 else 1
+            repeats = args.repeat if n <= 200 else args.repeat_large
             for attempt in range(repeats):
                 last = attempt == repeats - 1
                 print(f"N={n} run {attempt + 1}/{repeats}", flush=True)
                 runs.setdefault(n, []).append(await overhead_run(
                     n, workroot / f"n{n}-{attempt}", jar, sha,
                     steady_seconds=args.steady_seconds if (last and n in scale_n) else 0,
-                    probes=args.probes, probe_gap=args.probe_gap, profile=args.profile and last))
+                    probes=args.probes, probe_gap=args.probe_gap, profile=args.profile and last,
+                    restart=last and n == args.restart_n and n in scale_n and args.steady_seconds > 0))
+        recovery = None
+        if args.recovery_n > 0:
+            print(f"whole-cluster recovery at N={args.recovery_n}", flush=True)
+            recovery = await recovery_run(args.recovery_n, workroot / f"recovery-{args.recovery_n}", jar, sha)
         print(f"rollouts of {args.rollout_n} Executions at maxConcurrent {args.rollout_max}", flush=True)
         rollouts = await rollout.run(args.rollout_n, _ints(args.rollout_max)) if args.rollout_n else []
         real = None
@@ -227,7 +263,39 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             shutil.rmtree(workroot, ignore_errors=True)
     results = summarise(runs, overhead_n, scale_n, real, args)
     results["rollouts"] = rollouts  # seconds from a JobSpec change until all N run it, per maxConcurrent
+    results.update(headline_keys(runs, recovery, args))
+    results["recovery"] = recovery
     return results
+
+
+def headline_keys(runs: dict[int, list[dict[str, Any]]], recovery: dict[str, Any] | None,
+                  args: argparse.Namespace) -> dict[str, Any]:
+    """The figures issue-level targets name; a figure whose scenario did not run is None, and the reason is printed."""
+    keys: dict[str, Any] = {}
+    for n in (1000, 2000):
+        ratios = [a["ratio"] for a in runs.get(n, [])]
+        keys[f"overhead_ratio_n{n}"] = round(statistics.median(ratios), 3) if ratios else None
+    starts = [(a["n"], a["operator"]) for attempts in runs.values() for a in attempts]
+    if starts:
+        n, up = max(starts, key=lambda item: item[0])
+        # the operator's writes while N Executions start: all the API server counted, less the N creates
+        keys["k8s_writes_per_start"] = round((up["kube_writes"] - n) / n, 2)
+        by = up.get("kube_writes_by") or {}
+        # of those, the writes to the Executions themselves and their Events (no cluster or JobSpec status)
+        keys["k8s_execution_writes_per_start"] = round(sum(
+            v for k, v in by.items() if k.startswith(("patch executions.", "create events"))) / n, 2)
+        keys["k8s_writes_per_start_by"] = by
+    restart = next((a["restart"] for a in runs.get(args.restart_n, []) if "restart" in a), None)
+    keys[f"operator_restart_seconds_n{args.restart_n}"] = restart["seconds"] if restart else None
+    keys[f"operator_restart_writes_n{args.restart_n}"] = (
+        restart["until_one_poll_later"]["kube_writes"] if restart else None)
+    keys[f"operator_restart_peak_rss_mb_n{args.restart_n}"] = restart["peak_rss_mb"] if restart else None
+    keys["operator_restart"] = restart
+    keys[f"cluster_recovery_ratio_n{args.recovery_n}"] = recovery["ratio"] if recovery else None
+    for key, value in keys.items():
+        if value is None:
+            print(f"  {key}: not measured (its scenario was not run with these options)")
+    return keys
 
 
 def summarise(runs: dict[int, list[dict[str, Any]]], overhead_n: list[int], scale_n: list[int],
@@ -303,6 +371,10 @@ def main() -> None:
     parser.add_argument("--scale-n", default="100,500,1000,2000", help="N of the scaling curve (overhead, steady state, reaction)")
     parser.add_argument("--steady-seconds", type=float, default=300.0, help="length of the steady-state window (real time)")
     parser.add_argument("--repeat", type=int, default=3, help="overhead runs at each N up to 200 (the median is reported)")
+    parser.add_argument("--repeat-large", type=int, default=1, help="overhead runs at each N above 200")
+    parser.add_argument("--restart-n", type=int, default=2000,
+                        help="replace the operator after the steady state at this N (one of --scale-n)")
+    parser.add_argument("--recovery-n", type=int, default=500, help="whole-cluster recovery at this N (0: none)")
     parser.add_argument("--probes", type=int, default=100, help="jobs failed by the simulator for the reaction figures")
     parser.add_argument("--probe-gap", type=float, default=0.5, help="seconds between the probe Executions' creation")
     parser.add_argument("--real-flink", action=argparse.BooleanOptionalAction, default=True,

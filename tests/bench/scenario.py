@@ -84,8 +84,9 @@ class Stack:
             simulator, flink_url = procs.start_simulator(workdir, logs, slots=slots)
         return cls(workdir, logs, kubeapi, kube_url, kubeconfig, flink_url, simulator)
 
-    def start_operator(self) -> None:
-        self.operator = procs.start_operator(self.kubeconfig, self.workdir, self.logs)
+    def start_operator(self, metrics_port: int | None = None) -> None:
+        extra = ["--metrics-port", str(metrics_port)] if metrics_port else []
+        self.operator = procs.start_operator(self.kubeconfig, self.workdir, self.logs, extra)
 
     async def stop(self) -> None:
         await self.kube.close()
@@ -156,8 +157,10 @@ class BringUp:
     flink_calls: dict[str, int]
     kube_writes: int
     kube_committed: int
+    kube_writes_by: dict[str, int]
     operator_cpu: float
     fakes_cpu: float
+    kubeapi_cpu: float
     operator_rss_mb: float
 
 
@@ -168,7 +171,8 @@ async def bring_up(stack: Stack, watch: PhaseWatch, n: int, prefix: str = "run")
     calls_before = await stack.flink_calls() if stack.simulator is not None else {}
     kube_before = await stack.kube_counters()
     cpu_before = stack.operator.cpu_seconds()
-    fakes_before = stack.kubeapi.cpu_seconds() + (stack.simulator.cpu_seconds() if stack.simulator else 0.0)
+    kubeapi_before = stack.kubeapi.cpu_seconds()
+    fakes_before = kubeapi_before + (stack.simulator.cpu_seconds() if stack.simulator else 0.0)
     started_wall, started = time.time(), time.perf_counter()
     await stack.create_executions(names)
     last = await watch.wait_all("Running", set(names), timeout=120 + n * 0.5)
@@ -182,8 +186,11 @@ async def bring_up(stack: Stack, watch: PhaseWatch, n: int, prefix: str = "run")
                      if calls_after.get(k, 0) != calls_before.get(k, 0)},
         kube_writes=kube_after["totalWrites"] - kube_before["totalWrites"],
         kube_committed=kube_after["committedWrites"] - kube_before["committedWrites"],
+        kube_writes_by={k: v - kube_before["writes"].get(k, 0) for k, v in kube_after["writes"].items()
+                        if v != kube_before["writes"].get(k, 0)},
         operator_cpu=stack.operator.cpu_seconds() - cpu_before,
         fakes_cpu=stack.kubeapi.cpu_seconds() + (stack.simulator.cpu_seconds() if stack.simulator else 0.0) - fakes_before,
+        kubeapi_cpu=stack.kubeapi.cpu_seconds() - kubeapi_before,
         operator_rss_mb=stack.operator.rss_mb(),
     )
 
@@ -289,8 +296,9 @@ async def reaction(stack: Stack, watch: PhaseWatch, jar_sha: str, *, probes: int
     for name in names:
         job_id = job_of.get(name)
         seen = watch.first_seen.get(name, {}).get("Failed")
-        if job_id and seen and ended.get(job_id):
-            delays.append(seen - ended[job_id] / 1000)
+        end = ended.get(job_id) if job_id else None
+        if seen and end:
+            delays.append(seen - end / 1000)
     return Reaction(
         samples=len(delays),
         p50_s=round(statistics.median(delays), 3) if delays else float("nan"),

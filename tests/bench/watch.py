@@ -21,6 +21,8 @@ class PhaseWatch:
         self.server = server.rstrip("/")
         self.namespace = namespace
         self.first_seen: dict[str, dict[str, float]] = {}
+        self.attempts: dict[str, dict[tuple[str, int], float]] = {}  # name → (phase, status.attempt) → first seen
+        self.restored: dict[tuple[str, int], str | None] = {}  # (name, attempt) → status.restoredFrom
         self.events = 0
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -49,8 +51,11 @@ class PhaseWatch:
                 self._changed.set()
 
     def _record(self, body: dict[str, Any], now: float) -> None:
-        phase = (body.get("status") or {}).get("phase") or "Pending"
-        self.first_seen.setdefault(body["metadata"]["name"], {}).setdefault(phase, now)
+        status = body.get("status") or {}
+        phase, name, attempt = status.get("phase") or "Pending", body["metadata"]["name"], int(status.get("attempt") or 0)
+        self.first_seen.setdefault(name, {}).setdefault(phase, now)
+        self.attempts.setdefault(name, {}).setdefault((phase, attempt), now)
+        self.restored[(name, attempt)] = status.get("restoredFrom")
 
     def names_in(self, phase: str, names: set[str] | None = None) -> set[str]:
         return {name for name, phases in self.first_seen.items() if phase in phases and (names is None or name in names)}
@@ -69,6 +74,28 @@ class PhaseWatch:
             self._changed.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
+
+    def seen_after(self, phase: str, attempts: dict[str, int]) -> dict[str, float]:
+        """The names seen in `phase` with an attempt beyond the one given for each, and when first."""
+        seen = {}
+        for name, beyond in attempts.items():
+            times = [t for (p, attempt), t in self.attempts.get(name, {}).items() if p == phase and attempt > beyond]
+            if times:
+                seen[name] = min(times)
+        return seen
+
+    async def wait_attempts(self, phase: str, attempts: dict[str, int], timeout: float) -> float:
+        """Wait until every name has been seen in `phase` with a later attempt than given; returns when the last was."""
+        deadline = time.monotonic() + timeout
+        while len(seen := self.seen_after(phase, attempts)) < len(attempts):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{len(attempts) - len(seen)} of {len(attempts)} Executions never reached {phase} "
+                                   f"with a new attempt within {timeout:.0f} s")
+            self._changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
+        return max(seen.values())
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -117,7 +117,8 @@ async def _scenario_start_then_stop(env: Env) -> list[str]:
     await env.wait("FlinkCluster", "default", lambda b: status(b).get("phase") == "Ready")
     await env.wait("JobSpec", "job", lambda b: status(b).get("observedGeneration") == 1)
     await env.settle()
-    await _concurrent_edit(env, f"PATCH executions/{RUN}/status →Submitting", {"state": "Stopped"})
+    # The first attempt's intent rides on the write that adds the finalizer (controller/metadata.py).
+    await _concurrent_edit(env, f"PATCH executions/{RUN} finalizers", {"state": "Stopped"})
     await env.apply(env.execution())
     await env.track(RUN)
     body = await env.wait_phase(RUN, "Stopped")

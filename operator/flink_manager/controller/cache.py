@@ -3,7 +3,7 @@
 It is filled by one LIST per kind at start-up (before any reconcile, so no decision sees half a
 cluster), then kept current by kopf's watch events; every write the operator makes updates it at once,
 so the next reconcile does not act on the version it has just replaced. Bodies are slimmed: managedFields are
-reduced to who last changed spec.
+reduced to who last changed spec, and an Execution's first-attempt intent is dropped once its status records it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, cast
 
+from flink_manager.controller.metadata import FIRST_ATTEMPT, records_no_attempt
 from flink_manager.reconcile.performer import spec_manager
 
 Body = dict[str, Any]
@@ -33,6 +34,9 @@ def slim(body: Mapping[str, Any]) -> Body:
         manager = spec_manager(managed)
         if manager:
             metadata["annotations"] = {**(metadata.get("annotations") or {}), SPEC_MANAGER: manager}
+    annotations = metadata.get("annotations")
+    if annotations and FIRST_ATTEMPT in annotations and not records_no_attempt(body.get("status")):
+        metadata["annotations"] = {k: v for k, v in annotations.items() if k != FIRST_ATTEMPT}  # stale: never read
     result = {key: value for key, value in body.items() if key != "metadata"}
     result["metadata"] = metadata
     return cast(Body, shared(result))

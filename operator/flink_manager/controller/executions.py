@@ -20,6 +20,13 @@ from flink_manager.api.execution import ExecutionSpec, ExecutionStatus
 from flink_manager.controller import flinkio, jars
 from flink_manager.controller.cache import SPEC_MANAGER
 from flink_manager.controller.context import ARTIFACT, EXECUTION, FLINK_CLUSTER, JOB_SPEC, OperatorContext, WorkKey, ref
+from flink_manager.controller.metadata import (
+    FINALIZER,
+    FIRST_ATTEMPT,
+    first_attempt_intent,
+    missing_metadata,
+    status_with_intent,
+)
 from flink_manager.controller.queue import Outcome
 from flink_manager.controller.recording import (
     WRITE_ERRORS,
@@ -31,18 +38,16 @@ from flink_manager.controller.recording import (
 )
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import artifact_view, cluster_view, job_spec_view, parse_timestamp
-from flink_manager.flink.errors import FlinkError
+from flink_manager.flink.errors import FlinkError, FlinkJarNotFound
 from flink_manager.kube.client import EXECUTIONS, KubeConflict, KubeError, KubeNotFound, KubeUnavailable
 from flink_manager.reconcile import execution
 from flink_manager.reconcile.observations import ActionError, ActionErrorKind, ActionOutcome, Observation
 from flink_manager.reconcile.performer import OPERATOR, REQUESTED_BY_ANNOTATION
-from flink_manager.reconcile.plans import Action, Plan, ReleaseFinalizer, UploadJar, summarize
+from flink_manager.reconcile.plans import Action, Plan, ReleaseFinalizer, RunJob, UploadJar, summarize
 from flink_manager.reconcile.targets import Blocker, JobSpecView, RunTarget, resolve_target
 
 logger = logging.getLogger("flink_manager")
 
-FINALIZER = "flinkmanager.io/stop-job"
-JOB_SPEC_LABEL = "flinkmanager.io/job-spec"
 MAX_INLINE_STEPS = 4  # steps taken back to back when one action's result is needed at once (upload → run)
 POLLER_WAIT = 0.5  # seconds between looks for a cluster poller that has not started yet
 
@@ -59,6 +64,8 @@ class Gathered:
     target: RunTarget | Blocker
     cluster: str | None  # where the current attempt runs, or where a new one would
     runtime: ClusterRuntime | None
+    missing_metadata: dict[str, Any]  # the finalizer, label or owner reference still to write (record does)
+    intent_pending: bool  # the status is read through the first attempt's intent, which it does not record yet
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -103,7 +110,8 @@ async def _step(ctx: OperatorContext, namespace: str, name: str) -> tuple[Outcom
 
 
 async def gather(ctx: OperatorContext, namespace: str, name: str) -> Gathered | Outcome:
-    """The Execution from the cache (with its finalizer, label and owner set), its target, its cluster's runtime."""
+    """The Execution from the cache (its status seen through a first attempt's intent not recorded in it yet, and
+    the metadata it lacks), its target, its cluster's runtime."""
     key = (EXECUTION, namespace, name)
     body = ctx.cache.get(EXECUTION, namespace, name)
     if body is None:
@@ -115,16 +123,14 @@ async def gather(ctx: OperatorContext, namespace: str, name: str) -> Gathered | 
         return Outcome()
     try:
         spec = ExecutionSpec.from_wire(body.get("spec"))
-        status = ExecutionStatus.from_wire(body.get("status"))
+        seen = status_with_intent(body)
+        status = ExecutionStatus.from_wire(seen)
     except ValidationError as exc:  # the CRD schema should have refused it; say so instead of crashing
         logger.error("Execution %s/%s cannot be read: %s", namespace, name, exc, extra=ref(EXECUTION, namespace, name))
         return Outcome()
-    job_spec = job_spec_view(ctx.cache.get(JOB_SPEC, namespace, spec.job_spec_ref.name))
-    if not deleting:
-        try:
-            body = await ensure_metadata(ctx, body, spec.job_spec_ref.name)
-        except (KubeConflict, KubeUnavailable) as exc:
-            return await after_write_error(ctx, EXECUTION, namespace, name, exc)
+    job_spec_body = ctx.cache.get(JOB_SPEC, namespace, spec.job_spec_ref.name)
+    job_spec = job_spec_view(job_spec_body)
+    missing = {} if deleting else missing_metadata(body, spec.job_spec_ref.name, job_spec_body)
     target = validate(ctx, namespace, spec, job_spec)
     cluster = status.cluster if (_attempt_live(status) and status.cluster) else (
         target.cluster if isinstance(target, RunTarget) else status.cluster)
@@ -133,7 +139,7 @@ async def gather(ctx: OperatorContext, namespace: str, name: str) -> Gathered | 
         # Just started (or resumed): deciding now would call Flink unreachable, or give up restarting a failed
         # job whose checkpoints it has not read. The poller queues this execution when it starts.
         return Outcome(requeue_after=POLLER_WAIT)
-    return Gathered(key, body, spec, status, job_spec, target, cluster, runtime)
+    return Gathered(key, body, spec, status, job_spec, target, cluster, runtime, missing, seen is not body.get("status"))
 
 
 def _attempt_live(status: ExecutionStatus) -> bool:
@@ -157,37 +163,6 @@ def _poller_not_started(ctx: OperatorContext, namespace: str, cluster: str) -> b
     if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
         return False
     return (namespace, cluster) not in ctx.pollers_started
-
-
-async def ensure_metadata(ctx: OperatorContext, body: dict[str, Any], job_spec_name: str) -> dict[str, Any]:
-    """The finalizer, the job-spec label and the owner reference to the JobSpec, in one write when missing. A
-    conflict or an unavailable API propagates (the step ends); another error is logged and the step goes on."""
-    metadata = body["metadata"]
-    patch: dict[str, Any] = {}
-    finalizers = list(metadata.get("finalizers") or [])
-    if FINALIZER not in finalizers:
-        patch["finalizers"] = [*finalizers, FINALIZER]
-    if (metadata.get("labels") or {}).get(JOB_SPEC_LABEL) != job_spec_name:
-        patch["labels"] = {JOB_SPEC_LABEL: job_spec_name}
-    owner = ctx.cache.get(JOB_SPEC, metadata.get("namespace") or "", job_spec_name)
-    owners = list(metadata.get("ownerReferences") or [])
-    if owner is not None:
-        owner_uid = owner["metadata"]["uid"]
-        if not any(ref.get("uid") == owner_uid for ref in owners):
-            patch["ownerReferences"] = [*owners, {
-                "apiVersion": owner.get("apiVersion", "flinkmanager.io/v1alpha1"), "kind": "JobSpec",
-                "name": job_spec_name, "uid": owner_uid, "blockOwnerDeletion": True,
-            }]
-    if not patch:
-        return body
-    try:
-        return await patch_metadata(ctx, EXECUTION, EXECUTIONS, body, patch)
-    except (KubeConflict, KubeUnavailable):
-        raise
-    except KubeError as exc:
-        logger.warning("could not set metadata of Execution %s: %s", metadata.get("name"), exc,
-                       extra=ref(EXECUTION, metadata.get("namespace"), metadata.get("name")))
-        return body
 
 
 # --------------------------------------------------------------------------------------------------------- observe
@@ -233,10 +208,13 @@ def _jar_ids(ctx: OperatorContext, g: Gathered) -> dict[str, str]:
     current = status.run_config.artifact if status.run_config else None
     fallback = g.job_spec.spec.artifact_ref.name if g.job_spec else ""
     found = jars.jar_ids(ctx.cache.get(ARTIFACT, namespace, current or fallback), g.cluster)
+    missing = g.runtime.missing_jars if g.runtime is not None else set()
     if isinstance(target, RunTarget) and target.run_config.artifact != current:
         found = {**jars.jar_ids(ctx.cache.get(ARTIFACT, namespace, target.run_config.artifact), target.cluster),
                  **found}
-    return found
+        other = ctx.runtimes.get((namespace, target.cluster))
+        missing = missing | (other.missing_jars if other is not None else set())
+    return {sha: jar_id for sha, jar_id in found.items() if jar_id not in missing}
 
 
 # ---------------------------------------------------------------------------------------------------------- record
@@ -245,7 +223,9 @@ def _jar_ids(ctx: OperatorContext, g: Gathered) -> dict[str, str]:
 async def record(ctx: OperatorContext, g: Gathered, plan: Plan[ExecutionStatus]) -> dict[str, Any] | Outcome:
     """Write the status when it changed, post the new history entries and Events, keep the poller's maps current."""
     try:
-        body = await write_status(ctx, EXECUTION, EXECUTIONS, g.body, plan.status)
+        body, intent_written = await write_metadata(ctx, g, plan)
+        if not intent_written and not (g.intent_pending and plan.status == g.status):
+            body = await write_status(ctx, EXECUTION, EXECUTIONS, body, plan.status)
     except WRITE_ERRORS as exc:
         return await after_write_error(ctx, EXECUTION, g.key[1], g.key[2], exc)
     uid = g.metadata["uid"]
@@ -255,7 +235,9 @@ async def record(ctx: OperatorContext, g: Gathered, plan: Plan[ExecutionStatus])
         newest = g.status.history[-1].performed_at
         await post_history_events(ctx, EXECUTION, body, [h for h in g.status.history if h.performed_at == newest],
                                   repeat=True)
-    ctx.history_events_checked.add(uid)
+    if uid not in ctx.history_events_checked:
+        ctx.history_events_checked.add(uid)
+        ctx.metrics.executions_decided.inc()
     await post_history_events(ctx, EXECUTION, body, [h for h in plan.status.history if h.seq > g.status.history_total])
     await post_events(ctx, EXECUTION, body, plan.events)
     for job_id in (plan.status.flink_job_id, plan.status.pending.job_id if plan.status.pending else None):
@@ -264,6 +246,27 @@ async def record(ctx: OperatorContext, g: Gathered, plan: Plan[ExecutionStatus])
     if g.runtime is not None:
         g.runtime.track_transition(g.key, plan.status.pending is not None)
     return body
+
+
+async def write_metadata(ctx: OperatorContext, g: Gathered,
+                         plan: Plan[ExecutionStatus]) -> tuple[dict[str, Any], bool]:
+    """Add the missing finalizer, label and owner reference in one write, before any Flink call; when the plan starts
+    the first attempt, its intent rides on that write (metadata.py) instead of a status write of its own. Returns the
+    body as written and whether the intent was. A conflict or an unavailable API propagates (the step ends); refused
+    for another reason, the step goes on without the metadata (and the status records the intent)."""
+    if not g.missing_metadata:
+        return g.body, False
+    patch = dict(g.missing_metadata)
+    intent = first_attempt_intent(g.body.get("status"), g.status, plan.status)
+    if intent is not None:
+        patch["annotations"] = {FIRST_ATTEMPT: intent}
+    try:
+        return await patch_metadata(ctx, EXECUTION, EXECUTIONS, g.body, patch), intent is not None
+    except WRITE_ERRORS:
+        raise
+    except KubeError as exc:
+        logger.warning("could not set metadata of Execution %s: %s", g.key[2], exc, extra=ref(*g.key))
+        return g.body, False
 
 
 # ------------------------------------------------------------------------------------------------ act and outcome
@@ -307,6 +310,8 @@ async def call_flink(ctx: OperatorContext, key: WorkKey, runtime: ClusterRuntime
             ctx.last_actions.keep(key, ActionOutcome(disposal_trigger_id=trigger_id))
         runtime.poke()
     except FlinkError as exc:
+        if isinstance(exc, FlinkJarNotFound) and isinstance(action, RunJob):
+            runtime.missing_jars.add(action.jar_id)  # the others wanting it upload first, instead of failing too
         ctx.last_actions.keep(key, ActionOutcome(error=flinkio.action_error(exc)))
         logger.info("%s for Execution %s/%s on FlinkCluster %s failed: %s", type(action).__name__, key[1], key[2],
                     runtime.name, exc.message, extra=ref(EXECUTION, key[1], key[2]))

@@ -36,6 +36,7 @@ from flink_manager.controller.context import (
 from flink_manager.controller.diffbase import LeanDiffBaseStorage
 from flink_manager.controller.executions import reconcile_execution
 from flink_manager.controller.jobspecs import reconcile_job_spec
+from flink_manager.controller.metadata import status_with_intent
 from flink_manager.controller.queue import Outcome, WorkQueue
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import cluster_view
@@ -82,7 +83,7 @@ def context_of(memo: kopf.Memo) -> OperatorContext:
 def add_indexes(ctx: OperatorContext) -> None:
     cache = ctx.cache
     cache.add_index(EXECUTION, "job-spec", lambda b: [((b.get("spec") or {}).get("jobSpecRef") or {}).get("name", "")])
-    cache.add_index(EXECUTION, "cluster", lambda b: [c] if (c := (b.get("status") or {}).get("cluster")) else [])
+    cache.add_index(EXECUTION, "cluster", lambda b: [c] if (c := (status_with_intent(b) or {}).get("cluster")) else [])
     cache.add_index(JOB_SPEC, "artifact", lambda b: [((b.get("spec") or {}).get("artifactRef") or {}).get("name", "")])
     cache.add_index(JOB_SPEC, "cluster",
                     lambda b: [((b.get("spec") or {}).get("clusterRef") or {}).get("name", "default")])

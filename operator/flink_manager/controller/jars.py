@@ -12,6 +12,7 @@ from flink_manager.api.artifact import ArtifactStatus, ArtifactUpload
 from flink_manager.artifacts.errors import ArtifactError, DigestMismatch
 from flink_manager.controller.artifacts import artifact_content
 from flink_manager.controller.context import ARTIFACT, EXECUTION, FLINK_CLUSTER, JOB_SPEC, OperatorContext, ref
+from flink_manager.controller.metadata import status_with_intent
 from flink_manager.controller.recording import write_status
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import artifact_view
@@ -48,7 +49,8 @@ async def upload(ctx: OperatorContext, runtime: ClusterRuntime, action: UploadJa
         if body is None or view is None:
             raise UploadFailed(ActionError(ActionErrorKind.ARTIFACT, f"Artifact {action.artifact!r} does not exist"))
         known = jar_ids(body, runtime.name).get(action.sha256)
-        if known is not None and known != action.replace_jar_id:
+        replaced = known if known in runtime.missing_jars else action.replace_jar_id
+        if known is not None and known != replaced:
             return known  # uploaded meanwhile for another execution
         try:
             path = await artifact_content(ctx, namespace, body, action.sha256)
@@ -60,7 +62,7 @@ async def upload(ctx: OperatorContext, runtime: ClusterRuntime, action: UploadJa
             raise UploadFailed(ActionError(ActionErrorKind.ARTIFACT, f"Artifact {action.artifact!r}: {exc.message}")) from exc
         jar_id = await runtime.client.upload_jar(path, jar_file_name(namespace, runtime.name, action.artifact, action.sha256))
         record = ArtifactUpload(cluster=runtime.name, jar_id=jar_id, sha256=action.sha256, uploaded_at=ctx.clock())
-        await _record_upload(ctx, namespace, action.artifact, record, action.replace_jar_id)
+        await _record_upload(ctx, namespace, action.artifact, record, replaced)
         logger.info("uploaded Artifact %s/%s to FlinkCluster %s as %s", namespace, action.artifact, runtime.name,
                     jar_id, extra=ref(ARTIFACT, namespace, action.artifact))
         return jar_id
@@ -100,7 +102,7 @@ def jars_in_use(ctx: OperatorContext, namespace: str) -> set[tuple[str, str]]:
             pinned = (artifact.get("spec") or {}).get("sha256") or (artifact.get("status") or {}).get("sha256")
             in_use.add((str(artifact_name), str(pinned or "")))
     for execution in ctx.cache.items(EXECUTION, namespace):
-        status = execution.get("status") or {}
+        status = status_with_intent(execution) or {}  # a first attempt's run config may be in its intent yet
         for config in (status.get("runConfig"), status.get("stableRunConfig")):
             if config:
                 in_use.add((config.get("artifact", ""), config.get("artifactSha256", "")))

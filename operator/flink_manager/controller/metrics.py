@@ -48,6 +48,9 @@ class Metrics:
         self.queue_depth = Gauge("flink_manager_queue_depth", "Objects waiting for a reconcile", registry=self.registry)
         self.active = Gauge("flink_manager_active", "1 while kopf peering lets this replica work; 0 while it pauses "
                             "it (a live replica of higher or the same priority)", registry=self.registry)
+        self.executions_decided = Counter(
+            "flink_manager_executions_decided", "Executions this process has decided about at least once (after a "
+            "restart, the operator has resumed all of them when this equals their count)", registry=self.registry)
         self.write_count = 0
         self.flink_calls = 0
         self._phases: Tally[str] = Tally()

@@ -70,6 +70,7 @@ class ClusterRuntime:
         self.snapshot = Snapshot()
         self.last_error: FlinkError | None = None
         self.upload_locks: dict[str, asyncio.Lock] = {}
+        self.missing_jars: set[str] = set()  # jar ids a run was refused for (FlinkJarNotFound): not to run again
         self._in_transition: set[Hashable] = set()  # keys of executions with an operation in flight
         self._last_action_at: dict[Hashable, float] = {}  # when an execution's last Flink call began (this clock)
         self.polls = 0
