@@ -94,7 +94,8 @@ async def build_context(settings: Settings, credentials: Credentials | Any) -> O
     store = ArtifactStore(settings.artifact_cache_dir, FetchOptions.from_settings(settings))
     ctx = OperatorContext(settings=settings, kube=KubeClient(kube_credentials), artifact_store=store)
     ctx.kube._observer = ctx.metrics.observe_write  # noqa: SLF001 - wired once, here
-    ctx.metrics.watch_resources(lambda: ctx.cache.items(EXECUTION), lambda: ctx.cache.items(FLINK_CLUSTER))
+    ctx.metrics.watch_resources(lambda: ctx.cache.items(EXECUTION), lambda: ctx.cache.items(FLINK_CLUSTER),
+                                lambda: ctx.cache.items(JOB_SPEC))
     add_indexes(ctx)
     ctx.cache.on_change = lambda kind, old, new: wake_dependents(ctx, kind, old, new)
     ctx.queue = WorkQueue(lambda key: dispatch(ctx, key), workers=settings.workers, clock=ctx.monotonic)

@@ -81,11 +81,13 @@ class Metrics:
         self.active.set(1 if working else 0)
 
     def watch_resources(self, executions: Callable[[], Iterable[Mapping[str, Any]]],
-                        clusters: Callable[[], Iterable[Mapping[str, Any]]]) -> None:
-        """Export the state of each Execution and FlinkCluster, read from these sources at every scrape while this
-        replica works: a paused replica's cache is not kept current, and its stale view must not raise alerts."""
+                        clusters: Callable[[], Iterable[Mapping[str, Any]]],
+                        job_specs: Callable[[], Iterable[Mapping[str, Any]]] = tuple) -> None:
+        """Export the state of each Execution, FlinkCluster and JobSpec, read from these sources at every scrape while
+        this replica works: a paused replica's cache is not kept current, and its stale view must not raise alerts."""
         self.registry.register(ResourceStateCollector(lambda: executions() if self.working else (),
-                                                      lambda: clusters() if self.working else ()))
+                                                      lambda: clusters() if self.working else (),
+                                                      lambda: job_specs() if self.working else ()))
 
     def serve(self, port: int) -> None:
         """Expose /metrics on this port (a background thread of prometheus_client)."""
@@ -100,16 +102,18 @@ class ResourceStateCollector(Collector):
     only reads (the cache replaces a body, it never changes one in place)."""
 
     def __init__(self, executions: Callable[[], Iterable[Mapping[str, Any]]],
-                 clusters: Callable[[], Iterable[Mapping[str, Any]]]) -> None:
+                 clusters: Callable[[], Iterable[Mapping[str, Any]]],
+                 job_specs: Callable[[], Iterable[Mapping[str, Any]]]) -> None:
         self._executions = executions
         self._clusters = clusters
+        self._job_specs = job_specs
 
     def describe(self) -> Iterable[Any]:
         return list(self._families())
 
     def collect(self) -> Iterable[Any]:
         families = self._families()
-        cluster_ready = families[-1]
+        cluster_ready, rollout_paused = families[-2:]
         for body in self._executions():
             try:
                 self._add_execution(body, families)
@@ -121,6 +125,12 @@ class ResourceStateCollector(Collector):
             if ready is not None:
                 cluster_ready.add_metric([metadata.get("namespace") or "", metadata.get("name") or "",
                                           ready.get("reason") or ""], 1.0 if ready.get("status") == "True" else 0.0)
+        for body in self._job_specs():
+            metadata = body.get("metadata") or {}
+            paused = ((body.get("status") or {}).get("rollout") or {}).get("paused")
+            if paused:
+                rollout_paused.add_metric([metadata.get("namespace") or "", metadata.get("name") or "",
+                                           paused.get("reason") or ""], 1.0)
         return families
 
     @staticmethod
@@ -146,11 +156,14 @@ class ResourceStateCollector(Collector):
             GaugeMetricFamily("flink_manager_flink_cluster_ready",
                               "1 for a FlinkCluster whose Ready condition is True, else 0; labelled with its reason",
                               labels=["namespace", "name", "reason"]),
+            GaugeMetricFamily("flink_manager_jobspec_rollout_paused",
+                              "1 for a JobSpec whose rollout a failed upgrade paused (status.rollout.paused), "
+                              "labelled with the failure's reason", labels=["namespace", "name", "reason"]),
         )
 
     @staticmethod
     def _add_execution(body: Mapping[str, Any], families: tuple[GaugeMetricFamily, ...]) -> None:
-        phase, degraded, restarts, limit, last_savepoint, due, _ = families
+        phase, degraded, restarts, limit, last_savepoint, due, _, _ = families
         metadata, spec, status = body.get("metadata") or {}, body.get("spec") or {}, body.get("status") or {}
         key = [metadata.get("namespace") or "", metadata.get("name") or ""]
         current = status.get("phase") or "Pending"

@@ -155,3 +155,17 @@ def peer(priority: int, seconds_ago: float = 5, lifetime: int = 60) -> dict[str,
 def test_kopf_pauses_a_replica_while_a_live_peer_has_a_priority_as_high(
         peers: dict[str, Any], identity: str | None, allowed: bool) -> None:
     assert peers_allow(peers, priority=0, identity=identity, now=NOW) is allowed
+
+
+def test_a_jobspec_whose_rollout_is_paused_reports_it_with_the_failures_reason() -> None:
+    paused = {"reason": "UpgradeFailed", "message": "rolled back", "execution": "e-1", "at": "2026-12-01T11:00:00Z"}
+    specs = [{"metadata": {"namespace": "team-a", "name": "paused"}, "status": {"rollout": {"paused": paused}}},
+             {"metadata": {"namespace": "team-a", "name": "rolling"}, "status": {"rollout": {"progress": "3/10"}}},
+             {"metadata": {"namespace": "team-a", "name": "new"}}]
+    metrics = Metrics()
+    metrics.watch_resources(lambda: (), lambda: (), lambda: specs)
+    metrics.set_active(True)
+    assert series(metrics, "flink_manager_jobspec_rollout_paused") == {
+        labels(namespace="team-a", name="paused", reason="UpgradeFailed"): 1.0}
+    metrics.set_active(False)
+    assert series(metrics, "flink_manager_jobspec_rollout_paused") == {}
