@@ -108,7 +108,10 @@ reliability: install
 
 # helm is compiled in the background (log: .cache/helm/build.log) while unit, component and contract run; the
 # second build.sh waits for it (a lock), and builds again if it failed (showing the background log if that fails).
-test: install infra infra-image lint
+# The infrastructure and the static checks side by side (downloads overlap the Go build; apt-get calls take turns
+# on a lock), each target's output printed whole when it ends.
+test: install
+	$(MAKE) -j4 --output-sync=target infra infra-image lint
 	mkdir -p $(CACHE)/helm && (tests/infra/helm/build.sh >$(CACHE)/helm/build.log 2>&1 &)
 	$(PYTEST) -rs tests/unit
 	$(PYTEST) -rs tests/component

@@ -95,8 +95,8 @@ else
         if [ ! -s "$base_tar" ]; then
             if ! command -v mmdebstrap >/dev/null; then
                 echo "Installing mmdebstrap from Debian's packages"
-                apt-get update -qq
-                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
+                flock /tmp/flink-manager-apt.lock apt-get update -qq
+                DEBIAN_FRONTEND=noninteractive flock /tmp/flink-manager-apt.lock apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
             fi
             echo "Making the base: Debian $SUITE with $BASE_PACKAGES (mmdebstrap) into $base_tar"
             staging="$(mktemp "$folder/.base.XXXXXX")"

@@ -57,8 +57,8 @@ case "${1:-}" in
             exit 1
         fi
         echo "Installing ${missing[*]} from Debian's packages"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        flock /tmp/flink-manager-apt.lock apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive flock /tmp/flink-manager-apt.lock apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
         exit 0
         ;;
 esac

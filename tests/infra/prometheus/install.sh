@@ -23,6 +23,6 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "Installing Debian's package prometheus (prometheus, promtool)"
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+$sudo flock /tmp/flink-manager-apt.lock apt-get update -qq
+$sudo flock /tmp/flink-manager-apt.lock apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 echo "Installed: $(promtool --version 2>&1 | head -1)"
