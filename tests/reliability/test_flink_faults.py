@@ -261,10 +261,11 @@ async def with_a_restart_asked_while_the_cluster_is_misconfigured(env: Env) -> l
     return problems + await converged_and_quiet(env)
 
 
-async def with_a_cluster_restart(env: Env, *, savepoint: bool) -> list[str]:
-    """The JobManager restarts without HA: jars and jobs are gone. With a savepoint the job is recovered from it
-    (the jar uploaded again); without one the execution fails with a reason — never restarted without state."""
-    await env.quickstart()
+async def with_a_cluster_restart(env: Env, *, savepoint: bool, policy: str = "OnFailure") -> list[str]:
+    """The JobManager restarts without HA: jars and jobs are gone. Under restartPolicy OnFailure the job is
+    resubmitted (the jar uploaded again) from its newest retained state, as a RESTART for JobLost; without any
+    state the execution fails with a reason — never restarted without state. Under Never it fails with JobLost."""
+    await env.quickstart(execution=env.execution(restartPolicy={"type": policy, "maxRestarts": 1}))
     await env.track(RUN)
     await env.wait_phase(RUN, "Running")
     if savepoint:
@@ -274,18 +275,26 @@ async def with_a_cluster_restart(env: Env, *, savepoint: bool) -> list[str]:
     uploads = env.flink.call_count("upload_jar")
     await env.flink.restart_cluster()
     problems = []
-    if savepoint:
+    if savepoint and policy == "OnFailure":
         body = await env.wait("Execution", RUN, lambda b: status(b).get("phase") == "Running"
                               and status(b).get("attempt") == 2 and not status(b).get("pending"), timeout=30)
         job = env.job(status(body)["flinkJobId"])
         if job.restored is None or job.restored.external_path != status(body)["lastSavepoint"]["path"]:
-            problems.append("the recovered job did not restore the last savepoint")
-        if actions(body) != ["START", "SAVEPOINT", "RECOVER"] or env.flink.call_count("upload_jar") != uploads + 1:
-            problems.append(f"history {actions(body)}, {env.flink.call_count('upload_jar') - uploads} uploads")
-    else:
+            problems.append("the resubmitted job did not restore the last savepoint")
+        last = (status(body).get("history") or [{}])[-1]
+        if actions(body) != ["START", "SAVEPOINT", "RESTART"] or (last.get("details") or {}).get("reason") != "JobLost" \
+                or env.flink.call_count("upload_jar") != uploads + 1:
+            problems.append(f"history {actions(body)}, {last}, {env.flink.call_count('upload_jar') - uploads} uploads")
+    elif policy == "OnFailure":
         body = await env.wait("Execution", RUN, lambda b: status(b).get("phase") == "Failed", timeout=30)
         if conditions(body).get("Degraded") != ("True", "NoRestorableState") or env.flink.call_count("run_jar") != 1:
             problems.append(f"Degraded {conditions(body).get('Degraded')}, {env.flink.call_count('run_jar')} runs")
+    else:
+        body = await env.wait("Execution", RUN, lambda b: status(b).get("phase") == "Failed", timeout=30)
+        last = (status(body).get("history") or [{}])[-1]
+        if actions(body)[-1:] != ["FAIL"] or (last.get("details") or {}).get("reason") != "JobLost" \
+                or env.flink.call_count("run_jar") != 1:
+            problems.append(f"history {actions(body)}, {last}, {env.flink.call_count('run_jar')} runs")
     return problems + await converged_and_quiet(env)
 
 
@@ -300,6 +309,7 @@ SCENARIOS = {
     "a restart asked while the cluster is misconfigured": with_a_restart_asked_while_the_cluster_is_misconfigured,
     "cluster restart with a savepoint": lambda env: with_a_cluster_restart(env, savepoint=True),
     "cluster restart without a savepoint": lambda env: with_a_cluster_restart(env, savepoint=False),
+    "cluster restart under restartPolicy Never": lambda env: with_a_cluster_restart(env, savepoint=True, policy="Never"),
 }
 
 

@@ -143,6 +143,7 @@ class PendingOperation(WireModel):
     seq: int = Field(default=0, ge=0)
     restore_kind: RestoreKind | None = None  # a last-state upgrade's cancel and submit: restore from a checkpoint
     job_ended_at: datetime.datetime | None = None  # when the cancelled job was first seen ended (last-state)
+    reason: str | None = None  # why the operator started it on its own (JobLost), recorded in the history entry
 
 
 class FailedOperation(WireModel):

@@ -28,6 +28,7 @@ class JobObservation:
     latest_checkpoint: CheckpointRef | None = None
     latest_savepoint: CheckpointRef | None = None
     tasks_deploying: bool = False  # RUNNING with tasks not all running yet: Flink refuses a savepoint until they are
+    checkpoints_unavailable: str | None = None  # why the retained checkpoints of a job Flink lost could not be read
 
     @property
     def exists(self) -> bool:

@@ -89,6 +89,8 @@ class FakeFlink:
     checkpointing: bool = True  # running jobs complete a checkpoint at every advance
     runs: int = 0
     counter: int = 0
+    # The checkpoint storage: the newest retained checkpoint of each job, which outlives a cluster restart.
+    storage: dict[str, CheckpointRef] = field(default_factory=dict)
 
     def live_jobs(self) -> list[FakeJob]:
         return [j for j in self.jobs.values() if not j.state.is_globally_terminal]
@@ -128,6 +130,9 @@ class FakeFlink:
                     job.state = JobState.FINISHED
 
     def restart_cluster(self) -> None:
+        for job in self.jobs.values():
+            if job.checkpoints and not job.state.is_globally_terminal:
+                self.storage[job.job_id] = job.checkpoints[-1]  # a killed JobManager cleans nothing up
         self.jobs.clear()
         self.jars.clear()
         self.triggers.clear()
@@ -186,7 +191,8 @@ class FakeFlink:
         if needs.job_id is not None:
             job = self.jobs.get(needs.job_id)
             if job is None:
-                job_obs = JobObservation(needs.job_id, None)
+                stored = self.storage.get(needs.job_id) if execution.needs_stored_checkpoints(status, None) else None
+                job_obs = JobObservation(needs.job_id, None, latest_checkpoint=stored)
             else:
                 details = execution.needs_job_details(status, job.state)
                 job_obs = JobObservation(

@@ -19,6 +19,7 @@ from flink_manager.reconcile.execution.inputs import (
     ExecutionInputs,
     ObservationNeeds,
     needs_job_details,
+    needs_stored_checkpoints,
     observation_needs,
 )
 from flink_manager.reconcile.execution.phases import LIVE_PHASES
@@ -31,5 +32,6 @@ __all__ = [
     "ObservationNeeds",
     "decide",
     "needs_job_details",
+    "needs_stored_checkpoints",
     "observation_needs",
 ]

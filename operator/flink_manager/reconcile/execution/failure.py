@@ -3,9 +3,11 @@ cluster — and the restart policy that follows.
 
 1. The end is recorded first, from what Flink reports (`record_job_end`): a FAILED job settles in Failed with Flink's
    root cause as `errorMessage`, one FAIL history entry and a JobFailed Warning; a FINISHED job in Finished; a job
-   cancelled outside the operator in Cancelled. A job the cluster no longer knows (a restart without HA) is recovered
-   from the last savepoint (RECOVER), or settles in Failed when no savepoint is known and stateless starts are not
-   allowed — never silently restarted without its state.
+   cancelled outside the operator in Cancelled. A job the cluster no longer knows (its JobManager restarted without
+   HA) is a failure of the attempt (`job_lost`): under `restartPolicy: OnFailure`, within `maxRestarts`, it is
+   resubmitted at once from its newest retained checkpoint (read from the checkpoint storage by the observer) or
+   savepoint, as a RESTART with the reason JobLost; otherwise it settles in Failed with that reason — never silently
+   restarted without its state.
 2. Then, with the execution in Failed and `state: Running` wanted (`restart_after_failure`):
    - an upgrade that failed within its rollback window is rolled back to the last stable configuration
      (upgrade.py: `roll_back_failed_upgrade`);
@@ -29,6 +31,7 @@ from flink_manager.reconcile.execution.history import settle
 from flink_manager.reconcile.execution.inputs import ExecutionInputs
 from flink_manager.reconcile.execution.phases import (
     JOB_LOST,
+    JOB_LOST_REASON,
     LIVE_PHASES,
     STABLE_PHASES,
     JobEnd,
@@ -70,22 +73,43 @@ def fail(inp: ExecutionInputs, d: Decision, old: ExecutionPhase, failure: str | 
 
 
 def job_lost(inp: ExecutionInputs, d: Decision, old: ExecutionPhase) -> Decision:
-    """The cluster no longer knows the job (a restart without HA): recover from the last savepoint."""
+    """The cluster no longer knows the job (its JobManager restarted without HA): a failure of the attempt, which
+    restartPolicy decides on. Resubmitted from the newest retained checkpoint (read from the checkpoint storage, as
+    Flink cannot report it) or savepoint within maxStateAgeSeconds, as a RESTART with the reason JobLost."""
     desired = inp.spec.state
     if desired != DesiredState.RUNNING:
         action, new = settled_as_desired(desired)
         return settle(inp, d, action, inp.requested_by, old, new, message=JOB_LOST.message)
-    last = d.status.last_savepoint
-    if last is None and not inp.spec.restart_policy.allow_stateless:
-        message = ("the cluster lost the job and no savepoint is known; bump restartNonce to start it again "
-                   "without state")
-        d = d.update(error_message=message)
-        d = settle(inp, d, HistoryAction.FAIL, OPERATOR, old, ExecutionPhase.FAILED, error=message, reason="JobLost")
-        return d.update(failed_operation=FailedOperation(
-            operation=OperationType.SUBMIT, action=HistoryAction.RECOVER, generation=inp.generation,
+    job_id, cluster, policy = d.status.flink_job_id, d.status.cluster, inp.spec.restart_policy
+    if policy.type != RestartPolicyType.ON_FAILURE or d.status.restarts >= policy.max_restarts:
+        why = ("restartPolicy is Never" if policy.type != RestartPolicyType.ON_FAILURE
+               else f"its {policy.max_restarts} restarts are used up")
+        message = (f"FlinkCluster {cluster!r} no longer knows Flink job {job_id} (its JobManager restarted without "
+                   f"HA?) and {why}; bump restartNonce to resubmit it from its newest checkpoint or savepoint")
+        return _lost_for_good(inp, d, old, message).warn(JOB_LOST_REASON, message)
+    restore = latest_state(inp, d)
+    if restore is None and not policy.allow_stateless:
+        unknown = inp.job.checkpoints_unavailable if inp.job is not None else None
+        message = (f"FlinkCluster {cluster!r} lost Flink job {job_id} and no checkpoint or savepoint is known"
+                   + (f" newer than {policy.max_state_age_seconds}s" if policy.max_state_age_seconds else "")
+                   + (f" ({unknown})" if unknown else "")
+                   + "; set restartPolicy.allowStateless, or bump restartNonce, to start it again without state")
+        d = _lost_for_good(inp, d, old, message).update(failed_operation=FailedOperation(
+            operation=OperationType.SUBMIT, action=HistoryAction.RESTART, generation=inp.generation,
             reason="NoRestorableState", message=message, at=inp.now,
         ))
-    return start_attempt(inp, d, HistoryAction.RECOVER, OPERATOR, old, restore=last.path if last else None)
+        return d.warn("NoRestorableState", message)
+    d = d.update(restarts=d.status.restarts + 1)
+    d = d.warn(JOB_LOST_REASON, f"FlinkCluster {cluster!r} lost Flink job {job_id}; resubmitting it "
+                                + (f"from {restore}" if restore else "without state"))
+    return start_attempt(inp, d, HistoryAction.RESTART, OPERATOR, old, restore=restore, reason=JOB_LOST_REASON)
+
+
+def _lost_for_good(inp: ExecutionInputs, d: Decision, old: ExecutionPhase, message: str) -> Decision:
+    """The lost job is not resubmitted: the execution settles in Failed, with the reason JobLost."""
+    d = d.update(error_message=message)
+    return settle(inp, d, HistoryAction.FAIL, OPERATOR, old, ExecutionPhase.FAILED, attempt=d.status.attempt,
+                  error=message, reason=JOB_LOST_REASON)
 
 
 def restart_after_failure(inp: ExecutionInputs, d: Decision) -> Decision:
