@@ -13,6 +13,7 @@ from flink_manager.api.execution import ExecutionStatus, OperationType
 from flink_manager.api.flinkjob import JobState
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.flink import errors
+from flink_manager.flink.dialect import DIALECTS
 from flink_manager.flink.models import OperationStatus, SavepointStatus
 from flink_manager.reconcile import execution
 from flink_manager.reconcile.observations import (
@@ -25,6 +26,11 @@ from flink_manager.reconcile.observations import (
     TriggerState,
 )
 from flink_manager.reconcile.plans import CancelJob, DisposeSavepoint, RunJob, StopJob, TriggerSavepoint
+from flink_manager.storage import checkpoints as stored
+
+# Where a job's checkpoints go (FsCheckpointStorage), by each name the key has had, the newest first (1.20 renamed it
+# and reads both): the job's own configuration wins over the cluster's.
+CHECKPOINT_DIRECTORY_KEYS = tuple(dict.fromkeys(dialect.checkpoint_keys[1] for dialect in reversed(DIALECTS)))
 
 ERROR_KINDS: list[tuple[type[errors.FlinkError], ActionErrorKind]] = [
     (errors.FlinkDuplicateJob, ActionErrorKind.DUPLICATE_JOB),
@@ -102,6 +108,10 @@ async def _observe_job(runtime: ClusterRuntime, key: Any, status: ExecutionStatu
         except errors.FlinkJobNotFound:
             state = None
     tasks_deploying = snapshot.ok and job_id in snapshot.deploying
+    if execution.needs_stored_checkpoints(status, state):
+        latest, savepoint, unavailable = await _stored_state(runtime, status, job_id)
+        return JobObservation(job_id, None, latest_checkpoint=latest, latest_savepoint=savepoint,
+                              checkpoints_unavailable=unavailable)
     if not execution.needs_job_details(status, state):
         return JobObservation(job_id, state, tasks_deploying=tasks_deploying)
     failure = None
@@ -119,6 +129,46 @@ async def _observe_job(runtime: ClusterRuntime, key: Any, status: ExecutionStatu
         pass
     return JobObservation(job_id, state, failure=failure, latest_checkpoint=latest_checkpoint,
                           latest_savepoint=latest_savepoint, tasks_deploying=tasks_deploying)
+
+
+async def _stored_state(runtime: ClusterRuntime, status: ExecutionStatus,
+                        job_id: str) -> tuple[CheckpointRef | None, CheckpointRef | None, str | None]:
+    """The state of a job Flink no longer knows, from storage: its newest retained checkpoint (in its checkpoint
+    directory; else the checkpoint or savepoint the attempt was restored from, while it is still there), the last
+    savepoint with the time its files were written (status records the second it was seen), and why the
+    checkpoints are unknown."""
+    savepoint = None
+    if status.last_savepoint is not None:
+        try:
+            found_savepoint = await stored.describe(status.last_savepoint.path)
+        except stored.StorageError:
+            found_savepoint = None  # status.lastSavepoint still counts, with the time it was recorded
+        if found_savepoint is not None:
+            savepoint = CheckpointRef(found_savepoint.path, found_savepoint.completed_at, is_savepoint=True)
+    try:
+        directory = await _checkpoint_directory(runtime, status)
+        found = await stored.latest_checkpoint(directory, job_id) if directory else None
+        if found is None and status.restored_from:
+            found = await stored.describe(status.restored_from)
+    except stored.StorageError as exc:
+        return None, savepoint, str(exc)
+    if found is None:
+        return None, savepoint, None if directory else "no checkpoint directory is configured"
+    return CheckpointRef(found.path, found.completed_at), savepoint, None
+
+
+async def _checkpoint_directory(runtime: ClusterRuntime, status: ExecutionStatus) -> str | None:
+    """The checkpoint directory of the execution's job: from the configuration it was submitted with, else from
+    the JobManager's (`/jobmanager/config`, which a JobManager restarted with the same configuration reports)."""
+    config = status.run_config.flink_config if status.run_config else {}
+    for key in CHECKPOINT_DIRECTORY_KEYS:
+        if config.get(key):
+            return config[key]
+    try:
+        cluster_config = await runtime.client.jobmanager_config()
+    except (errors.FlinkNotFound, errors.FlinkRequestRejected):
+        return None
+    return next((cluster_config[key] for key in CHECKPOINT_DIRECTORY_KEYS if cluster_config.get(key)), None)
 
 
 def _state_value(state: Any) -> str:

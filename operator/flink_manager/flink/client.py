@@ -159,6 +159,11 @@ class FlinkClient:
         self._learn(config.flink_version)
         return config
 
+    async def jobmanager_config(self) -> dict[str, str]:
+        """`GET /jobmanager/config`: the JobManager's effective configuration, key → value."""
+        return await self._call("jobmanager_config", "GET", "/jobmanager/config",
+                                parse=lambda body: {str(item["key"]): str(item["value"]) for item in body})
+
     async def overview(self) -> ClusterOverview:
         """`GET /overview`: task managers, slots and job counts."""
         overview = await self._call("overview", "GET", "/overview", parse=ClusterOverview.model_validate)
