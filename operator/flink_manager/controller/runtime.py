@@ -134,7 +134,9 @@ class ClusterRuntime:
         self.last_error = None
         states = {job.job_id: JobState(job.state) for job in jobs}
         deploying = frozenset(job.job_id for job in jobs if tasks_deploying(job))
-        previous = self.snapshot.states if self.snapshot.ok else {}
+        # The states before are those of the last successful poll, however long ago: jobs that vanished while the
+        # cluster could not be read (a JobManager restarted without HA) are news when it answers again.
+        previous = self.snapshot.states
         changed = {job_id for job_id, state in states.items() if previous.get(job_id) != state}
         changed |= set(previous) - set(states)
         changed |= (deploying ^ self.snapshot.deploying) & set(states)  # its tasks began (or stopped) running
@@ -157,11 +159,13 @@ class ClusterRuntime:
         while not stopped():
             polled_at = self._clock()
             awaited, self._awaited = self._awaited, set()  # asked before this poll began: it is newer than their action
+            was_ok = self.snapshot.ok
             changed = await self.poll_once()
             if changed or awaited:
                 self._on_jobs_changed(self, changed | awaited)
             now = self._clock()
-            if changed or probe_again or not self.snapshot.ok or now - last_probe >= self.probe_interval:
+            back = self.snapshot.ok and not was_ok  # reachable again: say so now, not at the next periodic probe
+            if changed or back or probe_again or not self.snapshot.ok or now - last_probe >= self.probe_interval:
                 probe_again = not await probe(self)
                 last_probe = self._clock()
             if housekeep is not None and self.snapshot.ok and now - last_housekeeping >= self.housekeeping_interval:
