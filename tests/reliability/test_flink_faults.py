@@ -133,8 +133,8 @@ async def with_connections_refused(env: Env) -> list[str]:
     began = time.monotonic()
     await env.flink.refuse_connections()
     await env.patch_spec("Execution", RUN, {"state": "Stopped"})
-    body = await env.wait("Execution", RUN, lambda b: conditions(b).get("Degraded") == ("True", "FlinkUnavailable"),
-                          timeout=OUTAGE_SECONDS + 10, what="Degraded=True FlinkUnavailable during the outage")
+    body = await env.wait("Execution", RUN, lambda b: conditions(b).get("Degraded") == ("True", "FlinkClusterUnreachable"),
+                          timeout=OUTAGE_SECONDS + 10, what="Degraded=True FlinkClusterUnreachable during the outage")
     cluster = await env.wait("FlinkCluster", "default", lambda b: status(b).get("phase") == "Unreachable",
                              timeout=OUTAGE_SECONDS + 10, what="the FlinkCluster Unreachable")
     problems = []
@@ -246,7 +246,7 @@ async def with_a_restart_asked_while_the_cluster_is_misconfigured(env: Env) -> l
                           timeout=20, what="the waiting restart to be reported")
     problems = []
     reason = conditions(body)["Degraded"][1]
-    if reason != "FlinkUnavailable" or env.flink.call_count("run_jar") != 1 or status(body).get("phase") != "Failed":
+    if reason != "FlinkClusterUnreachable" or env.flink.call_count("run_jar") != 1 or status(body).get("phase") != "Failed":
         problems.append(f"while the cluster is misconfigured: Degraded {reason}, phase {status(body).get('phase')}, "
                         f"{env.flink.call_count('run_jar')} run calls")
     await env.patch_spec("FlinkCluster", "default", {"tls": None})

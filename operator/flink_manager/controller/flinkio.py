@@ -26,6 +26,7 @@ from flink_manager.reconcile.observations import (
     TriggerState,
 )
 from flink_manager.reconcile.plans import CancelJob, DisposeSavepoint, RunJob, StopJob, TriggerSavepoint
+from flink_manager.reconcile.reasons import UNAUTHORIZED
 from flink_manager.storage import checkpoints as stored
 
 # Where a job's checkpoints go (FsCheckpointStorage), by each name the key has had, the newest first (1.20 renamed it
@@ -40,7 +41,7 @@ ERROR_KINDS: list[tuple[type[errors.FlinkError], ActionErrorKind]] = [
     (errors.FlinkAuthError, ActionErrorKind.UNAUTHORIZED),
     (errors.FlinkUnavailable, ActionErrorKind.UNAVAILABLE),
     # Refused before any call; retried until the cluster's probe blocks new attempts (UnsupportedFlinkVersion).
-    (errors.FlinkUnsupportedVersion, ActionErrorKind.UNAVAILABLE),
+    (errors.FlinkUnsupportedVersion, ActionErrorKind.UNSUPPORTED_VERSION),
     (errors.FlinkRequestRejected, ActionErrorKind.REJECTED),
     (errors.FlinkClientConfigError, ActionErrorKind.REJECTED),
 ]
@@ -89,7 +90,8 @@ async def observe(runtime: ClusterRuntime, key: Any, status: ExecutionStatus) ->
     except errors.FlinkUnavailable as exc:
         return Observation(unavailable=f"FlinkCluster {runtime.name!r}: {exc.message}")
     except errors.FlinkAuthError as exc:
-        return Observation(unavailable=f"FlinkCluster {runtime.name!r} refused the credentials: {exc.message}")
+        return Observation(unavailable=f"FlinkCluster {runtime.name!r} refused the credentials: {exc.message}",
+                           unavailable_reason=UNAUTHORIZED)
     return Observation(job=job, trigger=trigger)
 
 

@@ -7,6 +7,7 @@ import enum
 from dataclasses import dataclass
 
 from flink_manager.api.flinkjob import JobState
+from flink_manager.reconcile.reasons import UNAUTHORIZED, UNREACHABLE, UNSUPPORTED_FLINK_VERSION
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class TriggerObservation:
 class ActionErrorKind(str, enum.Enum):
     UNAVAILABLE = "FlinkUnavailable"
     UNAUTHORIZED = "FlinkUnauthorized"
+    UNSUPPORTED_VERSION = "FlinkUnsupportedVersion"  # refused before any call: the client does not speak the version
     REJECTED = "FlinkRequestRejected"
     DUPLICATE_JOB = "FlinkDuplicateJob"
     JOB_NOT_FOUND = "FlinkJobNotFound"
@@ -74,6 +76,19 @@ class ActionError:
 
     kind: ActionErrorKind
     message: str
+
+    @property
+    def not_asked_reason(self) -> str | None:
+        """The condition reason of a call that did not get Flink's answer (retried with backoff), as the FlinkCluster's
+        status says it; None when Flink answered (a refusal, a job or trigger it does not know)."""
+        return _NOT_ASKED.get(self.kind)
+
+
+_NOT_ASKED = {
+    ActionErrorKind.UNAVAILABLE: UNREACHABLE,
+    ActionErrorKind.UNAUTHORIZED: UNAUTHORIZED,
+    ActionErrorKind.UNSUPPORTED_VERSION: UNSUPPORTED_FLINK_VERSION,
+}
 
 
 @dataclass(frozen=True)
@@ -92,3 +107,4 @@ class Observation:
     job: JobObservation | None = None
     trigger: TriggerObservation | None = None
     unavailable: str | None = None  # Flink could not be asked: why
+    unavailable_reason: str = UNREACHABLE  # and the condition reason that says it

@@ -309,7 +309,7 @@ def test_flink_unreachable_sets_degraded_once_and_changes_nothing_else() -> None
     world.flink.unavailable = True
     plan = world.step()
     assert plan.retry and plan.action is None
-    assert degraded(world) == ("True", "FlinkUnavailable")
+    assert degraded(world) == ("True", "FlinkClusterUnreachable")
     writes = world.writes
     world.step()
     assert world.writes == writes

@@ -9,7 +9,7 @@ from flink_manager.api.execution import RestartPolicy, RestartPolicyType
 from flink_manager.reconcile import execution
 from flink_manager.reconcile.performer import OPERATOR
 
-from tests.unit.reconcile.test_execution_flows import degraded, running_world
+from tests.unit.reconcile.test_execution_flows import degraded, ready, running_world
 
 ON_FAILURE = RestartPolicy(type=RestartPolicyType.ON_FAILURE, max_restarts=2, backoff_seconds=10)
 
@@ -133,3 +133,26 @@ def test_stored_checkpoints_are_read_for_a_job_flink_does_not_know_but_not_for_a
     world.step()  # the intent of the next attempt is recorded; its job does not exist yet
     assert world.status.pending is not None
     assert not execution.needs_stored_checkpoints(world.status, None)
+
+
+def test_a_running_execution_whose_cluster_cannot_be_asked_is_not_ready_and_says_why() -> None:
+    world = running_world()
+    world.flink.unavailable = True
+    world.step()
+    assert degraded(world) == ("True", "FlinkClusterUnreachable")
+    assert ready(world) == ("False", "FlinkClusterUnreachable")
+    ready_message = next(c for c in world.status.conditions if c.type == "Ready").message
+    assert world.status.flink_job_id in ready_message and "connection refused" in ready_message
+    assert world.status.phase == ExecutionPhase.RUNNING  # nothing else changes
+    world.flink.unavailable = False
+    world.settle()
+    assert ready(world) == ("True", "JobRunning") and degraded(world) == ("False", "AsExpected")
+
+
+def test_a_stopped_execution_stays_ready_while_its_cluster_cannot_be_asked() -> None:
+    world = running_world()
+    world.edit(state=DesiredState.STOPPED)
+    world.settle()
+    world.flink.unavailable = True
+    world.step()
+    assert ready(world) == ("True", "Stopped")

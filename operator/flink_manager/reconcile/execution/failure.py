@@ -142,7 +142,8 @@ def restart_from_latest_state(inp: ExecutionInputs, d: Decision, action: History
         # say why the restart waits.
         return d.unreachable(inp.observation.unavailable or (
             f"the restart waits for Flink to report on the failed job {d.status.flink_job_id} "
-            f"(its checkpoints are needed), but FlinkCluster {d.status.cluster!r} cannot be asked"))
+            f"(its checkpoints are needed), but FlinkCluster {d.status.cluster!r} cannot be asked"),
+            inp.observation.unavailable_reason)
     restore = latest_state(inp, d)
     policy = inp.spec.restart_policy
     if restore is None and not policy.allow_stateless:

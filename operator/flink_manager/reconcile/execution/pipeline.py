@@ -26,16 +26,18 @@ Policy = Callable[[ExecutionInputs, Decision], Decision]
 
 
 def flink_unreachable(inp: ExecutionInputs, d: Decision) -> Decision:
-    """Policy: Flink could not be asked about a job that may live: change nothing but the Degraded condition, and
-    retry with backoff. A deletion past its timeout lets the resource go all the same."""
+    """Policy: Flink could not be asked about a job that may live: change nothing but the conditions (Degraded, and
+    Ready while a job may live), and retry with backoff. A deletion past its timeout lets the resource go all the
+    same."""
     status = d.status
     message = inp.observation.unavailable
     if message is None or not (status.pending is not None or status.phase in LIVE_PHASES or inp.job is not None):
         return d
     if inp.deleting and deletion.overdue(inp):
         why = f"Flink could not be reached: {message}"
-        return deletion.release_anyway(inp, d.find(FlinkUnreachable(message)), why).done()
-    return d.unreachable(message).done()
+        finding = FlinkUnreachable(message, inp.observation.unavailable_reason)
+        return deletion.release_anyway(inp, d.find(finding), why).done()
+    return d.unreachable(message, inp.observation.unavailable_reason).done()
 
 
 # The order is the reconcile's logic, first match wins:

@@ -77,8 +77,8 @@ def _submit_again(inp: ExecutionInputs, d: Decision, pending: PendingOperation) 
         return reupload(d)
     if error is not None and error.kind == ActionErrorKind.DUPLICATE_JOB:
         return d.requeue(RECHECK_AFTER_ACTION)  # Flink has the job: observe it again
-    if error is not None and error.kind in (ActionErrorKind.UNAVAILABLE, ActionErrorKind.UNAUTHORIZED):
-        return d.unreachable(error.message)
+    if error is not None and error.not_asked_reason is not None:
+        return d.could_not_ask(error)
     if inp.deleting:
         return release(inp, d)
     return run_or_upload(inp, d, pending)
