@@ -179,6 +179,7 @@ class ExecutionStatus(WireModel):
     last_savepoint: SavepointRecord | None = None
     savepoints: tuple[SavepointRecord, ...] = ()
     restarts: int = Field(default=0, ge=0)
+    flink_restarts: int = Field(default=0, ge=0)
     job_spec_generation: int | None = None
     run_config: RunConfig | None = None
     stable_run_config: RunConfig | None = None

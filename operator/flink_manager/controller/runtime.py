@@ -22,6 +22,7 @@ from flink_manager.flink.models import JobOverview
 logger = logging.getLogger(__name__)
 
 ENDING_STATES = frozenset({JobState.FAILING, JobState.CANCELLING})  # a terminal state follows within moments
+FAILOVER_STATES = frozenset({JobState.FAILING, JobState.RESTARTING})  # Flink handles a failure of the job
 
 
 @dataclass
@@ -32,6 +33,9 @@ class Snapshot:
     taken_at: float = float("-inf")
     ok: bool = False
     deploying: frozenset[str] = frozenset()  # RUNNING jobs whose tasks are not all running yet (see tasks_deploying)
+    # Jobs Flink is restarting on its own (a TaskManager lost, a task failed): FAILING or RESTARTING, or RUNNING
+    # with tasks not running again after all had run, until they all run again.
+    recovering: frozenset[str] = frozenset()
 
 
 def tasks_deploying(job: JobOverview) -> bool:
@@ -140,9 +144,16 @@ class ClusterRuntime:
         changed = {job_id for job_id, state in states.items() if previous.get(job_id) != state}
         changed |= set(previous) - set(states)
         changed |= (deploying ^ self.snapshot.deploying) & set(states)  # its tasks began (or stopped) running
+        was_running = {job_id for job_id, state in previous.items()
+                       if state == JobState.RUNNING and job_id not in self.snapshot.deploying}
+        recovering = frozenset(
+            job_id for job_id, state in states.items()
+            if state in FAILOVER_STATES or (job_id in deploying and (
+                job_id in self.snapshot.recovering or job_id in was_running)))
+        changed |= (recovering ^ self.snapshot.recovering) & set(states)
         if not self.snapshot.ok:
             changed |= set(states)
-        self.snapshot = Snapshot(states, started, ok=True, deploying=deploying)
+        self.snapshot = Snapshot(states, started, ok=True, deploying=deploying, recovering=recovering)
         self.jobs_ending = not ENDING_STATES.isdisjoint(states.values())
         return changed
 

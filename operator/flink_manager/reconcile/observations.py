@@ -30,6 +30,7 @@ class JobObservation:
     latest_savepoint: CheckpointRef | None = None
     tasks_deploying: bool = False  # RUNNING with tasks not all running yet: Flink refuses a savepoint until they are
     checkpoints_unavailable: str | None = None  # why the retained checkpoints of a job Flink lost could not be read
+    flink_restarts: int | None = None  # failovers Flink's exception history lists, read while Flink restarts the job
 
     @property
     def exists(self) -> bool:

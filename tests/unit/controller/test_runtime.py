@@ -104,3 +104,33 @@ def test_a_cluster_that_answers_again_is_probed_at_once() -> None:
     asyncio.run(scenario())
     # The first probe, the failures (each says Unreachable), the return; none for the quiet polls in between.
     assert probes == [True, False, False, True]
+
+
+def test_a_job_flink_restarts_on_its_own_is_recovering_until_its_tasks_all_run_again() -> None:
+    client = ScriptedClient()
+    runtime = ClusterRuntime("ns", "default", client, poll_interval=5, transition_poll_interval=1,  # type: ignore[arg-type]
+                             on_jobs_changed=lambda *_: None)
+
+    async def poll(*jobs: JobOverview) -> tuple[set[str], frozenset[str]]:
+        client.jobs = list(jobs)
+        return await runtime.poll_once(), runtime.snapshot.recovering
+
+    async def scenario() -> list[tuple[set[str], frozenset[str]]]:
+        return [
+            await poll(overview("a", "RUNNING", running=1, deploying=1)),  # starting: not recovering
+            await poll(overview("a", "RUNNING", running=2)),
+            await poll(overview("a", "RESTARTING", running=0, scheduled=2)),  # a TaskManager was lost
+            await poll(overview("a", "RUNNING", scheduled=2)),  # waits for slots
+            await poll(overview("a", "RUNNING", scheduled=2)),
+            await poll(overview("a", "RUNNING", running=2)),
+            # A failover the poll did not see: all tasks ran, now they do not.
+            await poll(overview("a", "RUNNING", running=1, deploying=1)),
+            await poll(overview("a", "RUNNING", running=2)),
+        ]
+
+    steps = asyncio.run(scenario())
+    assert steps == [
+        ({"a"}, frozenset()), ({"a"}, frozenset()),
+        ({"a"}, frozenset({"a"})), ({"a"}, frozenset({"a"})), (set(), frozenset({"a"})), ({"a"}, frozenset()),
+        ({"a"}, frozenset({"a"})), ({"a"}, frozenset()),
+    ]

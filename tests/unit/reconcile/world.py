@@ -62,6 +62,8 @@ class FakeJob:
     checkpoints: list[CheckpointRef] = field(default_factory=list)
     savepoint: CheckpointRef | None = None
     tasks_running: bool = True  # False: RUNNING with tasks still deploying (Flink refuses savepoints then)
+    flink_restarts: int = 0  # restarts Flink made on its own (its exception history)
+    recovering: bool = False  # Flink restarts it (the poller's snapshot says so)
 
 
 @dataclass
@@ -195,9 +197,11 @@ class FakeFlink:
                 job_obs = JobObservation(needs.job_id, None, latest_checkpoint=stored)
             else:
                 details = execution.needs_job_details(status, job.state)
+                counted = job.recovering and execution.counts_flink_restarts(status)
                 job_obs = JobObservation(
                     job.job_id, job.state,
-                    failure=job.failure if details else None,
+                    failure=job.failure if details or counted else None,
+                    flink_restarts=job.flink_restarts if counted else None,
                     latest_checkpoint=job.checkpoints[-1] if details and job.checkpoints else None,
                     latest_savepoint=job.savepoint if details else None,
                     tasks_deploying=job.state == JobState.RUNNING and not job.tasks_running,

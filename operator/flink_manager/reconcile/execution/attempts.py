@@ -51,6 +51,7 @@ def start_attempt(inp: ExecutionInputs, d: Decision, action: HistoryAction, by: 
         finished_at=None,
         error_message=None,
         failed_operation=None,
+        flink_restarts=0,
     )
     if by != OPERATOR:
         d = d.update(observed_restart_nonce=inp.spec.restart_nonce, restarts=0)

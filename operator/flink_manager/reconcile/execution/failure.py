@@ -7,7 +7,9 @@ cluster — and the restart policy that follows.
    HA) is a failure of the attempt (`job_lost`): under `restartPolicy: OnFailure`, within `maxRestarts`, it is
    resubmitted at once from its newest retained checkpoint (read from the checkpoint storage by the observer) or
    savepoint, as a RESTART with the reason JobLost; otherwise it settles in Failed with that reason — never silently
-   restarted without its state.
+   restarted without its state. A job Flink restarts on its own (a TaskManager lost, a task failed: FAILING,
+   RESTARTING, or RUNNING with its tasks deploying again) is Flink's to recover (`record_flink_restarts`): its
+   restarts are counted in `status.flinkRestarts` with a FlinkRestartsJob Warning, and nothing is done about them.
 2. Then, with the execution in Failed and `state: Running` wanted (`restart_after_failure`):
    - an upgrade that failed within its rollback window is rolled back to the last stable configuration
      (upgrade.py: `roll_back_failed_upgrade`);
@@ -39,6 +41,19 @@ from flink_manager.reconcile.execution.phases import (
     settled_as_desired,
 )
 from flink_manager.reconcile.performer import OPERATOR
+
+
+def record_flink_restarts(inp: ExecutionInputs, d: Decision) -> Decision:
+    """Policy (a note): Flink restarts the job on its own (its restart strategy, after a TaskManager loss or a task
+    failure): record how often, and do nothing else — the job is Flink's to recover, until it ends FAILED."""
+    job = inp.job
+    if job is None or job.flink_restarts is None or job.job_id != d.status.flink_job_id:
+        return d
+    if job.flink_restarts <= d.status.flink_restarts:
+        return d
+    d = d.update(flink_restarts=job.flink_restarts)
+    return d.warn("FlinkRestartsJob", f"Flink restarts job {job.job_id} on its own ({job.flink_restarts} restart(s) "
+                                      f"of this attempt): {job.failure or 'see its exceptions'}")
 
 
 def record_job_end(inp: ExecutionInputs, d: Decision) -> Decision:

@@ -87,3 +87,9 @@ def needs_stored_checkpoints(status: ExecutionStatus, state: JobState | None) ->
     if pending is not None and pending.operation == OperationType.SUBMIT:
         return False
     return status.phase in LIVE_PHASES or status.phase == ExecutionPhase.FAILED
+
+
+def counts_flink_restarts(status: ExecutionStatus) -> bool:
+    """Whether Flink's own restarts of the job are read (while the poller sees Flink restart it): a running attempt
+    with nothing in flight."""
+    return status.phase == ExecutionPhase.RUNNING and status.pending is None

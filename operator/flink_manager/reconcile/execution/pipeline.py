@@ -46,7 +46,8 @@ def flink_unreachable(inp: ExecutionInputs, d: Decision) -> Decision:
 # 3. One operation at a time: an operation in flight (status.pending) is carried on before anything new starts
 #    (intent before action), except that a cancel request takes over a stop still waiting for its savepoint.
 # 4. Nothing in flight: what Flink reports comes before what the spec asks, so a job that ended is recorded before
-#    anything is done about it (failure.py: "what happens when a running job fails").
+#    anything is done about it (failure.py: "what happens when a running job fails"), and Flink's own restarts of
+#    a job are counted (and left to Flink).
 # 5. Towards the desired state: start; restart or roll back after a failure; then, while the job runs, a restart
 #    request before a JobSpec upgrade before a requested savepoint, and the notes kept while running (stability for
 #    rollbacks), the savepoint schedule and retention last; or stop when Stopped or Cancelled is wanted.
@@ -60,6 +61,7 @@ POLICIES: tuple[Policy, ...] = (
     stop.resume_cancel,
     savepoints.resume_savepoint,  # a savepoint whose job has ended is dropped and the step goes on (to step 4)
     savepoints.resume_disposal,
+    failure.record_flink_restarts,
     failure.record_job_end,
     submit.start,
     failure.restart_after_failure,
