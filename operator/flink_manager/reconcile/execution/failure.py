@@ -65,7 +65,13 @@ def record_job_end(inp: ExecutionInputs, d: Decision) -> Decision:
     if end is None:
         return d
     old = status.phase if status.phase in STABLE_PHASES else ExecutionPhase.RUNNING
-    return job_ended(inp, d, end, old, job.failure).done()
+    d = job_ended(inp, d, end, old, job.failure)
+    if not end.lost and end.action != HistoryAction.FAIL:
+        # Finished, or cancelled outside the operator: the end is recorded, and what the spec asks next (a job whose
+        # spec still says Running starts again) is the next decision's: run it at once, as nothing else may wake
+        # this execution (its job changes no more, and the operator's own status write is no news).
+        d = d.requeue(0)
+    return d.done()
 
 
 def job_ended(inp: ExecutionInputs, d: Decision, end: JobEnd, old: ExecutionPhase, failure: str | None) -> Decision:
