@@ -222,8 +222,9 @@ class FaultProxy:
             if self.server_tls is not None:
                 await writer.start_tls(self.server_tls)
             if self.upstream_tls is not None:
-                up_reader, up_writer = await asyncio.open_connection(*self.upstream, ssl=self.upstream_tls,
-                                                                     server_hostname=self.upstream[0])
+                up_reader, up_writer = await asyncio.open_connection(
+                    *self.upstream, ssl=self.upstream_tls, server_hostname=self.upstream[0]
+                )
             else:
                 up_reader, up_writer = await asyncio.open_connection(*self.upstream)
             connection.upstream = up_writer
@@ -312,9 +313,11 @@ class FaultProxy:
                 with self._lock:
                     self.refused.append(request)
                 self._end_wait(connection, answered=True)
-                connection.client.write(b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
-                                        b"Content-Length: 29\r\nConnection: close\r\n\r\n"
-                                        b'{"errors": ["Unauthorized."]}')
+                connection.client.write(
+                    b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 29\r\nConnection: close\r\n\r\n"
+                    b'{"errors": ["Unauthorized."]}'
+                )
                 await connection.client.drain()
                 return
             for pattern, released in list(self._holds):
@@ -369,7 +372,8 @@ async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> b
     return await reader.readexactly(length) if length else b""
 
 
-def longest_wait(proxies: list[FaultProxy], start: float, end: float | None = None,
-                 keep: Callable[[Wait], bool] = lambda w: True) -> float:
+def longest_wait(
+    proxies: list[FaultProxy], start: float, end: float | None = None, keep: Callable[[Wait], bool] = lambda w: True
+) -> float:
     """The longest any client waited on these proxies during [start, end] (0 when none waited)."""
     return max((w.seconds() for p in proxies for w in p.waits_during(start, end) if keep(w)), default=0.0)

@@ -62,7 +62,9 @@ class SecretScan:
                     self.values.setdefault(needle, []).append((label, form))
             if "username" in decoded and "password" in decoded:
                 header = base64.b64encode(f"{decoded['username']}:{decoded['password']}".encode()).decode()
-                self.values.setdefault(header, []).append((f"{namespace}/{name}:username+password", "basic auth header"))
+                self.values.setdefault(header, []).append(
+                    (f"{namespace}/{name}:username+password", "basic auth header")
+                )
 
     def add_secrets_from(self, secret_list: dict[str, Any]) -> int:
         """`kubectl get secrets -A -o json`; returns how many Secrets it held."""
@@ -101,9 +103,11 @@ class SecretScan:
         return sorted(set(found), key=str)
 
     def summary(self) -> str:
-        return (f"{len(self.secrets)} Secret values ({len(self.too_short)} shorter than {MIN_LENGTH} characters, not "
-                f"searched), {len(self.values)} forms, searched in {len(self.texts)} texts "
-                f"({sum(len(t) for _, t in self.texts) // 1024} KiB)")
+        return (
+            f"{len(self.secrets)} Secret values ({len(self.too_short)} shorter than {MIN_LENGTH} characters, not "
+            f"searched), {len(self.values)} forms, searched in {len(self.texts)} texts "
+            f"({sum(len(t) for _, t in self.texts) // 1024} KiB)"
+        )
 
 
 def _forms(value: str) -> Iterable[tuple[str, str]]:

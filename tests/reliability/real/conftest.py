@@ -47,9 +47,12 @@ def rig(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     except BaseException:
         rig.stop(keep=True)
         raise
-    say(request.config, f"\nreal-fault rig up in {rig.timings['start_seconds']}s: Kubernetes {rig.plane.server_version}, "
-                        f"Flink at {rig.flink.rest_url}, operator pid {rig.operator.pid if rig.operator else None} "
-                        f"(logs: {logs})")
+    say(
+        request.config,
+        f"\nreal-fault rig up in {rig.timings['start_seconds']}s: Kubernetes {rig.plane.server_version}, "
+        f"Flink at {rig.flink.rest_url}, operator pid {rig.operator.pid if rig.operator else None} "
+        f"(logs: {logs})",
+    )
     yield rig
     keep = request.session.stash.get(_FAILED, False) or not rig.alive()
     rig.stop(keep=keep)

@@ -19,6 +19,7 @@ import contextlib
 import functools
 import hashlib
 import http.server
+import itertools
 import json
 import pathlib
 import re
@@ -79,8 +80,10 @@ def condition(body: dict[str, Any] | None, type_: str) -> tuple[str, str]:
 
 def history(body: dict[str, Any] | None) -> list[tuple[str, str | None, str, str, str | None]]:
     """(action, from, to, by, reason) of each history entry: what the scenarios compare with their reference."""
-    return [(h["action"], h.get("oldStatus"), h["newStatus"], h["performedBy"], (h.get("details") or {}).get("reason"))
-            for h in body_status(body).get("history") or []]
+    return [
+        (h["action"], h.get("oldStatus"), h["newStatus"], h["performedBy"], (h.get("details") or {}).get("reason"))
+        for h in body_status(body).get("history") or []
+    ]
 
 
 # -- Flink jobs, sampled ----------------------------------------------------------------------------------------
@@ -167,15 +170,17 @@ class FlinkSampler:
                     by_execution.setdefault(owner[0], []).append(life)
             for execution, lives in by_execution.items():
                 lives.sort(key=lambda life: life.start)
-                for earlier, later in zip(lives, lives[1:]):
+                for earlier, later in itertools.pairwise(lives):
                     if earlier.end is None or earlier.end > later.start + 0.001:
                         found.append(f"{execution}: job {earlier.job_id} still live when {later.job_id} started")
         return found
 
     def jobs_of(self, execution: str) -> list[JobLife]:
         with self._lock:
-            return sorted((life for job_id, life in self.jobs.items()
-                           if self.owners.get(job_id, ("", 0))[0] == execution), key=lambda life: life.start)
+            return sorted(
+                (life for job_id, life in self.jobs.items() if self.owners.get(job_id, ("", 0))[0] == execution),
+                key=lambda life: life.start,
+            )
 
 
 # -- the rig ----------------------------------------------------------------------------------------------------
@@ -196,16 +201,43 @@ def serving_certificate(ca_dir: pathlib.Path, folder: pathlib.Path) -> tuple[pat
     folder.mkdir(parents=True, exist_ok=True)
     certificate, key = folder / "serving.crt", folder / "serving.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(certificate), "-days", "7", "-CA", str(ca_dir / "ca.crt"),
-         "-CAkey", str(ca_dir / "ca.key"), "-subj", "/CN=fault-proxy", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-addext", "basicConstraints=critical,CA:FALSE", "-addext", "extendedKeyUsage=serverAuth"],
-        check=True, capture_output=True, timeout=60)
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(certificate),
+            "-days",
+            "7",
+            "-CA",
+            str(ca_dir / "ca.crt"),
+            "-CAkey",
+            str(ca_dir / "ca.key"),
+            "-subj",
+            "/CN=fault-proxy",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-addext",
+            "extendedKeyUsage=serverAuth",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return certificate, key
 
 
 class _QuietFileHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the signature of the base class
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -277,8 +309,14 @@ class Rig:
         """crds/ and deploy/ as the e2e tier applies them (no Deployment: the operator runs here)."""
         plane = self.plane
         plane.kubectl("apply", "-f", str(REPO / "crds"), "-f", str(REPO / "deploy" / "kopf-peering-crds.yaml"))
-        plane.kubectl("wait", "--for=condition=Established", *(f"crd/{kind}.{GROUP}" for kind in KINDS),
-                      "crd/clusterkopfpeerings.kopf.dev", "crd/kopfpeerings.kopf.dev", "--timeout=60s")
+        plane.kubectl(
+            "wait",
+            "--for=condition=Established",
+            *(f"crd/{kind}.{GROUP}" for kind in KINDS),
+            "crd/clusterkopfpeerings.kopf.dev",
+            "crd/kopfpeerings.kopf.dev",
+            "--timeout=60s",
+        )
         for name in DEPLOY_MANIFESTS:
             plane.kubectl("apply", "-f", str(REPO / "deploy" / name))
         plane.restart_controller_manager()  # its garbage collector then knows the new kinds at once
@@ -299,7 +337,9 @@ class Rig:
         tls.load_cert_chain(pki / "apiserver.crt", pki / "apiserver.key")
         flink = ("127.0.0.1", self.flink.rest_port)
         bearer = f"Bearer {self.credentials.token}"
-        basic = "Basic " + base64.b64encode(f"{self.credentials.username}:{self.credentials.password}".encode()).decode()
+        basic = (
+            "Basic " + base64.b64encode(f"{self.credentials.username}:{self.credentials.password}".encode()).decode()
+        )
         self.proxies = {
             "main": FaultProxy(flink, name="main", auth=bearer, server_tls=tls).start(),
             "healthy": FaultProxy(flink, name="healthy", auth=bearer, server_tls=tls).start(),
@@ -311,8 +351,9 @@ class Rig:
         kube_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         kube_tls.load_cert_chain(*serving_certificate(self.plane.pki_dir, self.work / "kube-proxy-pki"))
         upstream = ssl.create_default_context(cafile=str(self.plane.ca_path))
-        self.kube_proxy = FaultProxy(("127.0.0.1", self.plane.apiserver_port), name="kube", server_tls=kube_tls,
-                                     upstream_tls=upstream).start()
+        self.kube_proxy = FaultProxy(
+            ("127.0.0.1", self.plane.apiserver_port), name="kube", server_tls=kube_tls, upstream_tls=upstream
+        ).start()
 
     def _start_operator(self) -> None:
         assert self.kube_proxy is not None
@@ -322,12 +363,18 @@ class Rig:
         path.write_text(yaml.safe_dump(kubeconfig))
         path.chmod(0o600)
         self.operator = OperatorProcess(
-            kubeconfig=path, log_path=self.logs / "operator.log", work_dir=self.work / "operator",
-            env={"FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true", "FLINK_MANAGER_METRICS_PORT": str(self.metrics_port),
-                 "FLINK_MANAGER_KUBE_REQUEST_TIMEOUT_SECONDS": str(KUBE_TIMEOUT),
-                 # The scenarios' FlinkClusters all point at the one Flink: none may take another's jar for unused.
-                 "FLINK_MANAGER_JAR_GRACE_SECONDS": "86400"},
-            peering="flink-manager", args=["--verbose"],
+            kubeconfig=path,
+            log_path=self.logs / "operator.log",
+            work_dir=self.work / "operator",
+            env={
+                "FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true",
+                "FLINK_MANAGER_METRICS_PORT": str(self.metrics_port),
+                "FLINK_MANAGER_KUBE_REQUEST_TIMEOUT_SECONDS": str(KUBE_TIMEOUT),
+                # The scenarios' FlinkClusters all point at the one Flink: none may take another's jar for unused.
+                "FLINK_MANAGER_JAR_GRACE_SECONDS": "86400",
+            },
+            peering="flink-manager",
+            args=["--verbose"],
         )
         self.operator.start(timeout=120)
 
@@ -347,22 +394,44 @@ class Rig:
     def patch(self, namespace: str, resource: str, spec: dict[str, Any]) -> None:
         self.kubectl(namespace, "patch", resource, "--type=merge", "-p", json.dumps({"spec": spec}))
 
-    def wait(self, namespace: str, resource: str, predicate: Callable[[dict[str, Any]], T], *, timeout: float = 120,
-             what: str = "") -> T:
+    def wait(
+        self,
+        namespace: str,
+        resource: str,
+        predicate: Callable[[dict[str, Any]], T],
+        *,
+        timeout: float = 120,
+        what: str = "",
+    ) -> T:
         def probe() -> T | None:
             body = self.get(namespace, resource)
             return predicate(body) if body is not None else None
+
         return wait_for_sync(probe, timeout=timeout, interval=0.25, what=what or f"{namespace}/{resource}")
 
-    def settled(self, namespace: str, execution: str, phase: str, *, timeout: float = 120, **expected: Any,
-                ) -> dict[str, Any]:
+    def settled(
+        self,
+        namespace: str,
+        execution: str,
+        phase: str,
+        *,
+        timeout: float = 120,
+        **expected: Any,
+    ) -> dict[str, Any]:
         """Wait for the Execution in `phase` with no operation in flight (and the status fields in `expected`)."""
+
         def done(body: dict[str, Any]) -> dict[str, Any] | None:
             st = body_status(body)
             ok = st.get("phase") == phase and not st.get("pending") and all(st.get(k) == v for k, v in expected.items())
             return body if ok and st.get("observedGeneration") == body["metadata"]["generation"] else None
-        return self.wait(namespace, f"fex/{execution}", done, timeout=timeout,
-                         what=f"{namespace}/{execution} {phase} {expected or ''}".strip())
+
+        return self.wait(
+            namespace,
+            f"fex/{execution}",
+            done,
+            timeout=timeout,
+            what=f"{namespace}/{execution} {phase} {expected or ''}".strip(),
+        )
 
     # -- Flink, straight (not through the proxies)
 
@@ -386,25 +455,34 @@ class Rig:
                     if not tasks_running or tasks.get("running", 0) == tasks.get("total", -1):
                         return str(job["state"])
             return None
+
         return wait_for_sync(probe, timeout=timeout, interval=0.2, what=f"Flink job {job_id} in {states}")
 
     def flink_mutations(self, since: float) -> list[str]:
         """Every Flink call but a read the operator made through the Flink paths since `since` (monotonic)."""
-        return [f"{name}: {request}" for name, proxy in self.proxies.items()
-                for request in proxy.matching(r"^(POST|PATCH|PUT|DELETE) ", since)]
+        return [
+            f"{name}: {request}"
+            for name, proxy in self.proxies.items()
+            for request in proxy.matching(r"^(POST|PATCH|PUT|DELETE) ", since)
+        ]
 
     def restored_from(self, job_id: str, timeout: float = 60) -> str:
         """What Flink says the job restored from (`/jobs/{id}/checkpoints`, cached up to 3 s)."""
+
         def probe() -> str | None:
             restored = (self.flink_get(f"/jobs/{job_id}/checkpoints").get("latest") or {}).get("restored")
             return restored.get("external_path") if restored else None
+
         return wait_for_sync(probe, timeout=timeout, interval=0.5, what=f"the restore of Flink job {job_id}")
 
     def newest_checkpoint_on_disk(self, job_id: str) -> str | None:
         """The newest completed checkpoint of a job in the cluster's checkpoint directory, as Flink writes paths."""
         folder = self.flink.checkpoint_dir / job_id
-        found = [(int(m.group(1)), p) for p in folder.glob("chk-*")
-                 if (m := re.fullmatch(r"chk-(\d+)", p.name)) and (p / "_metadata").is_file()]
+        found = [
+            (int(m.group(1)), p)
+            for p in folder.glob("chk-*")
+            if (m := re.fullmatch(r"chk-(\d+)", p.name)) and (p / "_metadata").is_file()
+        ]
         return f"file:{max(found)[1]}" if found else None
 
     # -- the operator
@@ -457,13 +535,27 @@ class Rig:
         namespace = f"{prefix}-{uuid.uuid4().hex[:6]}"
         self.kubectl(None, "create", "namespace", namespace)
         credentials = self.credentials
-        self.apply(namespace,
-                   {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "flink-token"},
-                    "stringData": {"token": credentials.token}},
-                   {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "flink-basic"},
-                    "stringData": {"username": credentials.username, "password": credentials.password}},
-                   {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "flink-ca"},
-                    "stringData": {"ca.crt": credentials.ca_pem}})
+        self.apply(
+            namespace,
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "flink-token"},
+                "stringData": {"token": credentials.token},
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "flink-basic"},
+                "stringData": {"username": credentials.username, "password": credentials.password},
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "flink-ca"},
+                "stringData": {"ca.crt": credentials.ca_pem},
+            },
+        )
         try:
             yield namespace
         finally:
@@ -483,7 +575,8 @@ class Rig:
     def collect(self, namespace: str) -> None:
         """The namespace's Secrets (what to look for) and everything the operator wrote in it (where to look)."""
         self.scan.collect_namespace(
-            namespace, lambda kinds: json.loads(self.kubectl(namespace, "get", kinds, "-o", "json")))
+            namespace, lambda kinds: json.loads(self.kubectl(namespace, "get", kinds, "-o", "json"))
+        )
 
     def cluster(self, name: str, path: str, **spec: Any) -> dict[str, Any]:
         """A FlinkCluster reaching Flink through one of the proxies, with that path's credentials."""
@@ -497,21 +590,42 @@ class Rig:
         return {"apiVersion": f"{GROUP}/v1alpha1", "kind": "FlinkCluster", "metadata": {"name": name}, "spec": body}
 
     def artifact(self) -> dict[str, Any]:
-        return {"apiVersion": f"{GROUP}/v1alpha1", "kind": "Artifact", "metadata": {"name": "counter"},
-                "spec": {"url": self.jar_url, "sha256": self.jar_sha256, "entryClasses": [EXAMPLE_ENTRY_CLASS]}}
+        return {
+            "apiVersion": f"{GROUP}/v1alpha1",
+            "kind": "Artifact",
+            "metadata": {"name": "counter"},
+            "spec": {"url": self.jar_url, "sha256": self.jar_sha256, "entryClasses": [EXAMPLE_ENTRY_CLASS]},
+        }
 
     @staticmethod
     def job_spec(name: str, cluster: str, *args: str, **config: str) -> dict[str, Any]:
-        return {"apiVersion": f"{GROUP}/v1alpha1", "kind": "JobSpec", "metadata": {"name": name},
-                "spec": {"artifactRef": {"name": "counter"}, "entryClass": EXAMPLE_ENTRY_CLASS, "parallelism": 1,
-                         "programArgs": ["--rate", "10", "--checkpoint-interval-ms", "1000", *args],
-                         "clusterRef": {"name": cluster}, "flinkConfig": config}}
+        return {
+            "apiVersion": f"{GROUP}/v1alpha1",
+            "kind": "JobSpec",
+            "metadata": {"name": name},
+            "spec": {
+                "artifactRef": {"name": "counter"},
+                "entryClass": EXAMPLE_ENTRY_CLASS,
+                "parallelism": 1,
+                "programArgs": ["--rate", "10", "--checkpoint-interval-ms", "1000", *args],
+                "clusterRef": {"name": cluster},
+                "flinkConfig": config,
+            },
+        }
 
     @staticmethod
     def execution(name: str, job_spec: str, **spec: Any) -> dict[str, Any]:
-        return {"apiVersion": f"{GROUP}/v1alpha1", "kind": "Execution", "metadata": {"name": name},
-                "spec": {"jobSpecRef": {"name": job_spec}, "deletionPolicy": "cancel",
-                         "restartPolicy": {"type": "OnFailure", "maxRestarts": 3, "backoffSeconds": 0}, **spec}}
+        return {
+            "apiVersion": f"{GROUP}/v1alpha1",
+            "kind": "Execution",
+            "metadata": {"name": name},
+            "spec": {
+                "jobSpecRef": {"name": job_spec},
+                "deletionPolicy": "cancel",
+                "restartPolicy": {"type": "OnFailure", "maxRestarts": 3, "backoffSeconds": 0},
+                **spec,
+            },
+        }
 
     def track(self, namespace: str, *executions: str) -> None:
         for name in executions:

@@ -64,10 +64,18 @@ class Scenario:
         recorded = {s["path"] for s in st.get("savepoints") or []}
         stop_entries = [h for h in st.get("history") or [] if h["action"] == "STOP"]
         entry_path = (stop_entries[-1].get("details") or {}).get("savepointPath") if stop_entries else None
-        ok = (location is not None and (st.get("lastSavepoint") or {}).get("path") == location
-              and location in recorded and entry_path == location)
-        self.expect(ok, "lost_savepoints", f"{execution}: the stop's savepoint {location} is not what status records "
-                                            f"({st.get('lastSavepoint')}, STOP entry {entry_path})")
+        ok = (
+            location is not None
+            and (st.get("lastSavepoint") or {}).get("path") == location
+            and location in recorded
+            and entry_path == location
+        )
+        self.expect(
+            ok,
+            "lost_savepoints",
+            f"{execution}: the stop's savepoint {location} is not what status records "
+            f"({st.get('lastSavepoint')}, STOP entry {entry_path})",
+        )
         if location is not None:
             on_disk = self.rig.flink.savepoint_dir / location.rsplit("/", 1)[-1] / "_metadata"
             self.expect(on_disk.is_file(), "lost_savepoints", f"{execution}: savepoint {location} is not on disk")
@@ -77,26 +85,39 @@ class Scenario:
         body = self.rig.get(self.namespace, f"fex/{execution}")
         job_id = body_status(body).get("flinkJobId")
         restored = self.rig.restored_from(job_id) if expected is not None else None
-        self.expect(expected is not None and restored == expected and body_status(body).get("restoredFrom") == expected,
-                    "lost_savepoints", f"{execution}: job {job_id} restored {restored} (status says "
-                                       f"{body_status(body).get('restoredFrom')}), not the newest retained state {expected}")
+        self.expect(
+            expected is not None and restored == expected and body_status(body).get("restoredFrom") == expected,
+            "lost_savepoints",
+            f"{execution}: job {job_id} restored {restored} (status says "
+            f"{body_status(body).get('restoredFrom')}), not the newest retained state {expected}",
+        )
 
     def finish(self) -> None:
         """History, duplicates, quiet, alive; then the counters."""
         rig = self.rig
         for execution, expected in self.references.items():
             body = rig.get(self.namespace, f"fex/{execution}")
-            self.expect(history(body) == expected, "history_mismatches",
-                        f"{execution}: history {history(body)}, expected {expected}")
+            self.expect(
+                history(body) == expected,
+                "history_mismatches",
+                f"{execution}: history {history(body)}, expected {expected}",
+            )
         clusters = rig.get(self.namespace, "flinkclusters") or {}
         for cluster in clusters.get("items") or []:
-            self.expect(condition(cluster, "Ready")[0] == "True", "non_converged_runs",
-                        f"FlinkCluster {cluster['metadata']['name']} is not Ready: {condition(cluster, 'Ready')}")
+            self.expect(
+                condition(cluster, "Ready")[0] == "True",
+                "non_converged_runs",
+                f"FlinkCluster {cluster['metadata']['name']} is not Ready: {condition(cluster, 'Ready')}",
+            )
         for duplicate in rig.sampler.duplicate_live_jobs(self.executions()):
             self.problem("duplicate_live_jobs", duplicate)
         versions, began = rig.versions(self.namespace), time.monotonic()
-        wait_for_sync(lambda: time.monotonic() - began >= 2 * POLL_SECONDS + 1, timeout=10, interval=0.1,
-                      what="two poll intervals to pass")
+        wait_for_sync(
+            lambda: time.monotonic() - began >= 2 * POLL_SECONDS + 1,
+            timeout=10,
+            interval=0.1,
+            what="two poll intervals to pass",
+        )
         written = changed(versions, rig.versions(self.namespace))
         self.expect(not written, "writes_after_convergence", f"written after convergence: {written}")
         late_calls = rig.flink_mutations(began)

@@ -50,8 +50,14 @@ class LostJobsClient:
 
 def observe(client: LostJobsClient, status: ExecutionStatus) -> Any:
     async def run() -> Any:
-        runtime = ClusterRuntime("ns", "default", client, poll_interval=5, transition_poll_interval=1,  # type: ignore[arg-type]
-                                 on_jobs_changed=lambda *_: None)
+        runtime = ClusterRuntime(
+            "ns",
+            "default",
+            client,
+            poll_interval=5,
+            transition_poll_interval=1,  # type: ignore[arg-type]
+            on_jobs_changed=lambda *_: None,
+        )
         await runtime.poll_once()
         return (await flinkio.observe(runtime, ("Execution", "ns", "run-1"), status)).job
 
@@ -59,9 +65,19 @@ def observe(client: LostJobsClient, status: ExecutionStatus) -> Any:
 
 
 def running(**config: str) -> ExecutionStatus:
-    return ExecutionStatus(phase=ExecutionPhase.RUNNING, flink_job_id=JOB, attempt=1, run_config=RunConfig(
-        job_spec_generation=1, artifact="jar", artifact_sha256="a" * 64, entry_class="Job", parallelism=1,
-        flink_config=config))
+    return ExecutionStatus(
+        phase=ExecutionPhase.RUNNING,
+        flink_job_id=JOB,
+        attempt=1,
+        run_config=RunConfig(
+            job_spec_generation=1,
+            artifact="jar",
+            artifact_sha256="a" * 64,
+            entry_class="Job",
+            parallelism=1,
+            flink_config=config,
+        ),
+    )
 
 
 def completed_checkpoint(root: pathlib.Path, job_id: str, number: int) -> pathlib.Path:
@@ -109,9 +125,20 @@ def test_storage_the_operator_cannot_list_is_said() -> None:
 def test_a_submission_in_flight_reads_no_storage(tmp_path: pathlib.Path) -> None:
     completed_checkpoint(tmp_path, JOB, 1)
     client = LostJobsClient({"execution.checkpointing.dir": tmp_path.as_uri()})
-    status = running().model_copy(update={"phase": ExecutionPhase.SUBMITTING, "pending": PendingOperation(
-        operation=OperationType.SUBMIT, action=HistoryAction.START, job_id=JOB, attempt=1, requested_by="me",
-        from_phase=ExecutionPhase.PENDING, since=NOW)})
+    status = running().model_copy(
+        update={
+            "phase": ExecutionPhase.SUBMITTING,
+            "pending": PendingOperation(
+                operation=OperationType.SUBMIT,
+                action=HistoryAction.START,
+                job_id=JOB,
+                attempt=1,
+                requested_by="me",
+                from_phase=ExecutionPhase.PENDING,
+                since=NOW,
+            ),
+        }
+    )
     job = observe(client, status)
     assert job.latest_checkpoint is None and client.config_reads == 0
 
@@ -121,8 +148,11 @@ def test_the_last_savepoint_is_dated_by_its_files(tmp_path: pathlib.Path) -> Non
     savepoint.mkdir(parents=True)
     (savepoint / "_metadata").write_bytes(b"x")
     os.utime(savepoint / "_metadata", (1_767_225_600.25, 1_767_225_600.25))
-    status = running().model_copy(update={"last_savepoint": SavepointRecord(
-        path=f"file:{savepoint}", taken_at=NOW, reason=SavepointReason.MANUAL)})
+    status = running().model_copy(
+        update={
+            "last_savepoint": SavepointRecord(path=f"file:{savepoint}", taken_at=NOW, reason=SavepointReason.MANUAL)
+        }
+    )
     job = observe(LostJobsClient({"execution.checkpointing.dir": tmp_path.as_uri()}), status)
     assert job.latest_savepoint.path == f"file:{savepoint}" and job.latest_savepoint.is_savepoint
     assert job.latest_savepoint.completed_at.timestamp() == 1_767_225_600.25

@@ -29,8 +29,10 @@ async def test_every_request_to_a_silent_api_server_fails_at_the_configured_dead
     settings = Settings(kube_request_timeout_seconds=0.5)
     ctx = await build_context(settings, Credentials(server=f"http://127.0.0.1:{port}"))
     try:
-        for call in (lambda: ctx.kube.get(EXECUTIONS, "ns", "run-1"),
-                     lambda: ctx.kube.patch(EXECUTIONS, "ns", "run-1", {"status": {}}, subresource="status")):
+        for call in (
+            lambda: ctx.kube.get(EXECUTIONS, "ns", "run-1"),
+            lambda: ctx.kube.patch(EXECUTIONS, "ns", "run-1", {"status": {}}, subresource="status"),
+        ):
             began = time.monotonic()
             with pytest.raises(KubeUnavailable):
                 await call()

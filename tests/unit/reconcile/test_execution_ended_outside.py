@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flink_manager.api import ExecutionPhase
 from flink_manager.api.flinkjob import JobState
-
 from tests.unit.reconcile.test_execution_flows import running_world
 
 

@@ -9,8 +9,10 @@ from flink_manager.api.flinkjob import JobState
 from tests.unit.reconcile.test_execution_flows import ready, running_world
 
 ON_FAILURE = RestartPolicy(type=RestartPolicyType.ON_FAILURE, max_restarts=2, backoff_seconds=0)
-LOST = "org.apache.flink.runtime.resourcemanager.exceptions.ResourceManagerException: TaskManager with id " \
-       "taskmanager-0 is no longer reachable."
+LOST = (
+    "org.apache.flink.runtime.resourcemanager.exceptions.ResourceManagerException: TaskManager with id "
+    "taskmanager-0 is no longer reachable."
+)
 
 
 def test_flinks_own_restarts_are_recorded_and_nothing_is_done_about_them() -> None:

@@ -8,7 +8,6 @@ from flink_manager.api import DesiredState, ExecutionPhase
 from flink_manager.api.execution import RestartPolicy, RestartPolicyType
 from flink_manager.reconcile import execution
 from flink_manager.reconcile.performer import OPERATOR
-
 from tests.unit.reconcile.test_execution_flows import degraded, ready, running_world
 
 ON_FAILURE = RestartPolicy(type=RestartPolicyType.ON_FAILURE, max_restarts=2, backoff_seconds=10)

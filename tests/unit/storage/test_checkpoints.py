@@ -25,12 +25,15 @@ def checkpoint(root: pathlib.Path, number: int, *, completed: bool = True, mtime
     return folder
 
 
-@pytest.mark.parametrize("uri", [
-    pytest.param(lambda root: root.as_uri(), id="file-triple-slash"),
-    pytest.param(lambda root: f"file:{root}", id="file-single-slash"),
-    pytest.param(lambda root: str(root), id="bare-path"),
-    pytest.param(lambda root: root.as_uri() + "/", id="trailing-slash"),
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        pytest.param(lambda root: root.as_uri(), id="file-triple-slash"),
+        pytest.param(lambda root: f"file:{root}", id="file-single-slash"),
+        pytest.param(lambda root: str(root), id="bare-path"),
+        pytest.param(lambda root: root.as_uri() + "/", id="trailing-slash"),
+    ],
+)
 def test_the_newest_completed_checkpoint_of_the_job_is_found(tmp_path: pathlib.Path, uri) -> None:  # type: ignore[no-untyped-def]
     checkpoint(tmp_path, 3, mtime=1_700_000_000)
     newest = checkpoint(tmp_path, 12, mtime=1_700_000_100)
