@@ -14,6 +14,7 @@ from tests.infra.flink.cluster import FlinkNotInstalled, flink_home
 from tests.infra.kube.controlplane import KubeNotBuilt, binaries_dir
 from tests.infra.processes import say
 from tests.reliability.real.rig import REPO, Rig
+from tests.reliability.summary import SUMMARY
 
 pytestmark = [pytest.mark.real_k8s, pytest.mark.real_flink]
 
@@ -53,7 +54,10 @@ def rig(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         f"Flink at {rig.flink.rest_url}, operator pid {rig.operator.pid if rig.operator else None} "
         f"(logs: {logs})",
     )
+    began = time.monotonic()
     yield rig
+    SUMMARY.set("real_fault_tier_seconds", round(time.monotonic() - began + rig.timings["start_seconds"], 1))
+    SUMMARY.set("real_fault_rig_start_seconds", rig.timings["start_seconds"])
     keep = request.session.stash.get(_FAILED, False) or not rig.alive()
     rig.stop(keep=keep)
     if keep:
