@@ -572,6 +572,20 @@ class Rig:
                 found[f"{item['kind']}/{item['metadata']['name']}"] = item["metadata"]["resourceVersion"]
         return found
 
+    def quiet(self, namespace: str, *, seconds: float = 2 * POLL_SECONDS + 1, timeout: float = 60) -> dict[str, str]:
+        """Wait until nothing in the namespace was written for `seconds` (everything settled, the FlinkCluster's
+        status after the last job change included); returns the versions then."""
+        last: dict[str, Any] = {"versions": self.versions(namespace), "since": time.monotonic()}
+
+        def still() -> dict[str, str] | None:
+            versions = self.versions(namespace)
+            if versions != last["versions"]:
+                last.update(versions=versions, since=time.monotonic())
+                return None
+            return versions if time.monotonic() - last["since"] >= seconds else None
+
+        return wait_for_sync(still, timeout=timeout, interval=0.5, what=f"{namespace} quiet for {seconds}s")
+
     def collect(self, namespace: str) -> None:
         """The namespace's Secrets (what to look for) and everything the operator wrote in it (where to look)."""
         self.scan.collect_namespace(

@@ -130,7 +130,7 @@ def test_apiserver_restart_while_nothing_happens(rig: Rig, trial: int) -> None:
         )
         rig.track(ns, "run-1")
         rig.settled(ns, "run-1", "Running")
-        versions, job_spec = rig.versions(ns), rig.get(ns, "fjs/job")
+        versions, job_spec = rig.quiet(ns), rig.get(ns, "fjs/job")
         reconciles = rig.metric("flink_manager_reconciles_total", kind="JobSpec")
         began = time.monotonic()
         rig.plane.kill_apiserver()
@@ -186,6 +186,7 @@ def test_watches_expired_by_etcd_compaction_are_relisted(rig: Rig, trial: int) -
         rig.wait_flink(second, "RUNNING", tasks_running=True)
         rig.patch(ns, "fex/run-1", {"state": "Stopped"})  # handled before the watches go
         rig.settled(ns, "run-1", "Stopped")
+        rig.quiet(ns)
         handled = rig.get(ns, "fex/run-1")
         mark, began = rig.log_mark(), time.monotonic()
         # The operator's watches see nothing from here on; what changes meanwhile is past the resourceVersion they
