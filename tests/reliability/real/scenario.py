@@ -111,7 +111,10 @@ class Scenario:
             )
         for duplicate in rig.sampler.duplicate_live_jobs(self.executions()):
             self.problem("duplicate_live_jobs", duplicate)
-        versions, began = rig.versions(self.namespace), time.monotonic()
+        # Settled (nothing written for a poll interval: the FlinkCluster's status follows a job change by a poll),
+        # then quiet: nothing written, and no Flink call, for two more.
+        versions = rig.quiet(self.namespace, seconds=POLL_SECONDS + 0.5)
+        began = time.monotonic()
         wait_for_sync(
             lambda: time.monotonic() - began >= 2 * POLL_SECONDS + 1,
             timeout=10,
