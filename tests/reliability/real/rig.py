@@ -368,6 +368,7 @@ class Rig:
             work_dir=self.work / "operator",
             env={
                 "FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true",
+                "FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS": "127.0.0.1",  # the rig's jar server
                 "FLINK_MANAGER_METRICS_PORT": str(self.metrics_port),
                 "FLINK_MANAGER_KUBE_REQUEST_TIMEOUT_SECONDS": str(KUBE_TIMEOUT),
                 # The scenarios' FlinkClusters all point at the one Flink: none may take another's jar for unused.
