@@ -103,7 +103,8 @@ contract: install infra-flink infra-job
 e2e: install infra infra-image infra-helm
 	$(PYTEST) tests/e2e
 
-reliability: install
+# The real-fault tier (tests/reliability/real) runs the real kube-apiserver, etcd and Flink.
+reliability: install infra
 	RELIABILITY_TRIALS=$(RELIABILITY_TRIALS) $(PYTEST) tests/reliability
 
 # helm is compiled in the background (log: .cache/helm/build.log) while unit, component and contract run; the

@@ -45,7 +45,7 @@ CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
         ConditionRow("Ready", "True", ("Reachable",),
                      "The last probe of the REST API answered; the message gives the Flink version, TaskManagers "
                      "and free slots."),
-        ConditionRow("Ready", "False", ("FlinkUnavailable", "FlinkUnauthorized", "FlinkClientConfigInvalid",
+        ConditionRow("Ready", "False", ("FlinkClusterUnreachable", "FlinkUnauthorized", "FlinkClientConfigInvalid",
                                         "InvalidCredentials"),
                      "No answer, a timeout or a 5xx; credentials refused (401/403); a CA bundle or URL the client "
                      "cannot use; a Secret named in spec.auth or spec.tls that is missing or lacks the key. "
@@ -54,7 +54,7 @@ CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
                      "The cluster answers but runs a Flink version older than 1.18 (or reports no version number); "
                      "the message names the supported range. Phase Ready (it was reached); nothing is submitted to it "
                      "and its Executions wait with this reason."),
-        ConditionRow("Degraded", "True", ("FlinkUnavailable", "FlinkUnauthorized", "FlinkClientConfigInvalid",
+        ConditionRow("Degraded", "True", ("FlinkClusterUnreachable", "FlinkUnauthorized", "FlinkClientConfigInvalid",
                                           "InvalidCredentials", "UnsupportedFlinkVersion"),
                      "The same problem as Ready=False."),
         ConditionRow("Degraded", "False", ("AsExpected",), "The cluster answers."),
@@ -119,6 +119,9 @@ CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
                      "A new attempt cannot start: the JobSpec's reason (any of its Ready=False reasons)."),
         ConditionRow("Ready", "False", ("Deleting",),
                      "The Execution is being deleted: its job is stopped per spec.deletionPolicy first."),
+        ConditionRow("Ready", "False", ("FlinkClusterUnreachable", "FlinkUnauthorized"),
+                     "A job may live but its FlinkCluster cannot be asked about it (no answer, a timeout, a 5xx; "
+                     "credentials refused): its state is unknown. Nothing is done until the cluster answers."),
         ConditionRow("Progressing", "True", ("Submitting", "StoppingWithSavepoint", "Cancelling", "TakingSavepoint",
                                              "DisposingSavepoint"),
                      "The operation recorded in status.pending is in flight; the message gives the Flink job id or "
@@ -133,8 +136,11 @@ CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
                      "The JobSpec changed, but its rollout is paused by a failed upgrade (status.rollout.paused): "
                      "nothing more upgrades until the JobSpec changes or flinkmanager.io/resume-rollout is set."),
         ConditionRow("Progressing", "False", ("Idle",), "No operation in flight."),
-        ConditionRow("Degraded", "True", ("FlinkUnavailable",),
-                     "The Flink cluster cannot be asked about the job; retried with backoff, nothing else changes."),
+        ConditionRow("Degraded", "True", ("FlinkClusterUnreachable", "FlinkUnauthorized", "UnsupportedFlinkVersion"),
+                     "The Flink cluster cannot be asked about the job (or refuses the credentials, or runs a version "
+                     "the operator does not speak: a submission in flight is then refused before any call), with the "
+                     "FlinkCluster's own reason; retried with backoff, nothing else changes. When its JobManager "
+                     "restarted without HA, the job is resubmitted once the cluster answers (see restartPolicy)."),
         ConditionRow("Degraded", "True", ("SavepointFailed", "SavepointTimeout", "SavepointDisposalFailed",
                                           "NoRestorableState"),
                      "An operation given up on (status.failedOperation): it is not retried until the spec changes."),

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     allow_private_artifact_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     s3_endpoint: str = ""  # the S3 endpoint of an s3:// Artifact without spec.s3.endpoint; empty: AWS's of its region
     artifact_secret_recheck_seconds: float = 5.0  # how often a failed Artifact re-reads the Secrets it names
+    kube_request_timeout_seconds: float = 30.0  # deadline of every Kubernetes API request (a watch's reconnection too)
 
     @field_validator("namespaces", "allow_private_artifact_hosts", mode="before")
     @classmethod

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+import pytest
 
 from tests.component.conftest import Stack
 from tests.waiting import wait_for
@@ -198,3 +201,21 @@ async def test_a_quiet_cluster_causes_no_writes(running: Stack) -> None:
         return metrics.write_count == before
 
     assert await wait_for(quiet, timeout=30, what="three polls without a write")
+
+
+@pytest.mark.parametrize("stack", ["embedded"], indirect=True)  # the refusals are injected into the embedded API
+async def test_writes_the_api_server_refuses_for_a_while_are_retried_without_a_crash(
+        stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    """A restarted kube-apiserver answers 403 until its authorizer has read the roles: the status writes it refuses
+    are retried with backoff and said in a warning, not a traceback, and the Execution gets where it was going."""
+    assert stack.api is not None
+    await stack.start_operator()
+    for resource in ("executions", "jobspecs", "artifacts"):
+        stack.api.faults.fail(403, times=3, verb="patch", resource=resource, subresource="status",
+                              message=f'User "flink-manager" cannot patch resource "{resource}/status"')
+    with caplog.at_level(logging.WARNING, logger="flink_manager"):
+        await stack.quickstart()
+        body = await stack.wait_phase("run-1", "Running")
+    assert actions(body) == ["START"]
+    assert any("refused a write to Execution" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR]

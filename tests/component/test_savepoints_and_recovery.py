@@ -53,7 +53,7 @@ async def test_a_failed_disposal_keeps_the_entry_and_does_not_loop(running: Stac
     running.flink.fail_next("POST /savepoint-disposal", times=-1, status=500)
     await running.patch_spec("Execution", "run-1", {"savepointNonce": 2})
     body = await running.wait("Execution", "run-1", lambda b: condition(b, "Degraded").get("reason")
-                              in ("SavepointDisposalFailed", "FlinkUnavailable") and len(savepoints(b)) == 2, timeout=30)
+                              in ("SavepointDisposalFailed", "FlinkClusterUnreachable") and len(savepoints(b)) == 2, timeout=30)
     assert len(savepoints(body)) == 2
 
 

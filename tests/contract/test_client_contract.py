@@ -54,6 +54,23 @@ async def test_cluster_config_and_overview(client: FlinkClient, flink_version: s
     assert 0 <= overview.slots_available <= overview.slots_total == 4
 
 
+def file_uri(uri: str) -> str:
+    """`file:///a/b` as Flink writes it back in paths: `file:/a/b`."""
+    return "file:/" + uri.removeprefix("file:").lstrip("/") if uri.startswith("file:") else uri
+
+
+async def test_the_jobmanager_reports_the_checkpoint_directory_its_jobs_checkpoint_to(
+        client: FlinkClient, jar_id: str, flink_backend: FlinkBackend, dialect: FlinkDialect) -> None:
+    storage_key, directory_key, _ = dialect.checkpoint_keys
+    config = await client.jobmanager_config()
+    directory = config[directory_key]
+    assert config[storage_key] == "filesystem"
+    job_id = flink_backend.new_job_id()
+    latest = await running_with_a_checkpoint(client, jar_id, job_id)
+    assert latest.external_path is not None
+    assert re.fullmatch(re.escape(file_uri(directory).rstrip("/")) + rf"/{job_id}/chk-\d+", latest.external_path)
+
+
 async def test_upload_list_and_delete_a_jar(client: FlinkClient, job_jar: Any) -> None:
     name = f"contract-{uuid.uuid4().hex[:8]}.jar"
     jar_id = await client.upload_jar(job_jar, name)

@@ -20,6 +20,7 @@ import re
 import shutil
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from typing import Any, TypeVar
@@ -34,7 +35,8 @@ from tests.infra.image.container import ContainerSpec, ImageNotBuilt, OperatorCo
 from tests.infra.jobjar import example_job_jar
 from tests.infra.kube.controlplane import ControlPlane
 from tests.infra.operator import LaunchedOperator, OperatorProcess
-from tests.infra.processes import say
+from tests.infra.processes import free_port, say
+from tests.infra.secretscan import SecretScan
 from tests.waiting import wait_for_sync
 
 T = TypeVar("T")
@@ -156,12 +158,14 @@ class Operators:
     """
 
     def __init__(self, request: pytest.FixtureRequest, plane: ControlPlane,
-                 tmp_path_factory: pytest.TempPathFactory) -> None:
+                 tmp_path_factory: pytest.TempPathFactory, scan: SecretScan) -> None:
         self.request = request
         self.plane = plane
         self.tmp_path_factory = tmp_path_factory
+        self.scan = scan
         self.current: LaunchedOperator | None = None
         self.launched = ""
+        self.metrics_url: str | None = None
 
     def launch(self, how: str) -> LaunchedOperator:
         """The running operator of that launch, started (and the other one stopped) when needed."""
@@ -172,9 +176,13 @@ class Operators:
         log_path = REPO / "test-logs" / f"e2e-operator-{how}-{stamp}-{uuid.uuid4().hex[:6]}" / "operator.log"
         operator: LaunchedOperator
         if how == "process":
+            # Debug logs and the metrics page too: what the secret scan reads.
+            metrics_port = free_port()
+            self.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
             operator = OperatorProcess(kubeconfig=self.plane.operator_kubeconfig, log_path=log_path,
-                                       work_dir=self.tmp_path_factory.mktemp("operator"), env=OPERATOR_TEST_ENV,
-                                       peering=PEERING)
+                                       work_dir=self.tmp_path_factory.mktemp("operator"),
+                                       env={**OPERATOR_TEST_ENV, "FLINK_MANAGER_METRICS_PORT": str(metrics_port)},
+                                       peering=PEERING, args=["--verbose"])
             identity = f"as {self.plane.operator.user} (kubeconfig)"
         elif how == "image":
             try:
@@ -193,26 +201,43 @@ class Operators:
         return operator
 
     def close(self) -> None:
-        """Stop the running operator (SIGTERM); drop its log unless something failed."""
+        """Stop the running operator (SIGTERM), its log and metrics page handed to the secret scan first; drop its
+        log unless something failed (or the scan found a Secret's value)."""
         operator, self.current = self.current, None
         if operator is None:
             return
+        metrics_url, self.metrics_url = self.metrics_url, None
+        if metrics_url is not None and operator.is_running():
+            with urllib.request.urlopen(metrics_url, timeout=10) as response:
+                self.scan.add_text(f"metrics page ({self.launched})", response.read().decode())
         code = operator.stop()
+        self.scan.add_text(f"operator log ({self.launched})", operator.log_since(0))
         log_dir = operator.log_path.parent
-        if self.request.session.stash.get(_OPERATOR_TEST_FAILED, False) or code not in (0, None):
+        if self.request.session.stash.get(_OPERATOR_TEST_FAILED, False) or code not in (0, None) or self.scan.leaks():
             say(self.request.config, f"flink-manager operator exited with {code}; log kept in {log_dir}")
         else:
             shutil.rmtree(log_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def operators(request: pytest.FixtureRequest, installed: ControlPlane,
-              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operators]:
+def secret_scan() -> SecretScan:
+    """The values of every Secret the tests create, and everything the operator wrote and logged
+    (tests/infra/secretscan.py); checked when the session ends."""
+    return SecretScan()
+
+
+@pytest.fixture(scope="session")
+def operators(request: pytest.FixtureRequest, installed: ControlPlane, tmp_path_factory: pytest.TempPathFactory,
+              secret_scan: SecretScan) -> Iterator[Operators]:
     """The session's operator, `flink-manager run --peering=flink-manager` watching all namespaces as the
-    operator's ServiceAccount; one launch at a time."""
-    launched = Operators(request, installed, tmp_path_factory)
+    operator's ServiceAccount; one launch at a time. When the session ends, no Secret value the tests created may
+    be in what it logged (at debug level), wrote (status, history, Events) or serves as metrics."""
+    launched = Operators(request, installed, tmp_path_factory, secret_scan)
     yield launched
     launched.close()
+    leaks = secret_scan.leaks()
+    say(request.config, f"secret scan: {secret_scan.summary()}: {len(leaks)} found")
+    assert not leaks, "Secret values in what the operator wrote or logged:\n" + "\n".join(map(str, leaks))
 
 
 @pytest.fixture
@@ -345,15 +370,21 @@ def flink_version() -> str:
 
 @pytest.fixture
 def e2e(request: pytest.FixtureRequest, installed: ControlPlane, real_flink_clusters: RealFlinkClusters,
-        flink_version: str, flink_manager: LaunchedOperator, job_jars: JarServer) -> Iterator[EndToEnd]:
+        flink_version: str, flink_manager: LaunchedOperator, job_jars: JarServer,
+        secret_scan: SecretScan) -> Iterator[EndToEnd]:
     """A fresh namespace and the real Flink of the test's version; the namespace is deleted afterwards (the operator
-    stops whatever still runs in it). The test's time on that version is printed."""
+    stops whatever still runs in it), its Secrets and everything the operator wrote in it going to the session's
+    secret scan first. The test's time on that version is printed."""
     flink = real_flink_clusters.get(flink_version)
     namespace = f"e2e-{uuid.uuid4().hex[:8]}"
     installed.kubectl("create", "namespace", namespace)
+    view = EndToEnd(installed, flink, flink_manager, namespace, job_jars.url_of(flink_version))
     began = time.monotonic()
     try:
-        yield EndToEnd(installed, flink, flink_manager, namespace, job_jars.url_of(flink_version))
+        yield view
     finally:
         say(request.config, f"\ne2e {request.node.name} on Flink {flink_version}: {time.monotonic() - began:.0f}s")
-        installed.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found")
+        try:
+            secret_scan.collect_namespace(namespace, lambda kinds: json.loads(view.kubectl("get", kinds, "-o", "json")))
+        finally:
+            installed.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found")

@@ -133,8 +133,8 @@ async def with_connections_refused(env: Env) -> list[str]:
     began = time.monotonic()
     await env.flink.refuse_connections()
     await env.patch_spec("Execution", RUN, {"state": "Stopped"})
-    body = await env.wait("Execution", RUN, lambda b: conditions(b).get("Degraded") == ("True", "FlinkUnavailable"),
-                          timeout=OUTAGE_SECONDS + 10, what="Degraded=True FlinkUnavailable during the outage")
+    body = await env.wait("Execution", RUN, lambda b: conditions(b).get("Degraded") == ("True", "FlinkClusterUnreachable"),
+                          timeout=OUTAGE_SECONDS + 10, what="Degraded=True FlinkClusterUnreachable during the outage")
     cluster = await env.wait("FlinkCluster", "default", lambda b: status(b).get("phase") == "Unreachable",
                              timeout=OUTAGE_SECONDS + 10, what="the FlinkCluster Unreachable")
     problems = []
@@ -246,7 +246,7 @@ async def with_a_restart_asked_while_the_cluster_is_misconfigured(env: Env) -> l
                           timeout=20, what="the waiting restart to be reported")
     problems = []
     reason = conditions(body)["Degraded"][1]
-    if reason != "FlinkUnavailable" or env.flink.call_count("run_jar") != 1 or status(body).get("phase") != "Failed":
+    if reason != "FlinkClusterUnreachable" or env.flink.call_count("run_jar") != 1 or status(body).get("phase") != "Failed":
         problems.append(f"while the cluster is misconfigured: Degraded {reason}, phase {status(body).get('phase')}, "
                         f"{env.flink.call_count('run_jar')} run calls")
     await env.patch_spec("FlinkCluster", "default", {"tls": None})
@@ -261,31 +261,56 @@ async def with_a_restart_asked_while_the_cluster_is_misconfigured(env: Env) -> l
     return problems + await converged_and_quiet(env)
 
 
-async def with_a_cluster_restart(env: Env, *, savepoint: bool) -> list[str]:
-    """The JobManager restarts without HA: jars and jobs are gone. With a savepoint the job is recovered from it
-    (the jar uploaded again); without one the execution fails with a reason — never restarted without state."""
-    await env.quickstart()
+def newest_retained_state(env: Env, job_id: str, savepoint: str | None) -> str | None:
+    """What the resubmission of a job lost in a cluster restart must restore from: the newer (by checkpoint id) of
+    the job's checkpoint that stayed on storage and its last savepoint."""
+    stored = [(s.checkpoint_id, s.location) for s in env.flink.cluster.savepoints.values()
+              if (s.job_id == job_id and "/chk-" in s.location) or s.location == savepoint]
+    return max(stored)[1] if stored else None
+
+
+async def with_a_cluster_restart(env: Env, *, savepoint: bool, checkpoints: bool = True,
+                                 policy: str = "OnFailure") -> list[str]:
+    """The JobManager restarts without HA: jars and jobs are gone, checkpoints and savepoints stay on storage.
+    Under restartPolicy OnFailure the job is resubmitted (the jar uploaded again) from its newest retained state —
+    a checkpoint read from the checkpoint directory, or the last savepoint — as a RESTART for JobLost; with no
+    state at all the execution fails with a reason, never restarted without state. Under Never it fails (JobLost)."""
+    job_spec = {} if checkpoints else {"programArgs": ["--checkpoint-interval-ms", "0"]}
+    await env.quickstart(execution=env.execution(restartPolicy={"type": policy, "maxRestarts": 1}), **job_spec)
     await env.track(RUN)
-    await env.wait_phase(RUN, "Running")
+    body = await env.wait_phase(RUN, "Running")
+    lost_job = status(body)["flinkJobId"]
+    last_savepoint = None
     if savepoint:
         await env.patch_spec("Execution", RUN, {"savepointNonce": 1})
-        await env.wait("Execution", RUN, lambda b: status(b).get("lastSavepoint") and not status(b).get("pending"))
+        body = await env.wait("Execution", RUN, lambda b: status(b).get("lastSavepoint") and not status(b).get("pending"))
+        last_savepoint = status(body)["lastSavepoint"]["path"]
     await env.settle()
     uploads = env.flink.call_count("upload_jar")
     await env.flink.restart_cluster()
+    expected = newest_retained_state(env, lost_job, last_savepoint)
     problems = []
-    if savepoint:
+    if expected is not None and policy == "OnFailure":
         body = await env.wait("Execution", RUN, lambda b: status(b).get("phase") == "Running"
                               and status(b).get("attempt") == 2 and not status(b).get("pending"), timeout=30)
         job = env.job(status(body)["flinkJobId"])
-        if job.restored is None or job.restored.external_path != status(body)["lastSavepoint"]["path"]:
-            problems.append("the recovered job did not restore the last savepoint")
-        if actions(body) != ["START", "SAVEPOINT", "RECOVER"] or env.flink.call_count("upload_jar") != uploads + 1:
-            problems.append(f"history {actions(body)}, {env.flink.call_count('upload_jar') - uploads} uploads")
-    else:
+        if job.restored is None or job.restored.external_path != expected:
+            problems.append(f"the resubmitted job restored {job.restored and job.restored.external_path}, not the "
+                            f"newest retained state {expected}")
+        last = (status(body).get("history") or [{}])[-1]
+        if actions(body)[-1:] != ["RESTART"] or (last.get("details") or {}).get("reason") != "JobLost" \
+                or env.flink.call_count("upload_jar") != uploads + 1:
+            problems.append(f"history {actions(body)}, {last}, {env.flink.call_count('upload_jar') - uploads} uploads")
+    elif policy == "OnFailure":
         body = await env.wait("Execution", RUN, lambda b: status(b).get("phase") == "Failed", timeout=30)
         if conditions(body).get("Degraded") != ("True", "NoRestorableState") or env.flink.call_count("run_jar") != 1:
             problems.append(f"Degraded {conditions(body).get('Degraded')}, {env.flink.call_count('run_jar')} runs")
+    else:
+        body = await env.wait("Execution", RUN, lambda b: status(b).get("phase") == "Failed", timeout=30)
+        last = (status(body).get("history") or [{}])[-1]
+        if actions(body)[-1:] != ["FAIL"] or (last.get("details") or {}).get("reason") != "JobLost" \
+                or env.flink.call_count("run_jar") != 1:
+            problems.append(f"history {actions(body)}, {last}, {env.flink.call_count('run_jar')} runs")
     return problems + await converged_and_quiet(env)
 
 
@@ -300,6 +325,10 @@ SCENARIOS = {
     "a restart asked while the cluster is misconfigured": with_a_restart_asked_while_the_cluster_is_misconfigured,
     "cluster restart with a savepoint": lambda env: with_a_cluster_restart(env, savepoint=True),
     "cluster restart without a savepoint": lambda env: with_a_cluster_restart(env, savepoint=False),
+    "cluster restart without checkpoints, with a savepoint":
+        lambda env: with_a_cluster_restart(env, savepoint=True, checkpoints=False),
+    "cluster restart without any state": lambda env: with_a_cluster_restart(env, savepoint=False, checkpoints=False),
+    "cluster restart under restartPolicy Never": lambda env: with_a_cluster_restart(env, savepoint=True, policy="Never"),
 }
 
 

@@ -731,10 +731,10 @@ def test_health_of_flink_clusters_as_the_operator_reports_them() -> None:
     view = View("default", 1, FlinkClusterSpec.from_wire(spec), FlinkClusterStatus.from_wire({}))
     up = decide_cluster(view, ClusterProbe(flink_version="2.3.0", task_managers=1, slots_total=4, slots_available=4,
                                            jobs_running=0), NOW)
-    down = decide_cluster(view, ClusterProbe(error_reason="FlinkUnavailable", error="connection refused"), NOW)
+    down = decide_cluster(view, ClusterProbe(error_reason="FlinkClusterUnreachable", error="connection refused"), NOW)
     assert argo_health(_wire("FlinkCluster", "default", 1, spec, up))["status"] == "Healthy"
     assert argo_health(_wire("FlinkCluster", "default", 1, spec, down)) == {
-        "status": "Degraded", "message": "FlinkUnavailable: connection refused"}
+        "status": "Degraded", "message": "FlinkClusterUnreachable: connection refused"}
     assert argo_health(_wire("FlinkCluster", "default", 2, spec, up))["status"] == "Progressing"
 
 

@@ -148,6 +148,23 @@ def _metadata_checkpoint_id(location: str) -> int | None:
     return int(checkpoint_id)
 
 
+METADATA_MAGIC = 0x4960672D  # Flink's MetadataSerializer magic number, first in every _metadata
+METADATA_VERSION = 5
+
+
+def _write_metadata(location: str, checkpoint_id: int, completed: float) -> None:
+    """A checkpoint's `_metadata` on the local file system: its header (magic, version, id), as Flink's starts,
+    written at the time the checkpoint completed."""
+    if not location.startswith("file:"):
+        return
+    directory = location[len("file:"):]
+    os.makedirs(directory, exist_ok=True)
+    metadata = os.path.join(directory, "_metadata")
+    with open(metadata, "wb") as handle:
+        handle.write(struct.pack(">iiq", METADATA_MAGIC, METADATA_VERSION, checkpoint_id))
+    os.utime(metadata, (completed, completed))
+
+
 class SessionCluster:
     """A Flink session cluster (of `flink_version`, default the newest) with one TaskManager of `slots` slots,
     simulated."""
@@ -591,7 +608,17 @@ class SessionCluster:
     # -- the cluster -----------------------------------------------------------------------------
 
     def restart(self) -> None:
-        """A JobManager restart without HA: jars, jobs, operations and used job ids are gone; savepoints stay."""
+        """A JobManager restart without HA: jars, jobs, operations and used job ids are gone; savepoints stay, and
+        so does the newest completed checkpoint of every job that was running (a killed JobManager cleans nothing
+        up): on file: storage it is written where Flink keeps it, `<checkpoint dir>/<job id>/chk-<n>/_metadata`."""
+        now = self.advance()
+        for job in self.jobs.values():
+            if job.state.is_globally_terminal:
+                continue
+            _, latest, _, _ = job.checkpoints.view(now)
+            if latest is not None and latest.external_path:
+                self.savepoints[latest.external_path] = DurableSavepoint(latest.external_path, latest.id, job.job_id, now)
+                _write_metadata(latest.external_path, latest.id, latest.completed)
         self.restarts += 1
         self._reset()
 

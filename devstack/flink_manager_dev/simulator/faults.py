@@ -15,6 +15,8 @@ Respond = Literal["error", "drop", "hang"]
 # Short names (and the client's call names) for the REST endpoints, as `METHOD /path/:param` keys.
 ENDPOINTS: dict[str, str] = {
     "config": "GET /config",
+    "jobmanager-config": "GET /jobmanager/config",
+    "jobmanager_config": "GET /jobmanager/config",
     "overview": "GET /overview",
     "upload": "POST /jars/upload",
     "upload_jar": "POST /jars/upload",

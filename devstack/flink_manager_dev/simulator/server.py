@@ -191,6 +191,7 @@ class SimulatedFlink:
         app[_REST_APP] = self
         rest = [
             ("GET", "/config", self._config),
+            ("GET", "/jobmanager/config", self._jobmanager_config),
             ("GET", "/overview", self._overview),
             ("POST", "/jars/upload", self._upload),
             ("GET", "/jars", self._jars),
@@ -415,6 +416,9 @@ class SimulatedFlink:
 
     async def _config(self, request: web.Request) -> web.Response:
         return web.json_response(views.dashboard_config(self.cluster))
+
+    async def _jobmanager_config(self, request: web.Request) -> web.Response:
+        return web.json_response(views.jobmanager_config(self.cluster))
 
     async def _overview(self, request: web.Request) -> web.Response:
         self.cluster.advance()

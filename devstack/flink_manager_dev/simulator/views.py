@@ -51,6 +51,16 @@ def dashboard_config(cluster: SessionCluster) -> dict[str, Any]:
     }
 
 
+def jobmanager_config(cluster: SessionCluster) -> list[dict[str, str]]:
+    """`GET /jobmanager/config`: the configuration entries a session cluster reports that the operator reads (Flink
+    lists every effective key; the storage keys are these, named as the version names them)."""
+    storage, checkpoints, savepoints = cluster.release.dialect.checkpoint_keys
+    entries = {storage: "filesystem", checkpoints: cluster.checkpoint_dir}
+    if cluster.savepoint_dir:
+        entries[savepoints] = cluster.savepoint_dir
+    return [{"key": key, "value": value} for key, value in entries.items()]
+
+
 def cluster_overview(cluster: SessionCluster) -> dict[str, Any]:
     """`GET /overview`: jobs-running counts every job that has not ended."""
     counts = {JobState.FINISHED: 0, JobState.CANCELED: 0, JobState.FAILED: 0}

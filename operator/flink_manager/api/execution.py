@@ -143,6 +143,7 @@ class PendingOperation(WireModel):
     seq: int = Field(default=0, ge=0)
     restore_kind: RestoreKind | None = None  # a last-state upgrade's cancel and submit: restore from a checkpoint
     job_ended_at: datetime.datetime | None = None  # when the cancelled job was first seen ended (last-state)
+    reason: str | None = None  # why the operator started it on its own (JobLost), recorded in the history entry
 
 
 class FailedOperation(WireModel):
@@ -178,6 +179,7 @@ class ExecutionStatus(WireModel):
     last_savepoint: SavepointRecord | None = None
     savepoints: tuple[SavepointRecord, ...] = ()
     restarts: int = Field(default=0, ge=0)
+    flink_restarts: int = Field(default=0, ge=0)
     job_spec_generation: int | None = None
     run_config: RunConfig | None = None
     stable_run_config: RunConfig | None = None

@@ -42,6 +42,7 @@ _HELP = {
                                     "addresses, networks, .suffix, or * (comma-separated)",
     "s3_endpoint": "S3 endpoint of s3:// Artifacts that name none (default: AWS's of the Artifact's region)",
     "artifact_secret_recheck_seconds": "how often a failed Artifact re-reads the Secrets it names",
+    "kube_request_timeout_seconds": "deadline of every Kubernetes API request, kopf's and a watch's reconnection too",
 }
 
 

@@ -13,9 +13,10 @@ from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import cluster_view
 from flink_manager.flink.client import BasicAuth, BearerToken, FlinkClient
 from flink_manager.flink.dialect import unsupported_reason
-from flink_manager.flink.errors import FlinkError
+from flink_manager.flink.errors import FlinkError, FlinkUnavailable
 from flink_manager.kube.client import FLINK_CLUSTERS, SECRETS, KubeConflict, KubeError, KubeNotFound
 from flink_manager.reconcile.cluster import ClusterProbe, decide_cluster
+from flink_manager.reconcile.reasons import UNREACHABLE
 
 logger = logging.getLogger("flink_manager")
 
@@ -83,12 +84,18 @@ async def probe(ctx: OperatorContext, runtime: ClusterRuntime) -> bool:
                 jobs_running=overview.jobs_running, unsupported=unsupported_reason(overview.flink_version),
             )
         except FlinkError as exc:
-            result = ClusterProbe(error_reason=exc.reason, error=exc.message)
+            result = ClusterProbe(error_reason=probe_reason(exc), error=exc.message)
     else:
         error = runtime.last_error
-        result = ClusterProbe(error_reason=error.reason if error else "FlinkUnavailable",
+        result = ClusterProbe(error_reason=probe_reason(error) if error else UNREACHABLE,
                               error=error.message if error else "not probed yet")
     return await record_probe(ctx, body, decide_cluster(view, result, ctx.clock()))
+
+
+def probe_reason(error: FlinkError) -> str:
+    """The condition reason of a failed probe: a cluster that does not answer (or answers 5xx) is unreachable;
+    other errors keep their own reason (credentials refused, a client configuration that cannot work)."""
+    return UNREACHABLE if isinstance(error, FlinkUnavailable) else error.reason
 
 
 async def record_probe(ctx: OperatorContext, body: dict[str, Any], status: Any) -> bool:

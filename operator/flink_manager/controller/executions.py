@@ -39,7 +39,7 @@ from flink_manager.controller.recording import (
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.controller.views import artifact_view, cluster_view, job_spec_view, parse_timestamp
 from flink_manager.flink.errors import FlinkError, FlinkJarNotFound
-from flink_manager.kube.client import EXECUTIONS, KubeConflict, KubeError, KubeNotFound, KubeUnavailable
+from flink_manager.kube.client import EXECUTIONS, KubeConflict, KubeError, KubeForbidden, KubeNotFound, KubeUnavailable
 from flink_manager.reconcile import execution
 from flink_manager.reconcile.observations import ActionError, ActionErrorKind, ActionOutcome, Observation
 from flink_manager.reconcile.performer import OPERATOR, REQUESTED_BY_ANNOTATION
@@ -332,7 +332,7 @@ async def release(ctx: OperatorContext, g: Gathered, status: ExecutionStatus, bo
         await patch_metadata(ctx, EXECUTION, EXECUTIONS, body, {"finalizers": finalizers})
     except KubeNotFound:
         pass  # gone already: what releasing wanted
-    except (KubeConflict, KubeUnavailable) as exc:
+    except (KubeConflict, KubeUnavailable, KubeForbidden) as exc:
         return await after_write_error(ctx, EXECUTION, g.key[1], g.key[2], exc)
     ctx.job_owners_forget(status)
     ctx.history_events_checked.discard(g.metadata["uid"])

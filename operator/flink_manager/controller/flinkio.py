@@ -13,6 +13,7 @@ from flink_manager.api.execution import ExecutionStatus, OperationType
 from flink_manager.api.flinkjob import JobState
 from flink_manager.controller.runtime import ClusterRuntime
 from flink_manager.flink import errors
+from flink_manager.flink.dialect import DIALECTS
 from flink_manager.flink.models import OperationStatus, SavepointStatus
 from flink_manager.reconcile import execution
 from flink_manager.reconcile.observations import (
@@ -25,6 +26,13 @@ from flink_manager.reconcile.observations import (
     TriggerState,
 )
 from flink_manager.reconcile.plans import CancelJob, DisposeSavepoint, RunJob, StopJob, TriggerSavepoint
+from flink_manager.reconcile.reasons import UNAUTHORIZED
+from flink_manager.storage import checkpoints as stored
+
+RESTART_HISTORY = 100  # exception history entries read to count Flink's own restarts (Flink keeps 16 by default)
+# Where a job's checkpoints go (FsCheckpointStorage), by each name the key has had, the newest first (1.20 renamed it
+# and reads both): the job's own configuration wins over the cluster's.
+CHECKPOINT_DIRECTORY_KEYS = tuple(dict.fromkeys(dialect.checkpoint_keys[1] for dialect in reversed(DIALECTS)))
 
 ERROR_KINDS: list[tuple[type[errors.FlinkError], ActionErrorKind]] = [
     (errors.FlinkDuplicateJob, ActionErrorKind.DUPLICATE_JOB),
@@ -34,7 +42,7 @@ ERROR_KINDS: list[tuple[type[errors.FlinkError], ActionErrorKind]] = [
     (errors.FlinkAuthError, ActionErrorKind.UNAUTHORIZED),
     (errors.FlinkUnavailable, ActionErrorKind.UNAVAILABLE),
     # Refused before any call; retried until the cluster's probe blocks new attempts (UnsupportedFlinkVersion).
-    (errors.FlinkUnsupportedVersion, ActionErrorKind.UNAVAILABLE),
+    (errors.FlinkUnsupportedVersion, ActionErrorKind.UNSUPPORTED_VERSION),
     (errors.FlinkRequestRejected, ActionErrorKind.REJECTED),
     (errors.FlinkClientConfigError, ActionErrorKind.REJECTED),
 ]
@@ -67,8 +75,9 @@ class NotYetObserved(Exception):
 
 
 async def observe(runtime: ClusterRuntime, key: Any, status: ExecutionStatus) -> Observation:
-    """Read what one decision needs: the job (from the poller's snapshot), an operation's trigger,
-    and, for a failed or finished job, its root cause and latest checkpoints.
+    """Read what one decision needs: the job (from the poller's snapshot), an operation's trigger, and, for a failed
+    or finished job, its root cause and latest checkpoints; for a job Flink restarts on its own, its exception
+    history; for a job Flink no longer knows, its retained checkpoints from the checkpoint storage.
 
     Job states come from `/jobs/overview` (one call per cluster and interval), not `/jobs/{id}`: Flink
     caches job details for a few seconds, so right after an action they can show the state before it.
@@ -83,7 +92,8 @@ async def observe(runtime: ClusterRuntime, key: Any, status: ExecutionStatus) ->
     except errors.FlinkUnavailable as exc:
         return Observation(unavailable=f"FlinkCluster {runtime.name!r}: {exc.message}")
     except errors.FlinkAuthError as exc:
-        return Observation(unavailable=f"FlinkCluster {runtime.name!r} refused the credentials: {exc.message}")
+        return Observation(unavailable=f"FlinkCluster {runtime.name!r} refused the credentials: {exc.message}",
+                           unavailable_reason=UNAUTHORIZED)
     return Observation(job=job, trigger=trigger)
 
 
@@ -91,19 +101,36 @@ async def _observe_job(runtime: ClusterRuntime, key: Any, status: ExecutionStatu
     if not runtime.polled_since_action(key):
         runtime.await_poll(job_id)
         raise NotYetObserved(job_id)
+    state = await _job_state(runtime, job_id)
+    if execution.needs_stored_checkpoints(status, state):
+        latest, savepoint, unavailable = await _stored_state(runtime, status, job_id)
+        return JobObservation(job_id, None, latest_checkpoint=latest, latest_savepoint=savepoint,
+                              checkpoints_unavailable=unavailable)
     snapshot = runtime.snapshot
-    state: JobState | None
-    if snapshot.ok and job_id in snapshot.states:
-        state = snapshot.states[job_id]
-    else:  # not listed (or no overview yet): ask for the job itself, whose 404 is not cached
-        try:
-            details = await runtime.client.job(job_id)
-            state = JobState(_state_value(details.state))
-        except errors.FlinkJobNotFound:
-            state = None
     tasks_deploying = snapshot.ok and job_id in snapshot.deploying
-    if not execution.needs_job_details(status, state):
-        return JobObservation(job_id, state, tasks_deploying=tasks_deploying)
+    if execution.needs_job_details(status, state):
+        return await _job_details(runtime, job_id, state, tasks_deploying)
+    if snapshot.ok and job_id in snapshot.recovering and execution.counts_flink_restarts(status):
+        restarts, failure = await _flink_restarts(runtime, job_id)
+        return JobObservation(job_id, state, tasks_deploying=tasks_deploying, flink_restarts=restarts, failure=failure)
+    return JobObservation(job_id, state, tasks_deploying=tasks_deploying)
+
+
+async def _job_state(runtime: ClusterRuntime, job_id: str) -> JobState | None:
+    """The job's state in the poller's snapshot; a job it does not list is asked for (its 404 is not cached)."""
+    snapshot = runtime.snapshot
+    if snapshot.ok and job_id in snapshot.states:
+        return snapshot.states[job_id]
+    try:
+        details = await runtime.client.job(job_id)
+    except errors.FlinkJobNotFound:
+        return None
+    return JobState(_state_value(details.state))
+
+
+async def _job_details(runtime: ClusterRuntime, job_id: str, state: JobState | None,
+                       tasks_deploying: bool) -> JobObservation:
+    """A failed or finished job with its root cause and latest checkpoint and savepoint."""
     failure = None
     if state == JobState.FAILED:
         try:
@@ -119,6 +146,55 @@ async def _observe_job(runtime: ClusterRuntime, key: Any, status: ExecutionStatu
         pass
     return JobObservation(job_id, state, failure=failure, latest_checkpoint=latest_checkpoint,
                           latest_savepoint=latest_savepoint, tasks_deploying=tasks_deploying)
+
+
+async def _flink_restarts(runtime: ClusterRuntime, job_id: str) -> tuple[int | None, str | None]:
+    """How often Flink restarted the job on its own (the entries of its exception history), and the newest cause."""
+    try:
+        history = await runtime.client.exceptions(job_id, max_exceptions=RESTART_HISTORY)
+    except errors.FlinkNotFound:
+        return None, None
+    return history.entries, history.root_cause
+
+
+async def _stored_state(runtime: ClusterRuntime, status: ExecutionStatus,
+                        job_id: str) -> tuple[CheckpointRef | None, CheckpointRef | None, str | None]:
+    """The state of a job Flink no longer knows, from storage: its newest retained checkpoint (in its checkpoint
+    directory; else the checkpoint or savepoint the attempt was restored from, while it is still there), the last
+    savepoint with the time its files were written (status records the second it was seen), and why the
+    checkpoints are unknown."""
+    savepoint = None
+    if status.last_savepoint is not None:
+        try:
+            found_savepoint = await stored.describe(status.last_savepoint.path)
+        except stored.StorageError:
+            found_savepoint = None  # status.lastSavepoint still counts, with the time it was recorded
+        if found_savepoint is not None:
+            savepoint = CheckpointRef(found_savepoint.path, found_savepoint.completed_at, is_savepoint=True)
+    try:
+        directory = await _checkpoint_directory(runtime, status)
+        found = await stored.latest_checkpoint(directory, job_id) if directory else None
+        if found is None and status.restored_from:
+            found = await stored.describe(status.restored_from)
+    except stored.StorageError as exc:
+        return None, savepoint, str(exc)
+    if found is None:
+        return None, savepoint, None if directory else "no checkpoint directory is configured"
+    return CheckpointRef(found.path, found.completed_at), savepoint, None
+
+
+async def _checkpoint_directory(runtime: ClusterRuntime, status: ExecutionStatus) -> str | None:
+    """The checkpoint directory of the execution's job: from the configuration it was submitted with, else from
+    the JobManager's (`/jobmanager/config`, which a JobManager restarted with the same configuration reports)."""
+    config = status.run_config.flink_config if status.run_config else {}
+    for key in CHECKPOINT_DIRECTORY_KEYS:
+        if config.get(key):
+            return config[key]
+    try:
+        cluster_config = await runtime.client.jobmanager_config()
+    except (errors.FlinkNotFound, errors.FlinkRequestRejected):
+        return None
+    return next((cluster_config[key] for key in CHECKPOINT_DIRECTORY_KEYS if cluster_config.get(key)), None)
 
 
 def _state_value(state: Any) -> str:

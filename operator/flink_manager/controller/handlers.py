@@ -72,7 +72,10 @@ def configure_kopf(settings: kopf.OperatorSettings, operator_settings: Settings)
     # beside an active one of higher priority never acts (it did until its first peering read).
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
-    settings.networking.request_timeout = 60
+    # A request to an API server that accepts the connection and answers nothing fails at this deadline: kopf's
+    # own (peering, listings) and a watch's reconnection (an open stream is ended by its inactivity timeout).
+    settings.networking.request_timeout = operator_settings.kube_request_timeout_seconds
+    settings.watching.connect_timeout = operator_settings.kube_request_timeout_seconds
     settings.execution.max_workers = max(4, operator_settings.workers)
 
 
@@ -92,7 +95,8 @@ def add_indexes(ctx: OperatorContext) -> None:
 async def build_context(settings: Settings, credentials: Credentials | Any) -> OperatorContext:
     kube_credentials = credentials if isinstance(credentials, Credentials) else Credentials.from_kopf(credentials)
     store = ArtifactStore(settings.artifact_cache_dir, FetchOptions.from_settings(settings))
-    ctx = OperatorContext(settings=settings, kube=KubeClient(kube_credentials), artifact_store=store)
+    kube = KubeClient(kube_credentials, timeout=settings.kube_request_timeout_seconds)
+    ctx = OperatorContext(settings=settings, kube=kube, artifact_store=store)
     ctx.kube._observer = ctx.metrics.observe_write  # noqa: SLF001 - wired once, here
     ctx.metrics.watch_resources(lambda: ctx.cache.items(EXECUTION), lambda: ctx.cache.items(FLINK_CLUSTER),
                                 lambda: ctx.cache.items(JOB_SPEC))

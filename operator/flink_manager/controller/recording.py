@@ -13,7 +13,15 @@ from flink_manager import API_VERSION
 from flink_manager.api.common import HistoryEntry, WireModel
 from flink_manager.controller.context import RESOURCES, OperatorContext, ref
 from flink_manager.controller.queue import Outcome
-from flink_manager.kube.client import EVENTS, KubeConflict, KubeError, KubeNotFound, KubeUnavailable, Resource
+from flink_manager.kube.client import (
+    EVENTS,
+    KubeConflict,
+    KubeError,
+    KubeForbidden,
+    KubeNotFound,
+    KubeUnavailable,
+    Resource,
+)
 from flink_manager.kube.patches import merge_patch
 from flink_manager.reconcile.plans import EventRecord
 
@@ -22,7 +30,9 @@ logger = logging.getLogger("flink_manager")
 COMPONENT = "flink-manager"
 WARNING_ACTIONS = frozenset({"FAIL", "ROLLBACK", "RECOVER"})
 CONFLICT_REQUEUE = 0.2  # seconds: after a conflict a newer version exists, and is decided on at once
-WRITE_ERRORS = (KubeConflict, KubeNotFound, KubeUnavailable)  # what `after_write_error` maps; others propagate
+# What `after_write_error` maps; others propagate.
+WRITE_ERRORS = (KubeConflict, KubeNotFound, KubeUnavailable, KubeForbidden)
+WriteError = KubeConflict | KubeNotFound | KubeUnavailable | KubeForbidden
 
 
 async def write_status(
@@ -56,11 +66,15 @@ async def patch_metadata(
     return ctx.cache.get(kind, metadata.get("namespace") or "", metadata["name"]) or response
 
 
-async def after_write_error(
-    ctx: OperatorContext, kind: str, namespace: str, name: str, error: KubeConflict | KubeNotFound | KubeUnavailable,
-) -> Outcome:
+async def after_write_error(ctx: OperatorContext, kind: str, namespace: str, name: str, error: WriteError) -> Outcome:
     """What the queue does after a write failed: decide again at once from the newer version after a conflict, nothing
-    more when the object is gone, retry with backoff while the API is unavailable."""
+    more when the object is gone, retry with backoff while the API is unavailable or refuses the write (403: a missing
+    permission, or an API server still starting, whose authorizer has not read the roles yet), said in a warning
+    naming the object rather than a traceback."""
+    if isinstance(error, KubeForbidden):
+        logger.warning("the API server refused a write to %s %s/%s: %s", kind, namespace, name, error,
+                       extra=ref(kind, namespace, name))
+        return Outcome(retry=True)
     if isinstance(error, KubeConflict):
         await reread(ctx, kind, namespace, name)
         return Outcome(requeue_after=CONFLICT_REQUEUE)

@@ -22,6 +22,7 @@ from flink_manager.flink.models import JobOverview
 logger = logging.getLogger(__name__)
 
 ENDING_STATES = frozenset({JobState.FAILING, JobState.CANCELLING})  # a terminal state follows within moments
+FAILOVER_STATES = frozenset({JobState.FAILING, JobState.RESTARTING})  # Flink handles a failure of the job
 
 
 @dataclass
@@ -32,6 +33,9 @@ class Snapshot:
     taken_at: float = float("-inf")
     ok: bool = False
     deploying: frozenset[str] = frozenset()  # RUNNING jobs whose tasks are not all running yet (see tasks_deploying)
+    # Jobs Flink is restarting on its own (a TaskManager lost, a task failed): FAILING or RESTARTING, or RUNNING
+    # with tasks not running again after all had run, until they all run again.
+    recovering: frozenset[str] = frozenset()
 
 
 def tasks_deploying(job: JobOverview) -> bool:
@@ -134,13 +138,22 @@ class ClusterRuntime:
         self.last_error = None
         states = {job.job_id: JobState(job.state) for job in jobs}
         deploying = frozenset(job.job_id for job in jobs if tasks_deploying(job))
-        previous = self.snapshot.states if self.snapshot.ok else {}
+        # The states before are those of the last successful poll, however long ago: jobs that vanished while the
+        # cluster could not be read (a JobManager restarted without HA) are news when it answers again.
+        previous = self.snapshot.states
         changed = {job_id for job_id, state in states.items() if previous.get(job_id) != state}
         changed |= set(previous) - set(states)
         changed |= (deploying ^ self.snapshot.deploying) & set(states)  # its tasks began (or stopped) running
+        was_running = {job_id for job_id, state in previous.items()
+                       if state == JobState.RUNNING and job_id not in self.snapshot.deploying}
+        recovering = frozenset(
+            job_id for job_id, state in states.items()
+            if state in FAILOVER_STATES or (job_id in deploying and (
+                job_id in self.snapshot.recovering or job_id in was_running)))
+        changed |= (recovering ^ self.snapshot.recovering) & set(states)
         if not self.snapshot.ok:
             changed |= set(states)
-        self.snapshot = Snapshot(states, started, ok=True, deploying=deploying)
+        self.snapshot = Snapshot(states, started, ok=True, deploying=deploying, recovering=recovering)
         self.jobs_ending = not ENDING_STATES.isdisjoint(states.values())
         return changed
 
@@ -157,11 +170,13 @@ class ClusterRuntime:
         while not stopped():
             polled_at = self._clock()
             awaited, self._awaited = self._awaited, set()  # asked before this poll began: it is newer than their action
+            was_ok = self.snapshot.ok
             changed = await self.poll_once()
             if changed or awaited:
                 self._on_jobs_changed(self, changed | awaited)
             now = self._clock()
-            if changed or probe_again or not self.snapshot.ok or now - last_probe >= self.probe_interval:
+            back = self.snapshot.ok and not was_ok  # reachable again: say so now, not at the next periodic probe
+            if changed or back or probe_again or not self.snapshot.ok or now - last_probe >= self.probe_interval:
                 probe_again = not await probe(self)
                 last_probe = self._clock()
             if housekeep is not None and self.snapshot.ok and now - last_housekeeping >= self.housekeeping_interval:

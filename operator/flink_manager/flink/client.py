@@ -159,6 +159,11 @@ class FlinkClient:
         self._learn(config.flink_version)
         return config
 
+    async def jobmanager_config(self) -> dict[str, str]:
+        """`GET /jobmanager/config`: the JobManager's effective configuration, key → value."""
+        return await self._call("jobmanager_config", "GET", "/jobmanager/config",
+                                parse=lambda body: {str(item["key"]): str(item["value"]) for item in body})
+
     async def overview(self) -> ClusterOverview:
         """`GET /overview`: task managers, slots and job counts."""
         overview = await self._call("overview", "GET", "/overview", parse=ClusterOverview.model_validate)
@@ -299,10 +304,11 @@ class FlinkClient:
         return await self._call("checkpoints", "GET", f"/jobs/{_segment(job_id)}/checkpoints",
                                 parse=CheckpointingStatistics.from_flink)
 
-    async def exceptions(self, job_id: str) -> JobExceptions:
-        """`GET /jobs/{id}/exceptions`: the newest failure, reduced to its root cause's meaningful line."""
+    async def exceptions(self, job_id: str, *, max_exceptions: int = 1) -> JobExceptions:
+        """`GET /jobs/{id}/exceptions`: the newest failure, reduced to its root cause's meaningful line, and how many
+        entries the exception history lists (at most `max_exceptions`, and at most web.exception-history-size)."""
         return await self._call("exceptions", "GET", f"/jobs/{_segment(job_id)}/exceptions",
-                                params={"maxExceptions": "1"}, parse=_job_exceptions)
+                                params={"maxExceptions": str(max_exceptions)}, parse=_job_exceptions)
 
     # -- savepoint disposal ----------------------------------------------------------------------
 

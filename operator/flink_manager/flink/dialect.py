@@ -48,6 +48,10 @@ class FlinkDialect:
     job_vertex_fields: tuple[str, ...]
     # The run answer carries `applicationId` beside `jobid`, and the `/applications` endpoints exist (2.3).
     applications: bool
+    # -- the configuration `/jobmanager/config` reports
+    # The keys of the checkpoint storage, the checkpoint directory and the savepoint directory: `state.*` until
+    # 1.19; 1.20 renamed them `execution.checkpointing.*` (and still reads the old ones), 2.0 dropped the old names.
+    checkpoint_keys: tuple[str, str, str]
 
     @property
     def name(self) -> str:
@@ -55,27 +59,31 @@ class FlinkDialect:
 
 
 _JOB_SUBMITTED = ("DuplicateJobSubmissionException", "Job has already been submitted.")
+_STATE_KEYS = ("state.checkpoint-storage", "state.checkpoints.dir", "state.savepoints.dir")
+_CHECKPOINTING_KEYS = ("execution.checkpointing.storage", "execution.checkpointing.dir",
+                       "execution.checkpointing.savepoint-dir")
 _APPLICATION_SUBMITTED = ("DuplicateApplicationSubmissionException", "Application has already been submitted.")
 
 DIALECTS: tuple[FlinkDialect, ...] = (
     FlinkDialect((1, 18), claim_mode_field="restoreMode", rejects_unknown_fields=True, duplicate_job=_JOB_SUBMITTED,
                  legacy_exception_fields=True, task_location_fields=("location",), job_overview_fields=(),
-                 job_details_fields=(), job_vertex_fields=(), applications=False),
+                 job_details_fields=(), job_vertex_fields=(), applications=False, checkpoint_keys=_STATE_KEYS),
     FlinkDialect((1, 19), claim_mode_field="restoreMode", rejects_unknown_fields=True, duplicate_job=_JOB_SUBMITTED,
                  legacy_exception_fields=True, task_location_fields=("location", "endpoint"), job_overview_fields=(),
-                 job_details_fields=(), job_vertex_fields=(), applications=False),
+                 job_details_fields=(), job_vertex_fields=(), applications=False, checkpoint_keys=_STATE_KEYS),
     FlinkDialect((1, 20), claim_mode_field="claimMode", rejects_unknown_fields=False, duplicate_job=_JOB_SUBMITTED,
                  legacy_exception_fields=True, task_location_fields=("location", "endpoint"), job_overview_fields=(),
-                 job_details_fields=("job-type",), job_vertex_fields=("slotSharingGroupId",), applications=False),
+                 job_details_fields=("job-type",), job_vertex_fields=("slotSharingGroupId",), applications=False,
+                 checkpoint_keys=_CHECKPOINTING_KEYS),
     FlinkDialect((2, 0), claim_mode_field="claimMode", rejects_unknown_fields=False, duplicate_job=_JOB_SUBMITTED,
                  legacy_exception_fields=False, task_location_fields=("endpoint",),
                  job_overview_fields=("pending-operators",), job_details_fields=("job-type", "pending-operators"),
-                 job_vertex_fields=("slotSharingGroupId",), applications=False),
+                 job_vertex_fields=("slotSharingGroupId",), applications=False, checkpoint_keys=_CHECKPOINTING_KEYS),
     FlinkDialect((2, 3), claim_mode_field="claimMode", rejects_unknown_fields=False,
                  duplicate_job=_APPLICATION_SUBMITTED, legacy_exception_fields=False, task_location_fields=("endpoint",),
                  job_overview_fields=("jobType", "schedulerType", "pending-operators"),
                  job_details_fields=("application-id", "job-type", "schedulerType", "pending-operators"),
-                 job_vertex_fields=("slotSharingGroupId",), applications=True),
+                 job_vertex_fields=("slotSharingGroupId",), applications=True, checkpoint_keys=_CHECKPOINTING_KEYS),
 )
 OLDEST = DIALECTS[0].since
 NEWEST = DIALECTS[-1].since

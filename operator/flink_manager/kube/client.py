@@ -70,6 +70,11 @@ class KubeNotFound(KubeError):
     """404: the object (or the resource type) does not exist."""
 
 
+class KubeForbidden(KubeError):
+    """401/403: the identity may not do this (RBAC), or an API server that has just started refuses everyone until
+    its authorizer has read the roles: retry later, and say so."""
+
+
 class KubeConflict(KubeError):
     """409: a stale resourceVersion, or the object already exists."""
 
@@ -295,6 +300,8 @@ def _error_of(status: int, text: str) -> KubeError:
         reason, message = str(status), text[:500]
     if status == 404:
         return KubeNotFound(status, reason, message)
+    if status in (401, 403):
+        return KubeForbidden(status, reason, message)
     if status == 409:
         return KubeConflict(status, reason, message)
     if status == 422:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from flink_manager.api.cluster import ClusterPhase, FlinkClusterStatus
 from flink_manager.reconcile.conditions import set_condition
-from flink_manager.reconcile.targets import UNSUPPORTED_FLINK_VERSION, ClusterView
+from flink_manager.reconcile.reasons import UNREACHABLE, UNSUPPORTED_FLINK_VERSION
+from flink_manager.reconcile.targets import ClusterView
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,9 @@ def decide_cluster(cluster: ClusterView, probe: ClusterProbe, now: datetime.date
     generation = cluster.generation
     if probe.error is not None:
         updated = status.model_copy(update={"phase": ClusterPhase.UNREACHABLE, "observed_generation": generation})
-        conditions = set_condition(updated.conditions, "Ready", False, probe.error_reason or "FlinkUnavailable",
-                                   probe.error, now=now, generation=generation)
-        conditions = set_condition(conditions, "Degraded", True, probe.error_reason or "FlinkUnavailable",
-                                   probe.error, now=now, generation=generation)
+        reason = probe.error_reason or UNREACHABLE
+        conditions = set_condition(updated.conditions, "Ready", False, reason, probe.error, now=now, generation=generation)
+        conditions = set_condition(conditions, "Degraded", True, reason, probe.error, now=now, generation=generation)
     else:
         updated = status.model_copy(update={
             "phase": ClusterPhase.READY,

@@ -7,6 +7,7 @@ import enum
 from dataclasses import dataclass
 
 from flink_manager.api.flinkjob import JobState
+from flink_manager.reconcile.reasons import UNAUTHORIZED, UNREACHABLE, UNSUPPORTED_FLINK_VERSION
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class JobObservation:
     latest_checkpoint: CheckpointRef | None = None
     latest_savepoint: CheckpointRef | None = None
     tasks_deploying: bool = False  # RUNNING with tasks not all running yet: Flink refuses a savepoint until they are
+    checkpoints_unavailable: str | None = None  # why the retained checkpoints of a job Flink lost could not be read
+    flink_restarts: int | None = None  # failovers Flink's exception history lists, read while Flink restarts the job
 
     @property
     def exists(self) -> bool:
@@ -59,6 +62,7 @@ class TriggerObservation:
 class ActionErrorKind(str, enum.Enum):
     UNAVAILABLE = "FlinkUnavailable"
     UNAUTHORIZED = "FlinkUnauthorized"
+    UNSUPPORTED_VERSION = "FlinkUnsupportedVersion"  # refused before any call: the client does not speak the version
     REJECTED = "FlinkRequestRejected"
     DUPLICATE_JOB = "FlinkDuplicateJob"
     JOB_NOT_FOUND = "FlinkJobNotFound"
@@ -73,6 +77,19 @@ class ActionError:
 
     kind: ActionErrorKind
     message: str
+
+    @property
+    def not_asked_reason(self) -> str | None:
+        """The condition reason of a call that did not get Flink's answer (retried with backoff), as the FlinkCluster's
+        status says it; None when Flink answered (a refusal, a job or trigger it does not know)."""
+        return _NOT_ASKED.get(self.kind)
+
+
+_NOT_ASKED = {
+    ActionErrorKind.UNAVAILABLE: UNREACHABLE,
+    ActionErrorKind.UNAUTHORIZED: UNAUTHORIZED,
+    ActionErrorKind.UNSUPPORTED_VERSION: UNSUPPORTED_FLINK_VERSION,
+}
 
 
 @dataclass(frozen=True)
@@ -91,3 +108,4 @@ class Observation:
     job: JobObservation | None = None
     trigger: TriggerObservation | None = None
     unavailable: str | None = None  # Flink could not be asked: why
+    unavailable_reason: str = UNREACHABLE  # and the condition reason that says it

@@ -13,8 +13,7 @@ from flink_manager.api.artifact import ArtifactPhase, ArtifactSpec, ArtifactStat
 from flink_manager.api.cluster import ClusterPhase, FlinkClusterSpec, FlinkClusterStatus
 from flink_manager.api.execution import RunConfig
 from flink_manager.api.jobspec import JobSpecSpec, JobSpecStatus, LastStateSpec, RollbackSpec, UpgradeMode
-
-UNSUPPORTED_FLINK_VERSION = "UnsupportedFlinkVersion"
+from flink_manager.reconcile.reasons import FLINK_VERSION_UNKNOWN, UNSUPPORTED_FLINK_VERSION
 
 Spec = TypeVar("Spec")
 Status = TypeVar("Status")
@@ -174,7 +173,7 @@ def _usable_cluster(name: str, cluster: ClusterView | None) -> ClusterView | Blo
     if cluster.status.phase == ClusterPhase.PENDING:
         # The client speaks the dialect of the cluster's version: nothing starts before the first probe (which finds
         # an unsupported version before a submission is recorded). A cluster found unreachable is retried as before.
-        return Blocker("FlinkVersionUnknown", f"FlinkCluster {name!r} has not been probed yet: its Flink version is unknown")
+        return Blocker(FLINK_VERSION_UNKNOWN, f"FlinkCluster {name!r} has not been probed yet: its Flink version is unknown")
     unsupported = unsupported_version(cluster)
     if unsupported is not None:
         return Blocker(UNSUPPORTED_FLINK_VERSION, f"FlinkCluster {name!r}: {unsupported}")

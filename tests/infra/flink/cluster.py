@@ -39,6 +39,13 @@ BASH_JAVA_UTILS_RESULT = "BASH_JAVA_UTILS_EXEC_RESULT:"
 START_SLOTS = int(os.environ.get("FLINK_MANAGER_FLINK_STARTS", "2"))
 
 
+# The two processes of a session cluster: main class, and the BashJavaUtils command that sizes its memory.
+ROLES = {
+    "jobmanager": (JOBMANAGER_CLASS, "GET_JM_RESOURCE_PARAMS"),
+    "taskmanager": (TASKMANAGER_CLASS, "GET_TM_RESOURCE_PARAMS"),
+}
+
+
 class FlinkNotInstalled(RuntimeError):
     """The Flink distribution is missing from the cache."""
 
@@ -159,6 +166,7 @@ class RealFlinkCluster:
         self.startup_seconds: float | None = None
         self.queued_seconds = 0.0
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._dead_taskmanagers: set[str] = set()
 
     def configuration(self) -> dict[str, Any]:
         """The configuration both processes read (flat Flink keys; the checkpoint keys as this version names them)."""
@@ -269,6 +277,56 @@ class RealFlinkCluster:
                 # prctl's death signal fires when the forking thread ends, so only tie it to the main thread.
                 preexec_fn=die_with_parent if threading.current_thread() is threading.main_thread() else None,
             )
+
+    # -- faults: the reliability tier's real-component scenarios (tests/reliability/real)
+
+    def pid(self, role: str) -> int | None:
+        """The process id of the `jobmanager` or `taskmanager`, None when it is not running."""
+        process = self._processes.get(role)
+        return process.pid if process is not None and process.poll() is None else None
+
+    def kill(self, role: str) -> None:
+        """`kill -9` the JobManager or the TaskManager: no shutdown hook runs, nothing is cleaned up."""
+        if role == "taskmanager":  # restart() waits for a registration from another address than these
+            self._dead_taskmanagers |= self.taskmanager_paths()
+        process = self._processes.pop(role, None)
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+    def restart(self, role: str, timeout: float = 120.0) -> float:
+        """Start a killed process again with the same configuration (same ports and folders) and wait until the
+        cluster is whole again (the TaskManager registered with all its slots); returns the seconds it took.
+        The logs of the earlier run are kept with a numbered suffix."""
+        if role in self._processes:
+            raise RuntimeError(f"the {role} is running")
+        began = time.monotonic()
+        for suffix in (".log", ".out"):
+            log = self.log_dir / f"{role}{suffix}"
+            if log.exists():
+                runs = len(list(self.log_dir.glob(f"{role}{suffix}.*")))
+                log.rename(log.with_name(f"{log.name}.{runs + 1}"))
+        main_class, resource_command = ROLES[role]
+        self._launch(role, main_class, resource_command)
+
+        def whole_again() -> dict[str, Any] | None:
+            overview = self._ready_or_exited()
+            if overview is None or overview.get("exited"):
+                return overview
+            # The JobManager keeps a killed TaskManager registered until its heartbeat times out: wait for the new one.
+            return overview if not self.taskmanager_paths() & self._dead_taskmanagers else None
+
+        overview = wait_for_sync(whole_again, timeout=timeout, interval=0.2, what=f"Flink whole after the {role} restarted")
+        if overview.get("exited"):
+            raise FlinkStartupError(f"the {overview['exited']} exited after its restart\n{self.log_tail()}")
+        return time.monotonic() - began
+
+    def taskmanager_paths(self) -> set[str]:
+        """The RPC addresses of the TaskManagers the JobManager has registered (`GET /taskmanagers`)."""
+        try:
+            return {str(tm.get("path")) for tm in self.get_json("/taskmanagers").get("taskmanagers") or []}
+        except OSError:
+            return set()
 
     def _ready_or_exited(self) -> dict[str, Any] | None:
         for role, process in self._processes.items():

@@ -272,6 +272,41 @@ class ControlPlane:
         self._launch("kube-controller-manager", self._controller_manager_command())
         self._wait("kube-controller-manager", self._controller_manager_healthy, time.monotonic() + timeout)
 
+    # -- faults: the reliability tier's real-component scenarios (tests/reliability/real)
+
+    def kill_apiserver(self) -> None:
+        """SIGKILL the API server (as a crash or a node loss would end it); etcd and its data stay."""
+        process = self._processes.pop("kube-apiserver", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+    def start_apiserver(self, timeout: float = 120.0) -> float:
+        """Start the API server again on the same port against the same etcd; returns how long it took to be ready."""
+        if "kube-apiserver" in self._processes:
+            raise RuntimeError("the API server is running")
+        began = time.monotonic()
+        self._launch("kube-apiserver", self._apiserver_command())
+        self._wait("kube-apiserver", self._apiserver_ready, began + timeout)
+        return time.monotonic() - began
+
+    def etcd_revision(self) -> int:
+        """etcd's current revision (the resourceVersion the next write gets, minus one), from its JSON gateway."""
+        return int(self._etcd_call("/v3/kv/range", {"key": base64.b64encode(b"/").decode()})["header"]["revision"])
+
+    def compact_etcd(self, revision: int | None = None) -> int:
+        """Compact etcd's history up to `revision` (the current one by default): a watch from an older
+        resourceVersion is then answered 410 Gone. Returns the revision compacted at."""
+        revision = revision or self.etcd_revision()
+        self._etcd_call("/v3/kv/compaction", {"revision": str(revision), "physical": True})
+        return revision
+
+    def _etcd_call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.etcd_port}{path}", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return dict(json.load(response))
+
     def _launch(self, name: str, command: list[str]) -> None:
         (self.log_dir / f"{name}.command").write_text(" ".join(command) + "\n")
         with (self.log_dir / f"{name}.log").open("ab") as output:

@@ -118,7 +118,7 @@ DESIGN_DEFAULTS = [
     pytest.param(
         KINDS["Execution"][2], None,
         {
-            "phase": "Pending", "attempt": 0, "savepoints": [], "restarts": 0, "observedRestartNonce": 0,
+            "phase": "Pending", "attempt": 0, "savepoints": [], "restarts": 0, "flinkRestarts": 0, "observedRestartNonce": 0,
             "observedSavepointNonce": 0, "history": [], "historyTotal": 0, "operationsTotal": 0, "conditions": [],
         },
         ["flinkJobId", "pending", "lastSavepoint"],

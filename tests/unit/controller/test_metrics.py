@@ -98,11 +98,11 @@ def test_a_flink_cluster_reports_whether_it_is_ready_and_why() -> None:
     def cluster(name: str, status: str, reason: str) -> dict[str, Any]:
         return {"metadata": {"namespace": "team-a", "name": name},
                 "status": {"conditions": [{"type": "Ready", "status": status, "reason": reason}]}}
-    metrics = exported([], [cluster("up", "True", "Reachable"), cluster("down", "False", "FlinkUnavailable"),
+    metrics = exported([], [cluster("up", "True", "Reachable"), cluster("down", "False", "FlinkClusterUnreachable"),
                             {"metadata": {"namespace": "team-a", "name": "unprobed"}}])
     assert series(metrics, "flink_manager_flink_cluster_ready") == {
         labels(namespace="team-a", name="up", reason="Reachable"): 1.0,
-        labels(namespace="team-a", name="down", reason="FlinkUnavailable"): 0.0,
+        labels(namespace="team-a", name="down", reason="FlinkClusterUnreachable"): 0.0,
     }
 
 

@@ -50,6 +50,13 @@ def cluster(clock: FakeClock) -> SessionCluster:
 
 
 @pytest.fixture
+def stored_cluster(clock: FakeClock, tmp_path: pathlib.Path) -> SessionCluster:
+    """Checkpoints on a real folder: a restart writes the retained ones there."""
+    return SessionCluster(slots=4, timings=T, savepoint_dir="file:///savepoints",
+                          checkpoint_dir=f"file://{tmp_path}/checkpoints", seed=42, clock=clock)
+
+
+@pytest.fixture
 def jar_id(cluster: SessionCluster) -> str:
     return cluster.upload_jar("job.jar", JAR).id
 
@@ -459,6 +466,39 @@ def test_a_restart_loses_jars_jobs_and_job_ids_but_not_savepoints(cluster: Sessi
     assert cluster.jars == {} and cluster.job(job_id) is None
     new_jar = cluster.upload_jar("job.jar", JAR).id
     assert run(cluster, new_jar, job_id, savepoint=location) == job_id  # the old id is free again
+
+
+def test_a_restart_leaves_the_newest_checkpoint_of_each_running_job_on_storage(
+        stored_cluster: SessionCluster, clock: FakeClock, tmp_path: pathlib.Path) -> None:
+    cluster = stored_cluster
+    job_id = running(cluster, clock, cluster.upload_jar("job.jar", jar_bytes()).id)
+    clock.tick(3 * T.checkpoint_interval + T.checkpoint_duration)
+    newest = cluster.job(job_id).checkpoints.view(clock.now)[1]
+    assert newest is not None and newest.id == 3
+    cluster.restart()
+    metadata = tmp_path / "checkpoints" / job_id / "chk-3" / "_metadata"
+    assert struct.unpack(">iiq", metadata.read_bytes()[:16])[2] == 3
+    assert metadata.stat().st_mtime == pytest.approx(newest.completed)
+    assert not (tmp_path / "checkpoints" / job_id / "chk-2").exists()  # Flink keeps the newest only
+    new_jar = cluster.upload_jar("job.jar", jar_bytes()).id
+    run(cluster, new_jar, "b" * 32, savepoint=f"file:{metadata.parent}")
+    assert cluster.job("b" * 32).restored.id == 3
+
+
+@pytest.mark.parametrize(("version", "storage_key", "directory_key"), [
+    ("1.18.1", "state.checkpoint-storage", "state.checkpoints.dir"),
+    ("1.19.3", "state.checkpoint-storage", "state.checkpoints.dir"),
+    ("1.20.5", "execution.checkpointing.storage", "execution.checkpointing.dir"),
+    ("2.3.0", "execution.checkpointing.storage", "execution.checkpointing.dir"),
+])
+def test_the_jobmanager_configuration_names_the_checkpoint_directory_as_the_version_does(
+        clock: FakeClock, tmp_path: pathlib.Path, version: str, storage_key: str, directory_key: str) -> None:
+    cluster = SessionCluster(slots=4, timings=T, savepoint_dir="file:///savepoints",
+                             checkpoint_dir=f"file://{tmp_path}/checkpoints", seed=42, clock=clock, flink_version=version)
+    entries = {entry["key"]: entry["value"] for entry in views.jobmanager_config(cluster)}
+    assert entries[directory_key] == f"file:{tmp_path}/checkpoints"
+    assert entries[storage_key] == "filesystem"
+    assert len(entries) == 3  # the other version's names are not listed
 
 
 def test_the_same_seed_gives_the_same_ids(clock: FakeClock) -> None:

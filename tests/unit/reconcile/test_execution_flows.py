@@ -202,28 +202,6 @@ def test_a_finished_job_stays_finished() -> None:
     assert ready(world) == ("True", "JobFinished")
 
 
-def test_a_job_the_cluster_lost_is_recovered_from_the_last_savepoint() -> None:
-    world = running_world()
-    world.edit(savepoint_nonce=1)
-    world.settle()
-    savepoint = world.status.last_savepoint
-    assert savepoint is not None and savepoint.reason.value == "MANUAL"
-    world.flink.restart_cluster()
-    world.settle()
-    assert world.status.phase == ExecutionPhase.RUNNING
-    assert world.flink.jobs[world.status.flink_job_id].restored_from == savepoint.path
-    assert world.actions() == ["START", "SAVEPOINT", "RECOVER"]
-
-
-def test_a_lost_job_without_any_savepoint_is_not_restarted_stateless() -> None:
-    world = running_world()
-    world.flink.restart_cluster()
-    world.settle()
-    assert world.status.phase == ExecutionPhase.FAILED
-    assert degraded(world) == ("True", "NoRestorableState")
-    assert world.flink.runs == 1
-
-
 def test_a_failing_stop_savepoint_is_retried_then_given_up_and_the_job_keeps_running() -> None:
     world = running_world(savepoint_retries=1)
     world.flink.savepoint_fails = True
@@ -331,7 +309,7 @@ def test_flink_unreachable_sets_degraded_once_and_changes_nothing_else() -> None
     world.flink.unavailable = True
     plan = world.step()
     assert plan.retry and plan.action is None
-    assert degraded(world) == ("True", "FlinkUnavailable")
+    assert degraded(world) == ("True", "FlinkClusterUnreachable")
     writes = world.writes
     world.step()
     assert world.writes == writes

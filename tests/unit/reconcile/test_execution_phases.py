@@ -16,6 +16,7 @@ from flink_manager.reconcile.execution.phases import (
     phase_while_stopping,
     settled_as_desired,
 )
+from flink_manager.reconcile.observations import ActionError, ActionErrorKind
 from flink_manager.reconcile.targets import Blocker
 from tests.unit.reconcile.world import World
 
@@ -66,8 +67,26 @@ def test_degraded_reports_flink_unreachable_before_a_pending_upgrade() -> None:
     decision = Decision(status=world.status).find(UpgradePending("generation 2 waits"))
     assert degradation(inputs, decision) == (True, "UpgradePending", "generation 2 waits")
     assert degradation(inputs, decision.unreachable("connection refused")) == (
-        True, "FlinkUnavailable", "connection refused")
+        True, "FlinkClusterUnreachable", "connection refused")
     assert degradation(inputs, Decision(status=world.status))[:2] == (False, "AsExpected")
+
+
+@pytest.mark.parametrize(("kind", "reason"), [
+    pytest.param(ActionErrorKind.UNAVAILABLE, "FlinkClusterUnreachable", id="no-answer"),
+    pytest.param(ActionErrorKind.UNAUTHORIZED, "FlinkUnauthorized", id="credentials-refused"),
+    pytest.param(ActionErrorKind.UNSUPPORTED_VERSION, "UnsupportedFlinkVersion", id="version-not-spoken"),
+])
+def test_a_call_that_did_not_get_flinks_answer_is_reported_with_the_reason_its_flink_cluster_gives(
+        kind: ActionErrorKind, reason: str) -> None:
+    world = World()
+    decision = Decision(status=world.status).could_not_ask(ActionError(kind, "the call's error"))
+    assert decision.retry
+    assert degradation(world.inputs(), decision) == (True, reason, "the call's error")
+
+
+def test_flink_answers_are_not_taken_for_a_cluster_that_cannot_be_asked() -> None:
+    for kind in (ActionErrorKind.REJECTED, ActionErrorKind.JOB_NOT_FOUND, ActionErrorKind.DUPLICATE_JOB):
+        assert ActionError(kind, "Flink answered").not_asked_reason is None
 
 
 def test_ready_names_the_blocker_of_an_execution_that_cannot_start() -> None:

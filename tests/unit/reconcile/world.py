@@ -62,6 +62,8 @@ class FakeJob:
     checkpoints: list[CheckpointRef] = field(default_factory=list)
     savepoint: CheckpointRef | None = None
     tasks_running: bool = True  # False: RUNNING with tasks still deploying (Flink refuses savepoints then)
+    flink_restarts: int = 0  # restarts Flink made on its own (its exception history)
+    recovering: bool = False  # Flink restarts it (the poller's snapshot says so)
 
 
 @dataclass
@@ -89,6 +91,8 @@ class FakeFlink:
     checkpointing: bool = True  # running jobs complete a checkpoint at every advance
     runs: int = 0
     counter: int = 0
+    # The checkpoint storage: the newest retained checkpoint of each job, which outlives a cluster restart.
+    storage: dict[str, CheckpointRef] = field(default_factory=dict)
 
     def live_jobs(self) -> list[FakeJob]:
         return [j for j in self.jobs.values() if not j.state.is_globally_terminal]
@@ -128,6 +132,9 @@ class FakeFlink:
                     job.state = JobState.FINISHED
 
     def restart_cluster(self) -> None:
+        for job in self.jobs.values():
+            if job.checkpoints and not job.state.is_globally_terminal:
+                self.storage[job.job_id] = job.checkpoints[-1]  # a killed JobManager cleans nothing up
         self.jobs.clear()
         self.jars.clear()
         self.triggers.clear()
@@ -186,12 +193,15 @@ class FakeFlink:
         if needs.job_id is not None:
             job = self.jobs.get(needs.job_id)
             if job is None:
-                job_obs = JobObservation(needs.job_id, None)
+                stored = self.storage.get(needs.job_id) if execution.needs_stored_checkpoints(status, None) else None
+                job_obs = JobObservation(needs.job_id, None, latest_checkpoint=stored)
             else:
                 details = execution.needs_job_details(status, job.state)
+                counted = job.recovering and execution.counts_flink_restarts(status)
                 job_obs = JobObservation(
                     job.job_id, job.state,
-                    failure=job.failure if details else None,
+                    failure=job.failure if details or counted else None,
+                    flink_restarts=job.flink_restarts if counted else None,
                     latest_checkpoint=job.checkpoints[-1] if details and job.checkpoints else None,
                     latest_savepoint=job.savepoint if details else None,
                     tasks_deploying=job.state == JobState.RUNNING and not job.tasks_running,

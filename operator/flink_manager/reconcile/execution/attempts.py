@@ -1,6 +1,6 @@
 """Starting a new attempt: the intent (its deterministic job id) and the call that carries it out (the jar's upload
 when the cluster does not have it yet, then the run). Every concern that starts a job comes here: a start, a restart,
-an upgrade, a rollback, a recovery."""
+an upgrade, a rollback, the resubmission of a job its cluster lost."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from flink_manager.reconcile.targets import Blocker, RunTarget
 
 def start_attempt(inp: ExecutionInputs, d: Decision, action: HistoryAction, by: str, old: ExecutionPhase,
                   restore: str | None, run_config: RunConfig | None = None,
-                  restore_kind: RestoreKind | None = None) -> Decision:
-    """Record the intent of a new attempt (its deterministic job id) and ask for the jar or the run.
+                  restore_kind: RestoreKind | None = None, reason: str | None = None) -> Decision:
+    """Record the intent of a new attempt (its deterministic job id) and ask for the jar or the run; `reason` says
+    why the operator started it on its own (JobLost), in the history entry that records it.
 
     Automatic restarts count against restartPolicy.maxRestarts; anything a user asked for resets the count.
     """
@@ -34,7 +35,7 @@ def start_attempt(inp: ExecutionInputs, d: Decision, action: HistoryAction, by: 
     d, pending = begin(inp, d, PendingOperation(
         operation=OperationType.SUBMIT, action=action, job_id=job_id, attempt=attempt,
         restore_from=restore, requested_by=by, from_phase=old, since=inp.now,
-        restore_kind=restore_kind if restore is not None else None,
+        restore_kind=restore_kind if restore is not None else None, reason=reason,
     ))
     d = d.update(
         phase=ExecutionPhase.SUBMITTING if action == HistoryAction.START else ExecutionPhase.RESTARTING,
@@ -50,6 +51,7 @@ def start_attempt(inp: ExecutionInputs, d: Decision, action: HistoryAction, by: 
         finished_at=None,
         error_message=None,
         failed_operation=None,
+        flink_restarts=0,
     )
     if by != OPERATOR:
         d = d.update(observed_restart_nonce=inp.spec.restart_nonce, restarts=0)

@@ -48,8 +48,12 @@ def readiness(inp: ExecutionInputs, d: Decision) -> Verdict:
     status, desired, job = d.status, inp.spec.state, inp.job
     phase = status.phase
     blocked = d.finding(BlockedBy)
+    unreachable = d.finding(FlinkUnreachable)
     if inp.deleting:
         return False, "Deleting", "the execution is being deleted"
+    if unreachable is not None and phase in LIVE_PHASES:
+        return False, unreachable.reason, (
+            f"the state of Flink job {status.flink_job_id} is unknown: {unreachable.message}")
     if blocked is not None and phase not in LIVE_PHASES:
         return False, blocked.blocker.reason, blocked.blocker.message
     if desired == DesiredState.RUNNING:
@@ -92,7 +96,7 @@ def degradation(inp: ExecutionInputs, d: Decision) -> Verdict:
     status = d.status
     unreachable, upgrade, blocked = d.finding(FlinkUnreachable), d.finding(UpgradePending), d.finding(BlockedBy)
     if unreachable is not None:
-        return True, "FlinkUnavailable", unreachable.message
+        return True, unreachable.reason, unreachable.message
     if status.pending is not None and savepoint_overdue(inp, status.pending):
         if tasks_deploying(inp):
             return True, "SavepointTimeout", tasks_not_running_message(inp, status.pending)

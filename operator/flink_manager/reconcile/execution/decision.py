@@ -11,7 +11,9 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from flink_manager.api.execution import ExecutionStatus
+from flink_manager.reconcile.observations import ActionError
 from flink_manager.reconcile.plans import Action, EventRecord
+from flink_manager.reconcile.reasons import UNREACHABLE
 from flink_manager.reconcile.targets import Blocker
 
 # How soon to look again after an action, and while Flink works on something (the cluster poller usually wakes the
@@ -24,9 +26,11 @@ RECHECK_WHILE_QUEUED = 60.0
 
 @dataclass(frozen=True)
 class FlinkUnreachable:
-    """Flink could not be asked (or answer) what the decision needs: retried with backoff, reported as Degraded."""
+    """Flink could not be asked (or answer) what the decision needs: retried with backoff, reported as Degraded (and
+    Ready=False while a job may live, whose state is then unknown) with the reason the FlinkCluster gives."""
 
     message: str
+    reason: str = UNREACHABLE
 
 
 @dataclass(frozen=True)
@@ -100,9 +104,14 @@ class Decision:
         """Note something the conditions must report."""
         return replace(self, findings=(*self.findings, finding))
 
-    def unreachable(self, message: str) -> Decision:
+    def unreachable(self, message: str, reason: str = UNREACHABLE) -> Decision:
         """Flink could not be asked: say why, and retry with backoff."""
-        return replace(self.find(FlinkUnreachable(message)), retry=True)
+        return replace(self.find(FlinkUnreachable(message, reason)), retry=True)
+
+    def could_not_ask(self, error: ActionError) -> Decision:
+        """The last Flink call did not get Flink's answer (no answer, credentials refused, a version the client does
+        not speak): say why, with the reason the FlinkCluster gives, and retry with backoff."""
+        return self.unreachable(error.message, error.not_asked_reason or UNREACHABLE)
 
     def done(self) -> Decision:
         """This step is decided."""

@@ -3,9 +3,13 @@ cluster — and the restart policy that follows.
 
 1. The end is recorded first, from what Flink reports (`record_job_end`): a FAILED job settles in Failed with Flink's
    root cause as `errorMessage`, one FAIL history entry and a JobFailed Warning; a FINISHED job in Finished; a job
-   cancelled outside the operator in Cancelled. A job the cluster no longer knows (a restart without HA) is recovered
-   from the last savepoint (RECOVER), or settles in Failed when no savepoint is known and stateless starts are not
-   allowed — never silently restarted without its state.
+   cancelled outside the operator in Cancelled. A job the cluster no longer knows (its JobManager restarted without
+   HA) is a failure of the attempt (`job_lost`): under `restartPolicy: OnFailure`, within `maxRestarts`, it is
+   resubmitted at once from its newest retained checkpoint (read from the checkpoint storage by the observer) or
+   savepoint, as a RESTART with the reason JobLost; otherwise it settles in Failed with that reason — never silently
+   restarted without its state. A job Flink restarts on its own (a TaskManager lost, a task failed: FAILING,
+   RESTARTING, or RUNNING with its tasks deploying again) is Flink's to recover (`record_flink_restarts`): its
+   restarts are counted in `status.flinkRestarts` with a FlinkRestartsJob Warning, and nothing is done about them.
 2. Then, with the execution in Failed and `state: Running` wanted (`restart_after_failure`):
    - an upgrade that failed within its rollback window is rolled back to the last stable configuration
      (upgrade.py: `roll_back_failed_upgrade`);
@@ -29,6 +33,7 @@ from flink_manager.reconcile.execution.history import settle
 from flink_manager.reconcile.execution.inputs import ExecutionInputs
 from flink_manager.reconcile.execution.phases import (
     JOB_LOST,
+    JOB_LOST_REASON,
     LIVE_PHASES,
     STABLE_PHASES,
     JobEnd,
@@ -36,6 +41,19 @@ from flink_manager.reconcile.execution.phases import (
     settled_as_desired,
 )
 from flink_manager.reconcile.performer import OPERATOR
+
+
+def record_flink_restarts(inp: ExecutionInputs, d: Decision) -> Decision:
+    """Policy (a note): Flink restarts the job on its own (its restart strategy, after a TaskManager loss or a task
+    failure): record how often, and do nothing else — the job is Flink's to recover, until it ends FAILED."""
+    job = inp.job
+    if job is None or job.flink_restarts is None or job.job_id != d.status.flink_job_id:
+        return d
+    if job.flink_restarts <= d.status.flink_restarts:
+        return d
+    d = d.update(flink_restarts=job.flink_restarts)
+    return d.warn("FlinkRestartsJob", f"Flink restarts job {job.job_id} on its own ({job.flink_restarts} restart(s) "
+                                      f"of this attempt): {job.failure or 'see its exceptions'}")
 
 
 def record_job_end(inp: ExecutionInputs, d: Decision) -> Decision:
@@ -47,7 +65,13 @@ def record_job_end(inp: ExecutionInputs, d: Decision) -> Decision:
     if end is None:
         return d
     old = status.phase if status.phase in STABLE_PHASES else ExecutionPhase.RUNNING
-    return job_ended(inp, d, end, old, job.failure).done()
+    d = job_ended(inp, d, end, old, job.failure)
+    if not end.lost and end.action != HistoryAction.FAIL:
+        # Finished, or cancelled outside the operator: the end is recorded, and what the spec asks next (a job whose
+        # spec still says Running starts again) is the next decision's: run it at once, as nothing else may wake
+        # this execution (its job changes no more, and the operator's own status write is no news).
+        d = d.requeue(0)
+    return d.done()
 
 
 def job_ended(inp: ExecutionInputs, d: Decision, end: JobEnd, old: ExecutionPhase, failure: str | None) -> Decision:
@@ -70,22 +94,43 @@ def fail(inp: ExecutionInputs, d: Decision, old: ExecutionPhase, failure: str | 
 
 
 def job_lost(inp: ExecutionInputs, d: Decision, old: ExecutionPhase) -> Decision:
-    """The cluster no longer knows the job (a restart without HA): recover from the last savepoint."""
+    """The cluster no longer knows the job (its JobManager restarted without HA): a failure of the attempt, which
+    restartPolicy decides on. Resubmitted from the newest retained checkpoint (read from the checkpoint storage, as
+    Flink cannot report it) or savepoint within maxStateAgeSeconds, as a RESTART with the reason JobLost."""
     desired = inp.spec.state
     if desired != DesiredState.RUNNING:
         action, new = settled_as_desired(desired)
         return settle(inp, d, action, inp.requested_by, old, new, message=JOB_LOST.message)
-    last = d.status.last_savepoint
-    if last is None and not inp.spec.restart_policy.allow_stateless:
-        message = ("the cluster lost the job and no savepoint is known; bump restartNonce to start it again "
-                   "without state")
-        d = d.update(error_message=message)
-        d = settle(inp, d, HistoryAction.FAIL, OPERATOR, old, ExecutionPhase.FAILED, error=message, reason="JobLost")
-        return d.update(failed_operation=FailedOperation(
-            operation=OperationType.SUBMIT, action=HistoryAction.RECOVER, generation=inp.generation,
+    job_id, cluster, policy = d.status.flink_job_id, d.status.cluster, inp.spec.restart_policy
+    if policy.type != RestartPolicyType.ON_FAILURE or d.status.restarts >= policy.max_restarts:
+        why = ("restartPolicy is Never" if policy.type != RestartPolicyType.ON_FAILURE
+               else f"its {policy.max_restarts} restarts are used up")
+        message = (f"FlinkCluster {cluster!r} no longer knows Flink job {job_id} (its JobManager restarted without "
+                   f"HA?) and {why}; bump restartNonce to resubmit it from its newest checkpoint or savepoint")
+        return _lost_for_good(inp, d, old, message).warn(JOB_LOST_REASON, message)
+    restore = latest_state(inp, d)
+    if restore is None and not policy.allow_stateless:
+        unknown = inp.job.checkpoints_unavailable if inp.job is not None else None
+        message = (f"FlinkCluster {cluster!r} lost Flink job {job_id} and no checkpoint or savepoint is known"
+                   + (f" newer than {policy.max_state_age_seconds}s" if policy.max_state_age_seconds else "")
+                   + (f" ({unknown})" if unknown else "")
+                   + "; set restartPolicy.allowStateless, or bump restartNonce, to start it again without state")
+        d = _lost_for_good(inp, d, old, message).update(failed_operation=FailedOperation(
+            operation=OperationType.SUBMIT, action=HistoryAction.RESTART, generation=inp.generation,
             reason="NoRestorableState", message=message, at=inp.now,
         ))
-    return start_attempt(inp, d, HistoryAction.RECOVER, OPERATOR, old, restore=last.path if last else None)
+        return d.warn("NoRestorableState", message)
+    d = d.update(restarts=d.status.restarts + 1)
+    d = d.warn(JOB_LOST_REASON, f"FlinkCluster {cluster!r} lost Flink job {job_id}; resubmitting it "
+                                + (f"from {restore}" if restore else "without state"))
+    return start_attempt(inp, d, HistoryAction.RESTART, OPERATOR, old, restore=restore, reason=JOB_LOST_REASON)
+
+
+def _lost_for_good(inp: ExecutionInputs, d: Decision, old: ExecutionPhase, message: str) -> Decision:
+    """The lost job is not resubmitted: the execution settles in Failed, with the reason JobLost."""
+    d = d.update(error_message=message)
+    return settle(inp, d, HistoryAction.FAIL, OPERATOR, old, ExecutionPhase.FAILED, attempt=d.status.attempt,
+                  error=message, reason=JOB_LOST_REASON)
 
 
 def restart_after_failure(inp: ExecutionInputs, d: Decision) -> Decision:
@@ -118,7 +163,8 @@ def restart_from_latest_state(inp: ExecutionInputs, d: Decision, action: History
         # say why the restart waits.
         return d.unreachable(inp.observation.unavailable or (
             f"the restart waits for Flink to report on the failed job {d.status.flink_job_id} "
-            f"(its checkpoints are needed), but FlinkCluster {d.status.cluster!r} cannot be asked"))
+            f"(its checkpoints are needed), but FlinkCluster {d.status.cluster!r} cannot be asked"),
+            inp.observation.unavailable_reason)
     restore = latest_state(inp, d)
     policy = inp.spec.restart_policy
     if restore is None and not policy.allow_stateless:

@@ -6,8 +6,9 @@ import datetime
 from dataclasses import dataclass
 
 from flink_manager.api.common import RestoreKind
-from flink_manager.api.execution import ExecutionSpec, ExecutionStatus, OperationType
+from flink_manager.api.execution import ExecutionPhase, ExecutionSpec, ExecutionStatus, OperationType
 from flink_manager.api.flinkjob import JobState
+from flink_manager.reconcile.execution.phases import LIVE_PHASES
 from flink_manager.reconcile.observations import ActionError, ActionOutcome, JobObservation, Observation
 from flink_manager.reconcile.targets import Blocker, RunTarget
 
@@ -74,3 +75,21 @@ def needs_job_details(status: ExecutionStatus, state: JobState | None) -> bool:
     if pending is not None and pending.operation == OperationType.CANCEL and pending.restore_kind == RestoreKind.CHECKPOINT:
         return True  # a last-state upgrade: the job's newest retained checkpoint, before and after the cancel
     return state == JobState.FINISHED and pending is not None and pending.operation == OperationType.STOP
+
+
+def needs_stored_checkpoints(status: ExecutionStatus, state: JobState | None) -> bool:
+    """Whether the retained checkpoints of the execution's job must be read from storage: Flink no longer knows the
+    job (a JobManager restarted without HA, or the ended job expired from its job store), so it cannot report them,
+    and the job's state is needed to resubmit it. Not for a submission in flight, whose job may not exist yet."""
+    if state is not None or status.flink_job_id is None:
+        return False
+    pending = status.pending
+    if pending is not None and pending.operation == OperationType.SUBMIT:
+        return False
+    return status.phase in LIVE_PHASES or status.phase == ExecutionPhase.FAILED
+
+
+def counts_flink_restarts(status: ExecutionStatus) -> bool:
+    """Whether Flink's own restarts of the job are read (while the poller sees Flink restart it): a running attempt
+    with nothing in flight."""
+    return status.phase == ExecutionPhase.RUNNING and status.pending is None

@@ -29,7 +29,8 @@ CANCELLED_OUTSIDE = "the job was cancelled outside the operator"
 @dataclass(frozen=True)
 class JobEnd:
     """How a job of the current attempt ended, as the Execution records it. `phase` None: the cluster lost the job,
-    and what follows (recovery, or settling as desired) is the failure policy's decision."""
+    a failure of the attempt whose consequence (a resubmission, Failed, or settling as desired) is the failure
+    policy's decision."""
 
     action: HistoryAction
     phase: ExecutionPhase | None
@@ -40,7 +41,8 @@ class JobEnd:
         return self.phase is None
 
 
-JOB_LOST = JobEnd(HistoryAction.RECOVER, None, "the job no longer exists on the cluster")
+JOB_LOST = JobEnd(HistoryAction.FAIL, None, "the job no longer exists on the cluster")
+JOB_LOST_REASON = "JobLost"  # the reason in the history entry (and Event) of what follows a job its cluster lost
 _ENDS = {
     JobState.FAILED: JobEnd(HistoryAction.FAIL, ExecutionPhase.FAILED),
     JobState.FINISHED: JobEnd(HistoryAction.FINISH, ExecutionPhase.FINISHED),

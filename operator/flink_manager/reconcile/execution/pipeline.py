@@ -26,16 +26,18 @@ Policy = Callable[[ExecutionInputs, Decision], Decision]
 
 
 def flink_unreachable(inp: ExecutionInputs, d: Decision) -> Decision:
-    """Policy: Flink could not be asked about a job that may live: change nothing but the Degraded condition, and
-    retry with backoff. A deletion past its timeout lets the resource go all the same."""
+    """Policy: Flink could not be asked about a job that may live: change nothing but the conditions (Degraded, and
+    Ready while a job may live), and retry with backoff. A deletion past its timeout lets the resource go all the
+    same."""
     status = d.status
     message = inp.observation.unavailable
     if message is None or not (status.pending is not None or status.phase in LIVE_PHASES or inp.job is not None):
         return d
     if inp.deleting and deletion.overdue(inp):
         why = f"Flink could not be reached: {message}"
-        return deletion.release_anyway(inp, d.find(FlinkUnreachable(message)), why).done()
-    return d.unreachable(message).done()
+        finding = FlinkUnreachable(message, inp.observation.unavailable_reason)
+        return deletion.release_anyway(inp, d.find(finding), why).done()
+    return d.unreachable(message, inp.observation.unavailable_reason).done()
 
 
 # The order is the reconcile's logic, first match wins:
@@ -44,7 +46,8 @@ def flink_unreachable(inp: ExecutionInputs, d: Decision) -> Decision:
 # 3. One operation at a time: an operation in flight (status.pending) is carried on before anything new starts
 #    (intent before action), except that a cancel request takes over a stop still waiting for its savepoint.
 # 4. Nothing in flight: what Flink reports comes before what the spec asks, so a job that ended is recorded before
-#    anything is done about it (failure.py: "what happens when a running job fails").
+#    anything is done about it (failure.py: "what happens when a running job fails"), and Flink's own restarts of
+#    a job are counted (and left to Flink).
 # 5. Towards the desired state: start; restart or roll back after a failure; then, while the job runs, a restart
 #    request before a JobSpec upgrade before a requested savepoint, and the notes kept while running (stability for
 #    rollbacks), the savepoint schedule and retention last; or stop when Stopped or Cancelled is wanted.
@@ -58,6 +61,7 @@ POLICIES: tuple[Policy, ...] = (
     stop.resume_cancel,
     savepoints.resume_savepoint,  # a savepoint whose job has ended is dropped and the step goes on (to step 4)
     savepoints.resume_disposal,
+    failure.record_flink_restarts,
     failure.record_job_end,
     submit.start,
     failure.restart_after_failure,

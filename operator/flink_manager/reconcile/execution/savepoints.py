@@ -164,7 +164,7 @@ def _disposal_requested(inp: ExecutionInputs, d: Decision, pending: PendingOpera
     if error is not None and error.kind == ActionErrorKind.REJECTED:
         return disposal_failed(inp, d, pending, error.message)
     if error is not None:
-        return d.unreachable(error.message)
+        return d.could_not_ask(error)
     return issue(inp, d, pending)
 
 

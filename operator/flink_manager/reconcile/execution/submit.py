@@ -3,7 +3,7 @@
 A new attempt gets a job id derived from the Execution's uid and the attempt's number, recorded before the run call
 (attempts.py). A submission in flight is repeated with the same job id until Flink knows the job — Flink refuses a
 second job with the same id, so a repeat after a crash never starts a second job — and then followed to RUNNING,
-where the attempt's history entry (START, RESTART, UPGRADE, ROLLBACK, RECOVER) is recorded.
+where the attempt's history entry (START, RESTART, UPGRADE, ROLLBACK) is recorded.
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ def _submit_again(inp: ExecutionInputs, d: Decision, pending: PendingOperation) 
         return reupload(d)
     if error is not None and error.kind == ActionErrorKind.DUPLICATE_JOB:
         return d.requeue(RECHECK_AFTER_ACTION)  # Flink has the job: observe it again
-    if error is not None and error.kind in (ActionErrorKind.UNAVAILABLE, ActionErrorKind.UNAUTHORIZED):
-        return d.unreachable(error.message)
+    if error is not None and error.not_asked_reason is not None:
+        return d.could_not_ask(error)
     if inp.deleting:
         return release(inp, d)
     return run_or_upload(inp, d, pending)
@@ -93,5 +93,7 @@ def job_started(inp: ExecutionInputs, d: Decision, pending: PendingOperation) ->
         details["job_spec_generation"] = d.status.job_spec_generation
     if pending.action == HistoryAction.ROLLBACK and d.status.rollback is not None:
         details["reason"] = d.status.rollback.reason
+    elif pending.reason is not None:
+        details["reason"] = pending.reason
     d = d.update(started_at=inp.now)
     return settle(inp, d, pending.action, pending.requested_by, pending.from_phase, ExecutionPhase.RUNNING, **details)
