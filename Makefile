@@ -66,7 +66,7 @@ infra-image:
 # also checks the format and the import order (ruff format --check, ruff's I001); `make format` fixes both.
 # The limits: MAX_MODULE_LINES and MAX_FUNCTION_LINES (reconcile/ and controller/), MAX_RUFF, MAX_MYPY,
 # MAX_DUPLICATES (pylint's duplicate-code over operator/) and MAX_DEAD (vulture over operator/).
-LINT_FORMAT ?= 0
+LINT_FORMAT ?= 1
 MAX_MODULE_LINES ?= 400
 MAX_FUNCTION_LINES ?= 50
 MAX_RUFF ?= 0

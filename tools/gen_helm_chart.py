@@ -44,8 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     files = sources()
     expected_dirs = {target.parent for target in files}
-    stale = [target for target, source in files.items()
-             if not target.is_file() or target.read_text() != generated(target, source)]
+    stale = [
+        target
+        for target, source in files.items()
+        if not target.is_file() or target.read_text() != generated(target, source)
+    ]
     extra = [path for folder in expected_dirs for path in sorted(folder.glob("*")) if path not in files]
     if args.check:
         for path in stale:

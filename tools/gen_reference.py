@@ -42,116 +42,252 @@ class ConditionRow:
 
 CONDITIONS: dict[str, tuple[ConditionRow, ...]] = {
     "FlinkCluster": (
-        ConditionRow("Ready", "True", ("Reachable",),
-                     "The last probe of the REST API answered; the message gives the Flink version, TaskManagers "
-                     "and free slots."),
-        ConditionRow("Ready", "False", ("FlinkClusterUnreachable", "FlinkUnauthorized", "FlinkClientConfigInvalid",
-                                        "InvalidCredentials"),
-                     "No answer, a timeout or a 5xx; credentials refused (401/403); a CA bundle or URL the client "
-                     "cannot use; a Secret named in spec.auth or spec.tls that is missing or lacks the key. "
-                     "Phase Unreachable; no Flink call is made for the cluster's jobs until it answers."),
-        ConditionRow("Ready", "False", ("UnsupportedFlinkVersion",),
-                     "The cluster answers but runs a Flink version older than 1.18 (or reports no version number); "
-                     "the message names the supported range. Phase Ready (it was reached); nothing is submitted to it "
-                     "and its Executions wait with this reason."),
-        ConditionRow("Degraded", "True", ("FlinkClusterUnreachable", "FlinkUnauthorized", "FlinkClientConfigInvalid",
-                                          "InvalidCredentials", "UnsupportedFlinkVersion"),
-                     "The same problem as Ready=False."),
+        ConditionRow(
+            "Ready",
+            "True",
+            ("Reachable",),
+            "The last probe of the REST API answered; the message gives the Flink version, TaskManagers "
+            "and free slots.",
+        ),
+        ConditionRow(
+            "Ready",
+            "False",
+            ("FlinkClusterUnreachable", "FlinkUnauthorized", "FlinkClientConfigInvalid", "InvalidCredentials"),
+            "No answer, a timeout or a 5xx; credentials refused (401/403); a CA bundle or URL the client "
+            "cannot use; a Secret named in spec.auth or spec.tls that is missing or lacks the key. "
+            "Phase Unreachable; no Flink call is made for the cluster's jobs until it answers.",
+        ),
+        ConditionRow(
+            "Ready",
+            "False",
+            ("UnsupportedFlinkVersion",),
+            "The cluster answers but runs a Flink version older than 1.18 (or reports no version number); "
+            "the message names the supported range. Phase Ready (it was reached); nothing is submitted to it "
+            "and its Executions wait with this reason.",
+        ),
+        ConditionRow(
+            "Degraded",
+            "True",
+            (
+                "FlinkClusterUnreachable",
+                "FlinkUnauthorized",
+                "FlinkClientConfigInvalid",
+                "InvalidCredentials",
+                "UnsupportedFlinkVersion",
+            ),
+            "The same problem as Ready=False.",
+        ),
         ConditionRow("Degraded", "False", ("AsExpected",), "The cluster answers."),
     ),
     "Artifact": (
-        ConditionRow("Ready", "True", ("Verified",),
-                     "The JAR was fetched and its SHA-256 verified (against spec.sha256, or for a Maven source "
-                     "without it the repository's checksum file); the message gives digest, size and, for a "
-                     "-SNAPSHOT, the build it resolved to."),
-        ConditionRow("Ready", "False", ("FetchFailed",),
-                     "The JAR could not be fetched: phase Pending and retried with backoff when the failure may "
-                     "pass (connection error, timeout, 429, 5xx), phase Failed otherwise (an untrusted certificate, "
-                     "another HTTP status)."),
-        ConditionRow("Ready", "False", ("AuthenticationFailed", "SecretNotFound", "SecretKeyMissing", "InvalidCA",
-                                        "NotFound"),
-                     "Phase Failed: the source refused the credentials (401/403; the message names the Secret, "
-                     "never its values), a Secret named in spec.credentialsSecretRef or spec.caSecretRef is missing "
-                     "or lacks its keys, the CA bundle is not PEM, or the JAR (or Maven metadata) does not exist. "
-                     "Fetched again as soon as a named Secret changes (re-read every "
-                     "FLINK_MANAGER_ARTIFACT_SECRET_RECHECK_SECONDS) or the spec changes."),
-        ConditionRow("Ready", "False", ("DigestMismatch", "ChecksumUnavailable", "InvalidMavenMetadata", "TooLarge",
-                                        "HostRefused", "InsecureURL", "UnsupportedURL", "ContentUnavailable"),
-                     "Phase Failed until the spec changes, and nothing is uploaded to Flink: the digest differs "
-                     "from spec.sha256, from the repository's checksum, or from the digest verified before for "
-                     "the same resolved URL; the repository has no checksum file (set spec.sha256); "
-                     "maven-metadata.xml names no build; the JAR exceeds FLINK_MANAGER_MAX_ARTIFACT_BYTES (checked "
-                     "while streaming); a host (or a redirect's) on a loopback, link-local or private address not "
-                     "allowed by FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS; http:// or file:// while the operator "
-                     "does not allow them; a scheme the operator cannot fetch; content an Execution asks for that "
-                     "the Artifact no longer describes."),
-        ConditionRow("Ready", "False", ("InUse",),
-                     "The Artifact is being deleted and waits while a JobSpec still refers to it."),
-        ConditionRow("Degraded", "True", ("AuthenticationFailed", "SecretNotFound", "SecretKeyMissing", "InvalidCA",
-                                          "NotFound", "FetchFailed", "DigestMismatch", "ChecksumUnavailable",
-                                          "InvalidMavenMetadata", "TooLarge", "HostRefused", "InsecureURL",
-                                          "UnsupportedURL", "ContentUnavailable"),
-                     "The same reason and message as Ready=False, for every failure but those retried with "
-                     "backoff."),
+        ConditionRow(
+            "Ready",
+            "True",
+            ("Verified",),
+            "The JAR was fetched and its SHA-256 verified (against spec.sha256, or for a Maven source "
+            "without it the repository's checksum file); the message gives digest, size and, for a "
+            "-SNAPSHOT, the build it resolved to.",
+        ),
+        ConditionRow(
+            "Ready",
+            "False",
+            ("FetchFailed",),
+            "The JAR could not be fetched: phase Pending and retried with backoff when the failure may "
+            "pass (connection error, timeout, 429, 5xx), phase Failed otherwise (an untrusted certificate, "
+            "another HTTP status).",
+        ),
+        ConditionRow(
+            "Ready",
+            "False",
+            ("AuthenticationFailed", "SecretNotFound", "SecretKeyMissing", "InvalidCA", "NotFound"),
+            "Phase Failed: the source refused the credentials (401/403; the message names the Secret, "
+            "never its values), a Secret named in spec.credentialsSecretRef or spec.caSecretRef is missing "
+            "or lacks its keys, the CA bundle is not PEM, or the JAR (or Maven metadata) does not exist. "
+            "Fetched again as soon as a named Secret changes (re-read every "
+            "FLINK_MANAGER_ARTIFACT_SECRET_RECHECK_SECONDS) or the spec changes.",
+        ),
+        ConditionRow(
+            "Ready",
+            "False",
+            (
+                "DigestMismatch",
+                "ChecksumUnavailable",
+                "InvalidMavenMetadata",
+                "TooLarge",
+                "HostRefused",
+                "InsecureURL",
+                "UnsupportedURL",
+                "ContentUnavailable",
+            ),
+            "Phase Failed until the spec changes, and nothing is uploaded to Flink: the digest differs "
+            "from spec.sha256, from the repository's checksum, or from the digest verified before for "
+            "the same resolved URL; the repository has no checksum file (set spec.sha256); "
+            "maven-metadata.xml names no build; the JAR exceeds FLINK_MANAGER_MAX_ARTIFACT_BYTES (checked "
+            "while streaming); a host (or a redirect's) on a loopback, link-local or private address not "
+            "allowed by FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS; http:// or file:// while the operator "
+            "does not allow them; a scheme the operator cannot fetch; content an Execution asks for that "
+            "the Artifact no longer describes.",
+        ),
+        ConditionRow(
+            "Ready", "False", ("InUse",), "The Artifact is being deleted and waits while a JobSpec still refers to it."
+        ),
+        ConditionRow(
+            "Degraded",
+            "True",
+            (
+                "AuthenticationFailed",
+                "SecretNotFound",
+                "SecretKeyMissing",
+                "InvalidCA",
+                "NotFound",
+                "FetchFailed",
+                "DigestMismatch",
+                "ChecksumUnavailable",
+                "InvalidMavenMetadata",
+                "TooLarge",
+                "HostRefused",
+                "InsecureURL",
+                "UnsupportedURL",
+                "ContentUnavailable",
+            ),
+            "The same reason and message as Ready=False, for every failure but those retried with backoff.",
+        ),
         ConditionRow("Degraded", "False", ("AsExpected",), "Verified, or retrying a failure that may pass."),
     ),
     "JobSpec": (
-        ConditionRow("Ready", "True", ("Resolved",),
-                     "The artifact is verified, lists the entry class (or lists none) and the cluster exists: "
-                     "Executions can start."),
-        ConditionRow("Ready", "False", ("ArtifactNotFound", "ArtifactNotReady", "ArtifactFailed",
-                                        "EntryClassNotInArtifact", "ClusterNotFound", "ClusterDeleting",
-                                        "FlinkVersionUnknown", "UnsupportedFlinkVersion"),
-                     "Why a new attempt cannot start; the message names what is missing (FlinkVersionUnknown: the "
-                     "cluster has not been probed yet). No Flink call is made."),
+        ConditionRow(
+            "Ready",
+            "True",
+            ("Resolved",),
+            "The artifact is verified, lists the entry class (or lists none) and the cluster exists: "
+            "Executions can start.",
+        ),
+        ConditionRow(
+            "Ready",
+            "False",
+            (
+                "ArtifactNotFound",
+                "ArtifactNotReady",
+                "ArtifactFailed",
+                "EntryClassNotInArtifact",
+                "ClusterNotFound",
+                "ClusterDeleting",
+                "FlinkVersionUnknown",
+                "UnsupportedFlinkVersion",
+            ),
+            "Why a new attempt cannot start; the message names what is missing (FlinkVersionUnknown: the "
+            "cluster has not been probed yet). No Flink call is made.",
+        ),
     ),
     "Execution": (
-        ConditionRow("Ready", "True", ("JobRunning", "JobFinished"),
-                     "spec.state is Running and the Flink job runs, or finished by itself."),
-        ConditionRow("Ready", "True", ("Stopped", "Cancelled", "Finished", "Failed"),
-                     "spec.state is Stopped or Cancelled and no job runs; the reason is the phase."),
-        ConditionRow("Ready", "False", ("JobFailed", "JobNotRunning"),
-                     "The job failed (the message is Flink's root cause; see also status.errorMessage), or Flink "
-                     "reports it in another state than RUNNING (RESTARTING, …) while the phase is Running."),
-        ConditionRow("Ready", "False", ("Pending", "Submitting", "Running", "Stopping", "Cancelling", "Restarting"),
-                     "On the way to the desired state; the reason is the current phase."),
-        ConditionRow("Ready", "False", ("ArtifactNotReady", "EntryClassNotInArtifact", "ClusterNotFound"),
-                     "A new attempt cannot start: the JobSpec's reason (any of its Ready=False reasons)."),
-        ConditionRow("Ready", "False", ("Deleting",),
-                     "The Execution is being deleted: its job is stopped per spec.deletionPolicy first."),
-        ConditionRow("Ready", "False", ("FlinkClusterUnreachable", "FlinkUnauthorized"),
-                     "A job may live but its FlinkCluster cannot be asked about it (no answer, a timeout, a 5xx; "
-                     "credentials refused): its state is unknown. Nothing is done until the cluster answers."),
-        ConditionRow("Progressing", "True", ("Submitting", "StoppingWithSavepoint", "Cancelling", "TakingSavepoint",
-                                             "DisposingSavepoint"),
-                     "The operation recorded in status.pending is in flight; the message gives the Flink job id or "
-                     "trigger id and since when."),
-        ConditionRow("Progressing", "True", ("CheckingCheckpoint",),
-                     "upgradeMode last-state: the running job's checkpoint statistics are read for a retained "
-                     "checkpoint to restore from, before the job is cancelled."),
-        ConditionRow("Progressing", "True", ("RolloutQueued",),
-                     "The JobSpec changed and its rollout.maxConcurrent upgrades are under way: this Execution's "
-                     "job keeps running until the JobSpec admits it (status.rollout.admitted)."),
-        ConditionRow("Progressing", "False", ("RolloutPaused",),
-                     "The JobSpec changed, but its rollout is paused by a failed upgrade (status.rollout.paused): "
-                     "nothing more upgrades until the JobSpec changes or flinkmanager.io/resume-rollout is set."),
+        ConditionRow(
+            "Ready",
+            "True",
+            ("JobRunning", "JobFinished"),
+            "spec.state is Running and the Flink job runs, or finished by itself.",
+        ),
+        ConditionRow(
+            "Ready",
+            "True",
+            ("Stopped", "Cancelled", "Finished", "Failed"),
+            "spec.state is Stopped or Cancelled and no job runs; the reason is the phase.",
+        ),
+        ConditionRow(
+            "Ready",
+            "False",
+            ("JobFailed", "JobNotRunning"),
+            "The job failed (the message is Flink's root cause; see also status.errorMessage), or Flink "
+            "reports it in another state than RUNNING (RESTARTING, …) while the phase is Running.",
+        ),
+        ConditionRow(
+            "Ready",
+            "False",
+            ("Pending", "Submitting", "Running", "Stopping", "Cancelling", "Restarting"),
+            "On the way to the desired state; the reason is the current phase.",
+        ),
+        ConditionRow(
+            "Ready",
+            "False",
+            ("ArtifactNotReady", "EntryClassNotInArtifact", "ClusterNotFound"),
+            "A new attempt cannot start: the JobSpec's reason (any of its Ready=False reasons).",
+        ),
+        ConditionRow(
+            "Ready",
+            "False",
+            ("Deleting",),
+            "The Execution is being deleted: its job is stopped per spec.deletionPolicy first.",
+        ),
+        ConditionRow(
+            "Ready",
+            "False",
+            ("FlinkClusterUnreachable", "FlinkUnauthorized"),
+            "A job may live but its FlinkCluster cannot be asked about it (no answer, a timeout, a 5xx; "
+            "credentials refused): its state is unknown. Nothing is done until the cluster answers.",
+        ),
+        ConditionRow(
+            "Progressing",
+            "True",
+            ("Submitting", "StoppingWithSavepoint", "Cancelling", "TakingSavepoint", "DisposingSavepoint"),
+            "The operation recorded in status.pending is in flight; the message gives the Flink job id or "
+            "trigger id and since when.",
+        ),
+        ConditionRow(
+            "Progressing",
+            "True",
+            ("CheckingCheckpoint",),
+            "upgradeMode last-state: the running job's checkpoint statistics are read for a retained "
+            "checkpoint to restore from, before the job is cancelled.",
+        ),
+        ConditionRow(
+            "Progressing",
+            "True",
+            ("RolloutQueued",),
+            "The JobSpec changed and its rollout.maxConcurrent upgrades are under way: this Execution's "
+            "job keeps running until the JobSpec admits it (status.rollout.admitted).",
+        ),
+        ConditionRow(
+            "Progressing",
+            "False",
+            ("RolloutPaused",),
+            "The JobSpec changed, but its rollout is paused by a failed upgrade (status.rollout.paused): "
+            "nothing more upgrades until the JobSpec changes or flinkmanager.io/resume-rollout is set.",
+        ),
         ConditionRow("Progressing", "False", ("Idle",), "No operation in flight."),
-        ConditionRow("Degraded", "True", ("FlinkClusterUnreachable", "FlinkUnauthorized", "UnsupportedFlinkVersion"),
-                     "The Flink cluster cannot be asked about the job (or refuses the credentials, or runs a version "
-                     "the operator does not speak: a submission in flight is then refused before any call), with the "
-                     "FlinkCluster's own reason; retried with backoff, nothing else changes. When its JobManager "
-                     "restarted without HA, the job is resubmitted once the cluster answers (see restartPolicy)."),
-        ConditionRow("Degraded", "True", ("SavepointFailed", "SavepointTimeout", "SavepointDisposalFailed",
-                                          "NoRestorableState"),
-                     "An operation given up on (status.failedOperation): it is not retried until the spec changes."),
-        ConditionRow("Degraded", "True", ("RolledBack",),
-                     "An upgrade failed within the JobSpec's rollback window and was rolled back (status.rollback)."),
-        ConditionRow("Degraded", "True", ("UpgradePending",),
-                     "upgradeMode manual: the JobSpec changed; bump spec.restartNonce to apply it."),
-        ConditionRow("Degraded", "True", ("NoUsableCheckpoint",),
-                     "upgradeMode last-state: the running job has no completed checkpoint within "
-                     "restartPolicy.maxStateAgeSeconds; the job keeps running and the upgrade looks again (never "
-                     "stateless; lastState.savepointFallback upgrades through a savepoint instead)."),
+        ConditionRow(
+            "Degraded",
+            "True",
+            ("FlinkClusterUnreachable", "FlinkUnauthorized", "UnsupportedFlinkVersion"),
+            "The Flink cluster cannot be asked about the job (or refuses the credentials, or runs a version "
+            "the operator does not speak: a submission in flight is then refused before any call), with the "
+            "FlinkCluster's own reason; retried with backoff, nothing else changes. When its JobManager "
+            "restarted without HA, the job is resubmitted once the cluster answers (see restartPolicy).",
+        ),
+        ConditionRow(
+            "Degraded",
+            "True",
+            ("SavepointFailed", "SavepointTimeout", "SavepointDisposalFailed", "NoRestorableState"),
+            "An operation given up on (status.failedOperation): it is not retried until the spec changes.",
+        ),
+        ConditionRow(
+            "Degraded",
+            "True",
+            ("RolledBack",),
+            "An upgrade failed within the JobSpec's rollback window and was rolled back (status.rollback).",
+        ),
+        ConditionRow(
+            "Degraded",
+            "True",
+            ("UpgradePending",),
+            "upgradeMode manual: the JobSpec changed; bump spec.restartNonce to apply it.",
+        ),
+        ConditionRow(
+            "Degraded",
+            "True",
+            ("NoUsableCheckpoint",),
+            "upgradeMode last-state: the running job has no completed checkpoint within "
+            "restartPolicy.maxStateAgeSeconds; the job keeps running and the upgrade looks again (never "
+            "stateless; lastState.savepointFallback upgrades through a savepoint instead).",
+        ),
         ConditionRow("Degraded", "False", ("AsExpected",), "No problem known."),
     ),
 }
@@ -167,7 +303,9 @@ class Example:
 
 EXAMPLES: dict[str, tuple[Example, ...]] = {
     "Artifact": (
-        Example("An https URL, with basic credentials and a private CA from Secrets", """\
+        Example(
+            "An https URL, with basic credentials and a private CA from Secrets",
+            """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: Artifact
 metadata:
@@ -178,8 +316,11 @@ spec:
   credentialsSecretRef: {name: artifacts-reader}   # keys username and password, or token
   caSecretRef: {name: corp-ca}                     # key ca.crt
   entryClasses: [com.example.MyJob]
-"""),
-        Example("An object in MinIO (or any S3-compatible store), with keys from a Secret", """\
+""",
+        ),
+        Example(
+            "An object in MinIO (or any S3-compatible store), with keys from a Secret",
+            """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: Artifact
 metadata:
@@ -190,8 +331,11 @@ spec:
   s3: {endpoint: "https://minio.storage.svc:9000", region: us-east-1, pathStyle: true}
   credentialsSecretRef: {name: minio-reader}   # keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
   caSecretRef: {name: minio-ca}
-"""),
-        Example("A release from a Maven repository, verified by the repository's checksum", """\
+""",
+        ),
+        Example(
+            "A release from a Maven repository, verified by the repository's checksum",
+            """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: Artifact
 metadata:
@@ -203,8 +347,11 @@ spec:
     artifactId: flink-examples-streaming
     version: 1.20.1
     classifier: StateMachineExample
-"""),
-        Example("The newest build of a snapshot in a private Nexus", """\
+""",
+        ),
+        Example(
+            "The newest build of a snapshot in a private Nexus",
+            """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: Artifact
 metadata:
@@ -217,7 +364,8 @@ spec:
     version: 1.5.0-SNAPSHOT
     resolveNonce: 3          # bump to pick up a newer build
   credentialsSecretRef: {name: nexus-reader}
-"""),
+""",
+        ),
     ),
 }
 
@@ -233,23 +381,51 @@ class MetadataRow:
 
 
 METADATA: tuple[MetadataRow, ...] = (
-    MetadataRow("label", "flinkmanager.io/job-spec", "Execution",
-                "Set by the operator to the JobSpec's name: `kubectl get fex -l flinkmanager.io/job-spec=NAME`."),
-    MetadataRow("annotation", "flinkmanager.io/requested-by", "any",
-                "Set by you or your pipeline: recorded as performedBy in the history entries of the changes it "
-                "asks for (otherwise the field manager that last changed the spec)."),
-    MetadataRow("annotation", "flinkmanager.io/resume-rollout", "JobSpec",
-                "Set by you to a new value to resume a rollout that a failed upgrade paused (status.rollout.paused); "
-                "the Executions whose upgrade failed are not tried again until the JobSpec changes."),
-    MetadataRow("annotation", "flinkmanager.io/first-attempt", "Execution",
-                "Set by the operator with the finalizer: the first attempt's submission (a merge patch to the "
-                "status), read until the status records the attempt, never after. Do not edit it."),
-    MetadataRow("finalizer", "flinkmanager.io/stop-job", "Execution",
-                "Removed once the Flink job is stopped (spec.deletionPolicy) or spec.deletionTimeoutSeconds passed."),
-    MetadataRow("finalizer", "flinkmanager.io/artifact-in-use", "Artifact",
-                "Removed once no JobSpec refers to the Artifact and its JARs are deleted from the clusters."),
-    MetadataRow("finalizer", "flinkmanager.io/cluster-poller", "FlinkCluster",
-                "kopf's, for the daemon that polls the cluster; removed when the daemon has stopped."),
+    MetadataRow(
+        "label",
+        "flinkmanager.io/job-spec",
+        "Execution",
+        "Set by the operator to the JobSpec's name: `kubectl get fex -l flinkmanager.io/job-spec=NAME`.",
+    ),
+    MetadataRow(
+        "annotation",
+        "flinkmanager.io/requested-by",
+        "any",
+        "Set by you or your pipeline: recorded as performedBy in the history entries of the changes it "
+        "asks for (otherwise the field manager that last changed the spec).",
+    ),
+    MetadataRow(
+        "annotation",
+        "flinkmanager.io/resume-rollout",
+        "JobSpec",
+        "Set by you to a new value to resume a rollout that a failed upgrade paused (status.rollout.paused); "
+        "the Executions whose upgrade failed are not tried again until the JobSpec changes.",
+    ),
+    MetadataRow(
+        "annotation",
+        "flinkmanager.io/first-attempt",
+        "Execution",
+        "Set by the operator with the finalizer: the first attempt's submission (a merge patch to the "
+        "status), read until the status records the attempt, never after. Do not edit it.",
+    ),
+    MetadataRow(
+        "finalizer",
+        "flinkmanager.io/stop-job",
+        "Execution",
+        "Removed once the Flink job is stopped (spec.deletionPolicy) or spec.deletionTimeoutSeconds passed.",
+    ),
+    MetadataRow(
+        "finalizer",
+        "flinkmanager.io/artifact-in-use",
+        "Artifact",
+        "Removed once no JobSpec refers to the Artifact and its JARs are deleted from the clusters.",
+    ),
+    MetadataRow(
+        "finalizer",
+        "flinkmanager.io/cluster-poller",
+        "FlinkCluster",
+        "kopf's, for the daemon that polls the cluster; removed when the daemon has stopped.",
+    ),
 )
 
 
@@ -372,10 +548,19 @@ def field_table(fields: Sequence[Field]) -> list[str]:
     lines = ["| field | type | default | validation | description |", "|---|---|---|---|---|"]
     for field in fields:
         default = render_value(field.schema["default"]) if "default" in field.schema else ""
-        lines.append("| " + " | ".join([
-            cell(code(field.path)), cell(type_of(field.schema)), cell(default),
-            cell(validation(field.schema, field.required)), cell(field.schema.get("description", "")),
-        ]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    cell(code(field.path)),
+                    cell(type_of(field.schema)),
+                    cell(default),
+                    cell(validation(field.schema, field.required)),
+                    cell(field.schema.get("description", "")),
+                ]
+            )
+            + " |"
+        )
     return lines
 
 
@@ -390,11 +575,21 @@ def printer_columns(crd: Mapping[str, Any], version: Mapping[str, Any]) -> list[
     for column in version.get("additionalPrinterColumns") or ():
         shown = "with `-o wide`" if column.get("priority", 0) > 0 else "always"
         description = column.get("description") or (
-            "Time since creation." if column["jsonPath"] == ".metadata.creationTimestamp" else "")
-        lines.append("| " + " | ".join([
-            cell(column["name"].upper()), cell(column["type"]), cell(code(column["jsonPath"])), cell(shown),
-            cell(description),
-        ]) + " |")
+            "Time since creation." if column["jsonPath"] == ".metadata.creationTimestamp" else ""
+        )
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    cell(column["name"].upper()),
+                    cell(column["type"]),
+                    cell(code(column["jsonPath"])),
+                    cell(shown),
+                    cell(description),
+                ]
+            )
+            + " |"
+        )
     return lines
 
 
@@ -489,8 +684,10 @@ def render(crds: Sequence[Mapping[str, Any]]) -> str:
         schema = next(v for v in crd["spec"]["versions"] if v.get("storage"))["schema"]["openAPIV3Schema"]
         summary = " ".join(schema.get("description", "").split()).split(". ")[0].rstrip(".") + "."
         anchor = names["kind"].lower()
-        lines.append(f"| [{names['kind']}](#{anchor}) | {code(names['plural'])} | "
-                     f"{', '.join(code(s) for s in names.get('shortNames') or ())} | {cell(summary)} |")
+        lines.append(
+            f"| [{names['kind']}](#{anchor}) | {code(names['plural'])} | "
+            f"{', '.join(code(s) for s in names.get('shortNames') or ())} | {cell(summary)} |"
+        )
     lines += [
         "",
         "All kinds report `status.observedGeneration` (the `metadata.generation` the status was computed from) "
@@ -506,8 +703,11 @@ def render(crds: Sequence[Mapping[str, Any]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help=f"compare with {REFERENCE.relative_to(ROOT)} instead of printing; exit 1 when it differs")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help=f"compare with {REFERENCE.relative_to(ROOT)} instead of printing; exit 1 when it differs",
+    )
     parser.add_argument("--crds", type=Path, default=CRD_DIR, help="folder of CRD YAML files (default: crds/)")
     args = parser.parse_args(argv)
     text = render(load_crds(args.crds))
@@ -517,11 +717,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     current = REFERENCE.read_text() if REFERENCE.exists() else ""
     if current == text:
         return 0
-    diff = difflib.unified_diff(current.splitlines(keepends=True), text.splitlines(keepends=True),
-                                fromfile=str(REFERENCE.relative_to(ROOT)), tofile="generated from crds/")
+    diff = difflib.unified_diff(
+        current.splitlines(keepends=True),
+        text.splitlines(keepends=True),
+        fromfile=str(REFERENCE.relative_to(ROOT)),
+        tofile="generated from crds/",
+    )
     sys.stdout.writelines(diff)
-    print(f"\n{REFERENCE.relative_to(ROOT)} is out of date: run `.venv/bin/python tools/gen_reference.py > "
-          f"{REFERENCE.relative_to(ROOT)}`", file=sys.stderr)
+    print(
+        f"\n{REFERENCE.relative_to(ROOT)} is out of date: run `.venv/bin/python tools/gen_reference.py > "
+        f"{REFERENCE.relative_to(ROOT)}`",
+        file=sys.stderr,
+    )
     return 1
 
 

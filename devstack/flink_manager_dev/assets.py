@@ -42,6 +42,8 @@ def example_job_jar(root: pathlib.Path, *, build: bool = True) -> pathlib.Path:
     result = subprocess.run([str(script)], capture_output=True, text=True, env=env, check=False, timeout=600)
     if result.returncode != 0 or not jar.is_file():
         detail = (result.stderr or result.stdout).strip().splitlines()
-        raise AssetError(f"could not build {jar} with {script}: {detail[-1] if detail else 'no output'} "
-                         f"(run `make infra-job`, or pass --no-examples)")
+        raise AssetError(
+            f"could not build {jar} with {script}: {detail[-1] if detail else 'no output'} "
+            f"(run `make infra-job`, or pass --no-examples)"
+        )
     return jar

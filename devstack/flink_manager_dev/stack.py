@@ -110,8 +110,12 @@ def quickstart_objects(examples_dir: pathlib.Path, jar_url: str, jar_sha256: str
 
 def cluster_object(rest_url: str, poll_interval_seconds: int) -> dict[str, Any]:
     """The FlinkCluster `default` pointing at the dev stack's Flink."""
-    return {"apiVersion": API_VERSION, "kind": "FlinkCluster", "metadata": {"name": CLUSTER_NAME},
-            "spec": {"restUrl": rest_url, "pollIntervalSeconds": poll_interval_seconds}}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "FlinkCluster",
+        "metadata": {"name": CLUSTER_NAME},
+        "spec": {"restUrl": rest_url, "pollIntervalSeconds": poll_interval_seconds},
+    }
 
 
 def sha256_of(path: pathlib.Path) -> str:
@@ -145,10 +149,16 @@ class OperatorThread:
         from flink_manager.controller.runner import run_operator
 
         try:
-            asyncio.run(run_operator(
-                settings=self.settings, credentials=self.credentials, memo=self.memo,
-                stop_flag=self.stop_flag, ready_flag=self.ready, standalone=True,
-            ))
+            asyncio.run(
+                run_operator(
+                    settings=self.settings,
+                    credentials=self.credentials,
+                    memo=self.memo,
+                    stop_flag=self.stop_flag,
+                    ready_flag=self.ready,
+                    standalone=True,
+                )
+            )
         except BaseException as exc:  # noqa: BLE001 - reported to the thread that started it
             self.error = exc
         finally:
@@ -219,9 +229,11 @@ class DevStack:
         assert self.s3 is not None
         options = self.options
         if options.s3_port and _port_taken(options.host, options.s3_port):
-            raise DevStackError(f"the S3 server cannot listen on {options.host}:{options.s3_port}: Address already in "
-                                "use (is another `flink-manager dev` running? choose another port with --s3-port, "
-                                "0 for any free one)")
+            raise DevStackError(
+                f"the S3 server cannot listen on {options.host}:{options.s3_port}: Address already in "
+                "use (is another `flink-manager dev` running? choose another port with --s3-port, "
+                "0 for any free one)"
+            )
         try:
             keys = await self.s3.start()
             await self.s3.create_bucket(S3_BUCKET)
@@ -229,42 +241,71 @@ class DevStack:
             raise DevStackError(str(exc)) from None
         env = options.state_dir / S3_ENV_FILE
         env.touch(mode=0o600)
-        env.write_text(f"export AWS_ACCESS_KEY_ID={keys.access_key_id}\n"
-                       f"export AWS_SECRET_ACCESS_KEY={keys.secret_access_key}\n")
+        env.write_text(
+            f"export AWS_ACCESS_KEY_ID={keys.access_key_id}\nexport AWS_SECRET_ACCESS_KEY={keys.secret_access_key}\n"
+        )
 
     def _s3_secret(self) -> dict[str, Any]:
         assert self.s3 is not None and self.s3.keys is not None
         data = {k: base64.b64encode(v.encode()).decode() for k, v in self.s3.keys.secret_data().items()}
-        return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": S3_SECRET, "namespace": "default"},
-                "type": "Opaque", "data": data}
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": S3_SECRET, "namespace": "default"},
+            "type": "Opaque",
+            "data": data,
+        }
 
     async def _start_the_rest(self, s3_started: asyncio.Task[None]) -> None:
         options = self.options
         self.api = EmbeddedKubernetes(crds=[crd_directory()])
-        self.api_url = await _listen(lambda: self.api.start(options.host, options.api_port),  # type: ignore[union-attr]
-                                     "the Kubernetes API", options.host, options.api_port, "--api-port")
+        self.api_url = await _listen(
+            lambda: self.api.start(options.host, options.api_port),  # type: ignore[union-attr]
+            "the Kubernetes API",
+            options.host,
+            options.api_port,
+            "--api-port",
+        )
         if options.flink_url:
             self.flink_url = options.flink_url.rstrip("/")
         else:
             savepoints = (options.state_dir / "savepoints").resolve()
             checkpoints = (options.state_dir / "checkpoints").resolve()
-            self.simulator = SimulatedFlink(slots=options.slots, timings=options.timings, flink_version=options.flink_version,
-                                            savepoint_dir=f"file:{savepoints}", checkpoint_dir=f"file:{checkpoints}")
-            self.flink_url = await _listen(lambda: self.simulator.start(options.host, options.flink_port),  # type: ignore[union-attr]
-                                           "the simulated Flink", options.host, options.flink_port, "--flink-port")
+            self.simulator = SimulatedFlink(
+                slots=options.slots,
+                timings=options.timings,
+                flink_version=options.flink_version,
+                savepoint_dir=f"file:{savepoints}",
+                checkpoint_dir=f"file:{checkpoints}",
+            )
+            self.flink_url = await _listen(
+                lambda: self.simulator.start(options.host, options.flink_port),  # type: ignore[union-attr]
+                "the simulated Flink",
+                options.host,
+                options.flink_port,
+                "--flink-port",
+            )
         for path in options.served_files:
             if not path.is_file():
                 raise DevStackError(f"{path}: no such file to serve")
             self.files.add(path)
         if options.example_jar is not None:
             self.files.add(options.example_jar)
-        await _listen(lambda: self.files.start(options.host, options.artifacts_port), "the artifact server",
-                      options.host, options.artifacts_port, "--artifacts-port")
+        await _listen(
+            lambda: self.files.start(options.host, options.artifacts_port),
+            "the artifact server",
+            options.host,
+            options.artifacts_port,
+            "--artifacts-port",
+        )
         self.api.write_kubeconfig(options.kubeconfig_path)
         # Everything dev serves listens on loopback (or --host): allowed, as http is.
-        settings = Settings.from_env(allow_insecure_artifacts=True, allow_private_artifact_hosts=("*",),
-                                     artifact_cache_dir=(options.state_dir / "artifacts").resolve(),
-                                     metrics_port=options.metrics_port or None)
+        settings = Settings.from_env(
+            allow_insecure_artifacts=True,
+            allow_private_artifact_hosts=("*",),
+            artifact_cache_dir=(options.state_dir / "artifacts").resolve(),
+            metrics_port=options.metrics_port or None,
+        )
         self.operator = OperatorThread(settings, kopf.ConnectionInfo(server=self.api_url))
         self.operator.start()
         await self.operator.wait_ready(options.operator_start_timeout)
@@ -323,5 +364,7 @@ async def _listen(start: Callable[[], Any], what: str, host: str, port: int, fla
         return str(await start())
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise DevStackError(f"{what} cannot listen on {host}:{port}: {reason} (is another `flink-manager dev` "
-                            f"running? choose another port with {flag}, 0 for any free one)") from None
+        raise DevStackError(
+            f"{what} cannot listen on {host}:{port}: {reason} (is another `flink-manager dev` "
+            f"running? choose another port with {flag}, 0 for any free one)"
+        ) from None

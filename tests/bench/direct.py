@@ -23,8 +23,17 @@ class DirectRun:
     polls: int
 
 
-async def run_direct(url: str, jar: pathlib.Path, entry_class: str, n: int, *, concurrency: int,
-                     poll_seconds: float, timeout: float = 600.0, savepoint_paths: list[str] | None = None) -> DirectRun:
+async def run_direct(
+    url: str,
+    jar: pathlib.Path,
+    entry_class: str,
+    n: int,
+    *,
+    concurrency: int,
+    poll_seconds: float,
+    timeout: float = 600.0,
+    savepoint_paths: list[str] | None = None,
+) -> DirectRun:
     """Start N jobs directly (job i from savepoint_paths[i] when given); the time is from before the upload until a
     poll shows all N RUNNING."""
     job_ids = [uuid.uuid4().hex for _ in range(n)]
@@ -35,12 +44,12 @@ async def run_direct(url: str, jar: pathlib.Path, entry_class: str, n: int, *, c
 
         async def run(job_id: str, savepoint: str | None) -> None:
             async with semaphore:
-                await client.run_jar(jar_id, entry_class=entry_class, parallelism=1, job_id=job_id,
-                                     savepoint_path=savepoint)
+                await client.run_jar(
+                    jar_id, entry_class=entry_class, parallelism=1, job_id=job_id, savepoint_path=savepoint
+                )
 
         savepoints: list[str | None] = list(savepoint_paths) if savepoint_paths else [None] * n
-        await asyncio.gather(*(run(job_id, savepoint) for job_id, savepoint in
-                               zip(job_ids, savepoints, strict=True)))
+        await asyncio.gather(*(run(job_id, savepoint) for job_id, savepoint in zip(job_ids, savepoints, strict=True)))
         submitted = time.perf_counter() - started
         wanted = set(job_ids)
         polls = 0

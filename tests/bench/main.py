@@ -66,8 +66,18 @@ Set-up and fairness rules
 """
 
 
-async def overhead_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: str, *, steady_seconds: float,
-                       probes: int, probe_gap: float, profile: bool, restart: bool = False) -> dict[str, Any]:
+async def overhead_run(
+    n: int,
+    workdir: pathlib.Path,
+    jar: pathlib.Path,
+    sha: str,
+    *,
+    steady_seconds: float,
+    probes: int,
+    probe_gap: float,
+    profile: bool,
+    restart: bool = False,
+) -> dict[str, Any]:
     """One direct run and one operator run at N on fresh processes; then, when asked, steady state, reaction and an
     operator restart (resume.py)."""
     result: dict[str, Any] = {"n": n, "load_start": procs.load_average()}
@@ -89,18 +99,22 @@ async def overhead_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: st
         assert stack.operator is not None
         result["operator_rss_idle_mb"] = round(stack.operator.rss_mb(), 1)
         if profile:
-            profiler = procs.start_profiler(stack.operator.pid, RESULTS / f"profile-bringup-n{n}.txt",
-                                            max(5.0, direct.seconds * 3 + 5), logs)
-            api_profiler = procs.start_profiler(stack.kubeapi.pid, RESULTS / f"profile-bringup-kubeapi-n{n}.txt",
-                                                max(5.0, direct.seconds * 3 + 5), logs)
+            profiler = procs.start_profiler(
+                stack.operator.pid, RESULTS / f"profile-bringup-n{n}.txt", max(5.0, direct.seconds * 3 + 5), logs
+            )
+            api_profiler = procs.start_profiler(
+                stack.kubeapi.pid, RESULTS / f"profile-bringup-kubeapi-n{n}.txt", max(5.0, direct.seconds * 3 + 5), logs
+            )
         up = await bring_up(stack, watch, n)
         result["operator"] = dataclasses.asdict(up)
         result["ratio"] = up.seconds / direct.seconds
-        print(f"  N={n}: operator {up.seconds:.2f} s, direct {direct.seconds:.2f} s (submitted in "
-              f"{direct.submit_seconds:.2f} s, {direct.polls} polls): ratio {result['ratio']:.2f}; "
-              f"operator CPU {up.operator_cpu:.1f} s, fakes CPU {up.fakes_cpu:.1f} s, RSS {up.operator_rss_mb:.0f} MB; "
-              f"Flink calls {sum(up.flink_calls.values())}, Kubernetes writes {up.kube_writes}; load {procs.load_average()}",
-              flush=True)
+        print(
+            f"  N={n}: operator {up.seconds:.2f} s, direct {direct.seconds:.2f} s (submitted in "
+            f"{direct.submit_seconds:.2f} s, {direct.polls} polls): ratio {result['ratio']:.2f}; "
+            f"operator CPU {up.operator_cpu:.1f} s, fakes CPU {up.fakes_cpu:.1f} s, RSS {up.operator_rss_mb:.0f} MB; "
+            f"Flink calls {sum(up.flink_calls.values())}, Kubernetes writes {up.kube_writes}; load {procs.load_average()}",
+            flush=True,
+        )
         for running in (profiler, api_profiler):
             if running is not None:
                 running.popen.wait()
@@ -114,22 +128,32 @@ async def overhead_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: st
             kube_after = await stack.kube_counters()
             result["settle"] = {
                 "seconds": round(time.monotonic() - settle_started, 1),
-                "writes": {k: v - kube_before["writes"].get(k, 0) for k, v in kube_after["writes"].items()
-                           if v != kube_before["writes"].get(k, 0)},
+                "writes": {
+                    k: v - kube_before["writes"].get(k, 0)
+                    for k, v in kube_after["writes"].items()
+                    if v != kube_before["writes"].get(k, 0)
+                },
             }
-            print(f"  N={n} settle {result['settle']['seconds']:.0f} s (past the {STABLE_AFTER_SECONDS} s rollback window): "
-                  f"writes {result['settle']['writes']}", flush=True)
+            print(
+                f"  N={n} settle {result['settle']['seconds']:.0f} s (past the {STABLE_AFTER_SECONDS} s rollback window): "
+                f"writes {result['settle']['writes']}",
+                flush=True,
+            )
             if profile:
-                profiler = procs.start_profiler(stack.operator.pid, RESULTS / f"profile-steady-n{n}.txt",
-                                                steady_seconds, logs)
+                profiler = procs.start_profiler(
+                    stack.operator.pid, RESULTS / f"profile-steady-n{n}.txt", steady_seconds, logs
+                )
             steady = await steady_state(stack, steady_seconds)
             result["steady"] = dataclasses.asdict(steady)
-            print(f"  N={n} steady {steady.seconds:.0f} s: {steady.rest_calls_per_poll_interval:.3f} REST calls per poll "
-                  f"interval ({steady.flink_calls}), {steady.kube_writes_per_min:.2f} Kubernetes writes/min "
-                  f"({steady.kube_write_requests}), operator CPU {steady.operator_cpu_s_per_min:.2f} s/min, "
-                  f"RSS {steady.operator_rss_mb:.0f} MB (max {steady.operator_rss_max_mb:.0f}, peak "
-                  f"{steady.operator_peak_rss_mb:.0f}); kubeapi RSS {steady.kubeapi_rss_mb:.0f} MB, simulator RSS "
-                  f"{steady.simulator_rss_mb:.0f} MB; load {steady.load}", flush=True)
+            print(
+                f"  N={n} steady {steady.seconds:.0f} s: {steady.rest_calls_per_poll_interval:.3f} REST calls per poll "
+                f"interval ({steady.flink_calls}), {steady.kube_writes_per_min:.2f} Kubernetes writes/min "
+                f"({steady.kube_write_requests}), operator CPU {steady.operator_cpu_s_per_min:.2f} s/min, "
+                f"RSS {steady.operator_rss_mb:.0f} MB (max {steady.operator_rss_max_mb:.0f}, peak "
+                f"{steady.operator_peak_rss_mb:.0f}); kubeapi RSS {steady.kubeapi_rss_mb:.0f} MB, simulator RSS "
+                f"{steady.simulator_rss_mb:.0f} MB; load {steady.load}",
+                flush=True,
+            )
             if profiler is not None:
                 profiler.popen.wait()
             if restart:
@@ -146,14 +170,18 @@ async def overhead_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: st
     return result
 
 
-async def reaction_run(stack: Stack, watch: PhaseWatch, sha: str, n: int, probes: int, probe_gap: float,
-                       result: dict[str, Any]) -> None:
+async def reaction_run(
+    stack: Stack, watch: PhaseWatch, sha: str, n: int, probes: int, probe_gap: float, result: dict[str, Any]
+) -> None:
     react = await reaction(stack, watch, sha, probes=probes, gap=probe_gap)
     result["reaction"] = dataclasses.asdict(react)
-    print(f"  N={n} reaction over {react.samples} failed jobs: p50 {react.p50_s:.2f} s, p99 {react.p99_s:.2f} s, "
-          f"max {react.max_s:.2f} s (poll interval {POLL_INTERVAL_SECONDS} s; failures {probe_gap:g} s apart, about "
-          f"{POLL_INTERVAL_SECONDS / probe_gap:.0f} per poll); missed {react.missed}; "
-          f"load {procs.load_average()}", flush=True)
+    print(
+        f"  N={n} reaction over {react.samples} failed jobs: p50 {react.p50_s:.2f} s, p99 {react.p99_s:.2f} s, "
+        f"max {react.max_s:.2f} s (poll interval {POLL_INTERVAL_SECONDS} s; failures {probe_gap:g} s apart, about "
+        f"{POLL_INTERVAL_SECONDS / probe_gap:.0f} per poll); missed {react.missed}; "
+        f"load {procs.load_average()}",
+        flush=True,
+    )
 
 
 async def recovery_run(n: int, workdir: pathlib.Path, jar: pathlib.Path, sha: str) -> dict[str, Any]:
@@ -185,8 +213,9 @@ async def real_flink_point(n: int, workdir: pathlib.Path) -> dict[str, Any]:
     cluster = RealFlinkCluster(slots=max(24, n + 4))
     cluster.start()
     try:
-        direct = await run_direct(cluster.rest_url, jar, EXAMPLE_ENTRY_CLASS, n, concurrency=WORKERS,
-                                  poll_seconds=TRANSITION_POLL_SECONDS)
+        direct = await run_direct(
+            cluster.rest_url, jar, EXAMPLE_ENTRY_CLASS, n, concurrency=WORKERS, poll_seconds=TRANSITION_POLL_SECONDS
+        )
         result["direct"] = dataclasses.asdict(direct)
         async with FlinkClient(cluster.rest_url, timeout=30) as client:  # free the slots for the operator's run
             for job in await client.jobs_overview():
@@ -212,8 +241,11 @@ async def real_flink_point(n: int, workdir: pathlib.Path) -> dict[str, Any]:
             await watch.stop()
             await stack.stop()
         result["ratio"] = up.seconds / direct.seconds
-        print(f"  real Flink 2.3, N={n}: operator {up.seconds:.2f} s, direct {direct.seconds:.2f} s: ratio "
-              f"{result['ratio']:.2f}; load {procs.load_average()}", flush=True)
+        print(
+            f"  real Flink 2.3, N={n}: operator {up.seconds:.2f} s, direct {direct.seconds:.2f} s: ratio "
+            f"{result['ratio']:.2f}; load {procs.load_average()}",
+            flush=True,
+        )
     finally:
         cluster.stop()
     result["load_end"] = procs.load_average()
@@ -230,8 +262,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     jar = workroot / "bench-job.jar"
     sha = write_jar(jar, ENTRY_CLASS)
     print(FAIRNESS)
-    print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} CPUs, Python {platform.python_version()}; "
-          f"load average at start {procs.load_average()}", flush=True)
+    print(
+        f"machine: {platform.machine()}, {__import__('os').cpu_count()} CPUs, Python {platform.python_version()}; "
+        f"load average at start {procs.load_average()}",
+        flush=True,
+    )
     overhead_n, scale_n = _ints(args.overhead_n), _ints(args.scale_n)
     runs: dict[int, list[dict[str, Any]]] = {}
     try:
@@ -240,11 +275,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for attempt in range(repeats):
                 last = attempt == repeats - 1
                 print(f"N={n} run {attempt + 1}/{repeats}", flush=True)
-                runs.setdefault(n, []).append(await overhead_run(
-                    n, workroot / f"n{n}-{attempt}", jar, sha,
-                    steady_seconds=args.steady_seconds if (last and n in scale_n) else 0,
-                    probes=args.probes, probe_gap=args.probe_gap, profile=args.profile and last,
-                    restart=last and n == args.restart_n and n in scale_n and args.steady_seconds > 0))
+                runs.setdefault(n, []).append(
+                    await overhead_run(
+                        n,
+                        workroot / f"n{n}-{attempt}",
+                        jar,
+                        sha,
+                        steady_seconds=args.steady_seconds if (last and n in scale_n) else 0,
+                        probes=args.probes,
+                        probe_gap=args.probe_gap,
+                        profile=args.profile and last,
+                        restart=last and n == args.restart_n and n in scale_n and args.steady_seconds > 0,
+                    )
+                )
         recovery = None
         if args.recovery_n > 0:
             print(f"whole-cluster recovery at N={args.recovery_n}", flush=True)
@@ -268,8 +311,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def headline_keys(runs: dict[int, list[dict[str, Any]]], recovery: dict[str, Any] | None,
-                  args: argparse.Namespace) -> dict[str, Any]:
+def headline_keys(
+    runs: dict[int, list[dict[str, Any]]], recovery: dict[str, Any] | None, args: argparse.Namespace
+) -> dict[str, Any]:
     """The figures issue-level targets name; a figure whose scenario did not run is None, and the reason is printed."""
     keys: dict[str, Any] = {}
     for n in (1000, 2000):
@@ -282,13 +326,15 @@ def headline_keys(runs: dict[int, list[dict[str, Any]]], recovery: dict[str, Any
         keys["k8s_writes_per_start"] = round((up["kube_writes"] - n) / n, 2)
         by = up.get("kube_writes_by") or {}
         # of those, the writes to the Executions themselves and their Events (no cluster or JobSpec status)
-        keys["k8s_execution_writes_per_start"] = round(sum(
-            v for k, v in by.items() if k.startswith(("patch executions.", "create events"))) / n, 2)
+        keys["k8s_execution_writes_per_start"] = round(
+            sum(v for k, v in by.items() if k.startswith(("patch executions.", "create events"))) / n, 2
+        )
         keys["k8s_writes_per_start_by"] = by
     restart = next((a["restart"] for a in runs.get(args.restart_n, []) if "restart" in a), None)
     keys[f"operator_restart_seconds_n{args.restart_n}"] = restart["seconds"] if restart else None
     keys[f"operator_restart_writes_n{args.restart_n}"] = (
-        restart["until_one_poll_later"]["kube_writes"] if restart else None)
+        restart["until_one_poll_later"]["kube_writes"] if restart else None
+    )
     keys[f"operator_restart_peak_rss_mb_n{args.restart_n}"] = restart["peak_rss_mb"] if restart else None
     keys["operator_restart"] = restart
     keys[f"cluster_recovery_ratio_n{args.recovery_n}"] = recovery["ratio"] if recovery else None
@@ -298,8 +344,13 @@ def headline_keys(runs: dict[int, list[dict[str, Any]]], recovery: dict[str, Any
     return keys
 
 
-def summarise(runs: dict[int, list[dict[str, Any]]], overhead_n: list[int], scale_n: list[int],
-              real: dict[str, Any] | None, args: argparse.Namespace) -> dict[str, Any]:
+def summarise(
+    runs: dict[int, list[dict[str, Any]]],
+    overhead_n: list[int],
+    scale_n: list[int],
+    real: dict[str, Any] | None,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
     table = []
     for n, attempts in sorted(runs.items()):
         ratios = [a["ratio"] for a in attempts]
@@ -318,22 +369,24 @@ def summarise(runs: dict[int, list[dict[str, Any]]], overhead_n: list[int], scal
         }
         if "steady" in last:
             steady = last["steady"]
-            row.update({
-                "settle_writes": last["settle"]["writes"],
-                "rest_calls_per_poll_per_cluster": round(steady["rest_calls_per_poll_interval"], 3),
-                "steady_flink_calls": steady["flink_calls"],
-                "idle_writes_per_min": round(steady["kube_writes_per_min"], 3),
-                "idle_committed_writes_per_min": round(steady["kube_committed_writes_per_min"], 3),
-                "idle_write_requests": steady["kube_write_requests"],
-                "operator_cpu_s_per_min": round(steady["operator_cpu_s_per_min"], 3),
-                "rss_mb": round(steady["operator_rss_mb"], 1),
-                "rss_max_mb": round(steady["operator_rss_max_mb"], 1),
-                "peak_rss_mb": round(steady["operator_peak_rss_mb"], 1),
-                "kubeapi_rss_mb": round(steady["kubeapi_rss_mb"], 1),
-                "simulator_rss_mb": round(steady["simulator_rss_mb"], 1),
-                "steady_seconds": steady["seconds"],
-                "steady_load": steady["load"],
-            })
+            row.update(
+                {
+                    "settle_writes": last["settle"]["writes"],
+                    "rest_calls_per_poll_per_cluster": round(steady["rest_calls_per_poll_interval"], 3),
+                    "steady_flink_calls": steady["flink_calls"],
+                    "idle_writes_per_min": round(steady["kube_writes_per_min"], 3),
+                    "idle_committed_writes_per_min": round(steady["kube_committed_writes_per_min"], 3),
+                    "idle_write_requests": steady["kube_write_requests"],
+                    "operator_cpu_s_per_min": round(steady["operator_cpu_s_per_min"], 3),
+                    "rss_mb": round(steady["operator_rss_mb"], 1),
+                    "rss_max_mb": round(steady["operator_rss_max_mb"], 1),
+                    "peak_rss_mb": round(steady["operator_peak_rss_mb"], 1),
+                    "kubeapi_rss_mb": round(steady["kubeapi_rss_mb"], 1),
+                    "simulator_rss_mb": round(steady["simulator_rss_mb"], 1),
+                    "steady_seconds": steady["seconds"],
+                    "steady_load": steady["load"],
+                }
+            )
         if "reaction" in last:
             row.update({f"reaction_{k}": v for k, v in last["reaction"].items()})
         table.append(row)
@@ -353,9 +406,16 @@ def summarise(runs: dict[int, list[dict[str, Any]]], overhead_n: list[int], scal
         "headline_n": headline_n,
         "real_flink": real,
         "table": table,
-        "settings": {"overhead_n": overhead_n, "scale_n": scale_n, "steady_seconds": args.steady_seconds,
-                     "repeat": args.repeat, "probes": args.probes, "probe_gap": args.probe_gap,
-                     "workers": WORKERS, "transition_poll_seconds": TRANSITION_POLL_SECONDS},
+        "settings": {
+            "overhead_n": overhead_n,
+            "scale_n": scale_n,
+            "steady_seconds": args.steady_seconds,
+            "repeat": args.repeat,
+            "probes": args.probes,
+            "probe_gap": args.probe_gap,
+            "workers": WORKERS,
+            "transition_poll_seconds": TRANSITION_POLL_SECONDS,
+        },
         "fairness": FAIRNESS,
         "load_end": procs.load_average(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -365,25 +425,42 @@ def summarise(runs: dict[int, list[dict[str, Any]]], overhead_n: list[int], scal
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--overhead-n", default="50,200,1000", help="N of the overhead ratio")
-    parser.add_argument("--scale-n", default="100,500,1000,2000", help="N of the scaling curve (overhead, steady state, reaction)")
-    parser.add_argument("--steady-seconds", type=float, default=300.0, help="length of the steady-state window (real time)")
-    parser.add_argument("--repeat", type=int, default=3, help="overhead runs at each N up to 200 (the median is reported)")
+    parser.add_argument(
+        "--scale-n", default="100,500,1000,2000", help="N of the scaling curve (overhead, steady state, reaction)"
+    )
+    parser.add_argument(
+        "--steady-seconds", type=float, default=300.0, help="length of the steady-state window (real time)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="overhead runs at each N up to 200 (the median is reported)"
+    )
     parser.add_argument("--repeat-large", type=int, default=1, help="overhead runs at each N above 200")
-    parser.add_argument("--restart-n", type=int, default=2000,
-                        help="replace the operator after the steady state at this N (one of --scale-n)")
+    parser.add_argument(
+        "--restart-n",
+        type=int,
+        default=2000,
+        help="replace the operator after the steady state at this N (one of --scale-n)",
+    )
     parser.add_argument("--recovery-n", type=int, default=500, help="whole-cluster recovery at this N (0: none)")
     parser.add_argument("--probes", type=int, default=100, help="jobs failed by the simulator for the reaction figures")
     parser.add_argument("--probe-gap", type=float, default=0.5, help="seconds between the probe Executions' creation")
-    parser.add_argument("--real-flink", action=argparse.BooleanOptionalAction, default=True,
-                        help="also measure on a real Flink 2.3 session cluster (needs `make infra-flink infra-job`)")
+    parser.add_argument(
+        "--real-flink",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure on a real Flink 2.3 session cluster (needs `make infra-flink infra-job`)",
+    )
     parser.add_argument("--real-n", type=int, default=20)
     parser.add_argument("--rollout-n", type=int, default=50, help="Executions of the rollout figures (0: none)")
     parser.add_argument("--rollout-max", default="5,50", help="the JobSpec's rollout.maxConcurrent of each rollout")
     parser.add_argument("--profile", action="store_true", help="py-spy profiles of the operator into bench-results/")
-    parser.add_argument("--quick", action="store_true", help="a short run for trying changes: N 50,200,500; 30 s steady")
+    parser.add_argument(
+        "--quick", action="store_true", help="a short run for trying changes: N 50,200,500; 30 s steady"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs of every process)")
     parser.add_argument("--output", default=str(RESULTS / "bench.json"))
     args = parser.parse_args()

@@ -91,15 +91,27 @@ class Process:
             self._log.close()
 
 
-def _spawn(name: str, args: list[str], logs: pathlib.Path, *, ready: re.Pattern[str] | None, env: dict[str, str] | None = None,
-           timeout: float = 60.0) -> Process:
+def _spawn(
+    name: str,
+    args: list[str],
+    logs: pathlib.Path,
+    *,
+    ready: re.Pattern[str] | None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> Process:
     """Start a process; with `ready`, wait for a stdout line that matches it (the rest of stdout goes to the log)."""
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{name}.log"
     log = log_path.open("w")
     popen = subprocess.Popen(
-        args, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, text=True,
-        stdout=subprocess.PIPE if ready is not None else log, stderr=log, start_new_session=True,
+        args,
+        cwd=REPO,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        text=True,
+        stdout=subprocess.PIPE if ready is not None else log,
+        stderr=log,
+        start_new_session=True,
     )
     process = Process(name, popen, log_path, _log=log)
     _STARTED.append(process)
@@ -138,31 +150,81 @@ URL = re.compile(r"(https?://[0-9.:]+)")
 def start_kubeapi(workdir: pathlib.Path, logs: pathlib.Path) -> tuple[Process, str, pathlib.Path]:
     """`python -m flink_manager_dev.kubeapi` with the CRDs; returns the process, its URL and a kubeconfig."""
     kubeconfig = workdir / "kubeconfig"
-    process = _spawn("kubeapi", [sys.executable, "-m", "flink_manager_dev.kubeapi", "--crds", str(REPO / "crds"),
-                                 "--kubeconfig", str(kubeconfig)], logs, ready=re.compile(r"^ready "))
+    process = _spawn(
+        "kubeapi",
+        [
+            sys.executable,
+            "-m",
+            "flink_manager_dev.kubeapi",
+            "--crds",
+            str(REPO / "crds"),
+            "--kubeconfig",
+            str(kubeconfig),
+        ],
+        logs,
+        ready=re.compile(r"^ready "),
+    )
     match = URL.search(process.ready_line)
     assert match is not None, process.ready_line
     return process, match.group(1), kubeconfig
 
 
-def start_simulator(workdir: pathlib.Path, logs: pathlib.Path, *, slots: int, name: str = "simulator") -> tuple[Process, str]:
+def start_simulator(
+    workdir: pathlib.Path, logs: pathlib.Path, *, slots: int, name: str = "simulator"
+) -> tuple[Process, str]:
     """`flink-manager simulate` with the default (realistic) timings; returns the process and its REST URL."""
-    process = _spawn(name, [sys.executable, "-m", "flink_manager.cli", "simulate", "--port", "0", "--slots", str(slots),
-                            "--seed", "7", "--timings", "real",
-                            "--savepoint-dir", f"file:{workdir}/savepoints", "--checkpoint-dir", f"file:{workdir}/checkpoints"],
-                     logs, ready=re.compile(r"session cluster at "))
+    process = _spawn(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "flink_manager.cli",
+            "simulate",
+            "--port",
+            "0",
+            "--slots",
+            str(slots),
+            "--seed",
+            "7",
+            "--timings",
+            "real",
+            "--savepoint-dir",
+            f"file:{workdir}/savepoints",
+            "--checkpoint-dir",
+            f"file:{workdir}/checkpoints",
+        ],
+        logs,
+        ready=re.compile(r"session cluster at "),
+    )
     match = URL.search(process.ready_line)
     assert match is not None, process.ready_line
     return process, match.group(1)
 
 
-def start_operator(kubeconfig: pathlib.Path, workdir: pathlib.Path, logs: pathlib.Path,
-                   extra: list[str] | None = None) -> Process:
+def start_operator(
+    kubeconfig: pathlib.Path, workdir: pathlib.Path, logs: pathlib.Path, extra: list[str] | None = None
+) -> Process:
     """`flink-manager run` (standalone: no peering keep-alives) with its default settings."""
-    return _spawn("operator", [sys.executable, "-m", "flink_manager.cli", "run", "--kubeconfig", str(kubeconfig),
-                               "--standalone", "--allow-insecure-artifacts",
-                               "--artifact-cache-dir", str(workdir / "artifacts"), "--log-format", "text",
-                               *(extra or [])], logs, ready=None)
+    return _spawn(
+        "operator",
+        [
+            sys.executable,
+            "-m",
+            "flink_manager.cli",
+            "run",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--standalone",
+            "--allow-insecure-artifacts",
+            "--artifact-cache-dir",
+            str(workdir / "artifacts"),
+            "--log-format",
+            "text",
+            *(extra or []),
+        ],
+        logs,
+        ready=None,
+    )
 
 
 def start_profiler(pid: int, out: pathlib.Path, seconds: float, logs: pathlib.Path) -> Process | None:
@@ -171,6 +233,23 @@ def start_profiler(pid: int, out: pathlib.Path, seconds: float, logs: pathlib.Pa
     if not pathlib.Path(py_spy).exists():
         print("  (py-spy is not installed: `make bench` installs the bench extra)")
         return None
-    return _spawn(f"py-spy-{out.stem}", [py_spy, "record", "--pid", str(pid), "--rate", "200", "--format", "raw",
-                                         "--duration", str(max(1, int(seconds))), "--output", str(out), "--nonblocking"],
-                  logs, ready=None)
+    return _spawn(
+        f"py-spy-{out.stem}",
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--duration",
+            str(max(1, int(seconds))),
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        logs,
+        ready=None,
+    )

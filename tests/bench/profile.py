@@ -1,6 +1,6 @@
 """Summarise a py-spy raw profile (collapsed stacks, `frame;frame;… count`): where the operator's time goes.
 
-    .venv/bin/python -m tests.bench.profile bench-results/profile-bringup-n1000.txt [--top 30] [--match flink_manager]
+.venv/bin/python -m tests.bench.profile bench-results/profile-bringup-n1000.txt [--top 30] [--match flink_manager]
 """
 
 from __future__ import annotations

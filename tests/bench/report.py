@@ -38,22 +38,41 @@ def print_table(results: dict[str, Any]) -> None:
     print("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
     for line in cells:
         print("  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)))
-    print("\nHeadline figures (targets: ratio ≤ 1.3 at N=200; 1 REST call per poll interval; 0 writes/min; "
-          f"RSS ≤ 150 MB; reaction p99 ≤ {results['poll_interval_s']} s)")
-    for key in ("overhead_ratio_n200", "rest_calls_per_poll_per_cluster", "idle_writes_per_min",
-                "operator_cpu_s_per_min", "rss_mb_n2000", "reaction_p50_s", "reaction_p99_s"):
+    print(
+        "\nHeadline figures (targets: ratio ≤ 1.3 at N=200; 1 REST call per poll interval; 0 writes/min; "
+        f"RSS ≤ 150 MB; reaction p99 ≤ {results['poll_interval_s']} s)"
+    )
+    for key in (
+        "overhead_ratio_n200",
+        "rest_calls_per_poll_per_cluster",
+        "idle_writes_per_min",
+        "operator_cpu_s_per_min",
+        "rss_mb_n2000",
+        "reaction_p50_s",
+        "reaction_p99_s",
+    ):
         print(f"  {key} = {results.get(key)}")
-    print("Large estates (targets: ratio ≤ 1.3 at N=1,000 and 2,000 and in a whole-cluster recovery; ≤ 3 writes per "
-          "start; an operator restart at N=2,000 resumed in ≤ 10 s with 0 writes; RSS ≤ 120 MB at N=2,000)")
+    print(
+        "Large estates (targets: ratio ≤ 1.3 at N=1,000 and 2,000 and in a whole-cluster recovery; ≤ 3 writes per "
+        "start; an operator restart at N=2,000 resumed in ≤ 10 s with 0 writes; RSS ≤ 120 MB at N=2,000)"
+    )
     for key, value in results.items():
-        large = ("overhead_ratio_n1000", "overhead_ratio_n2000", "k8s_writes_per_start", "k8s_execution_writes_per_start",
-                 "cluster_recovery_ratio_n", "operator_restart_")
+        large = (
+            "overhead_ratio_n1000",
+            "overhead_ratio_n2000",
+            "k8s_writes_per_start",
+            "k8s_execution_writes_per_start",
+            "cluster_recovery_ratio_n",
+            "operator_restart_",
+        )
         if key.startswith(large) and not isinstance(value, dict):
             print(f"  {key} = {value}")
     real = results.get("real_flink")
     if real and "ratio" in real:
-        print(f"  real Flink 2.3, N={real['n']}: operator {real['operator']['seconds']:.2f} s, direct "
-              f"{real['direct']['seconds']:.2f} s, ratio {real['ratio']:.2f}")
+        print(
+            f"  real Flink 2.3, N={real['n']}: operator {real['operator']['seconds']:.2f} s, direct "
+            f"{real['direct']['seconds']:.2f} s, ratio {real['ratio']:.2f}"
+        )
     elif real:
         print(f"  real Flink: {real.get('skipped')}")
     print(f"  load average at the end: {results['load_end']}")
@@ -92,11 +111,20 @@ def plot(results: dict[str, Any], path: pathlib.Path) -> pathlib.Path | None:
     if steady:
         sn = [r["n"] for r in steady]
         ax = axes[0][1]
-        ax.plot(sn, [r["rest_calls_per_poll_per_cluster"] for r in steady], "o-", label="Flink REST calls per poll interval")
+        ax.plot(
+            sn, [r["rest_calls_per_poll_per_cluster"] for r in steady], "o-", label="Flink REST calls per poll interval"
+        )
         ax.plot(sn, [r["idle_writes_per_min"] for r in steady], "s-", label="Kubernetes writes per minute")
         ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
-        ax.set_ylim(bottom=-0.1, top=max(2.0, *(r["rest_calls_per_poll_per_cluster"] for r in steady),
-                                         *(r["idle_writes_per_min"] for r in steady)) * 1.1)
+        ax.set_ylim(
+            bottom=-0.1,
+            top=max(
+                2.0,
+                *(r["rest_calls_per_poll_per_cluster"] for r in steady),
+                *(r["idle_writes_per_min"] for r in steady),
+            )
+            * 1.1,
+        )
         ax.set_xlabel("executions N")
         ax.set_title("Steady state: calls and writes")
         ax.legend()

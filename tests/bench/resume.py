@@ -60,11 +60,18 @@ class Counts:
         return cls(time.time(), await stack.flink_calls(), await stack.kube_counters())
 
     def since(self, before: Counts) -> dict[str, Any]:
-        kube_writes = {k: v - before.kube["writes"].get(k, 0) for k, v in self.kube["writes"].items()
-                       if v != before.kube["writes"].get(k, 0)}
+        kube_writes = {
+            k: v - before.kube["writes"].get(k, 0)
+            for k, v in self.kube["writes"].items()
+            if v != before.kube["writes"].get(k, 0)
+        }
         flink = {k: v - before.flink.get(k, 0) for k, v in self.flink.items() if v != before.flink.get(k, 0)}
-        return {"kube_writes": self.kube["totalWrites"] - before.kube["totalWrites"], "kube_writes_by": kube_writes,
-                "flink_calls": sum(flink.values()), "flink_calls_by": flink}
+        return {
+            "kube_writes": self.kube["totalWrites"] - before.kube["totalWrites"],
+            "kube_writes_by": kube_writes,
+            "flink_calls": sum(flink.values()),
+            "flink_calls_by": flink,
+        }
 
 
 async def operator_restart(stack: Stack, n: int, metrics_port: int, timeout: float) -> dict[str, Any]:
@@ -83,13 +90,22 @@ async def operator_restart(stack: Stack, n: int, metrics_port: int, timeout: flo
     peak = stack.operator.peak_rss_mb()
     await asyncio.sleep(POLL_INTERVAL_SECONDS)
     after = (await Counts.now(stack)).since(before)
-    result = {"n": n, "seconds": round(seconds, 2), "peak_rss_mb": round(peak, 1),
-              "rss_mb": round(stack.operator.rss_mb(), 1), "until_resumed": at_resumed,
-              "until_one_poll_later": after, "load": procs.load_average()}
-    print(f"  operator restart at N={n}: every Execution decided once after {seconds:.2f} s; Kubernetes writes "
-          f"{at_resumed['kube_writes']} ({after['kube_writes']} one poll interval later: {after['kube_writes_by']}); "
-          f"Flink calls {at_resumed['flink_calls']} ({after['flink_calls_by']}); peak RSS {peak:.0f} MB; "
-          f"load {procs.load_average()}", flush=True)
+    result = {
+        "n": n,
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(peak, 1),
+        "rss_mb": round(stack.operator.rss_mb(), 1),
+        "until_resumed": at_resumed,
+        "until_one_poll_later": after,
+        "load": procs.load_average(),
+    }
+    print(
+        f"  operator restart at N={n}: every Execution decided once after {seconds:.2f} s; Kubernetes writes "
+        f"{at_resumed['kube_writes']} ({after['kube_writes']} one poll interval later: {after['kube_writes_by']}); "
+        f"Flink calls {at_resumed['flink_calls']} ({after['flink_calls_by']}); peak RSS {peak:.0f} MB; "
+        f"load {procs.load_average()}",
+        flush=True,
+    )
     return result
 
 
@@ -119,8 +135,9 @@ async def restart_cluster(stack: Stack) -> float:
     return time.time()
 
 
-async def cluster_recovery(stack: Stack, watch: PhaseWatch, names: list[str], jar: Any, entry_class: str,
-                           timeout: float) -> dict[str, Any]:
+async def cluster_recovery(
+    stack: Stack, watch: PhaseWatch, names: list[str], jar: Any, entry_class: str, timeout: float
+) -> dict[str, Any]:
     """Restart the simulated cluster under N Running Executions with savepoints; see the module's docstring."""
     n = len(names)
     paths = await take_savepoints(stack, names, timeout)
@@ -137,16 +154,33 @@ async def cluster_recovery(stack: Stack, watch: PhaseWatch, names: list[str], ja
     assert stack.operator is not None
     stack.operator.stop()
     direct_started = await restart_cluster(stack)
-    direct = await run_direct(stack.flink_url, jar, entry_class, n, concurrency=WORKERS,
-                              poll_seconds=TRANSITION_POLL_SECONDS, savepoint_paths=[paths[name] for name in names])
-    result = {"n": n, "seconds": round(seconds, 2), "direct_seconds": round(direct.seconds, 2),
-              "ratio": round(seconds / direct.seconds, 3), "restored_from_savepoint": restored,
-              "first_new_attempt_after_s": round(first_change - restarted, 2),
-              "flink_calls_per_job": round(counts["flink_calls"] / n, 2), **counts,
-              "direct_setup_s": round(time.time() - direct_started - direct.seconds, 2), "load": procs.load_average()}
-    print(f"  cluster recovery at N={n}: operator {seconds:.2f} s (first new attempt seen "
-          f"{result['first_new_attempt_after_s']:.2f} s after the restart), direct {direct.seconds:.2f} s: ratio "
-          f"{result['ratio']:.2f}; {restored} of {n} restored from their savepoints; Flink calls {counts['flink_calls']} "
-          f"({result['flink_calls_per_job']:.2f} per job: {counts['flink_calls_by']}), Kubernetes writes "
-          f"{counts['kube_writes']}; load {procs.load_average()}", flush=True)
+    direct = await run_direct(
+        stack.flink_url,
+        jar,
+        entry_class,
+        n,
+        concurrency=WORKERS,
+        poll_seconds=TRANSITION_POLL_SECONDS,
+        savepoint_paths=[paths[name] for name in names],
+    )
+    result = {
+        "n": n,
+        "seconds": round(seconds, 2),
+        "direct_seconds": round(direct.seconds, 2),
+        "ratio": round(seconds / direct.seconds, 3),
+        "restored_from_savepoint": restored,
+        "first_new_attempt_after_s": round(first_change - restarted, 2),
+        "flink_calls_per_job": round(counts["flink_calls"] / n, 2),
+        **counts,
+        "direct_setup_s": round(time.time() - direct_started - direct.seconds, 2),
+        "load": procs.load_average(),
+    }
+    print(
+        f"  cluster recovery at N={n}: operator {seconds:.2f} s (first new attempt seen "
+        f"{result['first_new_attempt_after_s']:.2f} s after the restart), direct {direct.seconds:.2f} s: ratio "
+        f"{result['ratio']:.2f}; {restored} of {n} restored from their savepoints; Flink calls {counts['flink_calls']} "
+        f"({result['flink_calls_per_job']:.2f} per job: {counts['flink_calls_by']}), Kubernetes writes "
+        f"{counts['kube_writes']}; load {procs.load_average()}",
+        flush=True,
+    )
     return result

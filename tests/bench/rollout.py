@@ -34,15 +34,20 @@ async def _wait_rolled_out(stack: Stack, n: int, timeout: float) -> float:
     deadline = time.monotonic() + timeout
     while True:
         generation, rollout = await _rollout_status(stack)
-        if (rollout.get("generation") == generation and rollout.get("progress") == f"{n}/{n}"
-                and not rollout.get("admitted")):
+        if (
+            rollout.get("generation") == generation
+            and rollout.get("progress") == f"{n}/{n}"
+            and not rollout.get("admitted")
+        ):
             return time.monotonic()
         if time.monotonic() > deadline:
             raise TimeoutError(f"the rollout of generation {generation} did not finish in {timeout:.0f} s: {rollout}")
         await asyncio.sleep(POLL_SECONDS)
 
 
-async def rollout_run(n: int, max_concurrent: int, workdir: pathlib.Path, jar: pathlib.Path, sha: str) -> dict[str, Any]:
+async def rollout_run(
+    n: int, max_concurrent: int, workdir: pathlib.Path, jar: pathlib.Path, sha: str
+) -> dict[str, Any]:
     """Bring N Executions to Running, change the JobSpec, and time the rollout at this maxConcurrent."""
     stack = await Stack.start(workdir, workdir / "logs", slots=2 * n + 8)
     try:
@@ -54,8 +59,12 @@ async def rollout_run(n: int, max_concurrent: int, workdir: pathlib.Path, jar: p
         started = time.monotonic()
         await stack.kube.patch(JOB_SPECS, NAMESPACE, "bench", {"spec": {"programArgs": ["--generation", "2"]}})
         finished = await _wait_rolled_out(stack, n, timeout=120 + 10 * n)
-        return {"n": n, "max_concurrent": max_concurrent, "seconds": round(finished - started, 2),
-                "load": procs.load_average()}
+        return {
+            "n": n,
+            "max_concurrent": max_concurrent,
+            "seconds": round(finished - started, 2),
+            "load": procs.load_average(),
+        }
     finally:
         await stack.stop()
 
@@ -68,8 +77,11 @@ async def run(n: int, limits: list[int]) -> list[dict[str, Any]]:
     try:
         for limit in limits:
             result = await rollout_run(n, limit, workroot / f"max{limit}", jar, sha)
-            print(f"  rollout of {n} Executions at maxConcurrent {limit}: {result['seconds']:.1f} s "
-                  f"(savepoint upgrades; load {result['load']})", flush=True)
+            print(
+                f"  rollout of {n} Executions at maxConcurrent {limit}: {result['seconds']:.1f} s "
+                f"(savepoint upgrades; load {result['load']})",
+                flush=True,
+            )
             results.append(result)
     finally:
         shutil.rmtree(workroot, ignore_errors=True)
@@ -77,8 +89,9 @@ async def run(n: int, limits: list[int]) -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.rollout", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.bench.rollout", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=50)
     parser.add_argument("--max-concurrent", default="5,50")
     args = parser.parse_args()

@@ -37,18 +37,43 @@ def percentile(values: list[float], q: float) -> float:
 def manifests(flink_url: str, jar: pathlib.Path, sha256: str, entry_class: str) -> list[tuple[Any, dict[str, Any]]]:
     api = "flinkmanager.io/v1alpha1"
     return [
-        (FLINK_CLUSTERS, {"apiVersion": api, "kind": "FlinkCluster", "metadata": {"name": "default"},
-                          "spec": {"restUrl": flink_url, "pollIntervalSeconds": POLL_INTERVAL_SECONDS}}),
-        (ARTIFACTS, {"apiVersion": api, "kind": "Artifact", "metadata": {"name": "bench-jar"},
-                     "spec": {"url": f"file://{jar}", "sha256": sha256, "version": "1.0.0", "entryClasses": [entry_class]}}),
-        (JOB_SPECS, {"apiVersion": api, "kind": "JobSpec", "metadata": {"name": "bench"},
-                     "spec": {"artifactRef": {"name": "bench-jar"}, "entryClass": entry_class, "parallelism": 1}}),
+        (
+            FLINK_CLUSTERS,
+            {
+                "apiVersion": api,
+                "kind": "FlinkCluster",
+                "metadata": {"name": "default"},
+                "spec": {"restUrl": flink_url, "pollIntervalSeconds": POLL_INTERVAL_SECONDS},
+            },
+        ),
+        (
+            ARTIFACTS,
+            {
+                "apiVersion": api,
+                "kind": "Artifact",
+                "metadata": {"name": "bench-jar"},
+                "spec": {"url": f"file://{jar}", "sha256": sha256, "version": "1.0.0", "entryClasses": [entry_class]},
+            },
+        ),
+        (
+            JOB_SPECS,
+            {
+                "apiVersion": api,
+                "kind": "JobSpec",
+                "metadata": {"name": "bench"},
+                "spec": {"artifactRef": {"name": "bench-jar"}, "entryClass": entry_class, "parallelism": 1},
+            },
+        ),
     ]
 
 
 def execution(name: str, job_spec: str = "bench") -> dict[str, Any]:
-    return {"apiVersion": "flinkmanager.io/v1alpha1", "kind": "Execution", "metadata": {"name": name},
-            "spec": {"jobSpecRef": {"name": job_spec}}}
+    return {
+        "apiVersion": "flinkmanager.io/v1alpha1",
+        "kind": "Execution",
+        "metadata": {"name": name},
+        "spec": {"jobSpecRef": {"name": job_spec}},
+    }
 
 
 def _ready(body: dict[str, Any] | None) -> bool:
@@ -72,11 +97,15 @@ class Stack:
     http: aiohttp.ClientSession = field(init=False)
 
     def __post_init__(self) -> None:
-        self.kube = KubeClient(Credentials(server=self.kube_url), field_manager="kubectl-client-side-apply", timeout=120)
+        self.kube = KubeClient(
+            Credentials(server=self.kube_url), field_manager="kubectl-client-side-apply", timeout=120
+        )
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
 
     @classmethod
-    async def start(cls, workdir: pathlib.Path, logs: pathlib.Path, *, slots: int, flink_url: str | None = None) -> Stack:
+    async def start(
+        cls, workdir: pathlib.Path, logs: pathlib.Path, *, slots: int, flink_url: str | None = None
+    ) -> Stack:
         workdir.mkdir(parents=True, exist_ok=True)
         kubeapi, kube_url, kubeconfig = procs.start_kubeapi(workdir, logs)
         simulator = None
@@ -181,15 +210,25 @@ async def bring_up(stack: Stack, watch: PhaseWatch, n: int, prefix: str = "run")
     calls_after = await stack.flink_calls() if stack.simulator is not None else {}
     kube_after = await stack.kube_counters()
     return BringUp(
-        n=n, started_at=started_wall, seconds=seconds,
-        flink_calls={k: calls_after.get(k, 0) - calls_before.get(k, 0) for k in calls_after
-                     if calls_after.get(k, 0) != calls_before.get(k, 0)},
+        n=n,
+        started_at=started_wall,
+        seconds=seconds,
+        flink_calls={
+            k: calls_after.get(k, 0) - calls_before.get(k, 0)
+            for k in calls_after
+            if calls_after.get(k, 0) != calls_before.get(k, 0)
+        },
         kube_writes=kube_after["totalWrites"] - kube_before["totalWrites"],
         kube_committed=kube_after["committedWrites"] - kube_before["committedWrites"],
-        kube_writes_by={k: v - kube_before["writes"].get(k, 0) for k, v in kube_after["writes"].items()
-                        if v != kube_before["writes"].get(k, 0)},
+        kube_writes_by={
+            k: v - kube_before["writes"].get(k, 0)
+            for k, v in kube_after["writes"].items()
+            if v != kube_before["writes"].get(k, 0)
+        },
         operator_cpu=stack.operator.cpu_seconds() - cpu_before,
-        fakes_cpu=stack.kubeapi.cpu_seconds() + (stack.simulator.cpu_seconds() if stack.simulator else 0.0) - fakes_before,
+        fakes_cpu=stack.kubeapi.cpu_seconds()
+        + (stack.simulator.cpu_seconds() if stack.simulator else 0.0)
+        - fakes_before,
         kubeapi_cpu=stack.kubeapi.cpu_seconds() - kubeapi_before,
         operator_rss_mb=stack.operator.rss_mb(),
     )
@@ -228,10 +267,16 @@ async def steady_state(stack: Stack, seconds: float) -> Steady:
     cpu = stack.operator.cpu_seconds() - cpu_before
     calls_after = await stack.flink_calls()
     kube_after = await stack.kube_counters()
-    calls = {k: calls_after.get(k, 0) - calls_before.get(k, 0) for k in calls_after
-             if calls_after.get(k, 0) != calls_before.get(k, 0)}
-    writes = {k: v - kube_before["writes"].get(k, 0) for k, v in kube_after["writes"].items()
-              if v != kube_before["writes"].get(k, 0)}
+    calls = {
+        k: calls_after.get(k, 0) - calls_before.get(k, 0)
+        for k in calls_after
+        if calls_after.get(k, 0) != calls_before.get(k, 0)
+    }
+    writes = {
+        k: v - kube_before["writes"].get(k, 0)
+        for k, v in kube_after["writes"].items()
+        if v != kube_before["writes"].get(k, 0)
+    }
     minutes = elapsed / 60
     rss.append(stack.operator.rss_mb())
     return Steady(
@@ -272,9 +317,17 @@ async def reaction(stack: Stack, watch: PhaseWatch, jar_sha: str, *, probes: int
     the poll interval, and all are Running (nothing in transition, the poller at its normal interval) before the
     first one fails."""
     fail_after = probes * gap + 20.0
-    body = {"apiVersion": "flinkmanager.io/v1alpha1", "kind": "JobSpec", "metadata": {"name": "probe"},
-            "spec": {"artifactRef": {"name": "bench-jar"}, "entryClass": ENTRY_CLASS, "parallelism": 1,
-                     "flinkConfig": {"simulator.fail-after": f"{fail_after:g}"}}}
+    body = {
+        "apiVersion": "flinkmanager.io/v1alpha1",
+        "kind": "JobSpec",
+        "metadata": {"name": "probe"},
+        "spec": {
+            "artifactRef": {"name": "bench-jar"},
+            "entryClass": ENTRY_CLASS,
+            "parallelism": 1,
+            "flinkConfig": {"simulator.fail-after": f"{fail_after:g}"},
+        },
+    }
     await stack.kube.create(JOB_SPECS, NAMESPACE, body)
     await stack.wait_ready(JOB_SPECS, "probe", timeout=60)
     names = [f"probe-{i:04d}" for i in range(probes)]
@@ -290,7 +343,9 @@ async def reaction(stack: Stack, watch: PhaseWatch, jar_sha: str, *, probes: int
         missed = len(set(names) - watch.names_in("Failed", set(names)))
     items = await stack.kube.list(EXECUTIONS, NAMESPACE)
     job_of = {item["metadata"]["name"]: (item.get("status") or {}).get("flinkJobId") for item in items}
-    ended = {job["jid"]: job.get("end-time") for job in await stack.flink_jobs_overview() if job.get("state") == "FAILED"}
+    ended = {
+        job["jid"]: job.get("end-time") for job in await stack.flink_jobs_overview() if job.get("state") == "FAILED"
+    }
     failing_seconds = 0.07  # Timings().failing: FAILING → FAILED
     delays = []
     for name in names:

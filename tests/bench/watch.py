@@ -52,13 +52,19 @@ class PhaseWatch:
 
     def _record(self, body: dict[str, Any], now: float) -> None:
         status = body.get("status") or {}
-        phase, name, attempt = status.get("phase") or "Pending", body["metadata"]["name"], int(status.get("attempt") or 0)
+        phase, name, attempt = (
+            status.get("phase") or "Pending",
+            body["metadata"]["name"],
+            int(status.get("attempt") or 0),
+        )
         self.first_seen.setdefault(name, {}).setdefault(phase, now)
         self.attempts.setdefault(name, {}).setdefault((phase, attempt), now)
         self.restored[(name, attempt)] = status.get("restoredFrom")
 
     def names_in(self, phase: str, names: set[str] | None = None) -> set[str]:
-        return {name for name, phases in self.first_seen.items() if phase in phases and (names is None or name in names)}
+        return {
+            name for name, phases in self.first_seen.items() if phase in phases and (names is None or name in names)
+        }
 
     async def wait_all(self, phase: str, names: set[str], timeout: float) -> float:
         """Wait until every name has been seen in `phase`; returns the wall-clock time the last one was."""
@@ -69,8 +75,9 @@ class PhaseWatch:
                 return max(self.first_seen[name][phase] for name in names)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"{len(names) - len(seen)} of {len(names)} Executions never reached {phase} "
-                                   f"within {timeout:.0f} s")
+                raise TimeoutError(
+                    f"{len(names) - len(seen)} of {len(names)} Executions never reached {phase} within {timeout:.0f} s"
+                )
             self._changed.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
@@ -90,8 +97,10 @@ class PhaseWatch:
         while len(seen := self.seen_after(phase, attempts)) < len(attempts):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"{len(attempts) - len(seen)} of {len(attempts)} Executions never reached {phase} "
-                                   f"with a new attempt within {timeout:.0f} s")
+                raise TimeoutError(
+                    f"{len(attempts) - len(seen)} of {len(attempts)} Executions never reached {phase} "
+                    f"with a new attempt within {timeout:.0f} s"
+                )
             self._changed.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))

@@ -69,8 +69,9 @@ class EmbeddedBackend:
 def install_flink_manager(plane: ControlPlane) -> None:
     """crds/ (established) and deploy/rbac.yaml, then a garbage collector that watches the new kinds at once."""
     plane.kubectl("apply", "-f", str(CRDS), "-f", str(RBAC))
-    plane.kubectl("wait", "--for=condition=Established", *(f"crd/{plural}.{GROUP}" for plural in PLURALS),
-                  "--timeout=60s")
+    plane.kubectl(
+        "wait", "--for=condition=Established", *(f"crd/{plural}.{GROUP}" for plural in PLURALS), "--timeout=60s"
+    )
     plane.restart_controller_manager()
 
 
@@ -87,13 +88,18 @@ class RealBackend:
 
     @property
     def user_credentials(self) -> Credentials:
-        return Credentials(server=self.plane.server_url, token=self.plane.admin_token,
-                           ca_path=str(self.plane.ca_path), default_namespace=self.namespace)
+        return Credentials(
+            server=self.plane.server_url,
+            token=self.plane.admin_token,
+            ca_path=str(self.plane.ca_path),
+            default_namespace=self.namespace,
+        )
 
     @property
     def operator_connection(self) -> kopf.ConnectionInfo:
-        return kopf.ConnectionInfo(server=self.plane.server_url, token=self.plane.operator_token,
-                                   ca_path=str(self.plane.ca_path))
+        return kopf.ConnectionInfo(
+            server=self.plane.server_url, token=self.plane.operator_token, ca_path=str(self.plane.ca_path)
+        )
 
     async def close(self) -> None:
         """With the operator stopped: drop the finalizers it left, delete the objects, then the namespace.
@@ -109,9 +115,25 @@ class RealBackend:
                 name = item["metadata"]["name"]
                 if item["metadata"].get("finalizers"):
                     with contextlib.suppress(Exception):
-                        self.plane.kubectl("patch", resource, name, "-n", self.namespace, "--type=merge",
-                                           "-p", '{"metadata":{"finalizers":null}}')
-            self.plane.kubectl("delete", resource, "--all", "-n", self.namespace, "--wait=true",
-                               "--ignore-not-found", "--timeout=60s", check=False)
+                        self.plane.kubectl(
+                            "patch",
+                            resource,
+                            name,
+                            "-n",
+                            self.namespace,
+                            "--type=merge",
+                            "-p",
+                            '{"metadata":{"finalizers":null}}',
+                        )
+            self.plane.kubectl(
+                "delete",
+                resource,
+                "--all",
+                "-n",
+                self.namespace,
+                "--wait=true",
+                "--ignore-not-found",
+                "--timeout=60s",
+                check=False,
+            )
         self.plane.kubectl("delete", "namespace", self.namespace, "--wait=false", "--ignore-not-found")
-

@@ -39,15 +39,25 @@ from tests.waiting import wait_for
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 KIND_RESOURCES: dict[str, Resource] = {
-    "FlinkCluster": FLINK_CLUSTERS, "Artifact": ARTIFACTS, "JobSpec": JOB_SPECS, "Execution": EXECUTIONS,
+    "FlinkCluster": FLINK_CLUSTERS,
+    "Artifact": ARTIFACTS,
+    "JobSpec": JOB_SPECS,
+    "Execution": EXECUTIONS,
 }
 
 
 class Stack:
     """Drives the operator like a user would: apply manifests, read status, wait for conditions."""
 
-    def __init__(self, api: EmbeddedKubernetes | None, flink: SimulatedFlink, flink_url: str, tmp: pathlib.Path,
-                 *, backend: KubeBackend | None = None) -> None:
+    def __init__(
+        self,
+        api: EmbeddedKubernetes | None,
+        flink: SimulatedFlink,
+        flink_url: str,
+        tmp: pathlib.Path,
+        *,
+        backend: KubeBackend | None = None,
+    ) -> None:
         if backend is None:
             assert api is not None, "a Stack needs the embedded API or another backend"
             backend = EmbeddedBackend(api)
@@ -67,8 +77,12 @@ class Stack:
     async def start_operator(self, **settings: Any) -> kopf.Memo:
         assert self._operator is None
         self.memo = kopf.Memo()
-        options = dict(allow_insecure_artifacts=True, artifact_cache_dir=self.tmp / "artifacts",
-                       transition_poll_seconds=0.2, workers=8)
+        options = dict(
+            allow_insecure_artifacts=True,
+            artifact_cache_dir=self.tmp / "artifacts",
+            transition_poll_seconds=0.2,
+            workers=8,
+        )
         options.update(settings)
         self._operator = OperatorThread(Settings(**options), self.backend.operator_connection, self.memo)
         self._operator.start()
@@ -126,46 +140,80 @@ class Stack:
     async def delete(self, kind: str, name: str) -> None:
         await self.kube.delete(KIND_RESOURCES[kind], self.namespace, name)
 
-    async def wait(self, kind: str, name: str, predicate: Callable[[dict[str, Any]], bool], *,
-                   timeout: float = 20, what: str = "") -> dict[str, Any]:
+    async def wait(
+        self, kind: str, name: str, predicate: Callable[[dict[str, Any]], bool], *, timeout: float = 20, what: str = ""
+    ) -> dict[str, Any]:
         async def probe() -> dict[str, Any] | None:
             body = await self.get(kind, name)
             return body if body is not None and predicate(body) else None
+
         return await wait_for(probe, timeout=timeout, what=what or f"{kind} {name}")
 
     async def wait_phase(self, name: str, phase: str, *, timeout: float = 20) -> dict[str, Any]:
-        return await self.wait("Execution", name, lambda b: (b.get("status") or {}).get("phase") == phase,
-                               timeout=timeout, what=f"Execution {name} to be {phase}")
+        return await self.wait(
+            "Execution",
+            name,
+            lambda b: (b.get("status") or {}).get("phase") == phase,
+            timeout=timeout,
+            what=f"Execution {name} to be {phase}",
+        )
 
     async def wait_gone(self, kind: str, name: str, *, timeout: float = 20) -> None:
         async def gone() -> bool:
             return await self.get(kind, name) is None
+
         await wait_for(gone, timeout=timeout, what=f"{kind} {name} to be deleted")
 
     async def events(self, name: str) -> list[dict[str, Any]]:
         from flink_manager.kube.client import EVENTS
+
         items = await self.kube.list(EVENTS, self.namespace)
         return [e for e in items if e.get("involvedObject", {}).get("name") == name]
 
     # -- the quickstart objects
 
     def cluster(self, name: str = "default", **spec: Any) -> dict[str, Any]:
-        return {"apiVersion": "flinkmanager.io/v1alpha1", "kind": "FlinkCluster", "metadata": {"name": name},
-                "spec": {"restUrl": self.flink_url, "pollIntervalSeconds": 1, **spec}}
+        return {
+            "apiVersion": "flinkmanager.io/v1alpha1",
+            "kind": "FlinkCluster",
+            "metadata": {"name": name},
+            "spec": {"restUrl": self.flink_url, "pollIntervalSeconds": 1, **spec},
+        }
 
     def artifact(self, name: str = "job-jar", **spec: Any) -> dict[str, Any]:
-        return {"apiVersion": "flinkmanager.io/v1alpha1", "kind": "Artifact", "metadata": {"name": name},
-                "spec": {"url": self.jar_url, "sha256": self.jar_sha, "version": "1.0.0",
-                         "entryClasses": ["com.example.StatefulJob"], **spec}}
+        return {
+            "apiVersion": "flinkmanager.io/v1alpha1",
+            "kind": "Artifact",
+            "metadata": {"name": name},
+            "spec": {
+                "url": self.jar_url,
+                "sha256": self.jar_sha,
+                "version": "1.0.0",
+                "entryClasses": ["com.example.StatefulJob"],
+                **spec,
+            },
+        }
 
     def job_spec(self, name: str = "job", **spec: Any) -> dict[str, Any]:
-        return {"apiVersion": "flinkmanager.io/v1alpha1", "kind": "JobSpec", "metadata": {"name": name},
-                "spec": {"artifactRef": {"name": "job-jar"}, "entryClass": "com.example.StatefulJob",
-                         "parallelism": 1, **spec}}
+        return {
+            "apiVersion": "flinkmanager.io/v1alpha1",
+            "kind": "JobSpec",
+            "metadata": {"name": name},
+            "spec": {
+                "artifactRef": {"name": "job-jar"},
+                "entryClass": "com.example.StatefulJob",
+                "parallelism": 1,
+                **spec,
+            },
+        }
 
     def execution(self, name: str = "run-1", job_spec: str = "job", **spec: Any) -> dict[str, Any]:
-        return {"apiVersion": "flinkmanager.io/v1alpha1", "kind": "Execution", "metadata": {"name": name},
-                "spec": {"jobSpecRef": {"name": job_spec}, **spec}}
+        return {
+            "apiVersion": "flinkmanager.io/v1alpha1",
+            "kind": "Execution",
+            "metadata": {"name": name},
+            "spec": {"jobSpecRef": {"name": job_spec}, **spec},
+        }
 
     async def quickstart(self, *, execution: dict[str, Any] | None = None, **job_spec: Any) -> None:
         await self.apply(self.cluster())
@@ -191,9 +239,12 @@ def artifact_pki(tmp_path_factory: pytest.TempPathFactory) -> ArtifactPKI:
 @pytest.fixture(scope="session")
 def s3_server(artifact_pki: ArtifactPKI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """moto's S3 server over HTTPS (the test CA), enforcing signatures; one per session (it takes seconds)."""
-    server = S3Server(certificate=artifact_pki.certificate.certificate, key=artifact_pki.certificate.key,
-                      ca_bundle=artifact_pki.ca.certificate,
-                      log_path=tmp_path_factory.mktemp("s3") / "moto.log")
+    server = S3Server(
+        certificate=artifact_pki.certificate.certificate,
+        key=artifact_pki.certificate.key,
+        ca_bundle=artifact_pki.ca.certificate,
+        log_path=tmp_path_factory.mktemp("s3") / "moto.log",
+    )
     try:
         asyncio.run(server.start())
         yield server
@@ -221,9 +272,14 @@ async def stack(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Async
         backend = EmbeddedBackend(api)
     else:
         backend = RealBackend(request.getfixturevalue("real_kube_with_flink_manager"))
-    flink = SimulatedFlink(slots=64, timings=Timings.fast(checkpoint_interval=0.2), seed=7,
-                           savepoint_dir=f"file:{tmp_path}/savepoints", checkpoint_dir=f"file:{tmp_path}/checkpoints",
-                           **({"flink_version": marker.args[0]} if marker else {}))
+    flink = SimulatedFlink(
+        slots=64,
+        timings=Timings.fast(checkpoint_interval=0.2),
+        seed=7,
+        savepoint_dir=f"file:{tmp_path}/savepoints",
+        checkpoint_dir=f"file:{tmp_path}/checkpoints",
+        **({"flink_version": marker.args[0]} if marker else {}),
+    )
     flink_url = await flink.start("127.0.0.1", 0)
     stack = Stack(api, flink, flink_url, tmp_path, backend=backend)
     try:

@@ -32,9 +32,24 @@ GROUP_VERSION = "flinkmanager.io/v1alpha1"
 @pytest.fixture
 def simulator_url(tmp_path: pathlib.Path) -> Iterator[str]:
     process = subprocess.Popen(
-        [FLINK_MANAGER, "simulate", "--port", "0", "--seed", "3", "--timings", "fast",
-         "--savepoint-dir", f"file:{tmp_path}/savepoints", "--checkpoint-dir", f"file:{tmp_path}/checkpoints"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            FLINK_MANAGER,
+            "simulate",
+            "--port",
+            "0",
+            "--seed",
+            "3",
+            "--timings",
+            "fast",
+            "--savepoint-dir",
+            f"file:{tmp_path}/savepoints",
+            "--checkpoint-dir",
+            f"file:{tmp_path}/checkpoints",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         banner = process.stdout.readline()
@@ -54,8 +69,12 @@ def quickstart(namespace: str, flink_url: str, jar: pathlib.Path) -> list[dict[s
     digest = hashlib.sha256(jar.read_bytes()).hexdigest()
 
     def obj(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-        return {"apiVersion": GROUP_VERSION, "kind": kind, "metadata": {"name": name, "namespace": namespace},
-                "spec": spec}
+        return {
+            "apiVersion": GROUP_VERSION,
+            "kind": kind,
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": spec,
+        }
 
     return [
         obj("FlinkCluster", "default", {"restUrl": flink_url, "pollIntervalSeconds": 1}),
@@ -77,23 +96,42 @@ def metrics(port: int) -> dict[str, float]:
 
 
 def test_run_reaches_running_serves_metrics_and_liveness_and_stops_on_sigterm(
-    embedded_k8s: EmbeddedControlPlane, simulator_url: str, tmp_path: pathlib.Path,
+    embedded_k8s: EmbeddedControlPlane,
+    simulator_url: str,
+    tmp_path: pathlib.Path,
 ) -> None:
     embedded_k8s.call(lambda api: api.install_crds(str(REPO / "crds")))
-    embedded_k8s.call(lambda api: api.create({"apiVersion": "v1", "kind": "Namespace",
-                                              "metadata": {"name": "team-b"}}))
+    embedded_k8s.call(lambda api: api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b"}}))
     jar = tmp_path / "job.jar"
     write_jar(jar, "com.example.Job")  # with the class, which the simulator looks for
     metrics_port, liveness_port = free_port(), free_port()
     log = tmp_path / "operator.log"
     with log.open("w") as sink:
         operator = subprocess.Popen(
-            [FLINK_MANAGER, "run", "--kubeconfig", str(embedded_k8s.admin_kubeconfig), "--namespace", "default",
-             "--standalone", "--allow-insecure-artifacts", "--artifact-cache-dir", str(tmp_path / "cache"),
-             "--metrics-port", str(metrics_port), "--liveness", f"http://127.0.0.1:{liveness_port}/healthz",
-             "--transition-poll-seconds", "0.2", "--log-format", "json"],
-            stdout=sink, stderr=subprocess.STDOUT, env={k: v for k, v in os.environ.items()
-                                                         if not k.startswith("FLINK_MANAGER_")})
+            [
+                FLINK_MANAGER,
+                "run",
+                "--kubeconfig",
+                str(embedded_k8s.admin_kubeconfig),
+                "--namespace",
+                "default",
+                "--standalone",
+                "--allow-insecure-artifacts",
+                "--artifact-cache-dir",
+                str(tmp_path / "cache"),
+                "--metrics-port",
+                str(metrics_port),
+                "--liveness",
+                f"http://127.0.0.1:{liveness_port}/healthz",
+                "--transition-poll-seconds",
+                "0.2",
+                "--log-format",
+                "json",
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={k: v for k, v in os.environ.items() if not k.startswith("FLINK_MANAGER_")},
+        )
     try:
         # team-b is not watched: its objects come first and must stay untouched.
         for body in quickstart("team-b", simulator_url, jar) + quickstart("default", simulator_url, jar):
@@ -111,11 +149,15 @@ def test_run_reaches_running_serves_metrics_and_liveness_and_stops_on_sigterm(
 
         samples = wait_for_sync(
             lambda: (s := metrics(metrics_port)).get('flink_manager_history_actions_total{action="START"}') and s,
-            timeout=10, what="the START to be counted")
+            timeout=10,
+            what="the START to be counted",
+        )
         assert samples['flink_manager_executions{phase="Running"}'] == 1.0
         assert samples['flink_manager_reconciles_total{kind="Execution",outcome="ok"}'] >= 1
-        assert any(name.startswith("flink_manager_flink_request_seconds_count{") and value >= 1
-                   for name, value in samples.items())
+        assert any(
+            name.startswith("flink_manager_flink_request_seconds_count{") and value >= 1
+            for name, value in samples.items()
+        )
         with urllib.request.urlopen(f"http://127.0.0.1:{liveness_port}/healthz", timeout=5) as response:
             assert response.status == 200
 

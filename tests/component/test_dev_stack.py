@@ -52,7 +52,10 @@ class DevProcess:
         self.stderr = (workdir / "dev.stderr").open("w")
         self.process = subprocess.Popen(
             [FLINK_MANAGER, "dev", "--api-port", "0", "--flink-port", "0", "--s3-port", "0", *extra],
-            cwd=workdir, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
+            cwd=workdir,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
             env={**os.environ, "FLINK_MANAGER_CACHE": str(example_job_jar().parents[2])},
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -68,6 +71,7 @@ class DevProcess:
             if self.process.poll() is not None and not self._reader.is_alive():
                 raise AssertionError(f"dev exited ({self.process.returncode}): {self.log()}")
             return next((m for line in self.lines if (m := re.search(pattern, line))), None)
+
         return wait_for_sync(find, timeout=timeout, interval=0.05, what=f"dev to print {pattern!r}")
 
     def log(self) -> str:
@@ -75,18 +79,36 @@ class DevProcess:
 
     def env(self) -> dict[str, str]:
         path = os.pathsep.join([str(VENV_BIN), str(kubectl_bin().parent), os.environ.get("PATH", "")])
-        return {**os.environ, "PATH": path, "KUBECONFIG": str(self.kubeconfig),
-                "KUBECACHEDIR": str(self.workdir / "kubectl-cache")}
+        return {
+            **os.environ,
+            "PATH": path,
+            "KUBECONFIG": str(self.kubeconfig),
+            "KUBECACHEDIR": str(self.workdir / "kubectl-cache"),
+        }
 
     def kubectl(self, *args: str, timeout: float = 60) -> str:
-        result = subprocess.run([str(kubectl_bin()), "--kubeconfig", str(self.kubeconfig), *args], cwd=self.workdir,
-                                env=self.env(), capture_output=True, text=True, timeout=timeout, check=False)
+        result = subprocess.run(
+            [str(kubectl_bin()), "--kubeconfig", str(self.kubeconfig), *args],
+            cwd=self.workdir,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
         return result.stdout
 
     def cli(self, *args: str, timeout: float = 120) -> str:
-        result = subprocess.run([FLINK_MANAGER, *args, "--kubeconfig", str(self.kubeconfig)], cwd=self.workdir,
-                                env=self.env(), capture_output=True, text=True, timeout=timeout, check=False)
+        result = subprocess.run(
+            [FLINK_MANAGER, *args, "--kubeconfig", str(self.kubeconfig)],
+            cwd=self.workdir,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         assert result.returncode == 0, f"flink-manager {' '.join(args)}: {result.stdout}{result.stderr}"
         return result.stdout
 
@@ -123,6 +145,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
 
 # ------------------------------------------------------------------------------------------------ the README
 
+
 def readme_blocks() -> list[str]:
     """The ```sh blocks of README.md, in order."""
     return re.findall(r"```sh\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S)
@@ -139,9 +162,18 @@ def test_the_readme_names_exactly_two_set_up_commands_and_make_dev_is_flink_mana
 
 
 def run_block(dev: DevProcess, block: str, cwd: pathlib.Path) -> str:
-    result = subprocess.run(["bash", "-c", "set -euo pipefail\n" + block], cwd=cwd, env=dev.env(),
-                            capture_output=True, text=True, timeout=300, check=False)
-    assert result.returncode == 0, f"README block failed ({result.returncode}):\n{block}\n{result.stdout}{result.stderr}"
+    result = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + block],
+        cwd=cwd,
+        env=dev.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        f"README block failed ({result.returncode}):\n{block}\n{result.stdout}{result.stderr}"
+    )
     return result.stdout
 
 
@@ -151,24 +183,40 @@ def test_the_readme_tour(dev: DevProcess) -> None:
     watch_block, commands_block = blocks[tour_start + 1], blocks[tour_start + 2]
     assert watch_block.strip().endswith("get fex -w")
     watch_log = (dev.workdir / "watch.log").open("w")
-    watch = subprocess.Popen(["bash", "-c", watch_block], cwd=dev.workdir, env=dev.env(), stdout=watch_log,
-                             stderr=subprocess.STDOUT, start_new_session=True)
+    watch = subprocess.Popen(
+        ["bash", "-c", watch_block],
+        cwd=dev.workdir,
+        env=dev.env(),
+        stdout=watch_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         out = run_block(dev, commands_block, dev.workdir)
-        wait_for_sync(lambda: "Stopped" in (dev.workdir / "watch.log").read_text(), timeout=10,
-                      what="the watch to show the Execution Stopped")
+        wait_for_sync(
+            lambda: "Stopped" in (dev.workdir / "watch.log").read_text(),
+            timeout=10,
+            what="the watch to show the Execution Stopped",
+        )
     finally:
         os.killpg(watch.pid, signal.SIGTERM)
         watch.wait(10)
         watch_log.close()
-    assert re.search(rf"^{QUICKSTART_EXECUTION} +stateful-counter +Running +Running +[0-9a-f]{{32}} +True",
-                     (dev.workdir / "watch.log").read_text(), flags=re.M)
+    assert re.search(
+        rf"^{QUICKSTART_EXECUTION} +stateful-counter +Running +Running +[0-9a-f]{{32}} +True",
+        (dev.workdir / "watch.log").read_text(),
+        flags=re.M,
+    )
     savepoint = next(line for line in out.splitlines() if line.startswith("file:"))
     assert "savepoints/savepoint-" in savepoint
     rows = [line.split()[:3] for line in out.splitlines() if re.match(r"^\d+ +[A-Z]+ ", line)]
-    assert rows[:5] == [["1", "START", "flink-manager-dev"], ["2", "STOP", "kubectl-patch"],
-                        ["3", "START", "kubectl-patch"], ["4", "RESTART", "kubectl-patch"],
-                        ["5", "SAVEPOINT", "flink-manager-cli"]]  # the table
+    assert rows[:5] == [
+        ["1", "START", "flink-manager-dev"],
+        ["2", "STOP", "kubectl-patch"],
+        ["3", "START", "kubectl-patch"],
+        ["4", "RESTART", "kubectl-patch"],
+        ["5", "SAVEPOINT", "flink-manager-cli"],
+    ]  # the table
     assert rows[5:] == [[r[0], r[1], r[2]] for r in rows[:5]]  # the jsonpath range prints the same entries
     events = out.split("Events:", 1)[1]
     for reason in ("Start", "Stop", "Restart", "Savepoint"):
@@ -209,11 +257,14 @@ def test_the_readmes_other_commands(dev: DevProcess) -> None:
 
 # ------------------------------------------------------------------------------------------------ the CLI
 
+
 def test_execution_commands_and_the_history_and_events_they_leave(dev: DevProcess) -> None:
     name = "cli-run"
-    assert re.fullmatch(rf"execution.flinkmanager.io/{name} created\n"
-                        rf"execution.flinkmanager.io/{name} Running \(Flink job [0-9a-f]{{32}}\)\n",
-                        dev.cli("start", "stateful-counter", "--name", name, "--wait"))
+    assert re.fullmatch(
+        rf"execution.flinkmanager.io/{name} created\n"
+        rf"execution.flinkmanager.io/{name} Running \(Flink job [0-9a-f]{{32}}\)\n",
+        dev.cli("start", "stateful-counter", "--name", name, "--wait"),
+    )
     status = dev.cli("status", name)
     assert re.search(r"^Phase: +Running", status, flags=re.M) and re.search(r"^Ready: +True", status, flags=re.M)
     taken = re.search(r"^savepoint (file:\S+)$", dev.cli("savepoint", name, "--wait"), flags=re.M)
@@ -227,49 +278,76 @@ def test_execution_commands_and_the_history_and_events_they_leave(dev: DevProces
     table = dev.cli("history", name).splitlines()
     assert table[0].split() == ["SEQ", "ACTION", "BY", "AT", "FROM", "→", "TO", "FLINK", "JOB", "DETAILS"]
     assert [row.split()[1:3] for row in table[1:]] == [
-        ["START", "flink-manager-cli"], ["SAVEPOINT", "flink-manager-cli"], ["STOP", "flink-manager-cli"],
-        ["START", "flink-manager-cli"], ["RESTART", "flink-manager-cli"], ["CANCEL", "flink-manager-cli"]]
+        ["START", "flink-manager-cli"],
+        ["SAVEPOINT", "flink-manager-cli"],
+        ["STOP", "flink-manager-cli"],
+        ["START", "flink-manager-cli"],
+        ["RESTART", "flink-manager-cli"],
+        ["CANCEL", "flink-manager-cli"],
+    ]
     assert f"savepointPath={taken.group(1)}" in table[2]
     history = json.loads(dev.cli("history", name, "-o", "json"))
 
     # One Event per history entry, in order, saying the same (what `kubectl describe` shows).
-    events = [e for e in json.loads(dev.kubectl("get", "events", "-o", "json"))["items"]
-              if e["involvedObject"]["name"] == name]
+    events = [
+        e
+        for e in json.loads(dev.kubectl("get", "events", "-o", "json"))["items"]
+        if e["involvedObject"]["name"] == name
+    ]
     events.sort(key=lambda e: int(e["metadata"]["name"].rsplit(".h", 1)[1]))
-    assert [(e["reason"], e["type"]) for e in events] == [
-        (entry["action"].capitalize(), "Normal") for entry in history]
+    assert [(e["reason"], e["type"]) for e in events] == [(entry["action"].capitalize(), "Normal") for entry in history]
     assert all("by flink-manager-cli" in e["message"] for e in events)
     described = dev.kubectl("describe", "fex", name)
     assert described.count(" by flink-manager-cli ") == len(history)
 
 
 def test_cli_errors_against_the_dev_stack(dev: DevProcess) -> None:
-    result = subprocess.run([FLINK_MANAGER, "restart", "no-such-run", "--kubeconfig", str(dev.kubeconfig)],
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [FLINK_MANAGER, "restart", "no-such-run", "--kubeconfig", str(dev.kubeconfig)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == "flink-manager restart: error: Execution 'no-such-run' not found in namespace 'default'\n"
 
 
 # ------------------------------------------------------------------------------------------------ life cycle
 
+
 def test_start_to_running_and_a_clean_exit_on_sigterm(tmp_path: pathlib.Path) -> None:
     process = DevProcess(tmp_path)
     try:
         wait_for_sync(lambda: process.kubeconfig.exists(), timeout=60, what="the kubeconfig")
-        wait_for_sync(lambda: process.phase(QUICKSTART_EXECUTION) == "Running", timeout=60, interval=0.05,
-                      what="the quickstart Execution to be Running")
+        wait_for_sync(
+            lambda: process.phase(QUICKSTART_EXECUTION) == "Running",
+            timeout=60,
+            interval=0.05,
+            what="the quickstart Execution to be Running",
+        )
         seen_running = time.monotonic() - process.started
         reported = float(process.wait_line(r"is Running, ([0-9.]+)s after start").group(1))
-        print(f"\nflink-manager dev: quickstart Execution Running {seen_running:.2f}s after the process started "
-              f"(kubectl); dev reports {reported:.2f}s after its start")
-        api_port = int(re.search(r":(\d+)$", process.kubectl("config", "view", "-o",
-                                                             "jsonpath={.clusters[0].cluster.server}")).group(1))
+        print(
+            f"\nflink-manager dev: quickstart Execution Running {seen_running:.2f}s after the process started "
+            f"(kubectl); dev reports {reported:.2f}s after its start"
+        )
+        api_port = int(
+            re.search(
+                r":(\d+)$", process.kubectl("config", "view", "-o", "jsonpath={.clusters[0].cluster.server}")
+            ).group(1)
+        )
         watch_log = tmp_path / "watch.log"
         with watch_log.open("w") as sink:
-            watch = subprocess.Popen([str(kubectl_bin()), "--kubeconfig", str(process.kubeconfig), "get", "fex",
-                                      "-w"], env=process.env(), stdout=sink, stderr=subprocess.STDOUT)
-        wait_for_sync(lambda: QUICKSTART_EXECUTION in watch_log.read_text(), timeout=30,
-                      what="the watch to list the Execution")
+            watch = subprocess.Popen(
+                [str(kubectl_bin()), "--kubeconfig", str(process.kubeconfig), "get", "fex", "-w"],
+                env=process.env(),
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for_sync(
+            lambda: QUICKSTART_EXECUTION in watch_log.read_text(), timeout=30, what="the watch to list the Execution"
+        )
         signalled = time.monotonic()
         assert process.terminate(timeout=20) == 0, process.log()
         print(f"flink-manager dev: exited {time.monotonic() - signalled:.2f}s after SIGTERM with a watch open")
@@ -301,11 +379,18 @@ def test_a_port_in_use_is_one_line(tmp_path: pathlib.Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([FLINK_MANAGER, "dev", "--api-port", str(port), "--no-examples"], cwd=tmp_path,
-                                capture_output=True, text=True, timeout=60, check=False)
+        result = subprocess.run(
+            [FLINK_MANAGER, "dev", "--api-port", str(port), "--no-examples"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(
-        f"flink-manager dev: error: the Kubernetes API cannot listen on 127.0.0.1:{port}: ")
+        f"flink-manager dev: error: the Kubernetes API cannot listen on 127.0.0.1:{port}: "
+    )
     assert "--api-port" in result.stderr
 
 
@@ -322,8 +407,9 @@ def test_dev_with_a_real_flink(real_flink, tmp_path: pathlib.Path) -> None:  # t
 
         assert state() == "RUNNING"
         stopped = process.cli("stop", QUICKSTART_EXECUTION, "--wait", timeout=180).splitlines()[-1]
-        assert re.search(rf"Stopped \(savepoint file:/*{re.escape(str(real_flink.savepoint_dir))}/savepoint-\S+\)$",
-                         stopped), stopped
+        assert re.search(
+            rf"Stopped \(savepoint file:/*{re.escape(str(real_flink.savepoint_dir))}/savepoint-\S+\)$", stopped
+        ), stopped
         assert state() == "FINISHED"  # a stop with a savepoint
     finally:
         assert process.terminate() == 0, process.log()

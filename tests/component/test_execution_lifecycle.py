@@ -71,8 +71,9 @@ async def test_restart_nonce_restarts_once(running: Stack) -> None:
     await running.quickstart()
     first = status(await running.wait_phase("run-1", "Running"))["flinkJobId"]
     await running.patch_spec("Execution", "run-1", {"restartNonce": 1})
-    body = await running.wait("Execution", "run-1", lambda b: status(b).get("attempt") == 2
-                              and status(b).get("phase") == "Running")
+    body = await running.wait(
+        "Execution", "run-1", lambda b: status(b).get("attempt") == 2 and status(b).get("phase") == "Running"
+    )
     assert status(body)["flinkJobId"] != first
     assert actions(body) == ["START", "RESTART"]
     assert running.live_jobs() == [status(body)["flinkJobId"]]
@@ -82,8 +83,9 @@ async def test_a_job_spec_change_upgrades_through_a_savepoint(running: Stack) ->
     await running.quickstart()
     await running.wait_phase("run-1", "Running")
     await running.patch_spec("JobSpec", "job", {"parallelism": 2})
-    body = await running.wait("Execution", "run-1", lambda b: "UPGRADE" in actions(b)
-                              and status(b).get("phase") == "Running")
+    body = await running.wait(
+        "Execution", "run-1", lambda b: "UPGRADE" in actions(b) and status(b).get("phase") == "Running"
+    )
     job = flink_job(running, status(body)["flinkJobId"])
     assert job.parallelism == 2
     assert restored_from(running, job.job_id) == status(body)["lastSavepoint"]["path"]
@@ -100,8 +102,10 @@ async def test_cancel(running: Stack) -> None:
 
 async def test_a_failed_job_reports_flinks_root_cause_and_restarts_on_failure(running: Stack) -> None:
     await running.quickstart(
-        flinkConfig={"simulator.fail-after": "1",
-                     "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION"},
+        flinkConfig={
+            "simulator.fail-after": "1",
+            "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        },
         execution=running.execution(restartPolicy={"type": "OnFailure", "maxRestarts": 1, "backoffSeconds": 0}),
     )
     body = await running.wait("Execution", "run-1", lambda b: "RESTART" in actions(b), timeout=30)
@@ -150,7 +154,9 @@ async def test_a_job_spec_pointing_at_a_missing_artifact_is_not_ready_and_flink_
     await running.apply(running.execution())
     body = await running.wait("JobSpec", "job", lambda b: condition(b, "Ready").get("status") == "False")
     assert condition(body, "Ready")["reason"] == "ArtifactNotFound"
-    execution = await running.wait("Execution", "run-1", lambda b: condition(b, "Ready").get("reason") == "ArtifactNotFound")
+    execution = await running.wait(
+        "Execution", "run-1", lambda b: condition(b, "Ready").get("reason") == "ArtifactNotFound"
+    )
     assert status(execution)["phase"] == "Pending"
     assert running.flink.call_count("run_jar") == 0
     assert running.flink.call_count("upload_jar") == 0
@@ -178,6 +184,7 @@ async def test_an_insecure_artifact_url_is_refused_unless_allowed(stack: Stack) 
 
 async def test_the_schema_rejects_a_bad_manifest_with_the_field_named(running: Stack) -> None:
     from flink_manager.kube.client import KubeInvalid
+
     bad = running.job_spec(parallelism=0)
     try:
         await running.apply(bad)
@@ -196,8 +203,11 @@ async def test_a_quiet_cluster_causes_no_writes(running: Stack) -> None:
     async def quiet() -> bool:
         before = metrics.write_count
         polls = sum(rt.polls for rt in running.ctx.runtimes.values())
-        await wait_for(lambda: sum(rt.polls for rt in running.ctx.runtimes.values()) >= polls + 3, timeout=10,
-                       what="three more polls")
+        await wait_for(
+            lambda: sum(rt.polls for rt in running.ctx.runtimes.values()) >= polls + 3,
+            timeout=10,
+            what="three more polls",
+        )
         return metrics.write_count == before
 
     assert await wait_for(quiet, timeout=30, what="three polls without a write")
@@ -205,14 +215,21 @@ async def test_a_quiet_cluster_causes_no_writes(running: Stack) -> None:
 
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)  # the refusals are injected into the embedded API
 async def test_writes_the_api_server_refuses_for_a_while_are_retried_without_a_crash(
-        stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
     """A restarted kube-apiserver answers 403 until its authorizer has read the roles: the status writes it refuses
     are retried with backoff and said in a warning, not a traceback, and the Execution gets where it was going."""
     assert stack.api is not None
     await stack.start_operator()
     for resource in ("executions", "jobspecs", "artifacts"):
-        stack.api.faults.fail(403, times=3, verb="patch", resource=resource, subresource="status",
-                              message=f'User "flink-manager" cannot patch resource "{resource}/status"')
+        stack.api.faults.fail(
+            403,
+            times=3,
+            verb="patch",
+            resource=resource,
+            subresource="status",
+            message=f'User "flink-manager" cannot patch resource "{resource}/status"',
+        )
     with caplog.at_level(logging.WARNING, logger="flink_manager"):
         await stack.quickstart()
         body = await stack.wait_phase("run-1", "Running")

@@ -34,8 +34,15 @@ async def test_retention_disposes_the_oldest_savepoints_through_flink(running: S
     taken: list[str] = []
     for nonce in range(1, 5):
         await running.patch_spec("Execution", "run-1", {"savepointNonce": nonce})
-        body = await running.wait("Execution", "run-1", lambda b, n=nonce: status(b).get("observedSavepointNonce") == n
-                                  and not status(b).get("pending") and status(b).get("lastSavepoint"))
+        body = await running.wait(
+            "Execution",
+            "run-1",
+            lambda b, n=nonce: (
+                status(b).get("observedSavepointNonce") == n
+                and not status(b).get("pending")
+                and status(b).get("lastSavepoint")
+            ),
+        )
         taken.append(status(body)["lastSavepoint"]["path"])
     body = await running.wait("Execution", "run-1", lambda b: len(savepoints(b)) == 2 and not status(b).get("pending"))
     kept = [s["path"] for s in savepoints(body)]
@@ -52,8 +59,15 @@ async def test_a_failed_disposal_keeps_the_entry_and_does_not_loop(running: Stac
     await running.wait("Execution", "run-1", lambda b: len(savepoints(b)) == 1 and not status(b).get("pending"))
     running.flink.fail_next("POST /savepoint-disposal", times=-1, status=500)
     await running.patch_spec("Execution", "run-1", {"savepointNonce": 2})
-    body = await running.wait("Execution", "run-1", lambda b: condition(b, "Degraded").get("reason")
-                              in ("SavepointDisposalFailed", "FlinkClusterUnreachable") and len(savepoints(b)) == 2, timeout=30)
+    body = await running.wait(
+        "Execution",
+        "run-1",
+        lambda b: (
+            condition(b, "Degraded").get("reason") in ("SavepointDisposalFailed", "FlinkClusterUnreachable")
+            and len(savepoints(b)) == 2
+        ),
+        timeout=30,
+    )
     assert len(savepoints(body)) == 2
 
 
@@ -74,8 +88,9 @@ async def test_without_usable_state_a_failed_job_stays_failed_with_the_reason(ru
         flinkConfig={"simulator.fail-after": "1"},
         execution=running.execution(restartPolicy={"type": "OnFailure", "maxRestarts": 3, "backoffSeconds": 0}),
     )
-    body = await running.wait("Execution", "run-1", lambda b: condition(b, "Degraded").get("reason") == "NoRestorableState",
-                              timeout=30)
+    body = await running.wait(
+        "Execution", "run-1", lambda b: condition(b, "Degraded").get("reason") == "NoRestorableState", timeout=30
+    )
     assert status(body)["phase"] == "Failed"
     assert "allowStateless" in condition(body, "Degraded")["message"]
     assert running.flink.call_count("run_jar") == 1
@@ -85,8 +100,9 @@ async def test_a_failed_upgrade_is_rolled_back_to_the_stable_generation(running:
     await running.quickstart(rollback={"enabled": True, "windowSeconds": 2})
     await running.wait("Execution", "run-1", lambda b: status(b).get("stableRunConfig") is not None, timeout=30)
     await running.patch_spec("JobSpec", "job", {"parallelism": 2, "flinkConfig": {"simulator.fail-after": "0.5"}})
-    body = await running.wait("Execution", "run-1", lambda b: "ROLLBACK" in actions(b)
-                              and status(b).get("phase") == "Running", timeout=30)
+    body = await running.wait(
+        "Execution", "run-1", lambda b: "ROLLBACK" in actions(b) and status(b).get("phase") == "Running", timeout=30
+    )
     assert actions(body)[-3:] == ["UPGRADE", "FAIL", "ROLLBACK"]
     assert running.job(status(body)["flinkJobId"]).parallelism == 1
     assert condition(body, "Degraded")["reason"] == "RolledBack"
@@ -95,25 +111,40 @@ async def test_a_failed_upgrade_is_rolled_back_to_the_stable_generation(running:
     runs = running.flink.call_count("run_jar")
     # No loop back to the failed generation while the JobSpec stays as it is.
     await running.patch_spec("Execution", "run-1", {"savepointNonce": 1})
-    await running.wait("Execution", "run-1", lambda b: status(b).get("observedSavepointNonce") == 1 and not status(b).get("pending"))
+    await running.wait(
+        "Execution", "run-1", lambda b: status(b).get("observedSavepointNonce") == 1 and not status(b).get("pending")
+    )
     assert running.flink.call_count("run_jar") == runs
     await running.patch_spec("JobSpec", "job", {"parallelism": 3, "flinkConfig": {}})
-    body = await running.wait("Execution", "run-1", lambda b: condition(b, "Degraded").get("status") == "False"
-                              and status(b).get("phase") == "Running"
-                              and status(b).get("runConfig", {}).get("parallelism") == 3, timeout=30)
+    body = await running.wait(
+        "Execution",
+        "run-1",
+        lambda b: (
+            condition(b, "Degraded").get("status") == "False"
+            and status(b).get("phase") == "Running"
+            and status(b).get("runConfig", {}).get("parallelism") == 3
+        ),
+        timeout=30,
+    )
 
 
 async def test_a_failed_upgrade_without_a_stable_generation_is_degraded_and_does_not_loop(running: Stack) -> None:
     await running.quickstart(rollback={"enabled": True, "windowSeconds": 600})
     await running.wait_phase("run-1", "Running")
     await running.patch_spec("JobSpec", "job", {"parallelism": 2, "flinkConfig": {"simulator.fail-after": "0.5"}})
-    body = await running.wait("Execution", "run-1", lambda b: (status(b).get("rollback") or {}).get("reason")
-                              == "NoStableConfiguration", timeout=30)
+    body = await running.wait(
+        "Execution",
+        "run-1",
+        lambda b: (status(b).get("rollback") or {}).get("reason") == "NoStableConfiguration",
+        timeout=30,
+    )
     assert status(body)["phase"] == "Failed"
     assert condition(body, "Degraded")["reason"] == "RolledBack"
     runs = running.flink.call_count("run_jar")
     await running.patch_spec("Execution", "run-1", {"savepointNonce": 1})  # any reconcile
-    await running.wait("Execution", "run-1", lambda b: status(b).get("observedGeneration") == b["metadata"]["generation"])
+    await running.wait(
+        "Execution", "run-1", lambda b: status(b).get("observedGeneration") == b["metadata"]["generation"]
+    )
     assert running.flink.call_count("run_jar") == runs
 
 
@@ -147,7 +178,9 @@ async def test_a_finished_job_is_not_resubmitted(running: Stack) -> None:
     body = await running.wait_phase("run-1", "Finished")
     assert actions(body) == ["START", "FINISH"]
     await running.patch_spec("Execution", "run-1", {"savepointNonce": 1})  # a reconcile with state Running
-    await running.wait("Execution", "run-1", lambda b: status(b).get("observedGeneration") == b["metadata"]["generation"])
+    await running.wait(
+        "Execution", "run-1", lambda b: status(b).get("observedGeneration") == b["metadata"]["generation"]
+    )
     assert running.flink.call_count("run_jar") == 1
     assert condition(await running.get("Execution", "run-1"), "Ready")["reason"] == "JobFinished"
 

@@ -26,8 +26,17 @@ from tests.infra.jobjar import example_job_jar
 
 # Quick, but with every step and Flink's REST cache still there (the real one caches for 3 s).
 CONTRACT_TIMINGS = Timings(
-    run_request=0.02, initializing=0.05, created=0.03, deploying=0.1, cancelling=0.1, failing=0.07,
-    restart_delay=0.2, savepoint=0.15, checkpoint_interval=0.5, checkpoint_duration=0.03, disposal=0.03,
+    run_request=0.02,
+    initializing=0.05,
+    created=0.03,
+    deploying=0.1,
+    cancelling=0.1,
+    failing=0.07,
+    restart_delay=0.2,
+    savepoint=0.15,
+    checkpoint_interval=0.5,
+    checkpoint_duration=0.03,
+    disposal=0.03,
     rest_cache=0.5,
 )
 
@@ -63,12 +72,14 @@ class FlinkBackend:
 
 
 @pytest.fixture(params=["simulator", pytest.param("real-flink", marks=pytest.mark.real_flink)])
-async def flink_backend(request: pytest.FixtureRequest, tmp_path: pathlib.Path, flink_version: str,
-                        real_flink_clusters: RealFlinkClusters) -> AsyncIterator[FlinkBackend]:
+async def flink_backend(
+    request: pytest.FixtureRequest, tmp_path: pathlib.Path, flink_version: str, real_flink_clusters: RealFlinkClusters
+) -> AsyncIterator[FlinkBackend]:
     """The simulated cluster of this version (per test) or the real cluster of this version (per session)."""
     if request.param == "simulator":
-        simulator = SimulatedFlink(slots=4, savepoint_dir=f"file:{tmp_path}/savepoints", timings=CONTRACT_TIMINGS,
-                                   flink_version=flink_version)
+        simulator = SimulatedFlink(
+            slots=4, savepoint_dir=f"file:{tmp_path}/savepoints", timings=CONTRACT_TIMINGS, flink_version=flink_version
+        )
         url = await simulator.start("127.0.0.1", 0)
         backend = FlinkBackend("simulator", flink_version, url, f"file:{tmp_path}/savepoints", simulator)
     else:
@@ -79,7 +90,11 @@ async def flink_backend(request: pytest.FixtureRequest, tmp_path: pathlib.Path, 
         with contextlib.suppress(FlinkError):
             states = {job.job_id: job.state for job in await client.jobs_overview()}
             for job_id in backend.jobs:
-                if job_id in states and not states[job_id].is_globally_terminal and states[job_id] != JobState.CANCELLING:
+                if (
+                    job_id in states
+                    and not states[job_id].is_globally_terminal
+                    and states[job_id] != JobState.CANCELLING
+                ):
                     with contextlib.suppress(FlinkError):
                         await client.cancel_job(job_id)
     if backend.simulator is not None:

@@ -28,8 +28,18 @@ def run_version(version: str, pytest_args: list[str]) -> tuple[str, int, float, 
     """One version's contract tier: (version, exit code, seconds, output). The output is written as it comes to
     test-logs/contract-<version>.log (to follow a run), and printed whole when the version is done."""
     began = time.monotonic()
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", "tests/contract",
-               "--flink-version", version, *pytest_args]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-rs",
+        "tests/contract",
+        "--flink-version",
+        version,
+        *pytest_args,
+    ]
     log = REPO / "test-logs" / f"contract-{version}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as sink:
@@ -60,12 +70,16 @@ def main(argv: list[str] | None = None) -> int:
                 totals[key] = totals.get(key, 0) + int(count)
             if code != 0:
                 failed.append(version)
-    print(f"\n{'=' * 30} contract tier: {len(versions)} Flink versions in {time.monotonic() - began:.0f}s "
-          f"({args.jobs} at a time) {'=' * 30}")
+    print(
+        f"\n{'=' * 30} contract tier: {len(versions)} Flink versions in {time.monotonic() - began:.0f}s "
+        f"({args.jobs} at a time) {'=' * 30}"
+    )
     for version in versions:
         print(f"  Flink {version}: {times[version]:.0f}s{'  FAILED' if version in failed else ''}")
-    print(f"{totals.get('passed', 0)} passed, {totals.get('failed', 0) + totals.get('errors', 0)} failed, "
-          f"{totals.get('skipped', 0)} skipped")
+    print(
+        f"{totals.get('passed', 0)} passed, {totals.get('failed', 0) + totals.get('errors', 0)} failed, "
+        f"{totals.get('skipped', 0)} skipped"
+    )
     return 1 if failed else 0
 
 

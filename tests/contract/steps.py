@@ -30,18 +30,28 @@ async def wait_listed(client: FlinkClient, job_id: str, *states: JobState, timeo
 
 
 async def run_example(
-    client: FlinkClient, jar_id: str, job_id: str, *args: str, savepoint: str | None = None,
+    client: FlinkClient,
+    jar_id: str,
+    job_id: str,
+    *args: str,
+    savepoint: str | None = None,
     config: dict[str, str] | None = None,
 ) -> str:
     """Run the example job (parallelism 1, no restarts unless `config` says otherwise)."""
     return await client.run_jar(
-        jar_id, entry_class=EXAMPLE_ENTRY_CLASS, parallelism=1, program_args=["--rate", "20", *args], job_id=job_id,
-        savepoint_path=savepoint, flink_config=NO_RESTARTS if config is None else config,
+        jar_id,
+        entry_class=EXAMPLE_ENTRY_CLASS,
+        parallelism=1,
+        program_args=["--rate", "20", *args],
+        job_id=job_id,
+        savepoint_path=savepoint,
+        flink_config=NO_RESTARTS if config is None else config,
     )
 
 
-async def running_with_a_checkpoint(client: FlinkClient, jar_id: str, job_id: str, *args: str,
-                                    savepoint: str | None = None) -> CheckpointStats:
+async def running_with_a_checkpoint(
+    client: FlinkClient, jar_id: str, job_id: str, *args: str, savepoint: str | None = None
+) -> CheckpointStats:
     """Run the example job and wait for its first completed checkpoint (its tasks then surely run)."""
     assert await run_example(client, jar_id, job_id, *args, savepoint=savepoint) == job_id
     await wait_listed(client, job_id, JobState.RUNNING)
@@ -63,12 +73,18 @@ async def wait_checkpoints(client: FlinkClient, job_id: str, *, savepoint: str) 
 
     async def probe() -> CheckpointingStatistics | None:
         stats = await client.checkpoints(job_id)
-        return stats if stats.latest_savepoint is not None and stats.latest_savepoint.external_path == savepoint else None
+        return (
+            stats if stats.latest_savepoint is not None and stats.latest_savepoint.external_path == savepoint else None
+        )
 
-    return await wait_for(probe, timeout=TIMEOUT, interval=0.1, what=f"savepoint {savepoint} in the checkpoints of {job_id}")
+    return await wait_for(
+        probe, timeout=TIMEOUT, interval=0.1, what=f"savepoint {savepoint} in the checkpoints of {job_id}"
+    )
 
 
-async def wait_operation(client: FlinkClient, job_id: str, trigger_id: str) -> tuple[SavepointStatus, Sequence[OperationState]]:
+async def wait_operation(
+    client: FlinkClient, job_id: str, trigger_id: str
+) -> tuple[SavepointStatus, Sequence[OperationState]]:
     """Poll a savepoint or stop until it is COMPLETED; returns the last status and every state seen."""
     seen: list[OperationState] = []
 

@@ -28,8 +28,9 @@ async def final_checkpoint(client: FlinkClient, job_id: str, *, discarded: bool)
         latest = (await client.checkpoints(job_id)).latest_completed
         return latest if latest is not None and latest.external_path and latest.discarded == discarded else None
 
-    return await wait_for(probe, timeout=60, interval=0.2,
-                          what=f"the latest checkpoint of {job_id} with discarded={discarded}")
+    return await wait_for(
+        probe, timeout=60, interval=0.2, what=f"the latest checkpoint of {job_id} with discarded={discarded}"
+    )
 
 
 async def assert_restorable(client: FlinkClient, jar_id: str, backend: FlinkBackend, path: str) -> None:
@@ -47,13 +48,17 @@ async def assert_not_restorable(client: FlinkClient, jar_id: str, backend: Flink
         await run_example(client, jar_id, backend.new_job_id(), savepoint=path)
 
 
-@pytest.mark.parametrize(("retention", "retained"), [
-    pytest.param("RETAIN_ON_CANCELLATION", True, id="retain-on-cancellation"),
-    pytest.param("DELETE_ON_CANCELLATION", True, id="delete-on-cancellation"),
-    pytest.param(None, False, id="default-no-externalized-checkpoints"),
-])
-async def test_the_latest_checkpoint_of_a_failed_job(client: FlinkClient, jar_id: str, flink_backend: FlinkBackend,
-                                                     retention: str | None, retained: bool) -> None:
+@pytest.mark.parametrize(
+    ("retention", "retained"),
+    [
+        pytest.param("RETAIN_ON_CANCELLATION", True, id="retain-on-cancellation"),
+        pytest.param("DELETE_ON_CANCELLATION", True, id="delete-on-cancellation"),
+        pytest.param(None, False, id="default-no-externalized-checkpoints"),
+    ],
+)
+async def test_the_latest_checkpoint_of_a_failed_job(
+    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend, retention: str | None, retained: bool
+) -> None:
     job_id = flink_backend.new_job_id()
     config = dict(NO_RESTARTS) if retention is None else {**NO_RESTARTS, RETENTION: retention}
     await run_example(client, jar_id, job_id, *FAILING, config=config)
@@ -70,15 +75,23 @@ async def test_the_latest_checkpoint_of_a_failed_job(client: FlinkClient, jar_id
         await assert_not_restorable(client, jar_id, flink_backend, latest.external_path)
 
 
-@pytest.mark.parametrize(("retention", "retained"), [
-    pytest.param("RETAIN_ON_CANCELLATION", True, id="retain-on-cancellation"),
-    pytest.param("DELETE_ON_CANCELLATION", False, id="delete-on-cancellation"),
-])
-async def test_the_latest_checkpoint_of_a_cancelled_job(client: FlinkClient, jar_id: str, flink_backend: FlinkBackend,
-                                                        retention: str, retained: bool) -> None:
+@pytest.mark.parametrize(
+    ("retention", "retained"),
+    [
+        pytest.param("RETAIN_ON_CANCELLATION", True, id="retain-on-cancellation"),
+        pytest.param("DELETE_ON_CANCELLATION", False, id="delete-on-cancellation"),
+    ],
+)
+async def test_the_latest_checkpoint_of_a_cancelled_job(
+    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend, retention: str, retained: bool
+) -> None:
     job_id = flink_backend.new_job_id()
-    assert await run_example(client, jar_id, job_id, "--checkpoint-interval-ms", "300",
-                             config={**NO_RESTARTS, RETENTION: retention}) == job_id
+    assert (
+        await run_example(
+            client, jar_id, job_id, "--checkpoint-interval-ms", "300", config={**NO_RESTARTS, RETENTION: retention}
+        )
+        == job_id
+    )
     await wait_listed(client, job_id, JobState.RUNNING)
     await wait_checkpoint(client, job_id)
     await client.cancel_job(job_id)

@@ -60,7 +60,8 @@ def file_uri(uri: str) -> str:
 
 
 async def test_the_jobmanager_reports_the_checkpoint_directory_its_jobs_checkpoint_to(
-        client: FlinkClient, jar_id: str, flink_backend: FlinkBackend, dialect: FlinkDialect) -> None:
+    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend, dialect: FlinkDialect
+) -> None:
     storage_key, directory_key, _ = dialect.checkpoint_keys
     config = await client.jobmanager_config()
     directory = config[directory_key]
@@ -74,7 +75,9 @@ async def test_the_jobmanager_reports_the_checkpoint_directory_its_jobs_checkpoi
 async def test_upload_list_and_delete_a_jar(client: FlinkClient, job_jar: Any) -> None:
     name = f"contract-{uuid.uuid4().hex[:8]}.jar"
     jar_id = await client.upload_jar(job_jar, name)
-    assert re.fullmatch(rf"[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}_{re.escape(name)}", jar_id)
+    assert re.fullmatch(
+        rf"[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}_{re.escape(name)}", jar_id
+    )
     listed = {jar.id: jar for jar in await client.list_jars()}
     assert listed[jar_id].name == name
     assert listed[jar_id].entry_classes == [EXAMPLE_ENTRY_CLASS]
@@ -86,8 +89,9 @@ async def test_upload_list_and_delete_a_jar(client: FlinkClient, job_jar: Any) -
         await client.run_jar(jar_id, entry_class=EXAMPLE_ENTRY_CLASS, job_id=uuid.uuid4().hex)
 
 
-async def test_run_with_a_job_id_runs_once_and_cancels(client: FlinkClient, jar_id: str, flink_backend: FlinkBackend,
-                                                       dialect: FlinkDialect) -> None:
+async def test_run_with_a_job_id_runs_once_and_cancels(
+    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend, dialect: FlinkDialect
+) -> None:
     job_id = flink_backend.new_job_id()
     assert await run_example(client, jar_id, job_id) == job_id
     assert await listed_state(client, job_id) is not None  # listed as soon as the run call answered
@@ -108,13 +112,19 @@ async def _details(client: FlinkClient, job_id: str, state: JobState) -> Any:
     return details if details.state == state else None
 
 
-async def test_stop_with_savepoint_then_restore_from_it(client: FlinkClient, jar_id: str, flink_backend: FlinkBackend) -> None:
+async def test_stop_with_savepoint_then_restore_from_it(
+    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend
+) -> None:
     job_id = flink_backend.new_job_id()
     await running_with_a_checkpoint(client, jar_id, job_id)
     target = f"{flink_backend.savepoint_dir}/stopped-{job_id[:8]}"
     trigger_id = uuid.uuid4().hex
-    assert await client.stop_with_savepoint(job_id, target_directory=target.replace("file:", "file://"),
-                                            trigger_id=trigger_id) == trigger_id
+    assert (
+        await client.stop_with_savepoint(
+            job_id, target_directory=target.replace("file:", "file://"), trigger_id=trigger_id
+        )
+        == trigger_id
+    )
     assert await client.stop_with_savepoint(job_id, target_directory=target, trigger_id=trigger_id) == trigger_id
     status, seen = await wait_operation(client, job_id, trigger_id)
     assert set(seen) <= {OperationState.IN_PROGRESS, OperationState.COMPLETED}
@@ -130,11 +140,17 @@ async def test_stop_with_savepoint_then_restore_from_it(client: FlinkClient, jar
     await running_with_a_checkpoint(client, jar_id, restored_id, savepoint=status.location)
     restored = (await client.checkpoints(restored_id)).restored
     assert restored is not None
-    assert (restored.external_path, restored.is_savepoint, restored.id) == (status.location, True, stats.latest_savepoint.id)
+    assert (restored.external_path, restored.is_savepoint, restored.id) == (
+        status.location,
+        True,
+        stats.latest_savepoint.id,
+    )
     assert (await client.checkpoints(restored_id)).latest_completed.id > restored.id  # type: ignore[union-attr]
 
 
-async def test_a_failing_job_reports_its_root_cause(client: FlinkClient, jar_id: str, flink_backend: FlinkBackend) -> None:
+async def test_a_failing_job_reports_its_root_cause(
+    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend
+) -> None:
     job_id = flink_backend.new_job_id()
     await run_example(client, jar_id, job_id, "--fail-after", "20")
     await wait_listed(client, job_id, JobState.FAILED)
@@ -154,8 +170,12 @@ async def test_a_savepoint_without_stopping(client: FlinkClient, jar_id: str, fl
     trigger_id = uuid.uuid4().hex
     assert await client.trigger_savepoint(job_id, trigger_id=trigger_id) == trigger_id
     status, _ = await wait_operation(client, job_id, trigger_id)
-    assert status.location is not None and savepoint_location(flink_backend.savepoint_dir, job_id).match(status.location)
-    assert await client.trigger_savepoint(job_id, trigger_id=trigger_id) == trigger_id  # again after COMPLETED: no new one
+    assert status.location is not None and savepoint_location(flink_backend.savepoint_dir, job_id).match(
+        status.location
+    )
+    assert (
+        await client.trigger_savepoint(job_id, trigger_id=trigger_id) == trigger_id
+    )  # again after COMPLETED: no new one
     stats = await wait_checkpoints(client, job_id, savepoint=status.location)
     assert stats.latest_savepoint is not None and stats.latest_savepoint.checkpoint_type == "SAVEPOINT"
     assert [c.external_path for c in stats.history if c.is_savepoint] == [status.location]
@@ -163,12 +183,20 @@ async def test_a_savepoint_without_stopping(client: FlinkClient, jar_id: str, fl
 
 
 async def test_a_job_waiting_for_slots_is_running_with_its_tasks_not_and_refuses_savepoints(
-    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend,
+    client: FlinkClient,
+    jar_id: str,
+    flink_backend: FlinkBackend,
 ) -> None:
     """What the operator's poller reads as "tasks deploying" (no savepoint yet): a RUNNING job whose tasks wait."""
     job_id = flink_backend.new_job_id()
-    await client.run_jar(jar_id, entry_class=EXAMPLE_ENTRY_CLASS, parallelism=16, job_id=job_id,
-                         program_args=["--rate", "20"], flink_config={"restart-strategy.type": "none"})
+    await client.run_jar(
+        jar_id,
+        entry_class=EXAMPLE_ENTRY_CLASS,
+        parallelism=16,
+        job_id=job_id,
+        program_args=["--rate", "20"],
+        flink_config={"restart-strategy.type": "none"},
+    )
     await wait_listed(client, job_id, JobState.RUNNING)
     entry = next(job for job in await client.jobs_overview() if job.job_id == job_id)
     assert entry.tasks["total"] == 32 and entry.tasks["running"] == 0  # two vertices of 16 on 4 slots
@@ -199,7 +227,9 @@ async def test_savepoint_disposal(client: FlinkClient, jar_id: str, flink_backen
     second = await client.dispose_savepoint(status.location)
     assert TRIGGER.match(second) and second != trigger_id
     again = await wait_for(lambda: disposed(second), timeout=30, what="second disposal")
-    assert again.failure is not None and again.failure.startswith("FileNotFoundException: Cannot find checkpoint or savepoint")
+    assert again.failure is not None and again.failure.startswith(
+        "FileNotFoundException: Cannot find checkpoint or savepoint"
+    )
     with pytest.raises(FlinkRequestRejected, match="Cannot find checkpoint or savepoint"):
         await run_example(client, jar_id, flink_backend.new_job_id(), savepoint=status.location)
 
@@ -235,12 +265,16 @@ async def test_a_stop_of_an_unknown_job_is_accepted_then_fails_as_job_not_found(
     assert status.failure == f"FlinkJobNotFoundException: Could not find Flink job ({UNKNOWN})"
 
 
-async def test_a_wrong_entry_class_is_rejected_with_one_line(client: FlinkClient, jar_id: str, flink_backend: FlinkBackend) -> None:
+async def test_a_wrong_entry_class_is_rejected_with_one_line(
+    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend
+) -> None:
     job_id = flink_backend.new_job_id()
     with pytest.raises(FlinkRequestRejected) as rejected:
         await client.run_jar(jar_id, entry_class="io.flinkmanager.examples.NoSuchJob", job_id=job_id)
-    assert rejected.value.message == ("ProgramInvocationException: The program's entry point class "
-                                      "'io.flinkmanager.examples.NoSuchJob' was not found in the jar file.")
+    assert rejected.value.message == (
+        "ProgramInvocationException: The program's entry point class "
+        "'io.flinkmanager.examples.NoSuchJob' was not found in the jar file."
+    )
     assert rejected.value.status == 500
     assert await listed_state(client, job_id) is None
 
@@ -252,7 +286,9 @@ async def test_a_missing_savepoint_is_rejected_and_leaves_a_failed_job(
     missing = f"{flink_backend.savepoint_dir}/savepoint-000000-000000000000"
     with pytest.raises(FlinkRequestRejected) as rejected:
         await run_example(client, jar_id, job_id, savepoint=missing)
-    assert rejected.value.message.startswith("FileNotFoundException: Cannot find checkpoint or savepoint file/directory")
+    assert rejected.value.message.startswith(
+        "FileNotFoundException: Cannot find checkpoint or savepoint file/directory"
+    )
     assert await wait_listed(client, job_id, JobState.FAILED, timeout=10) == JobState.FAILED
     with pytest.raises(FlinkDuplicateJob):
         await run_example(client, jar_id, job_id)

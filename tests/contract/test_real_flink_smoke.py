@@ -42,7 +42,12 @@ async def test_example_job_uploads_runs_and_is_cancelled(real_flink: RealFlinkCl
     job_id = uuid.uuid4().hex
     async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
         form = aiohttp.FormData()
-        form.add_field("jarfile", example_job_jar(flink_version).read_bytes(), filename="job.jar", content_type="application/java-archive")
+        form.add_field(
+            "jarfile",
+            example_job_jar(flink_version).read_bytes(),
+            filename="job.jar",
+            content_type="application/java-archive",
+        )
         async with session.post(f"{base}/jars/upload", data=form) as response:
             assert response.status == 200
             jar_id = (await response.json())["filename"].rsplit("/", 1)[-1]
@@ -50,7 +55,12 @@ async def test_example_job_uploads_runs_and_is_cancelled(real_flink: RealFlinkCl
             listed = {jar["id"]: jar for jar in (await response.json())["files"]}
         assert [entry["name"] for entry in listed[jar_id]["entry"]] == [EXAMPLE_ENTRY_CLASS]
 
-        run = {"entryClass": EXAMPLE_ENTRY_CLASS, "parallelism": 1, "programArgsList": ["--rate", "20"], "jobId": job_id}
+        run = {
+            "entryClass": EXAMPLE_ENTRY_CLASS,
+            "parallelism": 1,
+            "programArgsList": ["--rate", "20"],
+            "jobId": job_id,
+        }
         async with session.post(f"{base}/jars/{jar_id}/run", json=run) as response:
             assert response.status == 200, await response.text()
             assert (await response.json())["jobid"] == job_id

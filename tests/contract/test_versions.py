@@ -27,14 +27,29 @@ from tests.infra.jobjar import EXAMPLE_ENTRY_CLASS
 from tests.waiting import wait_for
 
 OVERVIEW_ENTRY = {"jid", "name", "start-time", "end-time", "duration", "state", "last-modification", "tasks"}
-DETAILS = {"jid", "name", "isStoppable", "state", "start-time", "end-time", "duration", "maxParallelism", "now",
-           "timestamps", "vertices", "status-counts", "plan"}
+DETAILS = {
+    "jid",
+    "name",
+    "isStoppable",
+    "state",
+    "start-time",
+    "end-time",
+    "duration",
+    "maxParallelism",
+    "now",
+    "timestamps",
+    "vertices",
+    "status-counts",
+    "plan",
+}
 LEGACY_EXCEPTIONS = {"root-exception", "timestamp", "all-exceptions", "truncated"}
 
 
 @pytest.fixture
 async def http(flink_backend: FlinkBackend) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=flink_backend.rest_url, timeout=aiohttp.ClientTimeout(total=30)) as session:
+    async with aiohttp.ClientSession(
+        base_url=flink_backend.rest_url, timeout=aiohttp.ClientTimeout(total=30)
+    ) as session:
         yield session
 
 
@@ -44,23 +59,45 @@ async def call(http: aiohttp.ClientSession, method: str, path: str, body: Any = 
 
 
 def run_body(job_id: str, **extra: Any) -> dict[str, Any]:
-    return {"entryClass": EXAMPLE_ENTRY_CLASS, "parallelism": 1, "programArgsList": ["--rate", "20"], "jobId": job_id,
-            "flinkConfiguration": NO_RESTARTS, **extra}
+    return {
+        "entryClass": EXAMPLE_ENTRY_CLASS,
+        "parallelism": 1,
+        "programArgsList": ["--rate", "20"],
+        "jobId": job_id,
+        "flinkConfiguration": NO_RESTARTS,
+        **extra,
+    }
 
 
 async def test_the_client_sends_the_claim_mode_in_the_field_the_version_reads(
-    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend, http: aiohttp.ClientSession, dialect: FlinkDialect,
+    client: FlinkClient,
+    jar_id: str,
+    flink_backend: FlinkBackend,
+    http: aiohttp.ClientSession,
+    dialect: FlinkDialect,
 ) -> None:
     job_id = flink_backend.new_job_id()
     assert await run_example(client, jar_id, job_id) == job_id  # warm-up: learns the dialect
     await client.cancel_job(job_id)
     job_id = flink_backend.new_job_id()
-    assert await client.run_jar(jar_id, entry_class=EXAMPLE_ENTRY_CLASS, parallelism=1, program_args=["--rate", "20"],
-                                job_id=job_id, flink_config=NO_RESTARTS, claim_mode="NO_CLAIM") == job_id
+    assert (
+        await client.run_jar(
+            jar_id,
+            entry_class=EXAMPLE_ENTRY_CLASS,
+            parallelism=1,
+            program_args=["--rate", "20"],
+            job_id=job_id,
+            flink_config=NO_RESTARTS,
+            claim_mode="NO_CLAIM",
+        )
+        == job_id
+    )
     await client.cancel_job(job_id)
     # The other field name, sent by hand: known (deprecated) or ignored from 1.20, refused before.
     other = "restoreMode" if dialect.claim_mode_field == "claimMode" else "claimMode"
-    status, answer = await call(http, "POST", f"/jars/{jar_id}/run", run_body(flink_backend.new_job_id(), **{other: "NO_CLAIM"}))
+    status, answer = await call(
+        http, "POST", f"/jars/{jar_id}/run", run_body(flink_backend.new_job_id(), **{other: "NO_CLAIM"})
+    )
     if dialect.claim_mode_field == "restoreMode":
         assert status == 400 and 'Unrecognized field "claimMode"' in answer["errors"][0], answer
     else:
@@ -69,13 +106,17 @@ async def test_the_client_sends_the_claim_mode_in_the_field_the_version_reads(
 
 
 async def test_a_request_field_the_version_does_not_know(
-    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend, http: aiohttp.ClientSession, dialect: FlinkDialect,
+    client: FlinkClient,
+    jar_id: str,
+    flink_backend: FlinkBackend,
+    http: aiohttp.ClientSession,
+    dialect: FlinkDialect,
 ) -> None:
     job_id = flink_backend.new_job_id()
     status, answer = await call(http, "POST", f"/jars/{jar_id}/run", run_body(job_id, noSuchField=1))
     if dialect.rejects_unknown_fields:
         assert status == 400, answer
-        assert "UnrecognizedPropertyException: Unrecognized field \"noSuchField\"" in answer["errors"][0]
+        assert 'UnrecognizedPropertyException: Unrecognized field "noSuchField"' in answer["errors"][0]
         assert await listed_state(client, job_id) is None
     else:
         assert status == 200, answer
@@ -91,7 +132,11 @@ async def test_a_request_field_the_version_does_not_know(
 
 
 async def test_the_run_answer_and_the_applications(
-    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend, http: aiohttp.ClientSession, dialect: FlinkDialect,
+    client: FlinkClient,
+    jar_id: str,
+    flink_backend: FlinkBackend,
+    http: aiohttp.ClientSession,
+    dialect: FlinkDialect,
 ) -> None:
     job_id = flink_backend.new_job_id()
     status, answer = await call(http, "POST", f"/jars/{jar_id}/run", run_body(job_id))
@@ -115,7 +160,11 @@ async def test_the_run_answer_and_the_applications(
 
 
 async def test_the_exceptions_of_a_failed_job(
-    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend, http: aiohttp.ClientSession, dialect: FlinkDialect,
+    client: FlinkClient,
+    jar_id: str,
+    flink_backend: FlinkBackend,
+    http: aiohttp.ClientSession,
+    dialect: FlinkDialect,
 ) -> None:
     job_id = flink_backend.new_job_id()
     await run_example(client, jar_id, job_id, "--fail-after", "20")
@@ -133,18 +182,25 @@ async def test_the_exceptions_of_a_failed_job(
         assert set(body) == {"exceptionHistory"} | LEGACY_EXCEPTIONS
         assert body["root-exception"].startswith("org.apache.flink.runtime.JobException: Recovery is suppressed")
         assert [set(entry) for entry in body["all-exceptions"]] == [
-            {"exception", "task", "timestamp", "taskManagerId", *dialect.task_location_fields}]
+            {"exception", "task", "timestamp", "taskManagerId", *dialect.task_location_fields}
+        ]
         assert [entry["exception"].splitlines()[0] for entry in body["all-exceptions"]] == [
-            "java.lang.IllegalStateException: StatefulCounterJob fails on purpose after 20 records (--fail-after 20)"]
+            "java.lang.IllegalStateException: StatefulCounterJob fails on purpose after 20 records (--fail-after 20)"
+        ]
     else:
         assert set(body) == {"exceptionHistory"}
     # What the client reads is the same on every version.
     assert (await client.exceptions(job_id)).root_cause == (
-        "IllegalStateException: StatefulCounterJob fails on purpose after 20 records (--fail-after 20)")
+        "IllegalStateException: StatefulCounterJob fails on purpose after 20 records (--fail-after 20)"
+    )
 
 
 async def test_a_job_id_stays_taken_with_the_versions_exception(
-    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend, http: aiohttp.ClientSession, dialect: FlinkDialect,
+    client: FlinkClient,
+    jar_id: str,
+    flink_backend: FlinkBackend,
+    http: aiohttp.ClientSession,
+    dialect: FlinkDialect,
 ) -> None:
     job_id = flink_backend.new_job_id()
     await run_example(client, jar_id, job_id)
@@ -156,7 +212,11 @@ async def test_a_job_id_stays_taken_with_the_versions_exception(
 
 
 async def test_a_savepoints_format_type_shows_in_its_statistics_and_a_restore_takes_a_claim_mode(
-    client: FlinkClient, jar_id: str, flink_backend: FlinkBackend, http: aiohttp.ClientSession, dialect: FlinkDialect,
+    client: FlinkClient,
+    jar_id: str,
+    flink_backend: FlinkBackend,
+    http: aiohttp.ClientSession,
+    dialect: FlinkDialect,
 ) -> None:
     job_id = flink_backend.new_job_id()
     await running_with_a_checkpoint(client, jar_id, job_id)
@@ -168,14 +228,28 @@ async def test_a_savepoints_format_type_shows_in_its_statistics_and_a_restore_ta
     await client.cancel_job(job_id)
     # A claim mode Flink does not know is refused by its JSON mapper, naming the value; nothing runs.
     refused = flink_backend.new_job_id()
-    code, answer = await call(http, "POST", f"/jars/{jar_id}/run",
-                              run_body(refused, savepointPath=path, **{dialect.claim_mode_field: "BOGUS"}))
+    code, answer = await call(
+        http,
+        "POST",
+        f"/jars/{jar_id}/run",
+        run_body(refused, savepointPath=path, **{dialect.claim_mode_field: "BOGUS"}),
+    )
     assert code == 400 and '"BOGUS"' in answer["errors"][0], answer
     assert await listed_state(client, refused) is None
     restored = flink_backend.new_job_id()
-    assert await client.run_jar(jar_id, entry_class=EXAMPLE_ENTRY_CLASS, parallelism=1, program_args=["--rate", "20"],
-                                job_id=restored, flink_config=NO_RESTARTS, savepoint_path=path,
-                                claim_mode="CLAIM") == restored
+    assert (
+        await client.run_jar(
+            jar_id,
+            entry_class=EXAMPLE_ENTRY_CLASS,
+            parallelism=1,
+            program_args=["--rate", "20"],
+            job_id=restored,
+            flink_config=NO_RESTARTS,
+            savepoint_path=path,
+            claim_mode="CLAIM",
+        )
+        == restored
+    )
     await wait_listed(client, restored, JobState.RUNNING)
 
     async def restored_from() -> str | None:

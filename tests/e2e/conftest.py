@@ -52,8 +52,10 @@ PEERING = "flink-manager"
 # What the tests set beyond deploy/'s settings, however the operator is launched: the example job jar is served
 # over http, and the test servers (the JAR server, S3, the Maven repository) listen on this machine's loopback,
 # which the operator's container reaches as 10.0.2.2 (tests/infra/image/container.py).
-OPERATOR_TEST_ENV = {"FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true",
-                     "FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS": "127.0.0.1,10.0.2.2"}
+OPERATOR_TEST_ENV = {
+    "FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true",
+    "FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS": "127.0.0.1,10.0.2.2",
+}
 # How the operator is launched: as a subprocess (the default), or as the built image. Parametrize `flink_manager`
 # (indirectly) to choose.
 LAUNCHES = ("process", "image")
@@ -67,7 +69,9 @@ _OPERATOR_TEST_FAILED = pytest.StashKey[bool]()
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A failed test that used the operator shows what the operator logged during it (and keeps the log)."""
     report = yield
     if report.failed and "flink_manager" in getattr(item, "fixturenames", ()):
@@ -102,8 +106,14 @@ def installed(real_k8s: ControlPlane) -> ControlPlane:
     """The control plane with crds/ established and deploy/ applied but for the Deployment and its Service:
     the kopf peering CRDs and object, the operator's namespace, ServiceAccount and RBAC."""
     real_k8s.kubectl("apply", "-f", str(CRDS), "-f", str(REPO / "deploy" / DEPLOY_MANIFESTS[0]))
-    real_k8s.kubectl("wait", "--for=condition=Established", *(f"crd/{kind}.{GROUP}" for kind in KINDS),
-                     "crd/clusterkopfpeerings.kopf.dev", "crd/kopfpeerings.kopf.dev", "--timeout=60s")
+    real_k8s.kubectl(
+        "wait",
+        "--for=condition=Established",
+        *(f"crd/{kind}.{GROUP}" for kind in KINDS),
+        "crd/clusterkopfpeerings.kopf.dev",
+        "crd/kopfpeerings.kopf.dev",
+        "--timeout=60s",
+    )
     for name in DEPLOY_MANIFESTS[1:]:
         real_k8s.kubectl("apply", "-f", str(REPO / "deploy" / name))
     # The garbage collector reads discovery every 30 s; restarted, it watches the new kinds at once.
@@ -120,7 +130,9 @@ class JarServer:
     def url_of(self, version: str) -> tuple[str, str]:
         """(URL, sha256) of the jar built against this version (built now if it is not yet)."""
         jar = example_job_jar(version)
-        return f"http://127.0.0.1:{self.port}/{jar.relative_to(self.root)}", hashlib.sha256(jar.read_bytes()).hexdigest()
+        return f"http://127.0.0.1:{self.port}/{jar.relative_to(self.root)}", hashlib.sha256(
+            jar.read_bytes()
+        ).hexdigest()
 
 
 @pytest.fixture(scope="session")
@@ -157,8 +169,13 @@ class Operators:
     Each launch logs under test-logs/; the log is kept when a test failed or the operator did not exit cleanly.
     """
 
-    def __init__(self, request: pytest.FixtureRequest, plane: ControlPlane,
-                 tmp_path_factory: pytest.TempPathFactory, scan: SecretScan) -> None:
+    def __init__(
+        self,
+        request: pytest.FixtureRequest,
+        plane: ControlPlane,
+        tmp_path_factory: pytest.TempPathFactory,
+        scan: SecretScan,
+    ) -> None:
         self.request = request
         self.plane = plane
         self.tmp_path_factory = tmp_path_factory
@@ -179,25 +196,37 @@ class Operators:
             # Debug logs and the metrics page too: what the secret scan reads.
             metrics_port = free_port()
             self.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
-            operator = OperatorProcess(kubeconfig=self.plane.operator_kubeconfig, log_path=log_path,
-                                       work_dir=self.tmp_path_factory.mktemp("operator"),
-                                       env={**OPERATOR_TEST_ENV, "FLINK_MANAGER_METRICS_PORT": str(metrics_port)},
-                                       peering=PEERING, args=["--verbose"])
+            operator = OperatorProcess(
+                kubeconfig=self.plane.operator_kubeconfig,
+                log_path=log_path,
+                work_dir=self.tmp_path_factory.mktemp("operator"),
+                env={**OPERATOR_TEST_ENV, "FLINK_MANAGER_METRICS_PORT": str(metrics_port)},
+                peering=PEERING,
+                args=["--verbose"],
+            )
             identity = f"as {self.plane.operator.user} (kubeconfig)"
         elif how == "image":
             try:
                 image = built_image()
             except ImageNotBuilt as exc:
                 pytest.fail(str(exc), pytrace=False)
-            operator = OperatorContainer(image=image, spec=ContainerSpec.from_deployment(), plane=self.plane,
-                                         log_path=log_path, env=OPERATOR_TEST_ENV)
+            operator = OperatorContainer(
+                image=image,
+                spec=ContainerSpec.from_deployment(),
+                plane=self.plane,
+                log_path=log_path,
+                env=OPERATOR_TEST_ENV,
+            )
             identity = f"as {image}, logged in with a token of its ServiceAccount"
         else:
             raise ValueError(f"no launch {how!r}: one of {LAUNCHES}")
         operator.start()
         self.current, self.launched = operator, how
-        say(self.request.config, f"\nflink-manager operator (pid {operator.pid}) live in "
-                                 f"{operator.startup_seconds:.1f}s {identity} (log: {operator.log_path})")
+        say(
+            self.request.config,
+            f"\nflink-manager operator (pid {operator.pid}) live in "
+            f"{operator.startup_seconds:.1f}s {identity} (log: {operator.log_path})",
+        )
         return operator
 
     def close(self) -> None:
@@ -227,8 +256,12 @@ def secret_scan() -> SecretScan:
 
 
 @pytest.fixture(scope="session")
-def operators(request: pytest.FixtureRequest, installed: ControlPlane, tmp_path_factory: pytest.TempPathFactory,
-              secret_scan: SecretScan) -> Iterator[Operators]:
+def operators(
+    request: pytest.FixtureRequest,
+    installed: ControlPlane,
+    tmp_path_factory: pytest.TempPathFactory,
+    secret_scan: SecretScan,
+) -> Iterator[Operators]:
     """The session's operator, `flink-manager run --peering=flink-manager` watching all namespaces as the
     operator's ServiceAccount; one launch at a time. When the session ends, no Secret value the tests created may
     be in what it logged (at debug level), wrote (status, history, Events) or serves as metrics."""
@@ -250,8 +283,9 @@ def flink_manager(request: pytest.FixtureRequest, operators: Operators) -> Itera
     yield operator
     assert operator.is_running(), f"the operator exited\n{operator.log_tail()}"
     refused = [line for line in operator.log_since(mark).splitlines() if FORBIDDEN.search(line)]
-    assert not refused, "the operator was refused by the API server (deploy/rbac.yaml lacks a permission):\n" + \
-        "\n".join(refused[:20])
+    assert not refused, (
+        "the operator was refused by the API server (deploy/rbac.yaml lacks a permission):\n" + "\n".join(refused[:20])
+    )
 
 
 # -- one test's view ----------------------------------------------------------------------------------------
@@ -260,8 +294,14 @@ def flink_manager(request: pytest.FixtureRequest, operators: Operators) -> Itera
 class EndToEnd:
     """A fresh namespace on the installation, with kubectl as the admin user and Flink's REST API to check against."""
 
-    def __init__(self, plane: ControlPlane, flink: RealFlinkCluster, operator: LaunchedOperator, namespace: str,
-                 jar: tuple[str, str]) -> None:
+    def __init__(
+        self,
+        plane: ControlPlane,
+        flink: RealFlinkCluster,
+        operator: LaunchedOperator,
+        namespace: str,
+        jar: tuple[str, str],
+    ) -> None:
         self.plane = plane
         self.flink = flink
         self.operator = operator
@@ -270,8 +310,7 @@ class EndToEnd:
 
     # -- kubectl
 
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True,
-                timeout: float = TIMEOUT + 30) -> str:
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = TIMEOUT + 30) -> str:
         """`kubectl -n NAMESPACE ARGS…` as the admin; returns stdout (raises KubectlFailed with stderr)."""
         return self.plane.kubectl("-n", self.namespace, *args, input=input, check=check, timeout=timeout).stdout
 
@@ -286,18 +325,22 @@ class EndToEnd:
     def jsonpath(self, resource: str, path: str) -> str:
         return self.kubectl("get", resource, "-o", f"jsonpath={path}")
 
-    def wait(self, resource: str, predicate: Callable[[dict[str, Any]], T], *, timeout: float = TIMEOUT,
-             what: str = "") -> T:
+    def wait(
+        self, resource: str, predicate: Callable[[dict[str, Any]], T], *, timeout: float = TIMEOUT, what: str = ""
+    ) -> T:
         """Wait until `predicate(kubectl get RESOURCE -o json)` is truthy; returns its value."""
+
         def probe() -> T | None:
             body = self.get(resource)
             return predicate(body) if body is not None else None
+
         return wait_for_sync(probe, timeout=timeout, interval=0.5, what=what or f"{resource}")
 
     def wait_phase(self, execution: str, phase: str, *, timeout: float = TIMEOUT) -> dict[str, Any]:
         """`kubectl wait --for=jsonpath={.status.phase}=PHASE`, then the Execution."""
-        self.kubectl("wait", f"--for=jsonpath={{.status.phase}}={phase}", f"fex/{execution}",
-                     f"--timeout={timeout:.0f}s")
+        self.kubectl(
+            "wait", f"--for=jsonpath={{.status.phase}}={phase}", f"fex/{execution}", f"--timeout={timeout:.0f}s"
+        )
         body = self.get(f"fex/{execution}")
         assert body is not None
         return body
@@ -305,8 +348,10 @@ class EndToEnd:
     def describe(self) -> str:
         """What a failure report shows: the resources' status and Events in the namespace, and Flink's jobs."""
         parts = []
-        for title, args in (("resources", ("get", "fc,fa,fjs,fex", "-o", "yaml")),
-                            ("events", ("get", "events", "--sort-by=.lastTimestamp"))):
+        for title, args in (
+            ("resources", ("get", "fc,fa,fjs,fex", "-o", "yaml")),
+            ("events", ("get", "events", "--sort-by=.lastTimestamp")),
+        ):
             try:
                 parts.append(f"--- kubectl {' '.join(args)} ---\n{self.kubectl(*args, timeout=30)}")
             except Exception as exc:  # noqa: BLE001 - a report must not fail on what it cannot read
@@ -346,13 +391,16 @@ class EndToEnd:
         def probe() -> str | None:
             state = self.flink_jobs().get(job_id)
             return state if state in states else None
+
         return wait_for_sync(probe, timeout=timeout, interval=0.2, what=f"Flink job {job_id} in {states}")
 
     def restored_from(self, job_id: str, *, timeout: float = 30.0) -> str:
         """`latest.restored.external_path` of `/jobs/{id}/checkpoints` (cached by Flink for up to 3 s)."""
+
         def probe() -> str | None:
             restored = (self.flink.get_json(f"/jobs/{job_id}/checkpoints").get("latest") or {}).get("restored")
             return restored.get("external_path") if restored else None
+
         return wait_for_sync(probe, timeout=timeout, interval=0.5, what=f"the restore of job {job_id}")
 
 
@@ -369,9 +417,15 @@ def flink_version() -> str:
 
 
 @pytest.fixture
-def e2e(request: pytest.FixtureRequest, installed: ControlPlane, real_flink_clusters: RealFlinkClusters,
-        flink_version: str, flink_manager: LaunchedOperator, job_jars: JarServer,
-        secret_scan: SecretScan) -> Iterator[EndToEnd]:
+def e2e(
+    request: pytest.FixtureRequest,
+    installed: ControlPlane,
+    real_flink_clusters: RealFlinkClusters,
+    flink_version: str,
+    flink_manager: LaunchedOperator,
+    job_jars: JarServer,
+    secret_scan: SecretScan,
+) -> Iterator[EndToEnd]:
     """A fresh namespace and the real Flink of the test's version; the namespace is deleted afterwards (the operator
     stops whatever still runs in it), its Secrets and everything the operator wrote in it going to the session's
     secret scan first. The test's time on that version is printed."""

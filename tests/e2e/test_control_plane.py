@@ -33,37 +33,42 @@ GADGET_CRD: dict[str, Any] = {
         "group": GROUP,
         "scope": "Namespaced",
         "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget", "shortNames": ["gdg"]},
-        "versions": [{
-            "name": "v1",
-            "served": True,
-            "storage": True,
-            "subresources": {"status": {}},
-            "additionalPrinterColumns": [
-                {"name": "Owner", "type": "string", "jsonPath": ".spec.owner"},
-                {"name": "Mode", "type": "string", "jsonPath": ".spec.mode"},
-                {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
-                {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-            ],
-            "schema": {"openAPIV3Schema": {
-                "type": "object",
-                "properties": {
-                    "spec": {
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "additionalPrinterColumns": [
+                    {"name": "Owner", "type": "string", "jsonPath": ".spec.owner"},
+                    {"name": "Mode", "type": "string", "jsonPath": ".spec.mode"},
+                    {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+                    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+                ],
+                "schema": {
+                    "openAPIV3Schema": {
                         "type": "object",
-                        "required": ["owner"],
                         "properties": {
-                            "owner": {
-                                "type": "string",
-                                "x-kubernetes-validations": [{"rule": "self == oldSelf",
-                                                              "message": "owner is immutable"}],
+                            "spec": {
+                                "type": "object",
+                                "required": ["owner"],
+                                "properties": {
+                                    "owner": {
+                                        "type": "string",
+                                        "x-kubernetes-validations": [
+                                            {"rule": "self == oldSelf", "message": "owner is immutable"}
+                                        ],
+                                    },
+                                    "mode": {"type": "string", "enum": ["fast", "slow"], "default": "slow"},
+                                    "size": {"type": "integer", "minimum": 0, "default": 1},
+                                },
                             },
-                            "mode": {"type": "string", "enum": ["fast", "slow"], "default": "slow"},
-                            "size": {"type": "integer", "minimum": 0, "default": 1},
+                            "status": {"type": "object", "properties": {"phase": {"type": "string"}}},
                         },
-                    },
-                    "status": {"type": "object", "properties": {"phase": {"type": "string"}}},
+                    }
                 },
-            }},
-        }],
+            }
+        ],
     },
 }
 
@@ -77,8 +82,12 @@ def pinned_kubernetes_version() -> str:
 
 def gadget(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
     """A Gadget manifest (owner "alice" unless given)."""
-    return {"apiVersion": API_VERSION, "kind": "Gadget", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"owner": "alice", **spec}}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Gadget",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"owner": "alice", **spec},
+    }
 
 
 def create(plane: ControlPlane, *manifests: dict[str, Any], validate: bool = True) -> list[dict[str, Any]]:
@@ -87,8 +96,9 @@ def create(plane: ControlPlane, *manifests: dict[str, Any], validate: bool = Tru
     `validate=False` skips kubectl's own schema check, so that the API server is the one to judge.
     """
     listed = {"apiVersion": "v1", "kind": "List", "items": list(manifests)}
-    created = plane.kubectl("create", "-o", "json", f"--validate={str(validate).lower()}", "-f", "-",
-                            input=json.dumps(listed))
+    created = plane.kubectl(
+        "create", "-o", "json", f"--validate={str(validate).lower()}", "-f", "-", input=json.dumps(listed)
+    )
     # One JSON document per created object, printed one after the other.
     decoder, text, stored = json.JSONDecoder(), created.stdout.strip(), []
     while text:
@@ -111,8 +121,14 @@ def list_items(plane: ControlPlane, *args: str) -> list[dict[str, Any]]:
 
 def owner_reference(owner: dict[str, Any]) -> dict[str, Any]:
     """A controller ownerReference to `owner` that blocks its foreground deletion."""
-    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
-            "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -152,17 +168,21 @@ def test_schema_defaults_are_stored_on_create(plane: ControlPlane, namespace: st
     ("spec", "patch", "field", "reason"),
     [
         pytest.param({"mode": "turbo"}, None, "spec.mode", 'Unsupported value: "turbo"', id="enum-on-create"),
-        pytest.param(None, {"spec": {"mode": "turbo"}}, "spec.mode", 'Unsupported value: "turbo"',
-                     id="enum-on-update"),
+        pytest.param(None, {"spec": {"mode": "turbo"}}, "spec.mode", 'Unsupported value: "turbo"', id="enum-on-update"),
         pytest.param({"size": -1}, None, "spec.size", "should be greater than or equal to 0", id="minimum"),
         pytest.param({"owner": None}, None, "spec.owner", "Required value", id="required"),
-        pytest.param(None, {"spec": {"owner": "mallory"}}, "spec.owner", "owner is immutable",
-                     id="cel-transition-rule"),
+        pytest.param(
+            None, {"spec": {"owner": "mallory"}}, "spec.owner", "owner is immutable", id="cel-transition-rule"
+        ),
     ],
 )
 def test_invalid_spec_is_rejected_naming_the_field(
-    plane: ControlPlane, namespace: str, spec: dict[str, Any] | None, patch: dict[str, Any] | None,
-    field: str, reason: str,
+    plane: ControlPlane,
+    namespace: str,
+    spec: dict[str, Any] | None,
+    patch: dict[str, Any] | None,
+    field: str,
+    reason: str,
 ) -> None:
     if patch is None:
         manifest = gadget("bad", namespace, **(spec or {}))
@@ -179,8 +199,17 @@ def test_invalid_spec_is_rejected_naming_the_field(
 
 def test_kubectl_get_shows_the_printer_columns(plane: ControlPlane, namespace: str) -> None:
     create(plane, gadget("g1", namespace, mode="fast"))
-    plane.kubectl("patch", "gdg", "g1", "-n", namespace, "--subresource=status", "--type=merge",
-                  "-p", '{"status": {"phase": "Ready"}}')
+    plane.kubectl(
+        "patch",
+        "gdg",
+        "g1",
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        '{"status": {"phase": "Ready"}}',
+    )
     header, row = plane.kubectl("get", "gdg", "-n", namespace).stdout.splitlines()
     assert header.split() == ["NAME", "OWNER", "MODE", "PHASE", "AGE"]
     assert row.split()[:4] == ["g1", "alice", "fast", "Ready"]
@@ -188,15 +217,32 @@ def test_kubectl_get_shows_the_printer_columns(plane: ControlPlane, namespace: s
 
 def test_status_is_written_only_through_the_status_subresource(plane: ControlPlane, namespace: str) -> None:
     [created] = create(plane, gadget("g1", namespace))
-    plane.kubectl("patch", "gdg", "g1", "-n", namespace, "--subresource=status", "--type=merge",
-                  "-p", '{"status": {"phase": "Ready"}}')
+    plane.kubectl(
+        "patch",
+        "gdg",
+        "g1",
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        '{"status": {"phase": "Ready"}}',
+    )
     after_status = get(plane, "gdg", "g1", "-n", namespace)
     assert after_status is not None
     assert after_status["status"] == {"phase": "Ready"}
     assert after_status["metadata"]["generation"] == created["metadata"]["generation"]
 
-    plane.kubectl("patch", "gdg", "g1", "-n", namespace, "--type=merge",
-                  "-p", '{"spec": {"size": 2}, "status": {"phase": "Hacked"}}')
+    plane.kubectl(
+        "patch",
+        "gdg",
+        "g1",
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        '{"spec": {"size": 2}, "status": {"phase": "Hacked"}}',
+    )
     after_main = get(plane, "gdg", "g1", "-n", namespace)
     assert after_main is not None
     assert after_main["status"] == {"phase": "Ready"}
@@ -208,12 +254,23 @@ def test_events_about_a_custom_resource_are_listed_and_described(plane: ControlP
     [owner] = create(plane, gadget("g1", namespace))
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     event = {
-        "apiVersion": "v1", "kind": "Event",
+        "apiVersion": "v1",
+        "kind": "Event",
         "metadata": {"name": f"g1.{uuid.uuid4().hex[:12]}", "namespace": namespace},
-        "involvedObject": {"apiVersion": API_VERSION, "kind": "Gadget", "name": "g1", "namespace": namespace,
-                           "uid": owner["metadata"]["uid"]},
-        "reason": "Started", "message": "gadget g1 started", "type": "Normal",
-        "source": {"component": "flink-manager"}, "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+        "involvedObject": {
+            "apiVersion": API_VERSION,
+            "kind": "Gadget",
+            "name": "g1",
+            "namespace": namespace,
+            "uid": owner["metadata"]["uid"],
+        },
+        "reason": "Started",
+        "message": "gadget g1 started",
+        "type": "Normal",
+        "source": {"component": "flink-manager"},
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
     }
     create(plane, event)
     listed = list_items(plane, "events", "-n", namespace, "--field-selector", "involvedObject.name=g1")
@@ -223,10 +280,15 @@ def test_events_about_a_custom_resource_are_listed_and_described(plane: ControlP
 
 def test_lease_updates_are_guarded_by_resource_version(plane: ControlPlane, namespace: str) -> None:
     lease = {
-        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
         "metadata": {"name": "flink-manager", "namespace": namespace},
-        "spec": {"holderIdentity": "operator-a", "leaseDurationSeconds": 15,
-                 "acquireTime": "2026-01-01T00:00:00.000000Z", "renewTime": "2026-01-01T00:00:00.000000Z"},
+        "spec": {
+            "holderIdentity": "operator-a",
+            "leaseDurationSeconds": 15,
+            "acquireTime": "2026-01-01T00:00:00.000000Z",
+            "renewTime": "2026-01-01T00:00:00.000000Z",
+        },
     }
     [first] = create(plane, lease)
     renewed = dict(first, spec=dict(first["spec"], renewTime="2026-01-01T00:00:05.000000Z"))
@@ -250,14 +312,20 @@ def test_lease_updates_are_guarded_by_resource_version(plane: ControlPlane, name
     ],
 )
 def test_deleting_an_owner_cascades_through_the_garbage_collector(
-    plane: ControlPlane, namespace: str, cascade: str, dependents_survive: bool,
+    plane: ControlPlane,
+    namespace: str,
+    cascade: str,
+    dependents_survive: bool,
 ) -> None:
     [owner] = create(plane, gadget("owner", namespace))
     reference = owner_reference(owner)
     child = gadget("child", namespace)
     child["metadata"]["ownerReferences"] = [reference]
-    config = {"apiVersion": "v1", "kind": "ConfigMap",
-              "metadata": {"name": "child", "namespace": namespace, "ownerReferences": [reference]}}
+    config = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "child", "namespace": namespace, "ownerReferences": [reference]},
+    }
     create(plane, child, config)
     dependents = (("gdg", "child"), ("configmap", "child"))
 
@@ -270,15 +338,20 @@ def test_deleting_an_owner_cascades_through_the_garbage_collector(
         # Read right after the owner vanished: foreground deletion removes blocking dependents first.
         return [get(plane, kind, name, "-n", namespace) for kind, name in dependents]
 
-    remaining = wait_for_sync(owner_gone_with_dependents, timeout=GARBAGE_COLLECTION_TIMEOUT, interval=0.5,
-                              what=f"owner deleted ({cascade})")
+    remaining = wait_for_sync(
+        owner_gone_with_dependents, timeout=GARBAGE_COLLECTION_TIMEOUT, interval=0.5, what=f"owner deleted ({cascade})"
+    )
     if dependents_survive:
         assert all(d is not None and not d["metadata"].get("ownerReferences") for d in remaining), remaining
     else:
         if cascade == "foreground":
             assert remaining == [None, None]
-        wait_for_sync(lambda: all(get(plane, kind, name, "-n", namespace) is None for kind, name in dependents),
-                      timeout=GARBAGE_COLLECTION_TIMEOUT, interval=0.5, what=f"dependents collected ({cascade})")
+        wait_for_sync(
+            lambda: all(get(plane, kind, name, "-n", namespace) is None for kind, name in dependents),
+            timeout=GARBAGE_COLLECTION_TIMEOUT,
+            interval=0.5,
+            what=f"dependents collected ({cascade})",
+        )
     print(f"cascade={cascade}: settled {time.monotonic() - began:.1f}s after the delete")
 
 
@@ -288,8 +361,12 @@ def test_deleting_a_namespace_deletes_its_custom_resources(plane: ControlPlane) 
     create(plane, gadget("g1", name))
     began = time.monotonic()
     plane.kubectl("delete", "namespace", name, "--wait=false")
-    wait_for_sync(lambda: get(plane, "namespace", name) is None, timeout=GARBAGE_COLLECTION_TIMEOUT,
-                  interval=0.5, what=f"namespace {name} deleted")
+    wait_for_sync(
+        lambda: get(plane, "namespace", name) is None,
+        timeout=GARBAGE_COLLECTION_TIMEOUT,
+        interval=0.5,
+        what=f"namespace {name} deleted",
+    )
     assert list_items(plane, "gdg", "-A", "--field-selector", f"metadata.namespace={name}") == []
     print(f"namespace deleted {time.monotonic() - began:.1f}s after the delete")
 
@@ -297,21 +374,25 @@ def test_deleting_a_namespace_deletes_its_custom_resources(plane: ControlPlane) 
 @pytest.mark.parametrize(
     "subject",
     [
-        pytest.param({"kind": "ServiceAccount", "name": "flink-manager", "namespace": "flink-manager"},
-                     id="service-account"),
+        pytest.param(
+            {"kind": "ServiceAccount", "name": "flink-manager", "namespace": "flink-manager"}, id="service-account"
+        ),
         pytest.param({"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": OPERATOR_USER}, id="user"),
-        pytest.param({"kind": "Group", "apiGroup": "rbac.authorization.k8s.io",
-                      "name": "system:serviceaccounts:flink-manager"}, id="namespace-group"),
+        pytest.param(
+            {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "system:serviceaccounts:flink-manager"},
+            id="namespace-group",
+        ),
     ],
 )
 def test_operator_lists_gadgets_only_once_a_cluster_role_binding_grants_it(
-    plane: ControlPlane, namespace: str, subject: dict[str, Any],
+    plane: ControlPlane,
+    namespace: str,
+    subject: dict[str, Any],
 ) -> None:
     create(plane, gadget("g1", namespace))
 
     def operator_lists() -> subprocess.CompletedProcess[str]:
-        return plane.kubectl("get", "gadgets", "-A", "-o", "name", kubeconfig=plane.operator_kubeconfig,
-                             check=False)
+        return plane.kubectl("get", "gadgets", "-A", "-o", "name", kubeconfig=plane.operator_kubeconfig, check=False)
 
     def denied() -> subprocess.CompletedProcess[str] | None:
         result = operator_lists()
@@ -329,16 +410,25 @@ def test_operator_lists_gadgets_only_once_a_cluster_role_binding_grants_it(
     try:
         create(
             plane,
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": role},
-             "rules": [{"apiGroups": [GROUP], "resources": ["gadgets"], "verbs": ["get", "list", "watch"]}]},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": role},
-             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-             "subjects": [subject]},
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": {"name": role},
+                "rules": [{"apiGroups": [GROUP], "resources": ["gadgets"], "verbs": ["get", "list", "watch"]}],
+            },
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRoleBinding",
+                "metadata": {"name": role},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                "subjects": [subject],
+            },
         )
         granted = wait_for_sync(allowed, timeout=30, what="operator allowed")
         assert f"gadget.{GROUP}/g1" in granted.stdout.split()
-        cannot_delete = plane.kubectl("auth", "can-i", "delete", f"gadgets.{GROUP}",
-                                      kubeconfig=plane.operator_kubeconfig, check=False)
+        cannot_delete = plane.kubectl(
+            "auth", "can-i", "delete", f"gadgets.{GROUP}", kubeconfig=plane.operator_kubeconfig, check=False
+        )
         assert cannot_delete.stdout.strip() == "no"
     finally:
         plane.kubectl("delete", "clusterrolebinding,clusterrole", role, "--ignore-not-found")

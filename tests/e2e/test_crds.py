@@ -26,8 +26,14 @@ MINIMAL_SPECS = {"FlinkCluster": CLUSTER, "Artifact": ARTIFACT, "JobSpec": JOB_S
 
 
 def manifest(kind: str, name: str, namespace: str, spec: dict[str, Any]) -> str:
-    return json.dumps({"apiVersion": f"{GROUP}/{VERSION}", "kind": kind,
-                       "metadata": {"name": name, "namespace": namespace}, "spec": spec})
+    return json.dumps(
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": kind,
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": spec,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +86,9 @@ def replace_status(plane: ControlPlane, plural: str, name: str, namespace: str, 
     for _ in range(10):
         body = json.loads(plane.kubectl("get", plural, name, "-n", namespace, "-o", "json").stdout)
         body["status"] = status
-        written = plane.kubectl("replace", "--subresource=status", "-f", "-", "-o", "json",
-                                input=json.dumps(body), check=False)
+        written = plane.kubectl(
+            "replace", "--subresource=status", "-f", "-", "-o", "json", input=json.dumps(body), check=False
+        )
         if written.returncode == 0:
             return json.loads(written.stdout)["status"]
         assert "the object has been modified" in written.stderr, written.stderr
@@ -92,7 +99,10 @@ def replace_status(plane: ControlPlane, plural: str, name: str, namespace: str, 
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_status_written_by_the_operator_is_kept_whole(
-    plane: ControlPlane, namespace: str, kind: str, data: st.DataObject,
+    plane: ControlPlane,
+    namespace: str,
+    kind: str,
+    data: st.DataObject,
 ) -> None:
     plural, _, status_model = KINDS[kind]
     name = f"status-{uuid.uuid4().hex[:8]}"

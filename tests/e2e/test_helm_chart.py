@@ -29,8 +29,10 @@ from tests.unit.test_manifests import INSTALLS, effective_rights, find
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CHART = REPO / "deploy" / "helm" / "flink-manager"
 RELEASE = NAMESPACE = "flink-manager"  # so that the ServiceAccount is the one deploy/ binds (and the e2e identity)
-PROFILES = {"default": (), **{path.name.removesuffix("-values.yaml"): (path,)
-                              for path in sorted((CHART / "ci").glob("*-values.yaml"))}}
+PROFILES = {
+    "default": (),
+    **{path.name.removesuffix("-values.yaml"): (path,) for path in sorted((CHART / "ci").glob("*-values.yaml"))},
+}
 KUSTOMIZE = {"default": "base", "ha": "ha", "namespaced": "namespaced", "monitoring": "base"}
 PROMETHEUS_OPERATOR_CRDS = pathlib.Path(__file__).parent / "monitoring" / "prometheus-operator-crds.yaml"
 
@@ -64,15 +66,22 @@ def test_the_documented_profiles_are_tested() -> None:
 
 
 def test_generated_files_are_the_project_crds_and_monitoring_files() -> None:
-    result = subprocess.run(["python3", str(REPO / "tools" / "gen_helm_chart.py"), "--check"], capture_output=True,
-                            text=True, timeout=60, check=False)
+    result = subprocess.run(
+        ["python3", str(REPO / "tools" / "gen_helm_chart.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_the_chart_crds_are_the_project_crds() -> None:
     def documents(paths: list[pathlib.Path]) -> list[Any]:
-        return sorted((d for p in paths for d in yaml.safe_load_all(p.read_text()) if d),
-                      key=lambda d: d["metadata"]["name"])
+        return sorted(
+            (d for p in paths for d in yaml.safe_load_all(p.read_text()) if d), key=lambda d: d["metadata"]["name"]
+        )
+
     project = sorted((REPO / "crds").glob("*.yaml")) + [REPO / "deploy" / "kopf-peering-crds.yaml"]
     assert documents(sorted((CHART / "crds").glob("*.yaml"))) == documents(project)
 
@@ -86,7 +95,8 @@ def test_helm_lint_passes(profile: str) -> None:
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_rbac_equals_the_kustomize_install_of_the_same_profile(
-        profile: str, rendered: dict[str, list[dict[str, Any]]], kustomized: dict[str, list[dict[str, Any]]]) -> None:
+    profile: str, rendered: dict[str, list[dict[str, Any]]], kustomized: dict[str, list[dict[str, Any]]]
+) -> None:
     chart = effective_rights(rendered[profile])
     kustomize = effective_rights(kustomized[KUSTOMIZE[profile]])
     if profile == "namespaced":
@@ -97,10 +107,14 @@ def test_rbac_equals_the_kustomize_install_of_the_same_profile(
         assert all(chart[namespace] == kustomize["flink"] for namespace in namespaces)
     else:
         assert chart == kustomize
-    secret_roles = [o for o in rendered[profile] if o["kind"] in ("Role", "ClusterRole")
-                    and any("secrets" in rule["resources"] for rule in o["rules"])]
-    assert secret_roles and all(o["metadata"]["name"].endswith("-secrets") for o in secret_roles), \
+    secret_roles = [
+        o
+        for o in rendered[profile]
+        if o["kind"] in ("Role", "ClusterRole") and any("secrets" in rule["resources"] for rule in o["rules"])
+    ]
+    assert secret_roles and all(o["metadata"]["name"].endswith("-secrets") for o in secret_roles), (
         "the Secrets right is a role of its own, so it can be bound per namespace or narrowed"
+    )
 
 
 def _pod(objects: list[dict[str, Any]]) -> dict[str, Any]:
@@ -113,13 +127,16 @@ def _comparable(pod: dict[str, Any]) -> dict[str, Any]:
     """The pod as it runs the operator: its container without POD_ID (the chart sets kopf's peering identity)."""
     container = dict(pod["containers"][0])
     container["env"] = [e for e in container["env"] if e["name"] != "POD_ID"]
-    return {**{k: v for k, v in pod.items() if k not in ("containers", "topologySpreadConstraints")},
-            "containers": [container]}
+    return {
+        **{k: v for k, v in pod.items() if k not in ("containers", "topologySpreadConstraints")},
+        "containers": [container],
+    }
 
 
 @pytest.mark.parametrize("profile", ["default", "ha"])
 def test_the_operator_runs_as_the_kustomize_install_runs_it(
-        profile: str, rendered: dict[str, list[dict[str, Any]]], kustomized: dict[str, list[dict[str, Any]]]) -> None:
+    profile: str, rendered: dict[str, list[dict[str, Any]]], kustomized: dict[str, list[dict[str, Any]]]
+) -> None:
     chart, kustomize = _pod(rendered[profile]), _pod(kustomized[KUSTOMIZE[profile]])
     assert _comparable(chart) == _comparable(kustomize)
     assert ("topologySpreadConstraints" in chart) == ("topologySpreadConstraints" in kustomize)
@@ -127,7 +144,8 @@ def test_the_operator_runs_as_the_kustomize_install_runs_it(
 
 
 def test_the_namespaced_profile_watches_its_namespaces_with_a_peering_object_in_each(
-        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
     objects = rendered["namespaced"]
     env = {e["name"]: e.get("value") for e in _pod(objects)["containers"][0]["env"]}
     assert env["FLINK_MANAGER_NAMESPACES"] == "flink,flink-batch"
@@ -136,7 +154,8 @@ def test_the_namespaced_profile_watches_its_namespaces_with_a_peering_object_in_
 
 
 def test_the_ha_profile_runs_two_replicas_with_their_ordinal_as_priority(
-        rendered: dict[str, list[dict[str, Any]]]) -> None:
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
     objects = rendered["ha"]
     statefulset = find(objects, "StatefulSet")[0]
     assert statefulset["spec"]["replicas"] == 2
@@ -152,8 +171,9 @@ def test_the_monitoring_profile_renders_deploy_monitoring(rendered: dict[str, li
     rule = find(objects, "PrometheusRule")[0]
     assert rule["spec"] == yaml.safe_load((REPO / "deploy" / "monitoring" / "alerts.yaml").read_text())
     dashboard = find(objects, "ConfigMap", f"{RELEASE}-dashboard")[0]
-    assert json.loads(dashboard["data"]["flink-manager.json"]) == \
-        json.loads((REPO / "deploy" / "monitoring" / "dashboard.json").read_text())
+    assert json.loads(dashboard["data"]["flink-manager.json"]) == json.loads(
+        (REPO / "deploy" / "monitoring" / "dashboard.json").read_text()
+    )
     monitor = find(objects, "ServiceMonitor")[0]
     service = find(objects, "Service", f"{RELEASE}-metrics")[0]
     assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
@@ -163,22 +183,31 @@ def test_the_monitoring_profile_renders_deploy_monitoring(rendered: dict[str, li
 
 
 def test_private_artifact_hosts_reach_the_operator_as_its_setting() -> None:
-    result = helm("template", RELEASE, str(CHART), "--set", "settings.allowPrivateArtifactHosts={.svc.cluster.local,10.0.0.0/8}")
-    env = {e["name"]: e.get("value") for e in _pod([o for o in yaml.safe_load_all(result.stdout) if o])["containers"][0]["env"]}
+    result = helm(
+        "template", RELEASE, str(CHART), "--set", "settings.allowPrivateArtifactHosts={.svc.cluster.local,10.0.0.0/8}"
+    )
+    env = {
+        e["name"]: e.get("value")
+        for e in _pod([o for o in yaml.safe_load_all(result.stdout) if o])["containers"][0]["env"]
+    }
     settings = Settings.from_env({k: v for k, v in env.items() if v is not None})
     assert settings.allow_private_artifact_hosts == (".svc.cluster.local", "10.0.0.0/8")
 
 
-@pytest.mark.parametrize(("setting", "message"), [
-    ("settings.workers=0", "at '/settings/workers': minimum: got 0, want 1"),
-    ("image.pullPolicy=Sometimes", "at '/image/pullPolicy': value must be one of"),
-    ("watchNamespaces[0]=Team_A", "at '/watchNamespaces/0': 'Team_A' does not match pattern"),
-    ("highAvailability.replicas=1", "at '/highAvailability/replicas': minimum: got 1, want 2"),
-    ("serviceMonitor.interval=often", "at '/serviceMonitor/interval'"),
-    ("replicas=2", "additional properties 'replicas' not allowed"),
-    ("metrics.port=8080", "metrics.port: 8080 is kopf's liveness endpoint"),
-    ("settings.allowPrivateArtifactHosts[0]=a\\,b", "at '/settings/allowPrivateArtifactHosts/0'"),
-], ids=["workers", "pullPolicy", "namespace", "ha replicas", "interval", "unknown key", "liveness port", "host list"])
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("settings.workers=0", "at '/settings/workers': minimum: got 0, want 1"),
+        ("image.pullPolicy=Sometimes", "at '/image/pullPolicy': value must be one of"),
+        ("watchNamespaces[0]=Team_A", "at '/watchNamespaces/0': 'Team_A' does not match pattern"),
+        ("highAvailability.replicas=1", "at '/highAvailability/replicas': minimum: got 1, want 2"),
+        ("serviceMonitor.interval=often", "at '/serviceMonitor/interval'"),
+        ("replicas=2", "additional properties 'replicas' not allowed"),
+        ("metrics.port=8080", "metrics.port: 8080 is kopf's liveness endpoint"),
+        ("settings.allowPrivateArtifactHosts[0]=a\\,b", "at '/settings/allowPrivateArtifactHosts/0'"),
+    ],
+    ids=["workers", "pullPolicy", "namespace", "ha replicas", "interval", "unknown key", "liveness port", "host list"],
+)
 def test_bad_values_are_refused_with_the_field_named(setting: str, message: str) -> None:
     result = helm("template", RELEASE, str(CHART), "--set", setting, check=False)
     assert result.returncode != 0 and message in result.stderr, result.stderr
@@ -186,27 +215,39 @@ def test_bad_values_are_refused_with_the_field_named(setting: str, message: str)
 
 # -- the real kube-apiserver -------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def apiserver(installed: ControlPlane) -> ControlPlane:
     """The e2e control plane (the CRDs and the operator's namespace are there), with the namespaces of the namespaced
     profile and the Prometheus Operator's two CRDs the monitoring profile renders."""
     namespaces = yaml.safe_load((CHART / "ci" / "namespaced-values.yaml").read_text())["watchNamespaces"]
     for namespace in namespaces:
-        installed.kubectl("apply", "-f", "-", input=yaml.safe_dump({"apiVersion": "v1", "kind": "Namespace",
-                                                                     "metadata": {"name": namespace}}))
+        installed.kubectl(
+            "apply",
+            "-f",
+            "-",
+            input=yaml.safe_dump({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}),
+        )
     installed.kubectl("apply", "-f", str(PROMETHEUS_OPERATOR_CRDS))
-    installed.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-                      "crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com")
+    installed.kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/servicemonitors.monitoring.coreos.com",
+        "crd/prometheusrules.monitoring.coreos.com",
+    )
     return installed
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_each_profile_is_accepted_by_the_real_apiserver(profile: str, apiserver: ControlPlane,
-                                                        tmp_path: pathlib.Path) -> None:
+def test_each_profile_is_accepted_by_the_real_apiserver(
+    profile: str, apiserver: ControlPlane, tmp_path: pathlib.Path
+) -> None:
     manifest = tmp_path / f"{profile}.yaml"
     values = [arg for path in PROFILES[profile] for arg in ("-f", str(path))]
-    manifest.write_text(helm("template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--include-crds",
-                             *values).stdout)
+    manifest.write_text(
+        helm("template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--include-crds", *values).stdout
+    )
     result = apiserver.kubectl("apply", "--dry-run=server", "--validate=strict", "-f", str(manifest), check=False)
     assert result.returncode == 0, result.stderr
     created = [line for line in result.stdout.splitlines() if line.strip()]

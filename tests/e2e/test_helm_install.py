@@ -48,8 +48,9 @@ TIMEOUT = 180
 class Installed:
     """The control plane with the chart installed, and the operator running as its Deployment says."""
 
-    def __init__(self, plane: ControlPlane, deployment: dict[str, Any], operator: OperatorProcess,
-                 metrics_port: int) -> None:
+    def __init__(
+        self, plane: ControlPlane, deployment: dict[str, Any], operator: OperatorProcess, metrics_port: int
+    ) -> None:
         self.plane = plane
         self.deployment = deployment
         self.operator = operator
@@ -57,14 +58,20 @@ class Installed:
 
 
 def helm(plane: ControlPlane, *args: str) -> str:
-    result = subprocess.run([str(helm_binary()), *args, "--kubeconfig", str(plane.admin_kubeconfig)],
-                            capture_output=True, text=True, timeout=180, check=False)
+    result = subprocess.run(
+        [str(helm_binary()), *args, "--kubeconfig", str(plane.admin_kubeconfig)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert result.returncode == 0, f"helm {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
 
-def operator_from(deployment: dict[str, Any], plane: ControlPlane, work_dir: pathlib.Path,
-                  metrics_port: int) -> OperatorProcess:
+def operator_from(
+    deployment: dict[str, Any], plane: ControlPlane, work_dir: pathlib.Path, metrics_port: int
+) -> OperatorProcess:
     """An OperatorProcess with the Deployment's arguments and environment. Where a pod and this machine differ:
     the liveness and metrics ports are free ones, the artifact cache is a folder of the test, and http artifact
     URLs are allowed (the example job's JAR is served over http on loopback)."""
@@ -81,10 +88,21 @@ def operator_from(deployment: dict[str, Any], plane: ControlPlane, work_dir: pat
             env[variable["name"]] = f"{deployment['metadata']['name']}-0"  # the pod's name
         else:
             raise AssertionError(f"the Deployment sets {variable['name']} from {variable['valueFrom']}: run it how?")
-    env.update({"FLINK_MANAGER_METRICS_PORT": str(metrics_port), "FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true",
-                "FLINK_MANAGER_ARTIFACT_CACHE_DIR": str(work_dir / "artifacts")})
-    return OperatorProcess(kubeconfig=plane.operator_kubeconfig, log_path=work_dir / "operator.log",
-                           work_dir=work_dir, env=env, peering=peering, args=extra)
+    env.update(
+        {
+            "FLINK_MANAGER_METRICS_PORT": str(metrics_port),
+            "FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true",
+            "FLINK_MANAGER_ARTIFACT_CACHE_DIR": str(work_dir / "artifacts"),
+        }
+    )
+    return OperatorProcess(
+        kubeconfig=plane.operator_kubeconfig,
+        log_path=work_dir / "operator.log",
+        work_dir=work_dir,
+        env=env,
+        peering=peering,
+        args=extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -95,14 +113,29 @@ def chart(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     operator: OperatorProcess | None = None
     try:
         # The example job's JAR is served on loopback, a private address: allowed as a user allows an in-cluster store.
-        out = helm(plane, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--create-namespace",
-                   "--set", "settings.allowPrivateArtifactHosts={127.0.0.1}")
-        say(request.config, f"\nhelm install {RELEASE} deploy/helm/flink-manager on {plane.server_url}: "
-                            f"{out.splitlines()[:4]}")
+        out = helm(
+            plane,
+            "install",
+            RELEASE,
+            str(CHART),
+            "--namespace",
+            NAMESPACE,
+            "--create-namespace",
+            "--set",
+            "settings.allowPrivateArtifactHosts={127.0.0.1}",
+        )
+        say(
+            request.config,
+            f"\nhelm install {RELEASE} deploy/helm/flink-manager on {plane.server_url}: {out.splitlines()[:4]}",
+        )
         # The garbage collector reads discovery every 30 s; restarted, it watches the chart's kinds at once.
         plane.restart_controller_manager()
-        wait_for_sync(lambda: plane.kubectl("get", "fc,fa,fjs,fex", "-A", check=False).returncode == 0,
-                      timeout=60, interval=0.5, what="the chart's CRDs to be served")
+        wait_for_sync(
+            lambda: plane.kubectl("get", "fc,fa,fjs,fex", "-A", check=False).returncode == 0,
+            timeout=60,
+            interval=0.5,
+            what="the chart's CRDs to be served",
+        )
         deployment = json.loads(plane.kubectl("-n", NAMESPACE, "get", "deployment", RELEASE, "-o", "json").stdout)
         metrics_port = free_port()
         operator = operator_from(deployment, plane, tmp_path_factory.mktemp("helm-operator"), metrics_port)
@@ -119,10 +152,12 @@ def chart(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 
 @pytest.fixture(scope="module")
-def prometheus(chart: Installed, request: pytest.FixtureRequest,
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    server = PrometheusServer(tmp_path_factory.mktemp("prometheus"), [f"127.0.0.1:{chart.metrics_port}"],
-                              rule_files=[ALERTS])
+def prometheus(
+    chart: Installed, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PrometheusServer]:
+    server = PrometheusServer(
+        tmp_path_factory.mktemp("prometheus"), [f"127.0.0.1:{chart.metrics_port}"], rule_files=[ALERTS]
+    )
     server.start()
     say(request.config, f"\n{version()} scraping the operator at :{chart.metrics_port} ({server.url})")
     yield server
@@ -134,8 +169,14 @@ def kubectl_plugin(plane: ControlPlane, *args: str, timeout: float = TIMEOUT + 3
     scripts = pathlib.Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("KUBECONFIG", None)
-    result = subprocess.run([str(plane.kubectl_path), "flinkmanager", *args], capture_output=True, text=True,
-                            timeout=timeout, env=env, check=False)
+    result = subprocess.run(
+        [str(plane.kubectl_path), "flinkmanager", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
     assert result.returncode == 0, f"kubectl flinkmanager {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
@@ -149,21 +190,35 @@ def test_the_chart_installs_what_the_operator_needs(chart: Installed) -> None:
     releases = json.loads(helm(plane, "list", "--namespace", NAMESPACE, "-o", "json"))
     assert [(r["name"], r["status"]) for r in releases] == [(RELEASE, "deployed")]
     crds = plane.kubectl("get", "crd", "-o", "name").stdout.split()
-    assert {f"customresourcedefinition.apiextensions.k8s.io/{name}" for name in (
-        "flinkclusters.flinkmanager.io", "artifacts.flinkmanager.io", "jobspecs.flinkmanager.io",
-        "executions.flinkmanager.io", "clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev")} <= set(crds)
+    assert {
+        f"customresourcedefinition.apiextensions.k8s.io/{name}"
+        for name in (
+            "flinkclusters.flinkmanager.io",
+            "artifacts.flinkmanager.io",
+            "jobspecs.flinkmanager.io",
+            "executions.flinkmanager.io",
+            "clusterkopfpeerings.kopf.dev",
+            "kopfpeerings.kopf.dev",
+        )
+    } <= set(crds)
     # The ServiceAccount's identity may do what the operator does, and nothing it does not.
-    for allowed, verb, resource in ((True, "patch", "executions.flinkmanager.io/status"), (True, "get", "secrets"),
-                                    (True, "patch", "clusterkopfpeerings.kopf.dev"), (False, "create", "executions"),
-                                    (False, "list", "secrets"), (False, "create", "pods")):
-        answer = plane.kubectl("auth", "can-i", verb, resource, "-A",
-                               f"--as=system:serviceaccount:{NAMESPACE}:{RELEASE}", check=False).stdout.strip()
+    for allowed, verb, resource in (
+        (True, "patch", "executions.flinkmanager.io/status"),
+        (True, "get", "secrets"),
+        (True, "patch", "clusterkopfpeerings.kopf.dev"),
+        (False, "create", "executions"),
+        (False, "list", "secrets"),
+        (False, "create", "pods"),
+    ):
+        answer = plane.kubectl(
+            "auth", "can-i", verb, resource, "-A", f"--as=system:serviceaccount:{NAMESPACE}:{RELEASE}", check=False
+        ).stdout.strip()
         assert answer == ("yes" if allowed else "no"), f"{verb} {resource}: {answer}"
 
 
 def test_the_installed_operator_runs_the_lifecycle_driven_by_the_kubectl_plugin_and_prometheus_sees_it(
-        chart: Installed, prometheus: PrometheusServer, real_flink: RealFlinkCluster,
-        job_jar_url: tuple[str, str]) -> None:
+    chart: Installed, prometheus: PrometheusServer, real_flink: RealFlinkCluster, job_jar_url: tuple[str, str]
+) -> None:
     plane, operator = chart.plane, chart.operator
     mark = operator.mark()
     namespace = f"helm-{uuid.uuid4().hex[:8]}"
@@ -180,11 +235,13 @@ def test_the_installed_operator_runs_the_lifecycle_driven_by_the_kubectl_plugin_
     out = kubectl_plugin(plane, "stop", EXECUTION, "--wait", "-n", namespace, *admin)
     assert "Stopped" in out, out
     kubectl_plugin(plane, "-n", namespace, *admin, "resume", EXECUTION, "--wait")
-    kubectl_plugin(plane, "restart", EXECUTION, "--wait", f"--namespace={namespace}",
-                   f"--kubeconfig={plane.admin_kubeconfig}")
+    kubectl_plugin(
+        plane, "restart", EXECUTION, "--wait", f"--namespace={namespace}", f"--kubeconfig={plane.admin_kubeconfig}"
+    )
     contexts = yaml.safe_load(plane.admin_kubeconfig.read_text())["contexts"]
-    out = kubectl_plugin(plane, "savepoint", EXECUTION, "--wait", "-n", namespace, *admin,
-                         "--context", contexts[0]["name"])
+    out = kubectl_plugin(
+        plane, "savepoint", EXECUTION, "--wait", "-n", namespace, *admin, "--context", contexts[0]["name"]
+    )
     body = e2e.get(f"fex/{EXECUTION}")
     assert body is not None
     assert history(body) == ["START", "STOP", "START", "RESTART", "SAVEPOINT"]
@@ -207,22 +264,28 @@ def test_the_installed_operator_runs_the_lifecycle_driven_by_the_kubectl_plugin_
     assert [float(s["value"][1]) for s in prometheus.query("flink_manager_active")] == [1.0]
     running = prometheus.query(f'sum(flink_manager_execution_phase{{namespace="{namespace}", phase="Running"}})')
     assert [float(s["value"][1]) for s in running] == [1.0]
-    latency = prometheus.query('sum by (cluster, call) (flink_manager_flink_request_seconds_count{namespace="'
-                               f'{namespace}", call="jobs_overview"}})')
+    latency = prometheus.query(
+        'sum by (cluster, call) (flink_manager_flink_request_seconds_count{namespace="'
+        f'{namespace}", call="jobs_overview"}})'
+    )
     assert [s["metric"]["cluster"] for s in latency] == ["default"]
 
     assert not FORBIDDEN.search(operator.log_since(mark)), "the chart's RBAC refused the operator a call"
 
 
 def test_prometheus_evaluates_every_alert_and_dashboard_query_on_the_scraped_metrics(
-        chart: Installed, prometheus: PrometheusServer) -> None:
+    chart: Installed, prometheus: PrometheusServer
+) -> None:
     for _, expr in dashboard_queries() + [(rule["alert"], rule["expr"]) for rule in alert_rules()]:
         prometheus.query(expr)  # raises with Prometheus' error when it cannot evaluate it
 
     def evaluated() -> list[dict[str, Any]] | None:
         rules = [r for g in prometheus.api("rules")["groups"] for r in g["rules"]]
-        return rules if rules and all(r.get("lastEvaluation", "").startswith("2") and r["health"] == "ok"
-                                      for r in rules) else None
+        return (
+            rules
+            if rules and all(r.get("lastEvaluation", "").startswith("2") and r["health"] == "ok" for r in rules)
+            else None
+        )
 
     rules = wait_for_sync(evaluated, timeout=30, interval=0.5, what="Prometheus to evaluate every alert")
     assert sorted(r["name"] for r in rules) == sorted(rule["alert"] for rule in alert_rules())

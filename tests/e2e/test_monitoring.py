@@ -36,9 +36,34 @@ TARGET_LABELS = {"job", "instance", "namespace", "pod", "service", "container", 
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$namespace": ".*"}
 
 PROMQL_KEYWORDS = {
-    "and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left", "group_right",
-    "inf", "nan", "atan2", "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
-    "bottomk", "topk", "quantile", "limitk", "limit_ratio",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "inf",
+    "nan",
+    "atan2",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "group",
+    "stddev",
+    "stdvar",
+    "count",
+    "count_values",
+    "bottomk",
+    "topk",
+    "quantile",
+    "limitk",
+    "limit_ratio",
 }
 
 
@@ -72,6 +97,7 @@ def all_queries() -> list[tuple[str, str]]:
 
 # -- what the operator exports ---------------------------------------------------------------------------------
 
+
 def exported_series() -> dict[str, set[str]]:
     """Sample name → label names, for every metric family in the operator's registry (with no object in the cache:
     families are declared whether or not they have samples). The label names come from the declarations, as
@@ -83,8 +109,9 @@ def exported_series() -> dict[str, set[str]]:
         declared = getattr(collector, "_labelnames", None)
         for family in collector.describe():  # type: ignore[attr-defined]
             labels = set(declared if declared is not None else family._labelnames)
-            suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"),
-                        "gauge": ("",)}.get(family.type)
+            suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}.get(
+                family.type
+            )
             assert suffixes is not None, f"{family.name}: a {family.type}, which this test does not know"
             for suffix in suffixes:
                 series[family.name + suffix] = labels | ({"le"} if suffix == "_bucket" else set())
@@ -120,32 +147,47 @@ def names_in(expr: str) -> tuple[set[str], dict[str, set[str]], set[str]]:
     return metrics, matchers, grouping
 
 
-@pytest.mark.parametrize("expr", ['sum by (kind) (rate(a_total{outcome="error", kind=~"E.*"}[5m])) > 0.5',
-                                  'x == 1 unless on (namespace, name) (y >= on (namespace, name) z)',
-                                  'histogram_quantile(0.95, sum by (le) (rate(h_bucket[1m])))'])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        'sum by (kind) (rate(a_total{outcome="error", kind=~"E.*"}[5m])) > 0.5',
+        "x == 1 unless on (namespace, name) (y >= on (namespace, name) z)",
+        "histogram_quantile(0.95, sum by (le) (rate(h_bucket[1m])))",
+    ],
+)
 def test_names_in_reads_metrics_labels_and_grouping(expr: str) -> None:
     """The reader of PromQL that the tests below rely on."""
     expected = {
-        'sum by (kind) (rate(a_total{outcome="error", kind=~"E.*"}[5m])) > 0.5':
-            ({"a_total"}, {"a_total": {"outcome", "kind"}}, {"kind"}),
-        'x == 1 unless on (namespace, name) (y >= on (namespace, name) z)':
-            ({"x", "y", "z"}, {}, {"namespace", "name"}),
-        'histogram_quantile(0.95, sum by (le) (rate(h_bucket[1m])))': ({"h_bucket"}, {}, {"le"}),
+        'sum by (kind) (rate(a_total{outcome="error", kind=~"E.*"}[5m])) > 0.5': (
+            {"a_total"},
+            {"a_total": {"outcome", "kind"}},
+            {"kind"},
+        ),
+        "x == 1 unless on (namespace, name) (y >= on (namespace, name) z)": (
+            {"x", "y", "z"},
+            {},
+            {"namespace", "name"},
+        ),
+        "histogram_quantile(0.95, sum by (le) (rate(h_bucket[1m])))": ({"h_bucket"}, {}, {"le"}),
     }
     assert names_in(expr) == expected[expr]
 
 
 # -- the tests -------------------------------------------------------------------------------------------------
 
+
 def test_every_alert_fires_and_stays_quiet_as_its_promtool_tests_say() -> None:
-    result = subprocess.run([promtool(), "test", "rules", str(ALERT_TESTS)], capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = subprocess.run(
+        [promtool(), "test", "rules", str(ALERT_TESTS)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_every_alert_is_tested_firing() -> None:
     tests = yaml.safe_load(ALERT_TESTS.read_text())["tests"]
-    fired = {case["alertname"] for test in tests for case in test.get("alert_rule_test") or () if case.get("exp_alerts")}
+    fired = {
+        case["alertname"] for test in tests for case in test.get("alert_rule_test") or () if case.get("exp_alerts")
+    }
     assert {rule["alert"] for rule in alert_rules()} - fired == set()
 
 

@@ -78,7 +78,7 @@ def listening_ports(pid: int) -> set[int]:
     for fd in pathlib.Path(f"/proc/{pid}/fd").iterdir():
         target = str(fd.readlink()) if fd.is_symlink() else ""
         if target.startswith("socket:["):
-            inodes.add(target[len("socket:["):-1])
+            inodes.add(target[len("socket:[") : -1])
     ports = set()
     for table in ("tcp", "tcp6"):
         for row in pathlib.Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
@@ -105,7 +105,8 @@ def test_the_image_is_what_the_deployment_runs(operator_image: str, spec: Contai
 
 @IMAGE_LAUNCH
 def test_the_container_runs_with_exactly_what_the_deployment_gives_it(
-    flink_manager: LaunchedOperator, spec: ContainerSpec,
+    flink_manager: LaunchedOperator,
+    spec: ContainerSpec,
 ) -> None:
     operator = container(flink_manager)
     pid = operator.host_pid()
@@ -122,17 +123,26 @@ def test_the_container_runs_with_exactly_what_the_deployment_gives_it(
     # The root filesystem is read-only; the only places it can write are the Deployment's emptyDirs.
     mounted = mounts(pid)
     assert "ro" in mounted["/"]
-    writable = {point for point, options in mounted.items() if "rw" in options and point not in ENGINE_FILES
-                and not point.startswith(KERNEL_TREES)}
+    writable = {
+        point
+        for point, options in mounted.items()
+        if "rw" in options and point not in ENGINE_FILES and not point.startswith(KERNEL_TREES)
+    }
     assert writable == set(spec.empty_dirs)
     # /var/run links to /run in the image: the engine mounts the ServiceAccount's files where the link leads.
-    service_account = [options for point, options in mounted.items()
-                       if point in (SERVICE_ACCOUNT_MOUNT, SERVICE_ACCOUNT_MOUNT.removeprefix("/var"))]
+    service_account = [
+        options
+        for point, options in mounted.items()
+        if point in (SERVICE_ACCOUNT_MOUNT, SERVICE_ACCOUNT_MOUNT.removeprefix("/var"))
+    ]
     assert service_account and "ro" in service_account[0]
 
     # As in a pod: no kubeconfig, the kubernetes Service's address.
-    environ = dict(item.split("=", 1) for item in
-                   pathlib.Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0") if "=" in item)
+    environ = dict(
+        item.split("=", 1)
+        for item in pathlib.Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+        if "=" in item
+    )
     assert "KUBECONFIG" not in environ
     assert environ["KUBERNETES_SERVICE_PORT"] == "443"
 
@@ -148,7 +158,10 @@ def test_the_container_runs_with_exactly_what_the_deployment_gives_it(
 
 @IMAGE_LAUNCH
 def test_verified_jars_are_kept_in_an_emptydir_of_the_deployment(
-    flink_manager: LaunchedOperator, spec: ContainerSpec, installed: ControlPlane, job_jar_url: tuple[str, str],
+    flink_manager: LaunchedOperator,
+    spec: ContainerSpec,
+    installed: ControlPlane,
+    job_jar_url: tuple[str, str],
 ) -> None:
     """FLINK_MANAGER_ARTIFACT_CACHE_DIR lies in one of the Deployment's emptyDirs: on the read-only root filesystem
     the operator could keep a fetched JAR nowhere else, and the Artifact would not become Ready."""
@@ -159,8 +172,12 @@ def test_verified_jars_are_kept_in_an_emptydir_of_the_deployment(
     namespace = f"e2e-image-{uuid.uuid4().hex[:8]}"
     installed.kubectl("create", "namespace", namespace)
     try:
-        artifact = {"apiVersion": "flinkmanager.io/v1alpha1", "kind": "Artifact", "metadata": {"name": "job"},
-                    "spec": {"url": operator.reach(url), "sha256": sha256}}
+        artifact = {
+            "apiVersion": "flinkmanager.io/v1alpha1",
+            "kind": "Artifact",
+            "metadata": {"name": "job"},
+            "spec": {"url": operator.reach(url), "sha256": sha256},
+        }
         installed.kubectl("-n", namespace, "apply", "-f", "-", input=yaml.safe_dump(artifact))
         installed.kubectl("-n", namespace, "wait", "--for=condition=Ready", "fa/job", "--timeout=120s")
         kept = pathlib.Path(f"/proc/{operator.host_pid()}/root") / cache_dir.lstrip("/") / f"{sha256}.jar"
@@ -186,8 +203,11 @@ print(json.dumps({
     "sources": [p for p in ("/src", "/opt/flink-manager/src") if os.path.exists(p)],
 }))
 """
-    found: dict[str, Any] = json.loads(engine("run", "--rm", "--network=none", "--read-only", "--entrypoint",
-                                              "python3", operator_image, "-c", script).stdout)
+    found: dict[str, Any] = json.loads(
+        engine(
+            "run", "--rm", "--network=none", "--read-only", "--entrypoint", "python3", operator_image, "-c", script
+        ).stdout
+    )
     assert "flink-manager" in found["distributions"]
     assert "flink-manager-dev" not in found["distributions"]
     assert found["modules"] == {"flink_manager": True, "flink_manager_dev": False, "kmock": False, "pip": False}

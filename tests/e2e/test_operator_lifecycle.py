@@ -44,11 +44,20 @@ RUNS = [("process", version) for version in E2E_VERSIONS] + [("image", NEWEST.ve
 
 
 @pytest.mark.parametrize(("flink_manager", "flink_version"), RUNS, indirect=["flink_manager"])
-def test_the_quickstart_runs_stops_resumes_restarts_and_is_deleted_on_real_flink(e2e: EndToEnd, flink_version: str) -> None:
+def test_the_quickstart_runs_stops_resumes_restarts_and_is_deleted_on_real_flink(
+    e2e: EndToEnd, flink_version: str
+) -> None:
     # Apply the quickstart; the Execution becomes Ready with a RUNNING job in Flink.
     e2e.apply(*e2e.quickstart())
-    e2e.kubectl("wait", "--for=condition=Ready", "fc/default", "fa/stateful-counter", "fjs/stateful-counter", FEX,
-                "--timeout=180s")
+    e2e.kubectl(
+        "wait",
+        "--for=condition=Ready",
+        "fc/default",
+        "fa/stateful-counter",
+        "fjs/stateful-counter",
+        FEX,
+        "--timeout=180s",
+    )
     assert e2e.jsonpath("fc/default", "{.status.flinkVersion}") == flink_version  # the VERSION of `kubectl get fc`
     first = e2e.jsonpath(FEX, "{.status.flinkJobId}")
     assert len(first) == 32
@@ -78,8 +87,13 @@ def test_the_quickstart_runs_stops_resumes_restarts_and_is_deleted_on_real_flink
 
     # Resume: a new job id, restored from that savepoint according to Flink's checkpoint statistics.
     e2e.kubectl("patch", FEX, "--type=merge", "-p", json.dumps({"spec": {"state": "Running"}}))
-    resumed = e2e.wait(FEX, lambda b: b if status(b).get("phase") == "Running"
-                       and status(b).get("flinkJobId") not in (None, first) else None, what="the resumed run")
+    resumed = e2e.wait(
+        FEX,
+        lambda b: (
+            b if status(b).get("phase") == "Running" and status(b).get("flinkJobId") not in (None, first) else None
+        ),
+        what="the resumed run",
+    )
     second = status(resumed)["flinkJobId"]
     e2e.wait_flink_state(second, "RUNNING")
     assert e2e.restored_from(second) == savepoint
@@ -88,8 +102,11 @@ def test_the_quickstart_runs_stops_resumes_restarts_and_is_deleted_on_real_flink
 
     # restartNonce: a new attempt, restored from the savepoint the restart took.
     e2e.kubectl("patch", FEX, "--type=merge", "-p", json.dumps({"spec": {"restartNonce": 1}}))
-    restarted = e2e.wait(FEX, lambda b: b if "RESTART" in actions(b) and status(b).get("phase") == "Running"
-                         else None, what="the restarted run")
+    restarted = e2e.wait(
+        FEX,
+        lambda b: b if "RESTART" in actions(b) and status(b).get("phase") == "Running" else None,
+        what="the restarted run",
+    )
     third = status(restarted)["flinkJobId"]
     assert third not in (first, second)
     assert status(restarted)["attempt"] == status(resumed)["attempt"] + 1
@@ -104,7 +121,8 @@ def test_the_quickstart_runs_stops_resumes_restarts_and_is_deleted_on_real_flink
     e2e.kubectl("delete", "fjs/stateful-counter", "--wait=false")
     e2e.kubectl("wait", "--for=delete", FEX, "fjs/stateful-counter", "--timeout=120s")
     assert e2e.flink_jobs()[third] == "FINISHED"  # deletionPolicy: savepoint
-    events = json.loads(e2e.kubectl("get", "events", "--field-selector", f"involvedObject.name={EXECUTION}",
-                                    "-o", "json"))["items"]
+    events = json.loads(
+        e2e.kubectl("get", "events", "--field-selector", f"involvedObject.name={EXECUTION}", "-o", "json")
+    )["items"]
     reasons = [event["reason"] for event in events]
     assert "Delete" in reasons and "Restart" in reasons and "Stop" in reasons

@@ -22,8 +22,7 @@ RBAC = pathlib.Path(__file__).resolve().parents[2] / "deploy" / "rbac.yaml"
 
 def can_i(plane: ControlPlane, verb: str, resource: str, *scope: str) -> str:
     """`kubectl auth can-i` with the operator's own kubeconfig: "yes" or "no"."""
-    result = plane.kubectl("auth", "can-i", verb, resource, *scope, kubeconfig=plane.operator_kubeconfig,
-                           check=False)
+    result = plane.kubectl("auth", "can-i", verb, resource, *scope, kubeconfig=plane.operator_kubeconfig, check=False)
     return result.stdout.strip()
 
 
@@ -64,8 +63,11 @@ def every_users_rights(plane: ControlPlane) -> Rights:
     """What the cluster's own bindings grant every authenticated user or ServiceAccount (self reviews and the like)."""
     groups = {"system:authenticated", "system:serviceaccounts", "system:serviceaccounts:flink-manager"}
     bindings = json.loads(plane.kubectl("get", "clusterrolebindings", "-o", "json").stdout)["items"]
-    names = {b["roleRef"]["name"] for b in bindings
-             if any(s["kind"] == "Group" and s["name"] in groups for s in b.get("subjects") or ())}
+    names = {
+        b["roleRef"]["name"]
+        for b in bindings
+        if any(s["kind"] == "Group" and s["name"] in groups for s in b.get("subjects") or ())
+    }
     roles = json.loads(plane.kubectl("get", "clusterroles", "-o", "json").stdout)["items"]
     return rights_of([role for role in roles if role["metadata"]["name"] in names])
 
@@ -97,8 +99,9 @@ def test_the_operator_may_do_exactly_what_deploy_grants(installed: ControlPlane)
         pytest.param("impersonate", "users", (), id="impersonate"),
     ],
 )
-def test_the_operator_is_refused_anything_else(installed: ControlPlane, verb: str, resource: str,
-                                               scope: tuple[str, ...]) -> None:
+def test_the_operator_is_refused_anything_else(
+    installed: ControlPlane, verb: str, resource: str, scope: tuple[str, ...]
+) -> None:
     assert can_i(installed, verb, resource, *scope) == "no"
 
 
@@ -107,20 +110,23 @@ def test_the_api_server_refuses_the_operator_token_a_write_rbac_does_not_grant(i
     refused = installed.kubectl("get", "secrets", "-A", kubeconfig=installed.operator_kubeconfig, check=False)
     assert refused.returncode != 0
     assert f'User "{OPERATOR_USER}" cannot list resource "secrets"' in refused.stderr
-    allowed = installed.kubectl("get", "executions.flinkmanager.io", "-A",
-                                kubeconfig=installed.operator_kubeconfig, check=False)
+    allowed = installed.kubectl(
+        "get", "executions.flinkmanager.io", "-A", kubeconfig=installed.operator_kubeconfig, check=False
+    )
     assert allowed.returncode == 0, allowed.stderr
 
 
 def test_the_operator_identity_is_the_service_account_deploy_binds(installed: ControlPlane) -> None:
-    who: dict[str, Any] = yaml.safe_load(installed.kubectl("auth", "whoami", "-o", "yaml",
-                                                           kubeconfig=installed.operator_kubeconfig).stdout)
+    who: dict[str, Any] = yaml.safe_load(
+        installed.kubectl("auth", "whoami", "-o", "yaml", kubeconfig=installed.operator_kubeconfig).stdout
+    )
     assert who["status"]["userInfo"]["username"] == OPERATOR_USER
     assert "system:serviceaccounts:flink-manager" in who["status"]["userInfo"]["groups"]
 
 
-def test_the_operator_keeps_alive_in_the_peering_of_deploy(installed: ControlPlane,
-                                                           flink_manager: LaunchedOperator) -> None:
+def test_the_operator_keeps_alive_in_the_peering_of_deploy(
+    installed: ControlPlane, flink_manager: LaunchedOperator
+) -> None:
     """Run as deploy/deployment.yaml runs it (--peering=flink-manager): its keep-alives reach the peering object."""
 
     def keepalives() -> dict[str, Any] | None:

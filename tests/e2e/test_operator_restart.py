@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.real_k8s, pytest.mark.real_flink]
 
 EXECUTION = "stateful-counter-1"
 FEX = f"fex/{EXECUTION}"
-SAMPLE = re.compile(r'^(flink_manager_\w+)\{([^}]*)\} ([0-9.e+-]+)$')
+SAMPLE = re.compile(r"^(flink_manager_\w+)\{([^}]*)\} ([0-9.e+-]+)$")
 
 
 def metric(url: str, name: str, **labels: str) -> float:
@@ -40,13 +40,16 @@ def metric(url: str, name: str, **labels: str) -> float:
 
 
 def execution_events(e2e: EndToEnd) -> list[tuple[str, str, int]]:
-    items = json.loads(e2e.kubectl("get", "events", "--field-selector", f"involvedObject.name={EXECUTION}",
-                                   "-o", "json"))["items"]
+    items = json.loads(
+        e2e.kubectl("get", "events", "--field-selector", f"involvedObject.name={EXECUTION}", "-o", "json")
+    )["items"]
     return sorted((item["metadata"]["name"], item["reason"], item.get("count", 1)) for item in items)
 
 
 def test_a_new_operator_process_resumes_a_running_execution_without_writing(
-    e2e: EndToEnd, flink_manager: LaunchedOperator, tmp_path: pathlib.Path,
+    e2e: EndToEnd,
+    flink_manager: LaunchedOperator,
+    tmp_path: pathlib.Path,
 ) -> None:
     e2e.apply(*e2e.quickstart())
     e2e.kubectl("wait", "--for=condition=Ready", FEX, "--timeout=180s")
@@ -59,9 +62,14 @@ def test_a_new_operator_process_resumes_a_running_execution_without_writing(
     flink_manager.stop()  # the session's operator leaves; a fresh process watching only this namespace takes over
     port = free_port()
     successor = OperatorProcess(
-        kubeconfig=e2e.plane.operator_kubeconfig, log_path=tmp_path / "successor.log", work_dir=tmp_path / "work",
-        env={"FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true", "FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS": "127.0.0.1",
-             "FLINK_MANAGER_METRICS_PORT": str(port)},
+        kubeconfig=e2e.plane.operator_kubeconfig,
+        log_path=tmp_path / "successor.log",
+        work_dir=tmp_path / "work",
+        env={
+            "FLINK_MANAGER_ALLOW_INSECURE_ARTIFACTS": "true",
+            "FLINK_MANAGER_ALLOW_PRIVATE_ARTIFACT_HOSTS": "127.0.0.1",
+            "FLINK_MANAGER_METRICS_PORT": str(port),
+        },
         args=["--namespace", e2e.namespace],
     )
     metrics = f"http://127.0.0.1:{port}/metrics"
@@ -69,11 +77,19 @@ def test_a_new_operator_process_resumes_a_running_execution_without_writing(
         successor.start()
         # The first poll of /jobs/overview queues the Execution (its job is news to this process); by the second,
         # that reconcile is long done. The quickstart polls every 5 s.
-        wait_for_sync(lambda: metric(metrics, "flink_manager_flink_request_seconds_count", call="jobs_overview") >= 2
-                      and metric(metrics, "flink_manager_queue_depth") == 0
-                      and all(metric(metrics, "flink_manager_reconciles_total", kind=kind) >= 1
-                              for kind in ("Execution", "JobSpec", "Artifact")),
-                      timeout=60, interval=0.2, what="the successor to poll Flink twice and reconcile every object")
+        wait_for_sync(
+            lambda: (
+                metric(metrics, "flink_manager_flink_request_seconds_count", call="jobs_overview") >= 2
+                and metric(metrics, "flink_manager_queue_depth") == 0
+                and all(
+                    metric(metrics, "flink_manager_reconciles_total", kind=kind) >= 1
+                    for kind in ("Execution", "JobSpec", "Artifact")
+                )
+            ),
+            timeout=60,
+            interval=0.2,
+            what="the successor to poll Flink twice and reconcile every object",
+        )
         log = successor.log_tail()
         assert metric(metrics, "flink_manager_kubernetes_writes_total", resource="events") == 0, log
         assert metric(metrics, "flink_manager_kubernetes_writes_total", resource="executions") == 0, log

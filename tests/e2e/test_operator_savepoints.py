@@ -18,8 +18,11 @@ def status(body: dict[str, Any]) -> dict[str, Any]:
 
 def periodic_savepoints(body: dict[str, Any]) -> list[str]:
     """The paths of the PERIODIC savepoints the history records, oldest first."""
-    return [entry["details"]["savepointPath"] for entry in status(body).get("history", [])
-            if entry["action"] == "SAVEPOINT" and entry["details"].get("reason") == "PERIODIC"]
+    return [
+        entry["details"]["savepointPath"]
+        for entry in status(body).get("history", [])
+        if entry["action"] == "SAVEPOINT" and entry["details"].get("reason") == "PERIODIC"
+    ]
 
 
 def test_periodic_savepoints_are_taken_and_trimmed_ones_removed_from_disk(e2e: EndToEnd) -> None:
@@ -30,9 +33,17 @@ def test_periodic_savepoints_are_taken_and_trimmed_ones_removed_from_disk(e2e: E
     running = e2e.wait_phase("periodic", "Running", timeout=180)
     job_id = status(running)["flinkJobId"]
 
-    body = e2e.wait("fex/periodic", lambda b: b if len(periodic_savepoints(b)) >= 2
-                    and len(status(b).get("savepoints", [])) == 1 and not status(b).get("pending") else None,
-                    what="two periodic savepoints, all but the newest disposed")
+    body = e2e.wait(
+        "fex/periodic",
+        lambda b: (
+            b
+            if len(periodic_savepoints(b)) >= 2
+            and len(status(b).get("savepoints", [])) == 1
+            and not status(b).get("pending")
+            else None
+        ),
+        what="two periodic savepoints, all but the newest disposed",
+    )
     taken = periodic_savepoints(body)
     kept = [s["path"] for s in status(body)["savepoints"]]
     assert status(body)["flinkJobId"] == job_id  # savepoints do not restart the job

@@ -51,15 +51,31 @@ class EmbeddedControlPlane:
         """Run `fn(api)` on the server's event loop."""
         return self.threaded.call(fn)
 
-    def kubectl(self, *args: str, kubeconfig: str | os.PathLike[str] | None = None, input: str | None = None,
-                check: bool = True, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self,
+        *args: str,
+        kubeconfig: str | os.PathLike[str] | None = None,
+        input: str | None = None,
+        check: bool = True,
+        timeout: float = 60.0,
+    ) -> subprocess.CompletedProcess[str]:
         """Run kubectl against this server (skips the test when no kubectl is available)."""
         if self.kubectl_path is None:
             pytest.skip("kubectl is not available (build it with tests/infra/kube/build.sh)")
-        env = dict(os.environ, KUBECONFIG=str(kubeconfig or self.admin_kubeconfig),
-                   KUBECACHEDIR=str(self.workdir / "kubectl-cache"))
-        return subprocess.run([self.kubectl_path, *args], input=input, capture_output=True, text=True, env=env,
-                              check=check, timeout=timeout)
+        env = dict(
+            os.environ,
+            KUBECONFIG=str(kubeconfig or self.admin_kubeconfig),
+            KUBECACHEDIR=str(self.workdir / "kubectl-cache"),
+        )
+        return subprocess.run(
+            [self.kubectl_path, *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=check,
+            timeout=timeout,
+        )
 
 
 @pytest.fixture

@@ -22,9 +22,10 @@ def example_job_jar(version: str = NEWEST.version) -> pathlib.Path:
     once when it is up to date."""
     result = subprocess.run([str(BUILD_SCRIPT), version], capture_output=True, text=True, timeout=300, check=False)
     if result.returncode != 0:
-        raise JobJarBuildError(f"{BUILD_SCRIPT} {version} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+        raise JobJarBuildError(
+            f"{BUILD_SCRIPT} {version} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+        )
     jar = pathlib.Path(result.stdout.strip().splitlines()[-1])
     if not jar.is_file():
         raise JobJarBuildError(f"{BUILD_SCRIPT} did not produce {jar}")
     return jar
-

@@ -66,7 +66,11 @@ class LaunchedOperator:
         (self.log_path.with_suffix(".command")).write_text(" ".join(self.command) + "\n")
         with self.log_path.open("ab") as output:
             self._process = subprocess.Popen(
-                self.command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, cwd=self.cwd,
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                cwd=self.cwd,
                 env=self.env,
                 preexec_fn=die_with_parent if threading.current_thread() is threading.main_thread() else None,
             )
@@ -78,7 +82,9 @@ class LaunchedOperator:
             return "alive" if self._healthy() else None
 
         try:
-            outcome = wait_for_sync(alive_or_exited, timeout=timeout, interval=0.1, what="the operator's liveness probe")
+            outcome = wait_for_sync(
+                alive_or_exited, timeout=timeout, interval=0.1, what="the operator's liveness probe"
+            )
         except AssertionError as exc:
             self.stop()
             raise OperatorStartupError(f"{exc}\n{self.log_tail()}") from None
@@ -150,8 +156,13 @@ class OperatorProcess(LaunchedOperator):
         self.cwd = work_dir
         self.liveness_port = free_port()
         self.liveness_url = f"http://127.0.0.1:{self.liveness_port}/healthz"
-        self.command = [*operator_command(), f"--peering={peering}" if peering else "--standalone",
-                        f"--liveness={self.liveness_url}", "--log-format=text", *args]
+        self.command = [
+            *operator_command(),
+            f"--peering={peering}" if peering else "--standalone",
+            f"--liveness={self.liveness_url}",
+            "--log-format=text",
+            *args,
+        ]
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("FLINK_MANAGER_") and k != "KUBECONFIG"},
             "KUBECONFIG": str(kubeconfig),

@@ -40,7 +40,9 @@ class Mutation:
         return {"spec": patch}
 
     def __str__(self) -> str:
-        return f"{self.kind} spec.{'.'.join(self.path)} = {self.value!r}" + ("" if self.aimed_valid else " (aimed invalid)")
+        return f"{self.kind} spec.{'.'.join(self.path)} = {self.value!r}" + (
+            "" if self.aimed_valid else " (aimed invalid)"
+        )
 
 
 @functools.cache
@@ -50,7 +52,9 @@ def spec_schema(kind: str) -> dict[str, Any]:
     return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
 
 
-def fields(schema: Mapping[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Mapping[str, Any]]]:
+def fields(
+    schema: Mapping[str, Any], path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Mapping[str, Any]]]:
     """Every property below an object schema (objects and leaves), with its path."""
     for name, sub in (schema.get("properties") or {}).items():
         yield (*path, name), sub
@@ -61,8 +65,9 @@ def fields(schema: Mapping[str, Any], path: tuple[str, ...] = ()) -> Iterator[tu
 # -- values the schema admits -------------------------------------------------------------------------------
 
 
-def valid(schema: Mapping[str, Any], overrides: Mapping[str, st.SearchStrategy[Any]] | None = None,
-          path: tuple[str, ...] = ()) -> st.SearchStrategy[Any]:
+def valid(
+    schema: Mapping[str, Any], overrides: Mapping[str, st.SearchStrategy[Any]] | None = None, path: tuple[str, ...] = ()
+) -> st.SearchStrategy[Any]:
     """Values a structural schema admits (CEL rules aside)."""
     key = ".".join(path)
     if overrides and key in overrides:
@@ -72,8 +77,9 @@ def valid(schema: Mapping[str, Any], overrides: Mapping[str, st.SearchStrategy[A
     return st.none() | strategy if schema.get("nullable") else strategy
 
 
-def _valid(schema: Mapping[str, Any], overrides: Mapping[str, st.SearchStrategy[Any]],
-           path: tuple[str, ...]) -> st.SearchStrategy[Any]:
+def _valid(
+    schema: Mapping[str, Any], overrides: Mapping[str, st.SearchStrategy[Any]], path: tuple[str, ...]
+) -> st.SearchStrategy[Any]:
     kind = schema.get("type")
     if "enum" in schema:
         return st.sampled_from(list(schema["enum"]))
@@ -81,8 +87,11 @@ def _valid(schema: Mapping[str, Any], overrides: Mapping[str, st.SearchStrategy[
         low, high = schema.get("minLength", 0), schema.get("maxLength", 10**6)
         if "pattern" in schema:
             return st.from_regex(schema["pattern"], fullmatch=True).filter(lambda s: low <= len(s) <= high)
-        return st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
-                       min_size=low, max_size=max(low, min(high, MAX_TEXT)))
+        return st.text(
+            st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
+            min_size=low,
+            max_size=max(low, min(high, MAX_TEXT)),
+        )
     if kind == "integer":
         # Kubernetes stores every integer as int64, whatever the format says.
         return st.integers(schema.get("minimum", -(2**63)), schema.get("maximum", 2**63 - 1))
@@ -91,18 +100,25 @@ def _valid(schema: Mapping[str, Any], overrides: Mapping[str, st.SearchStrategy[
     if kind == "boolean":
         return st.booleans()
     if kind == "array":
-        return st.lists(valid(schema.get("items") or {}, overrides, (*path, "[]")),
-                        min_size=schema.get("minItems", 0), max_size=min(schema.get("maxItems", 4), 4))
+        return st.lists(
+            valid(schema.get("items") or {}, overrides, (*path, "[]")),
+            min_size=schema.get("minItems", 0),
+            max_size=min(schema.get("maxItems", 4), 4),
+        )
     if kind == "object":
         if isinstance(schema.get("additionalProperties"), Mapping):
-            return st.dictionaries(st.text(min_size=1, max_size=12),
-                                   valid(schema["additionalProperties"], overrides, (*path, "{}")), max_size=3)
+            return st.dictionaries(
+                st.text(min_size=1, max_size=12),
+                valid(schema["additionalProperties"], overrides, (*path, "{}")),
+                max_size=3,
+            )
         properties = schema.get("properties") or {}
         required = set(schema.get("required") or [])
         return st.fixed_dictionaries(
             {name: valid(sub, overrides, (*path, name)) for name, sub in properties.items() if name in required},
-            optional={name: valid(sub, overrides, (*path, name)) for name, sub in properties.items()
-                      if name not in required},
+            optional={
+                name: valid(sub, overrides, (*path, name)) for name, sub in properties.items() if name not in required
+            },
         )
     return JSON_SCALARS  # x-kubernetes-preserve-unknown-fields and the like
 
@@ -141,8 +157,13 @@ def invalid(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
             options.append(st.integers(schema["maximum"] + 1, schema["maximum"] + 1000))
     if kind == "object" and schema.get("required"):
         missing = st.sampled_from(sorted(schema["required"]))
-        options.append(missing.flatmap(lambda name: _valid(schema, {}, ()).map(
-            lambda value: {**{k: v for k, v in value.items() if k != name}, name: None})))
+        options.append(
+            missing.flatmap(
+                lambda name: _valid(schema, {}, ()).map(
+                    lambda value: {**{k: v for k, v in value.items() if k != name}, name: None}
+                )
+            )
+        )
     if kind == "array" and isinstance(schema.get("items"), Mapping):
         options.append(invalid(schema["items"]).map(lambda item: [item]))
     if kind == "object" and isinstance(schema.get("additionalProperties"), Mapping):
@@ -155,8 +176,9 @@ def invalid(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
 # -- mutations ---------------------------------------------------------------------------------------------
 
 
-def mutations(kind: str, overrides: Mapping[str, st.SearchStrategy[Any]] | None = None,
-              invalid_share: float = 0.4) -> st.SearchStrategy[Mutation]:
+def mutations(
+    kind: str, overrides: Mapping[str, st.SearchStrategy[Any]] | None = None, invalid_share: float = 0.4
+) -> st.SearchStrategy[Mutation]:
     """One field of `kind`'s spec set to a value the schema admits, or (about `invalid_share` of the time) one it
     refuses."""
     schema = spec_schema(kind)
@@ -179,8 +201,13 @@ def draw_examples(strategy: st.SearchStrategy[Any], count: int, random_seed: int
     drawn: dict[str, Any] = {}  # distinct examples only (Hypothesis starts from the simplest, and repeats)
 
     @seed(random_seed)
-    @settings(max_examples=count * 2, phases=[Phase.generate], database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=count * 2,
+        phases=[Phase.generate],
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(strategy)
     def collect(example: Any) -> None:
         drawn.setdefault(repr(example), example)

@@ -49,8 +49,11 @@ async def _running(env: Env, **job_spec: Any) -> None:
 
 
 async def _running_last_state(env: Env) -> None:
-    await _running(env, upgradeMode="last-state", flinkConfig={
-        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION"})
+    await _running(
+        env,
+        upgradeMode="last-state",
+        flinkConfig={"execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION"},
+    )
 
 
 async def _stopped(env: Env) -> None:
@@ -92,29 +95,56 @@ async def _upgrade(env: Env) -> None:
 
 def _settled(phase: str, *, running: int, **expected: Any) -> Callable[[dict[str, Any]], bool]:
     def done(end: dict[str, Any]) -> bool:
-        return (end["phase"] == phase and end["pending"] is None and end["cluster"][1] == running
-                and end["cluster_slots_current"]
-                and (end["job_spec_executions"] or {}).get("running") == running
-                and all(end.get(key) == value for key, value in expected.items()))
+        return (
+            end["phase"] == phase
+            and end["pending"] is None
+            and end["cluster"][1] == running
+            and end["cluster_slots_current"]
+            and (end["job_spec_executions"] or {}).get("running") == running
+            and all(end.get(key) == value for key, value in expected.items())
+        )
+
     return done
 
 
-FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
-    Flow("create", _nothing, _create, _settled("Running", running=1)),
-    Flow("stop", _running, lambda env: _set(env, state="Stopped"), _settled("Stopped", running=0)),
-    Flow("resume", _stopped, lambda env: _set(env, state="Running"), _settled("Running", running=1, attempt=2)),
-    Flow("restart", _running, lambda env: _set(env, restartNonce=1), _settled("Running", running=1, attempt=2)),
-    Flow("upgrade", _running, _upgrade, _settled("Running", running=1, attempt=2, job_spec_generation=2)),
-    Flow("last-state-upgrade", _running_last_state, _upgrade,
-         _settled("Running", running=1, attempt=2, job_spec_generation=2)),
-    Flow("failure", _failing_spec, _create_failing, _settled("Failed", running=0, restarts=1)),
-    Flow("delete", _running, lambda env: env.delete("Execution", RUN),
-         lambda end: not end["exists"] and end["cluster"][1] == 0 and end["cluster_slots_current"], deletes=True),
-    Flow("cancel", _running, lambda env: _set(env, state="Cancelled"), _settled("Cancelled", running=0),
-         in_matrix=False),
-    Flow("savepoint", _running, lambda env: _set(env, savepointNonce=1),
-         _settled("Running", running=1, savepoints=1), in_matrix=False),
-)}
+FLOWS: dict[str, Flow] = {
+    flow.name: flow
+    for flow in (
+        Flow("create", _nothing, _create, _settled("Running", running=1)),
+        Flow("stop", _running, lambda env: _set(env, state="Stopped"), _settled("Stopped", running=0)),
+        Flow("resume", _stopped, lambda env: _set(env, state="Running"), _settled("Running", running=1, attempt=2)),
+        Flow("restart", _running, lambda env: _set(env, restartNonce=1), _settled("Running", running=1, attempt=2)),
+        Flow("upgrade", _running, _upgrade, _settled("Running", running=1, attempt=2, job_spec_generation=2)),
+        Flow(
+            "last-state-upgrade",
+            _running_last_state,
+            _upgrade,
+            _settled("Running", running=1, attempt=2, job_spec_generation=2),
+        ),
+        Flow("failure", _failing_spec, _create_failing, _settled("Failed", running=0, restarts=1)),
+        Flow(
+            "delete",
+            _running,
+            lambda env: env.delete("Execution", RUN),
+            lambda end: not end["exists"] and end["cluster"][1] == 0 and end["cluster_slots_current"],
+            deletes=True,
+        ),
+        Flow(
+            "cancel",
+            _running,
+            lambda env: _set(env, state="Cancelled"),
+            _settled("Cancelled", running=0),
+            in_matrix=False,
+        ),
+        Flow(
+            "savepoint",
+            _running,
+            lambda env: _set(env, savepointNonce=1),
+            _settled("Running", running=1, savepoints=1),
+            in_matrix=False,
+        ),
+    )
+}
 MATRIX = [name for name, flow in FLOWS.items() if flow.in_matrix]
 
 
@@ -148,8 +178,8 @@ async def end_state(env: Env) -> dict[str, Any]:
         "pending": st.get("pending"),
         "history": history_of(body),
         "history_total": st.get("historyTotal"),
-        "history_seqs_contiguous": [h.get("seq") for h in st.get("history") or []] == list(
-            range(1, len(st.get("history") or []) + 1)),
+        "history_seqs_contiguous": [h.get("seq") for h in st.get("history") or []]
+        == list(range(1, len(st.get("history") or []) + 1)),
         "history_events": await history_events(env),
         "savepoints": len(st.get("savepoints") or []),
         "last_savepoint": st.get("lastSavepoint") is not None,
@@ -162,8 +192,9 @@ async def end_state(env: Env) -> dict[str, Any]:
         "cluster": (status(cluster).get("phase"), status(cluster).get("jobsRunning")),
         "cluster_slots_current": status(cluster).get("slotsAvailable") == env.flink.cluster.free_slots(),
         "artifact": (status(artifact).get("phase"), len(status(artifact).get("uploads") or [])),
-        "flink_jobs": [(job.state.value, job.parallelism, env.restored_at_submission.get(job.job_id) is not None)
-                       for job in jobs],
+        "flink_jobs": [
+            (job.state.value, job.parallelism, env.restored_at_submission.get(job.job_id) is not None) for job in jobs
+        ],
     }
 
 
@@ -184,8 +215,9 @@ async def lost_savepoints(env: Env, *, deleted: bool) -> list[str]:
     for uid in env.sampler.uids:
         current = body is not None and body["metadata"]["uid"] == uid
         recorded = {s["path"] for s in status(body).get("savepoints") or []} if current else set()
-        delete_messages = " ".join(e.get("message", "") for e in events
-                                   if e["reason"] == "Delete" and e["involvedObject"].get("uid") == uid)
+        delete_messages = " ".join(
+            e.get("message", "") for e in events if e["reason"] == "Delete" and e["involvedObject"].get("uid") == uid
+        )
         jobs = env.simulator_jobs(uid)
         for index, job in enumerate(jobs):
             stops = env.stop_savepoints(job.job_id)
@@ -196,18 +228,25 @@ async def lost_savepoints(env: Env, *, deleted: bool) -> list[str]:
             if stops and job.state == JobState.FINISHED:
                 location = stops[-1]
                 if following is not None and restored != location:
-                    problems.append(f"attempt after job {job.job_id} restored from {restored}, not from its stop "
-                                    f"savepoint {location}")
+                    problems.append(
+                        f"attempt after job {job.job_id} restored from {restored}, not from its stop "
+                        f"savepoint {location}"
+                    )
                 if (deleted or not current) and following is None:
                     if location not in delete_messages:
                         problems.append(f"the DELETE entry does not name the savepoint {location}")
                 elif location not in recorded:
                     problems.append(f"stop savepoint {location} of job {job.job_id} is not in status.savepoints")
-            elif job.state in (JobState.FAILED, JobState.CANCELED) and following is not None and (
-                    job.state == JobState.FAILED or restored is not None):
+            elif (
+                job.state in (JobState.FAILED, JobState.CANCELED)
+                and following is not None
+                and (job.state == JobState.FAILED or restored is not None)
+            ):
                 latest = job.checkpoints.latest_any(job.end_time or 0.0)
                 expected = latest.external_path if latest else None
                 if restored != expected:
-                    problems.append(f"the attempt after {job.state.value} job {job.job_id} restored from {restored}, "
-                                    f"not from its newest retained checkpoint {expected}")
+                    problems.append(
+                        f"the attempt after {job.state.value} job {job.job_id} restored from {restored}, "
+                        f"not from its newest retained checkpoint {expected}"
+                    )
     return problems

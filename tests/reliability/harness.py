@@ -122,7 +122,7 @@ def kube_label(method: str, path: str, body: Any) -> str:
     """`PATCH executions/run-1/status →Running`, `POST events Start`, `PATCH artifacts/job-jar/status`."""
     parts = path.strip("/").split("/")
     if "namespaces" in parts:
-        parts = parts[parts.index("namespaces") + 2:]
+        parts = parts[parts.index("namespaces") + 2 :]
     elif parts and parts[0] == "apis":
         parts = parts[3:]
     elif parts and parts[0] == "api":
@@ -182,8 +182,12 @@ class Trial:
             self.seen[label] += 1
             hook = self.hooks.pop((label, self.seen[label]), None)
             point = self.kill_point
-            if (point is not None and not self.killed.is_set() and label == point.label
-                    and self.seen[label] == point.occurrence):
+            if (
+                point is not None
+                and not self.killed.is_set()
+                and label == point.label
+                and self.seen[label] == point.occurrence
+            ):
                 self.killed_at = call
                 self.killed.set()
                 return point.timing, hook
@@ -305,14 +309,18 @@ class Replica:
         frame = sys._current_frames().get(self._thread.ident or -1)
         stack = "".join(traceback.format_stack(frame)[-12:]) if frame is not None else "(no thread)\n"
         loop = self._loop
-        tasks = [] if loop is None or loop.is_closed() else [
-            f"{t.get_name()}: {t.get_coro()!r}" for t in list(asyncio.all_tasks(loop)) if not t.done()]
+        tasks = (
+            []
+            if loop is None or loop.is_closed()
+            else [f"{t.get_name()}: {t.get_coro()!r}" for t in list(asyncio.all_tasks(loop)) if not t.done()]
+        )
         return stack + "pending tasks:\n  " + "\n  ".join(tasks[:30])
 
     # -- I/O
 
-    async def intercept(self, label: str | None, call: Callable[[], Awaitable[Any]], *, method: str = "",
-                        path: str = "") -> Any:
+    async def intercept(
+        self, label: str | None, call: Callable[[], Awaitable[Any]], *, method: str = "", path: str = ""
+    ) -> Any:
         """Run one I/O call of this replica (label None: a read) under the trial's kill plan."""
         if self.dead:
             raise Killed(self.name)
@@ -337,8 +345,12 @@ class Replica:
         if not isinstance(answer, dict) or not isinstance(answer.get("items"), list):
             return answer
         plural = path.rstrip("/").rsplit("/", 1)[-1]
-        return {**answer, "items": [self.stale.get((plural, (item.get("metadata") or {}).get("name")), item)
-                                    for item in answer["items"]]}
+        return {
+            **answer,
+            "items": [
+                self.stale.get((plural, (item.get("metadata") or {}).get("name")), item) for item in answer["items"]
+            ],
+        }
 
     def die(self) -> None:
         self.kill()
@@ -384,8 +396,9 @@ def install_interceptors() -> None:
         if replica is None:
             return await kube_request(self, method, path, **kwargs)
         label = kube_label(method, path, kwargs.get("body")) if method in MUTATING else None
-        return await replica.intercept(label, lambda: kube_request(self, method, path, **kwargs), method=method,
-                                       path=path)
+        return await replica.intercept(
+            label, lambda: kube_request(self, method, path, **kwargs), method=method, path=path
+        )
 
     async def send(self: FlinkClient, name: str, method: str, path: str, **kwargs: Any) -> Any:
         replica = REPLICA.get()
@@ -393,8 +406,9 @@ def install_interceptors() -> None:
             return await flink_send(self, name, method, path, **kwargs)
         label = f"flink {name}" if method in MUTATING else None
         replica.flink_log.append((time.monotonic(), name))
-        return await replica.intercept(label, lambda: flink_send(self, name, method, path, **kwargs), method=method,
-                                       path=path)
+        return await replica.intercept(
+            label, lambda: flink_send(self, name, method, path, **kwargs), method=method, path=path
+        )
 
     on_event = handlers._on_event
     _ORIGINALS["on_event"] = on_event
@@ -567,8 +581,10 @@ class JobSampler:
             records.sort(key=lambda r: r.started)
             for earlier, later in itertools.pairwise(records):
                 if earlier.ended is None or earlier.ended > later.started:
-                    found.append(f"execution {uid}: job {earlier.job_id} (attempt {earlier.attempt}) still live when "
-                                 f"job {later.job_id} (attempt {later.attempt}) was submitted")
+                    found.append(
+                        f"execution {uid}: job {earlier.job_id} (attempt {earlier.attempt}) still live when "
+                        f"job {later.job_id} (attempt {later.attempt}) was submitted"
+                    )
         return found
 
     def duplicate_live_jobs(self) -> list[str]:
@@ -598,15 +614,21 @@ class Env(Stack):
             return job_id
 
         flink.cluster.submit = recording_submit  # type: ignore[method-assign]
-        self.settings: dict[str, Any] = dict(allow_insecure_artifacts=True, artifact_cache_dir=tmp / "artifacts",
-                                             transition_poll_seconds=0.2, workers=4)
+        self.settings: dict[str, Any] = dict(
+            allow_insecure_artifacts=True, artifact_cache_dir=tmp / "artifacts", transition_poll_seconds=0.2, workers=4
+        )
 
     @classmethod
     async def create(cls, tmp: pathlib.Path, *, seed: int = 7, timings: Timings | None = None, slots: int = 64) -> Env:
         api = EmbeddedKubernetes(crds=[REPO / "crds"])
         await api.start()
-        flink = SimulatedFlink(slots=slots, timings=timings or Timings.fast(checkpoint_interval=0.2), seed=seed,
-                               savepoint_dir=f"file:{tmp}/savepoints", checkpoint_dir=f"file:{tmp}/checkpoints")
+        flink = SimulatedFlink(
+            slots=slots,
+            timings=timings or Timings.fast(checkpoint_interval=0.2),
+            seed=seed,
+            savepoint_dir=f"file:{tmp}/savepoints",
+            checkpoint_dir=f"file:{tmp}/checkpoints",
+        )
         url = await flink.start("127.0.0.1", 0)
         env = cls(api, flink, url, tmp)
         env.sampler.start()
@@ -641,14 +663,26 @@ class Env(Stack):
     def memo(self, value: Any) -> None:
         pass  # Stack.__init__ sets it; replicas own theirs
 
-    async def start_replica(self, name: str | None = None, *, wait: bool = True, standalone: bool = True,
-                            priority: int = 0, peering_name: str | None = None, peering_lifetime: int | None = None,
-                            stale: dict[tuple[str, str], dict[str, Any]] | None = None, **settings: Any) -> Replica:
+    async def start_replica(
+        self,
+        name: str | None = None,
+        *,
+        wait: bool = True,
+        standalone: bool = True,
+        priority: int = 0,
+        peering_name: str | None = None,
+        peering_lifetime: int | None = None,
+        stale: dict[tuple[str, str], dict[str, Any]] | None = None,
+        **settings: Any,
+    ) -> Replica:
         """Start a fresh operator process: new memo, new cache, new clients. With `stale`, its view of those
         objects ((plural, name) → body) lags until `catch_up`."""
         options = dict(
-            settings=Settings(**{**self.settings, **settings}), credentials=kopf.ConnectionInfo(server=self.api.url),
-            standalone=standalone, priority=priority, peering_name=peering_name,
+            settings=Settings(**{**self.settings, **settings}),
+            credentials=kopf.ConnectionInfo(server=self.api.url),
+            standalone=standalone,
+            priority=priority,
+            peering_name=peering_name,
         )
         replica = Replica(self.trial, name or f"replica-{len(self.replicas) + 1}", options)
         replica.stale = dict(stale or {})
@@ -657,8 +691,11 @@ class Env(Stack):
         self.replicas.append(replica)
         replica.start()
         if wait:
-            await wait_for(lambda: replica.ready.is_set() or replica.finished.is_set(), timeout=30,
-                           what=f"operator {replica.name} to start")
+            await wait_for(
+                lambda: replica.ready.is_set() or replica.finished.is_set(),
+                timeout=30,
+                what=f"operator {replica.name} to start",
+            )
             if replica.outcome is not None:
                 raise replica.outcome
             await wait_for(lambda: replica.ctx is not None, timeout=30, what=f"operator {replica.name}'s context")
@@ -711,15 +748,18 @@ class Env(Stack):
         """The mutating calls made during `seconds` (the tier's oracle: a converged operator makes none)."""
         mark = self.trial.mark()
         started = time.monotonic()
-        await wait_for(lambda: time.monotonic() - started >= seconds, timeout=seconds + 5, interval=0.1,
-                       what=f"{seconds}s to pass")
+        await wait_for(
+            lambda: time.monotonic() - started >= seconds, timeout=seconds + 5, interval=0.1, what=f"{seconds}s to pass"
+        )
         return self.trial.since(mark)
 
     async def settle(self, seconds: float = 0.6, timeout: float = 20) -> None:
         """Wait until no mutating call was made for `seconds` (the operator has finished what it was doing)."""
+
         def calm() -> bool:
             last = self.trial.calls[-1].at if self.trial.calls else 0.0
             return time.monotonic() - last >= seconds
+
         try:
             await wait_for(calm, timeout=timeout, interval=0.05, what=f"{seconds}s without a mutating call")
         except AssertionError as exc:
@@ -729,14 +769,20 @@ class Env(Stack):
     def simulator_jobs(self, uid: str) -> list[Any]:
         """The simulator's jobs of one execution, by attempt."""
         self.flink.cluster.advance()
-        jobs = [(self.sampler.owners[j][1], job) for j, job in self.flink.cluster.jobs.items()
-                if self.sampler.owners.get(j, ("", 0))[0] == uid]
+        jobs = [
+            (self.sampler.owners[j][1], job)
+            for j, job in self.flink.cluster.jobs.items()
+            if self.sampler.owners.get(j, ("", 0))[0] == uid
+        ]
         return [job for _, job in sorted(jobs, key=lambda pair: pair[0])]
 
     def stop_savepoints(self, job_id: str) -> list[str]:
         """Locations of the completed stop-with-savepoint operations of one job."""
-        return [op.location for (j, _), op in self.flink.cluster.operations.items()
-                if j == job_id and op.stop and op.location]
+        return [
+            op.location
+            for (j, _), op in self.flink.cluster.operations.items()
+            if j == job_id and op.stop and op.location
+        ]
 
     def savepoint_operations(self) -> int:
         """Completed savepoints of every kind (stop or not) on the simulator."""

@@ -59,8 +59,14 @@ def _seed(flow: str, trial: int) -> int:
 Disturbance = Callable[[Env], None]
 
 
-async def run_flow(tmp: pathlib.Path, flow: Flow, trial: int, point: KillPoint | None,
-                   reference: RunResult | None = None, disturb: Disturbance | None = None) -> RunResult:
+async def run_flow(
+    tmp: pathlib.Path,
+    flow: Flow,
+    trial: int,
+    point: KillPoint | None,
+    reference: RunResult | None = None,
+    disturb: Disturbance | None = None,
+) -> RunResult:
     """One run of a flow: uninterrupted (the reference), killed at `point` and restarted, or disturbed (`disturb`
     arms hooks at the operator's calls once the flow's starting point is reached)."""
     started = time.monotonic()
@@ -88,8 +94,12 @@ async def run_flow(tmp: pathlib.Path, flow: Flow, trial: int, point: KillPoint |
         converged = True
         try:
             if point is not None:
-                await wait_for(lambda: env.trial.killed.is_set() or finished(), timeout=CONVERGE_TIMEOUT,
-                               interval=0.1, what=f"the kill at {point}")
+                await wait_for(
+                    lambda: env.trial.killed.is_set() or finished(),
+                    timeout=CONVERGE_TIMEOUT,
+                    interval=0.1,
+                    what=f"the kill at {point}",
+                )
                 if env.trial.killed.is_set():
                     await env.restart_after_kill()
             await wait_for(finished, timeout=CONVERGE_TIMEOUT, interval=0.1, what=f"{flow.name} to converge")
@@ -99,7 +109,11 @@ async def run_flow(tmp: pathlib.Path, flow: Flow, trial: int, point: KillPoint |
         calls = env.trial.since(mark)
         end = await end_state(env)
         return RunResult(
-            point=point, calls=calls, end=end, converged=converged, killed=env.trial.killed.is_set(),
+            point=point,
+            calls=calls,
+            end=end,
+            converged=converged,
+            killed=env.trial.killed.is_set(),
             duplicate_live_jobs=env.sampler.duplicate_live_jobs(),
             lost_savepoints=await lost_savepoints(env, deleted=flow.deletes),
             writes_after_convergence=writes_after,
@@ -108,9 +122,9 @@ async def run_flow(tmp: pathlib.Path, flow: Flow, trial: int, point: KillPoint |
             label=f"kill {point}" if point is not None else ("disturbed" if disturb is not None else "reference"),
             flink_calls=dict(env.flink.calls),
             flink_jars=len(env.flink.cluster.jars),
-            faults_left=[str(rule) for rule in env.api.faults.rules] + [
-                f"{name}: {fault}" for name, fault in env.flink.faults.endpoints.items()] + [
-                f"hook at {label} #{n}" for label, n in env.trial.hooks],
+            faults_left=[str(rule) for rule in env.api.faults.rules]
+            + [f"{name}: {fault}" for name, fault in env.flink.faults.endpoints.items()]
+            + [f"hook at {label} #{n}" for label, n in env.trial.hooks],
         )
     finally:
         await env.close()
@@ -125,8 +139,6 @@ def kill_points(reference: RunResult) -> list[KillPoint]:
         for timing in ("before", "after"):
             points.append(KillPoint(call.label, seen[call.label], timing))  # type: ignore[arg-type]
     return points
-
-
 
 
 _REFERENCES: dict[tuple[str, int], RunResult] = {}
@@ -168,8 +180,10 @@ def record(reference: RunResult, results: list[RunResult]) -> list[str]:
         SUMMARY.add("writes_after_convergence", 1 if result.writes_after_convergence else 0)
         SUMMARY.add("operator_crashes", len(result.errors))
     for result in results:
-        if result.converged and (result.end["history"] != reference.end["history"]
-                                 or result.end["history_events"] != reference.end["history_events"]):
+        if result.converged and (
+            result.end["history"] != reference.end["history"]
+            or result.end["history_events"] != reference.end["history_events"]
+        ):
             SUMMARY.add("history_mismatches")
         elif result.converged and result.end != reference.end:
             SUMMARY.add("end_state_mismatches")

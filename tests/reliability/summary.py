@@ -13,11 +13,29 @@ SUMMARY_PATH = pathlib.Path(os.environ.get("RELIABILITY_SUMMARY", REPO / "reliab
 
 # The keys every run reports, even when the tests that fill them were not selected.
 COUNTERS = (
-    "crash_points", "trials", "crash_runs", "kill_points_not_reached", "duplicate_live_jobs", "lost_savepoints",
-    "history_mismatches", "end_state_mismatches", "non_converged_runs", "writes_after_convergence",
-    "fuzz_mutations", "fuzz_valid", "fuzz_rejected_by_api", "fuzz_rejected_by_operator", "operator_crashes",
-    "wrongly_touched_jobs", "real_fault_scenarios", "real_fault_failures", "relists_after_gone",
-    "resubmissions_after_jobmanager_loss", "max_request_seconds_while_silent", "secret_values_scanned", "secret_leaks",
+    "crash_points",
+    "trials",
+    "crash_runs",
+    "kill_points_not_reached",
+    "duplicate_live_jobs",
+    "lost_savepoints",
+    "history_mismatches",
+    "end_state_mismatches",
+    "non_converged_runs",
+    "writes_after_convergence",
+    "fuzz_mutations",
+    "fuzz_valid",
+    "fuzz_rejected_by_api",
+    "fuzz_rejected_by_operator",
+    "operator_crashes",
+    "wrongly_touched_jobs",
+    "real_fault_scenarios",
+    "real_fault_failures",
+    "relists_after_gone",
+    "resubmissions_after_jobmanager_loss",
+    "max_request_seconds_while_silent",
+    "secret_values_scanned",
+    "secret_leaks",
 )
 
 

@@ -17,7 +17,10 @@ from tests.waiting import wait_for
 
 # The Flink calls whose effect must survive a lost answer, and the flow whose trigger makes each.
 APPLIED_CALLS = {
-    "run_jar": "create", "upload_jar": "create", "stop_with_savepoint": "stop", "cancel_job": "cancel",
+    "run_jar": "create",
+    "upload_jar": "create",
+    "stop_with_savepoint": "stop",
+    "cancel_job": "cancel",
     "trigger_savepoint": "savepoint",
 }
 LOST_ANSWERS = ("error", "drop", "hang")  # a 500, a closed connection, an answer after the client's timeout
@@ -26,6 +29,7 @@ LOST_ANSWERS = ("error", "drop", "hang")  # a 500, a closed connection, an answe
 def lose_answer(endpoint: str, respond: str) -> Any:
     def disturb(env: Env) -> None:
         env.flink.fail_next(endpoint, apply=True, respond=respond, status=500, delay=5.0)  # type: ignore[arg-type]
+
     return disturb
 
 
@@ -34,34 +38,57 @@ async def test_a_flink_call_applied_with_its_answer_lost_is_resumed_not_repeated
 ) -> None:
     cases = [(endpoint, respond) for endpoint in APPLIED_CALLS for respond in LOST_ANSWERS]
     names = sorted(set(APPLIED_CALLS.values()))
-    references = dict(zip(names, await run_all([
-        lambda name=name: reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], 0) for name in names]), strict=True))
-    results: list[RunResult] = await run_all([
-        lambda endpoint=endpoint, respond=respond: run_flow(
-            tmp_path_factory.mktemp("lost"), FLOWS[APPLIED_CALLS[endpoint]], 0, None,
-            references[APPLIED_CALLS[endpoint]], lose_answer(endpoint, respond))
-        for endpoint, respond in cases
-    ])
+    references = dict(
+        zip(
+            names,
+            await run_all(
+                [
+                    lambda name=name: reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], 0)
+                    for name in names
+                ]
+            ),
+            strict=True,
+        )
+    )
+    results: list[RunResult] = await run_all(
+        [
+            lambda endpoint=endpoint, respond=respond: run_flow(
+                tmp_path_factory.mktemp("lost"),
+                FLOWS[APPLIED_CALLS[endpoint]],
+                0,
+                None,
+                references[APPLIED_CALLS[endpoint]],
+                lose_answer(endpoint, respond),
+            )
+            for endpoint, respond in cases
+        ]
+    )
     failures = []
     for (endpoint, respond), result in zip(cases, results, strict=True):
         result.label = f"{endpoint} applied, answer {respond}"
         failures += record(references[APPLIED_CALLS[endpoint]], [result])
         SUMMARY.add("lost_answer_runs")
         SUMMARY.add("orphan_jars_after_lost_upload", max(0, result.flink_jars - 1))
-        print(f"{result.label}: {result.flink_calls.get('POST /jars/:jarid/run', 0)} run calls, "
-              f"{result.flink_jars} jar(s) on Flink, converged in {result.seconds:.1f}s")
+        print(
+            f"{result.label}: {result.flink_calls.get('POST /jars/:jarid/run', 0)} run calls, "
+            f"{result.flink_jars} jar(s) on Flink, converged in {result.seconds:.1f}s"
+        )
     assert not failures, "\n".join(failures)
 
 
 def fail_execution_write(label: str, occurrence: int, status_code: int) -> Any:
     """At that Execution write, the API answers `status_code` (the write does not happen)."""
+
     def disturb(env: Env) -> None:
         subresource = "status" if "/status" in label else ""
 
         def hook(replica: Replica) -> None:
-            env.api.faults.fail(status_code, times=1, verb="patch", resource="executions", subresource=subresource,
-                                name=RUN)
+            env.api.faults.fail(
+                status_code, times=1, verb="patch", resource="executions", subresource=subresource, name=RUN
+            )
+
         env.trial.at_call(label, occurrence, hook)
+
     return disturb
 
 
@@ -69,20 +96,37 @@ async def test_an_execution_write_answered_500_or_409_is_retried_and_converges(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     plan = []
-    references = dict(zip(MATRIX, await run_all([
-        lambda name=name: reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], 0) for name in MATRIX]), strict=True))
+    references = dict(
+        zip(
+            MATRIX,
+            await run_all(
+                [
+                    lambda name=name: reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], 0)
+                    for name in MATRIX
+                ]
+            ),
+            strict=True,
+        )
+    )
     for name, reference in references.items():
         seen: dict[str, int] = {}
         for call in reference.calls:
             seen[call.label] = seen.get(call.label, 0) + 1
             if call.label.startswith(f"PATCH executions/{RUN}"):
                 plan += [(name, call.label, seen[call.label], code) for code in (500, 409)]
-    results = await run_all([
-        lambda name=name, label=label, n=n, code=code: run_flow(
-            tmp_path_factory.mktemp("write-fault"), FLOWS[name], 0, None, references[name],
-            fail_execution_write(label, n, code))
-        for name, label, n, code in plan
-    ])
+    results = await run_all(
+        [
+            lambda name=name, label=label, n=n, code=code: run_flow(
+                tmp_path_factory.mktemp("write-fault"),
+                FLOWS[name],
+                0,
+                None,
+                references[name],
+                fail_execution_write(label, n, code),
+            )
+            for name, label, n, code in plan
+        ]
+    )
     failures, not_reached = [], []
     for (name, label, n, code), result in zip(plan, results, strict=True):
         result.label = f"{name}: {code} at {label} #{n}"
@@ -104,8 +148,10 @@ async def test_an_execution_write_answered_500_or_409_is_retried_and_converges(
 
 async def _concurrent_edit(env: Env, label: str, spec: dict[str, Any]) -> None:
     """Change the Execution's spec just before the operator's first write labelled `label` reaches the API."""
+
     def hook(replica: Replica) -> None:
         env.from_replica(env.patch_spec("Execution", RUN, spec))
+
     env.trial.at_call(label, 1, hook)
 
 
@@ -157,8 +203,16 @@ async def _scenario_restart_twice(env: Env) -> list[str]:
     await env.settle()
     await _concurrent_edit(env, f"PATCH executions/{RUN}/status →Restarting", {"restartNonce": 2})
     await env.patch_spec("Execution", RUN, {"restartNonce": 1})
-    body = await env.wait("Execution", RUN, lambda b: status(b).get("observedRestartNonce") == 2
-                          and status(b).get("phase") == "Running" and not status(b).get("pending"), timeout=30)
+    body = await env.wait(
+        "Execution",
+        RUN,
+        lambda b: (
+            status(b).get("observedRestartNonce") == 2
+            and status(b).get("phase") == "Running"
+            and not status(b).get("pending")
+        ),
+        timeout=30,
+    )
     await env.settle()
     body = await env.get("Execution", RUN) or body
     actions = [h["action"] for h in status(body).get("history", [])]

@@ -27,26 +27,36 @@ async def test_a_kill_at_any_mutating_call_converges_to_the_reference(tmp_path_f
     failures: list[str] = []
     for trial in range(trials()):
         began = time.monotonic()
-        references = await run_all([
-            lambda name=name, trial=trial: reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], trial)
-            for name in MATRIX
-        ])
-        plan = [(name, reference, point) for name, reference in zip(MATRIX, references, strict=True)
-                for point in kill_points(reference)]
+        references = await run_all(
+            [
+                lambda name=name, trial=trial: reference_run(tmp_path_factory.mktemp(f"{name}-ref"), FLOWS[name], trial)
+                for name in MATRIX
+            ]
+        )
+        plan = [
+            (name, reference, point)
+            for name, reference in zip(MATRIX, references, strict=True)
+            for point in kill_points(reference)
+        ]
         random.Random(trial).shuffle(plan)  # mix long and short runs over the concurrent slots
-        results = await run_all([
-            lambda name=name, reference=reference, point=point, trial=trial: run_flow(
-                tmp_path_factory.mktemp(f"{name}-crash"), FLOWS[name], trial, point, reference)
-            for name, reference, point in plan
-        ])
+        results = await run_all(
+            [
+                lambda name=name, reference=reference, point=point, trial=trial: run_flow(
+                    tmp_path_factory.mktemp(f"{name}-crash"), FLOWS[name], trial, point, reference
+                )
+                for name, reference, point in plan
+            ]
+        )
         for name, reference in zip(MATRIX, references, strict=True):
             mine = [result for (flow, _, _), result in zip(plan, results, strict=True) if flow == name]
             failures += [f"trial {trial}, {name}, {line}" for line in record(reference, mine)]
             not_reached = sum(1 for r in mine if not r.killed)
             SUMMARY.add("kill_points_not_reached", not_reached)
-            print(f"\n{name} trial {trial}: {len(mine)} kill points ({not_reached} not reached), reference "
-                  f"history {[h[0] for h in reference.end['history']]}, slowest run "
-                  f"{max((r.seconds for r in mine), default=0.0):.1f}s")
+            print(
+                f"\n{name} trial {trial}: {len(mine)} kill points ({not_reached} not reached), reference "
+                f"history {[h[0] for h in reference.end['history']]}, slowest run "
+                f"{max((r.seconds for r in mine), default=0.0):.1f}s"
+            )
         SUMMARY.add("crash_points", len(plan))
         SUMMARY.add("crash_runs", len(results))
         elapsed = time.monotonic() - began

@@ -46,6 +46,7 @@ class ConditionLog:
                 for type_, (value, reason) in conditions(body).items():
                     self.seen.add((type_, value, reason))
                 await asyncio.sleep(0.1)  # the sampling period, not a synchronisation
+
         task = asyncio.create_task(sample())
         try:
             yield
@@ -66,8 +67,11 @@ async def converged_and_quiet(env: Env) -> list[str]:
     problems += [f"lost savepoint: {p}" for p in await lost_savepoints(env, deleted=False)]
     problems += [e for r in env.replicas for e in r.errors]
     body = await env.get("Execution", RUN)
-    problems += [f"condition {c['type']} without a reason" for c in status(body).get("conditions", [])
-                 if not c.get("reason") or not c.get("message")]
+    problems += [
+        f"condition {c['type']} without a reason"
+        for c in status(body).get("conditions", [])
+        if not c.get("reason") or not c.get("message")
+    ]
     return problems
 
 
@@ -79,11 +83,18 @@ async def story(env: Env) -> dict[str, Any]:
     await env.patch_spec("Execution", RUN, {"state": "Stopped"})
     await env.wait_phase(RUN, "Stopped", timeout=60)
     await env.patch_spec("Execution", RUN, {"state": "Running"})
-    await env.wait("Execution", RUN, lambda b: status(b).get("phase") == "Running" and status(b).get("attempt") == 2,
-                   timeout=60)
+    await env.wait(
+        "Execution", RUN, lambda b: status(b).get("phase") == "Running" and status(b).get("attempt") == 2, timeout=60
+    )
     await env.patch_spec("Execution", RUN, {"restartNonce": 1})
-    return await env.wait("Execution", RUN, lambda b: status(b).get("phase") == "Running"
-                          and status(b).get("attempt") == 3 and not status(b).get("pending"), timeout=60)
+    return await env.wait(
+        "Execution",
+        RUN,
+        lambda b: (
+            status(b).get("phase") == "Running" and status(b).get("attempt") == 3 and not status(b).get("pending")
+        ),
+        timeout=60,
+    )
 
 
 STORY = ["START", "STOP", "START", "RESTART"]
@@ -95,13 +106,16 @@ async def with_error_rate(env: Env, rate: float) -> list[str]:
     async with log.watching(env):
         body = await story(env)
     problems = [] if actions(body) == STORY else [f"history {actions(body)}"]
-    print(f"error rate {rate:.0%}: Degraded reasons seen {sorted(log.reasons('Degraded'))}, "
-          f"{sum(env.flink.calls.values())} REST calls")
+    print(
+        f"error rate {rate:.0%}: Degraded reasons seen {sorted(log.reasons('Degraded'))}, "
+        f"{sum(env.flink.calls.values())} REST calls"
+    )
     return problems + await converged_and_quiet(env)
 
 
 async def with_latency_spikes(env: Env) -> list[str]:
     """Every second, 0.3 s during which Flink answers after 2.5 s: past the client's 2 s timeout."""
+
     async def spikes() -> None:
         while True:
             await asyncio.sleep(0.7)  # the fault's rhythm, not a synchronisation
@@ -133,15 +147,29 @@ async def with_connections_refused(env: Env) -> list[str]:
     began = time.monotonic()
     await env.flink.refuse_connections()
     await env.patch_spec("Execution", RUN, {"state": "Stopped"})
-    body = await env.wait("Execution", RUN, lambda b: conditions(b).get("Degraded") == ("True", "FlinkClusterUnreachable"),
-                          timeout=OUTAGE_SECONDS + 10, what="Degraded=True FlinkClusterUnreachable during the outage")
-    cluster = await env.wait("FlinkCluster", "default", lambda b: status(b).get("phase") == "Unreachable",
-                             timeout=OUTAGE_SECONDS + 10, what="the FlinkCluster Unreachable")
+    body = await env.wait(
+        "Execution",
+        RUN,
+        lambda b: conditions(b).get("Degraded") == ("True", "FlinkClusterUnreachable"),
+        timeout=OUTAGE_SECONDS + 10,
+        what="Degraded=True FlinkClusterUnreachable during the outage",
+    )
+    cluster = await env.wait(
+        "FlinkCluster",
+        "default",
+        lambda b: status(b).get("phase") == "Unreachable",
+        timeout=OUTAGE_SECONDS + 10,
+        what="the FlinkCluster Unreachable",
+    )
     problems = []
     if not conditions(cluster).get("Ready", ("", ""))[1]:
         problems.append("the FlinkCluster's Ready condition has no reason")
-    await wait_for(lambda: time.monotonic() - began >= OUTAGE_SECONDS, timeout=OUTAGE_SECONDS + 5, interval=0.2,
-                   what="the outage to last")
+    await wait_for(
+        lambda: time.monotonic() - began >= OUTAGE_SECONDS,
+        timeout=OUTAGE_SECONDS + 5,
+        interval=0.2,
+        what="the outage to last",
+    )
     down = time.monotonic() - began
     calls = [name for at, name in replica.flink_log if began <= at <= began + down]
     retries = retrying._value.get() - retries_before
@@ -153,8 +181,10 @@ async def with_connections_refused(env: Env) -> list[str]:
     SUMMARY.maximum("flink_calls_per_second_while_down", round(rate, 2))
     SUMMARY.maximum("execution_retries_while_down", retries)
     SUMMARY.set("outage_seconds", OUTAGE_SECONDS)
-    print(f"connections refused for {down:.1f}s: {len(calls)} Flink calls ({rate:.2f}/s; {polls / down:.2f} polls/s), "
-          f"{retries:g} retrying reconciles of the Execution: { {name: calls.count(name) for name in set(calls)} }")
+    print(
+        f"connections refused for {down:.1f}s: {len(calls)} Flink calls ({rate:.2f}/s; {polls / down:.2f} polls/s), "
+        f"{retries:g} retrying reconciles of the Execution: { {name: calls.count(name) for name in set(calls)} }"
+    )
     # No hot loop: the poller never polls faster than its transition interval, and the Execution's reconciles
     # back off exponentially (at most about log2(outage / first backoff) of them, not outage / first backoff).
     if polls / down > 1.0 / fastest:
@@ -174,17 +204,28 @@ async def with_failing_savepoints(env: Env) -> list[str]:
     job_id = status(await env.wait_phase(RUN, "Running"))["flinkJobId"]
     problems = []
     reasons = []
-    for change, spec in (("stop", {"state": "Stopped"}), ("upgrade", {"parallelism": 2}),
-                         ("restart", {"restartNonce": 1})):
+    for change, spec in (
+        ("stop", {"state": "Stopped"}),
+        ("upgrade", {"parallelism": 2}),
+        ("restart", {"restartNonce": 1}),
+    ):
         if change == "upgrade":
             await env.patch_spec("Execution", RUN, {"state": "Running"})
             await env.patch_spec("JobSpec", "job", spec)
         else:
             await env.patch_spec("Execution", RUN, spec)
-        body = await env.wait("Execution", RUN, lambda b: conditions(b).get("Degraded", ("", ""))[0] == "True"
-                              and conditions(b)["Degraded"][1] == "SavepointFailed" and not status(b).get("pending")
-                              and b["metadata"]["generation"] == status(b).get("observedGeneration"), timeout=40,
-                              what=f"the {change} given up")
+        body = await env.wait(
+            "Execution",
+            RUN,
+            lambda b: (
+                conditions(b).get("Degraded", ("", ""))[0] == "True"
+                and conditions(b)["Degraded"][1] == "SavepointFailed"
+                and not status(b).get("pending")
+                and b["metadata"]["generation"] == status(b).get("observedGeneration")
+            ),
+            timeout=40,
+            what=f"the {change} given up",
+        )
         reasons.append(conditions(body)["Degraded"][1])
         job = env.job(job_id)
         if status(body).get("phase") != "Running" or job.state != JobState.RUNNING:
@@ -199,9 +240,10 @@ async def with_a_job_failing_while_flink_is_down(env: Env) -> list[str]:
     """restartPolicy OnFailure; the job fails, Flink recovers it once itself (the operator does nothing), it fails
     again, and Flink is unreachable when the restart is due: the restart waits for Flink and restores the failed
     job's newest retained checkpoint — it is not given up for want of state."""
-    await env.quickstart(flinkConfig={**FAILING_CONFIG, "simulator.restarts": "1"},
-                         execution=env.execution(restartPolicy={"type": "OnFailure", "maxRestarts": 1,
-                                                                "backoffSeconds": 2}))
+    await env.quickstart(
+        flinkConfig={**FAILING_CONFIG, "simulator.restarts": "1"},
+        execution=env.execution(restartPolicy={"type": "OnFailure", "maxRestarts": 1, "backoffSeconds": 2}),
+    )
     uid = await env.track(RUN)
     first = status(await env.wait_phase(RUN, "Running"))["flinkJobId"]
 
@@ -210,19 +252,32 @@ async def with_a_job_failing_while_flink_is_down(env: Env) -> list[str]:
         missed that window whenever the test's loop was held up longer (10 scenarios and their operators share it)."""
         job = env.job(first)
         return job.restarts_done == 1 and (
-            job.timestamps.get(JobState.RUNNING, 0.0) > job.timestamps.get(JobState.RESTARTING, float("inf")))
+            job.timestamps.get(JobState.RUNNING, 0.0) > job.timestamps.get(JobState.RESTARTING, float("inf"))
+        )
 
     await wait_for(recovered, timeout=20, what="Flink to recover the job itself")
     body = await env.get("Execution", RUN)
     failed_again = env.job(first).state in (JobState.FAILING, JobState.FAILED)
     expected = (["START"], ["START", "FAIL"]) if failed_again else (["START"],)
-    problems = [] if actions(body) in expected and env.flink.call_count("run_jar") == 1 else [
-        f"the operator acted while Flink recovered the job: {actions(body)}"]
+    problems = (
+        []
+        if actions(body) in expected and env.flink.call_count("run_jar") == 1
+        else [f"the operator acted while Flink recovered the job: {actions(body)}"]
+    )
     await env.wait_phase(RUN, "Failed", timeout=20)
     await env.flink.refuse_connections(3.0)
-    body = await env.wait("Execution", RUN, lambda b: status(b).get("attempt") == 2 and not status(b).get("pending")
-                          and status(b).get("phase") in ("Running", "Failed") and len(history_of(b)) >= 3,
-                          timeout=30, what="the restart after the outage")
+    body = await env.wait(
+        "Execution",
+        RUN,
+        lambda b: (
+            status(b).get("attempt") == 2
+            and not status(b).get("pending")
+            and status(b).get("phase") in ("Running", "Failed")
+            and len(history_of(b)) >= 3
+        ),
+        timeout=30,
+        what="the restart after the outage",
+    )
     jobs = env.simulator_jobs(uid)
     if len(jobs) < 2 or jobs[1].restored is None:
         problems.append(f"the restart did not restore state: {[(j.job_id, j.restored) for j in jobs]}")
@@ -242,16 +297,32 @@ async def with_a_restart_asked_while_the_cluster_is_misconfigured(env: Env) -> l
     await env.patch_spec("FlinkCluster", "default", {"tls": {"caSecretRef": {"name": "missing-ca"}}})
     await env.wait("FlinkCluster", "default", lambda b: conditions(b).get("Ready", ("", ""))[1] == "InvalidCredentials")
     await env.patch_spec("Execution", RUN, {"restartNonce": 1})
-    body = await env.wait("Execution", RUN, lambda b: conditions(b).get("Degraded", ("", ""))[0] == "True",
-                          timeout=20, what="the waiting restart to be reported")
+    body = await env.wait(
+        "Execution",
+        RUN,
+        lambda b: conditions(b).get("Degraded", ("", ""))[0] == "True",
+        timeout=20,
+        what="the waiting restart to be reported",
+    )
     problems = []
     reason = conditions(body)["Degraded"][1]
-    if reason != "FlinkClusterUnreachable" or env.flink.call_count("run_jar") != 1 or status(body).get("phase") != "Failed":
-        problems.append(f"while the cluster is misconfigured: Degraded {reason}, phase {status(body).get('phase')}, "
-                        f"{env.flink.call_count('run_jar')} run calls")
+    if (
+        reason != "FlinkClusterUnreachable"
+        or env.flink.call_count("run_jar") != 1
+        or status(body).get("phase") != "Failed"
+    ):
+        problems.append(
+            f"while the cluster is misconfigured: Degraded {reason}, phase {status(body).get('phase')}, "
+            f"{env.flink.call_count('run_jar')} run calls"
+        )
     await env.patch_spec("FlinkCluster", "default", {"tls": None})
-    body = await env.wait("Execution", RUN, lambda b: status(b).get("attempt") == 2 and not status(b).get("pending"),
-                          timeout=30, what="the restart once the cluster is fixed")
+    body = await env.wait(
+        "Execution",
+        RUN,
+        lambda b: status(b).get("attempt") == 2 and not status(b).get("pending"),
+        timeout=30,
+        what="the restart once the cluster is fixed",
+    )
     jobs = env.simulator_jobs(uid)
     if len(jobs) != 2 or env.restored_at_submission.get(jobs[1].job_id) is None:
         problems.append(f"the restart did not restore the failed job's state: {len(jobs)} jobs")
@@ -264,13 +335,17 @@ async def with_a_restart_asked_while_the_cluster_is_misconfigured(env: Env) -> l
 def newest_retained_state(env: Env, job_id: str, savepoint: str | None) -> str | None:
     """What the resubmission of a job lost in a cluster restart must restore from: the newer (by checkpoint id) of
     the job's checkpoint that stayed on storage and its last savepoint."""
-    stored = [(s.checkpoint_id, s.location) for s in env.flink.cluster.savepoints.values()
-              if (s.job_id == job_id and "/chk-" in s.location) or s.location == savepoint]
+    stored = [
+        (s.checkpoint_id, s.location)
+        for s in env.flink.cluster.savepoints.values()
+        if (s.job_id == job_id and "/chk-" in s.location) or s.location == savepoint
+    ]
     return max(stored)[1] if stored else None
 
 
-async def with_a_cluster_restart(env: Env, *, savepoint: bool, checkpoints: bool = True,
-                                 policy: str = "OnFailure") -> list[str]:
+async def with_a_cluster_restart(
+    env: Env, *, savepoint: bool, checkpoints: bool = True, policy: str = "OnFailure"
+) -> list[str]:
     """The JobManager restarts without HA: jars and jobs are gone, checkpoints and savepoints stay on storage.
     Under restartPolicy OnFailure the job is resubmitted (the jar uploaded again) from its newest retained state —
     a checkpoint read from the checkpoint directory, or the last savepoint — as a RESTART for JobLost; with no
@@ -283,7 +358,9 @@ async def with_a_cluster_restart(env: Env, *, savepoint: bool, checkpoints: bool
     last_savepoint = None
     if savepoint:
         await env.patch_spec("Execution", RUN, {"savepointNonce": 1})
-        body = await env.wait("Execution", RUN, lambda b: status(b).get("lastSavepoint") and not status(b).get("pending"))
+        body = await env.wait(
+            "Execution", RUN, lambda b: status(b).get("lastSavepoint") and not status(b).get("pending")
+        )
         last_savepoint = status(body)["lastSavepoint"]["path"]
     await env.settle()
     uploads = env.flink.call_count("upload_jar")
@@ -291,15 +368,26 @@ async def with_a_cluster_restart(env: Env, *, savepoint: bool, checkpoints: bool
     expected = newest_retained_state(env, lost_job, last_savepoint)
     problems = []
     if expected is not None and policy == "OnFailure":
-        body = await env.wait("Execution", RUN, lambda b: status(b).get("phase") == "Running"
-                              and status(b).get("attempt") == 2 and not status(b).get("pending"), timeout=30)
+        body = await env.wait(
+            "Execution",
+            RUN,
+            lambda b: (
+                status(b).get("phase") == "Running" and status(b).get("attempt") == 2 and not status(b).get("pending")
+            ),
+            timeout=30,
+        )
         job = env.job(status(body)["flinkJobId"])
         if job.restored is None or job.restored.external_path != expected:
-            problems.append(f"the resubmitted job restored {job.restored and job.restored.external_path}, not the "
-                            f"newest retained state {expected}")
+            problems.append(
+                f"the resubmitted job restored {job.restored and job.restored.external_path}, not the "
+                f"newest retained state {expected}"
+            )
         last = (status(body).get("history") or [{}])[-1]
-        if actions(body)[-1:] != ["RESTART"] or (last.get("details") or {}).get("reason") != "JobLost" \
-                or env.flink.call_count("upload_jar") != uploads + 1:
+        if (
+            actions(body)[-1:] != ["RESTART"]
+            or (last.get("details") or {}).get("reason") != "JobLost"
+            or env.flink.call_count("upload_jar") != uploads + 1
+        ):
             problems.append(f"history {actions(body)}, {last}, {env.flink.call_count('upload_jar') - uploads} uploads")
     elif policy == "OnFailure":
         body = await env.wait("Execution", RUN, lambda b: status(b).get("phase") == "Failed", timeout=30)
@@ -308,8 +396,11 @@ async def with_a_cluster_restart(env: Env, *, savepoint: bool, checkpoints: bool
     else:
         body = await env.wait("Execution", RUN, lambda b: status(b).get("phase") == "Failed", timeout=30)
         last = (status(body).get("history") or [{}])[-1]
-        if actions(body)[-1:] != ["FAIL"] or (last.get("details") or {}).get("reason") != "JobLost" \
-                or env.flink.call_count("run_jar") != 1:
+        if (
+            actions(body)[-1:] != ["FAIL"]
+            or (last.get("details") or {}).get("reason") != "JobLost"
+            or env.flink.call_count("run_jar") != 1
+        ):
             problems.append(f"history {actions(body)}, {last}, {env.flink.call_count('run_jar')} runs")
     return problems + await converged_and_quiet(env)
 
@@ -325,10 +416,13 @@ SCENARIOS = {
     "a restart asked while the cluster is misconfigured": with_a_restart_asked_while_the_cluster_is_misconfigured,
     "cluster restart with a savepoint": lambda env: with_a_cluster_restart(env, savepoint=True),
     "cluster restart without a savepoint": lambda env: with_a_cluster_restart(env, savepoint=False),
-    "cluster restart without checkpoints, with a savepoint":
-        lambda env: with_a_cluster_restart(env, savepoint=True, checkpoints=False),
+    "cluster restart without checkpoints, with a savepoint": lambda env: with_a_cluster_restart(
+        env, savepoint=True, checkpoints=False
+    ),
     "cluster restart without any state": lambda env: with_a_cluster_restart(env, savepoint=False, checkpoints=False),
-    "cluster restart under restartPolicy Never": lambda env: with_a_cluster_restart(env, savepoint=True, policy="Never"),
+    "cluster restart under restartPolicy Never": lambda env: with_a_cluster_restart(
+        env, savepoint=True, policy="Never"
+    ),
 }
 
 

@@ -33,8 +33,15 @@ from tests.waiting import wait_for
 LANES = 10
 MUTATIONS = 500  # per CI run; more with RELIABILITY_TRIALS
 KIND_WEIGHTS = {"Execution": 4, "JobSpec": 4, "Artifact": 1, "FlinkCluster": 1}
-RUN_CONFIG_FIELDS = {"entryClass", "parallelism", "programArgs", "flinkConfig", "allowNonRestoredState",
-                     "artifactRef", "upgradeMode"}
+RUN_CONFIG_FIELDS = {
+    "entryClass",
+    "parallelism",
+    "programArgs",
+    "flinkConfig",
+    "allowNonRestoredState",
+    "artifactRef",
+    "upgradeMode",
+}
 
 
 class Lane:
@@ -42,13 +49,20 @@ class Lane:
 
     def __init__(self, env: Env, index: int) -> None:
         self.env = env
-        self.names = {"FlinkCluster": f"c{index}", "Artifact": f"a{index}", "JobSpec": f"j{index}",
-                      "Execution": f"e{index}"}
+        self.names = {
+            "FlinkCluster": f"c{index}",
+            "Artifact": f"a{index}",
+            "JobSpec": f"j{index}",
+            "Execution": f"e{index}",
+        }
         self.base = {
             "FlinkCluster": env.cluster(self.names["FlinkCluster"]),
             "Artifact": env.artifact(self.names["Artifact"]),
-            "JobSpec": env.job_spec(self.names["JobSpec"], artifactRef={"name": self.names["Artifact"]},
-                                    clusterRef={"name": self.names["FlinkCluster"]}),
+            "JobSpec": env.job_spec(
+                self.names["JobSpec"],
+                artifactRef={"name": self.names["Artifact"]},
+                clusterRef={"name": self.names["FlinkCluster"]},
+            ),
             "Execution": env.execution(self.names["Execution"], job_spec=self.names["JobSpec"]),
         }
         self.outcomes: Counter[str] = Counter()
@@ -73,21 +87,33 @@ class Lane:
         """Running, nothing in flight, its job's tasks deployed."""
         body = await self.body("Execution")
         _, job = await self.job()
-        return (status(body).get("phase") == "Running" and not status(body).get("pending")
-                and job is not None and job.state == JobState.RUNNING and job.tasks == Tasks.RUNNING)
+        return (
+            status(body).get("phase") == "Running"
+            and not status(body).get("pending")
+            and job is not None
+            and job.state == JobState.RUNNING
+            and job.tasks == Tasks.RUNNING
+        )
 
     def touched(self, job_id: str | None, before_job: str | None, job: Any) -> bool:
         """The operator stopped, cancelled or replaced the job (a job failing by itself is not touched)."""
         if job_id != before_job or job is None:
             return True
-        return bool(self.env.stop_savepoints(job_id)) or job.state in (JobState.CANCELLING, JobState.CANCELED) or (
-            job.state == JobState.FINISHED)
+        return (
+            bool(self.env.stop_savepoints(job_id))
+            or job.state in (JobState.CANCELLING, JobState.CANCELED)
+            or (job.state == JobState.FINISHED)
+        )
 
     async def observed(self, kind: str) -> dict[str, Any]:
         """Wait until the operator has seen the object's current generation, and the lane is calm again."""
-        body = await self.env.wait(kind, self.names[kind], lambda b: status(b).get("observedGeneration")
-                                   == b["metadata"]["generation"], timeout=20,
-                                   what=f"{kind} {self.names[kind]} to be observed")
+        body = await self.env.wait(
+            kind,
+            self.names[kind],
+            lambda b: status(b).get("observedGeneration") == b["metadata"]["generation"],
+            timeout=20,
+            what=f"{kind} {self.names[kind]} to be observed",
+        )
         await self.calm()
         return body
 
@@ -98,6 +124,7 @@ class Lane:
         def calm() -> bool:
             mine = [c for c in self.env.trial.calls[-50:] if any(n in c.label for n in names)]
             return not mine or time.monotonic() - mine[-1].at >= seconds
+
         await wait_for(calm, timeout=20, interval=0.05, what="the lane to calm down")
 
     async def apply(self, mutation: Mutation) -> None:
@@ -129,8 +156,9 @@ class Lane:
             job_id, job = await self.job()
             if self.touched(job_id, before_job, job):
                 self.outcomes["touched the job wrongly"] += 1
-                self.problems.append(f"{mutation}: the running job {before_job} was touched: now {job_id} "
-                                     f"{job.state if job else None}")
+                self.problems.append(
+                    f"{mutation}: the running job {before_job} was touched: now {job_id} {job.state if job else None}"
+                )
             else:
                 self.outcomes["job left alone (checked)"] += 1
         await self.revert(mutation, body)
@@ -151,8 +179,9 @@ class Lane:
         field = mutation.path[0]
         revert = Mutation(mutation.kind, (field,), self.base[mutation.kind]["spec"].get(field), aimed_valid=True)
         try:
-            await self.env.kube.patch(KIND_RESOURCES[mutation.kind], self.env.namespace, self.names[mutation.kind],
-                                      revert.patch())
+            await self.env.kube.patch(
+                KIND_RESOURCES[mutation.kind], self.env.namespace, self.names[mutation.kind], revert.patch()
+            )
         except KubeInvalid:
             return  # e.g. jobSpecRef is immutable and the change was refused anyway
         if (await self.body(mutation.kind))["metadata"]["generation"] != changed["metadata"]["generation"]:
@@ -163,21 +192,31 @@ class Lane:
         queue = self.env.live.ctx.queue
         key = ("Execution", self.env.namespace, self.names["Execution"])
         due = queue._delayed_at.get(key)  # a diagnosis: the queue looked into
-        return (f"processing={key in queue._processing} queued={key in queue._queued} "
-                f"dirty={key in queue._dirty} due_in={None if due is None else round(due - time.monotonic(), 1)} "
-                f"failures={queue._failures.get(key)} paused={queue.paused}")
+        return (
+            f"processing={key in queue._processing} queued={key in queue._queued} "
+            f"dirty={key in queue._dirty} due_in={None if due is None else round(due - time.monotonic(), 1)} "
+            f"failures={queue._failures.get(key)} paused={queue.paused}"
+        )
 
     async def converge(self) -> None:
         """Back to the base, running: the lane's execution ends Running, or Failed with a reason it gives."""
         for kind in ("FlinkCluster", "Artifact", "JobSpec"):
             current = (await self.body(kind)).get("spec") or {}
             base = self.base[kind]["spec"]
-            await self.env.kube.patch(KIND_RESOURCES[kind], self.env.namespace, self.names[kind],
-                                      {"spec": {**{field: None for field in current if field not in base}, **base}})
+            await self.env.kube.patch(
+                KIND_RESOURCES[kind],
+                self.env.namespace,
+                self.names[kind],
+                {"spec": {**{field: None for field in current if field not in base}, **base}},
+            )
         execution = await self.body("Execution")
         nonce = int((execution.get("spec") or {}).get("restartNonce") or 0)
-        await self.env.kube.patch(KIND_RESOURCES["Execution"], self.env.namespace, self.names["Execution"],
-                                  {"spec": {"state": "Running", "restartNonce": nonce + 1}})
+        await self.env.kube.patch(
+            KIND_RESOURCES["Execution"],
+            self.env.namespace,
+            self.names["Execution"],
+            {"spec": {"state": "Running", "restartNonce": nonce + 1}},
+        )
         job_spec = await self.observed("JobSpec")
 
         def settled(b: dict[str, Any]) -> bool:
@@ -187,12 +226,21 @@ class Lane:
             if st_.get("phase") == "Failed":
                 return True
             job = self.env.job(st_["flinkJobId"]) if st_.get("flinkJobId") else None
-            return (st_.get("phase") == "Running" and st_.get("jobSpecGeneration") == job_spec["metadata"]["generation"]
-                    and job is not None and job.tasks == Tasks.RUNNING)
+            return (
+                st_.get("phase") == "Running"
+                and st_.get("jobSpecGeneration") == job_spec["metadata"]["generation"]
+                and job is not None
+                and job.tasks == Tasks.RUNNING
+            )
 
         try:
-            body = await self.env.wait("Execution", self.names["Execution"], settled, timeout=60,
-                                       what=f"lane {self.names['Execution']} to converge")
+            body = await self.env.wait(
+                "Execution",
+                self.names["Execution"],
+                settled,
+                timeout=60,
+                what=f"lane {self.names['Execution']} to converge",
+            )
         except AssertionError:
             body = await self.body("Execution")
             st_ = status(body)
@@ -205,14 +253,17 @@ class Lane:
                 f"error {st_.get('errorMessage')}, history {[h['action'] for h in st_.get('history', [])][-6:]}, "
                 f"Degraded says {[c.get('message') for c in st_.get('conditions', []) if c['type'] == 'Degraded']}, "
                 f"work queue: {self.queue_state()}, FlinkCluster spec {(await self.body('FlinkCluster'))['spec']} "
-                f"{conditions(await self.body('FlinkCluster'))}")
+                f"{conditions(await self.body('FlinkCluster'))}"
+            )
             return
         if status(body).get("phase") == "Failed":
             ready = conditions(body).get("Ready", ("", ""))
             if ready[0] != "False" or not ready[1] or not status(body).get("errorMessage"):
                 self.problems.append(f"{self.names['Execution']} ended Failed without saying why: {conditions(body)}")
-            print(f"{self.names['Execution']} ended Failed: {ready[1]}: {status(body).get('errorMessage')}; "
-                  f"history {[h['action'] for h in status(body).get('history', [])][-6:]}")
+            print(
+                f"{self.names['Execution']} ended Failed: {ready[1]}: {status(body).get('errorMessage')}; "
+                f"history {[h['action'] for h in status(body).get('history', [])][-6:]}"
+            )
         self.outcomes[f"ended {status(body).get('phase')}"] += 1
 
 
@@ -252,8 +303,10 @@ async def test_fuzzed_specs_are_refused_or_carried_out_and_never_crash_the_opera
 
     def flink_still() -> bool:  # every job ended, or runs with its tasks deployed: nothing will change by itself
         env.flink.cluster.advance()
-        return all(job.terminal or (job.state == JobState.RUNNING and job.tasks == Tasks.RUNNING)
-                   for job in env.flink.cluster.jobs.values())
+        return all(
+            job.terminal or (job.state == JobState.RUNNING and job.tasks == Tasks.RUNNING)
+            for job in env.flink.cluster.jobs.values()
+        )
 
     await wait_for(flink_still, timeout=30, what="every Flink job to end or run")
 
@@ -273,8 +326,11 @@ async def test_fuzzed_specs_are_refused_or_carried_out_and_never_crash_the_opera
         after = {lane.names["FlinkCluster"]: status(await lane.body("FlinkCluster")) for lane in lanes}
         print(f"jobs that changed state during the quiet window: {changed}")
         for name, before in clusters.items():
-            diff = {k: (before.get(k), after[name].get(k)) for k in set(before) | set(after[name])
-                    if before.get(k) != after[name].get(k) and k != "conditions"}
+            diff = {
+                k: (before.get(k), after[name].get(k))
+                for k in set(before) | set(after[name])
+                if before.get(k) != after[name].get(k) and k != "conditions"
+            }
             if diff:
                 print(f"FlinkCluster {name} status changed: {diff}")
 
@@ -283,8 +339,12 @@ async def test_fuzzed_specs_are_refused_or_carried_out_and_never_crash_the_opera
     problems += [f"writes after convergence: {[c.label for c in quiet]}"] if quiet else []
     problems += env.sampler.duplicate_live_jobs()
     crashes = [e for r in env.replicas for e in r.errors]
-    raised = sum(r.ctx.metrics.reconciles.labels(kind, "error")._value.get()
-                 for r in env.replicas if r.ctx is not None for kind in KIND_RESOURCES)
+    raised = sum(
+        r.ctx.metrics.reconciles.labels(kind, "error")._value.get()
+        for r in env.replicas
+        if r.ctx is not None
+        for kind in KIND_RESOURCES
+    )
     problems += crashes + ([f"{raised:g} reconciles raised"] if raised else [])
     SUMMARY.add("fuzz_mutations", len(drawn))
     SUMMARY.add("fuzz_valid", outcomes["accepted"])

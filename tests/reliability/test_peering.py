@@ -17,14 +17,19 @@ PEERING = {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata"
 def acted(replica: Replica) -> dict[str, int]:
     """What a replica did: Flink calls (reads included) and Kubernetes writes."""
     kube = replica.mutating_calls() - replica.mutating_calls("flink ")
-    return {"flink": len(replica.flink_log), "flink run": replica.calls["flink run_jar"], "kube writes": kube,
-            "status writes": sum(n for label, n in list(replica.calls.items()) if "/status" in label)}
+    return {
+        "flink": len(replica.flink_log),
+        "flink run": replica.calls["flink run_jar"],
+        "kube writes": kube,
+        "status writes": sum(n for label, n in list(replica.calls.items()) if "/status" in label),
+    }
 
 
 async def deployed_replica(env: Env, name: str, priority: int) -> Replica:
     """A replica as deploy/ runs them: `--peering=flink-manager --priority=N`."""
-    return await env.start_replica(name, standalone=False, priority=priority, peering_name="flink-manager",
-                                   peering_lifetime=LIFETIME)
+    return await env.start_replica(
+        name, standalone=False, priority=priority, peering_name="flink-manager", peering_lifetime=LIFETIME
+    )
 
 
 async def test_only_the_higher_priority_replica_acts_and_the_other_takes_over(env: Env) -> None:
@@ -56,12 +61,21 @@ async def test_only_the_higher_priority_replica_acts_and_the_other_takes_over(en
         problems.append("the lower-priority replica did not take over")
 
     back = await deployed_replica(env, "high-again", 100)
-    await wait_for(lambda: low.ctx.queue is not None and low.ctx.queue.paused, timeout=LIFETIME + 20,
-                   what="the lower-priority replica to pause")
+    await wait_for(
+        lambda: low.ctx.queue is not None and low.ctx.queue.paused,
+        timeout=LIFETIME + 20,
+        what="the lower-priority replica to pause",
+    )
     low_before = acted(low)
     await env.patch_spec("Execution", RUN, {"state": "Running"})
-    body = await env.wait("Execution", RUN, lambda b: status(b).get("phase") == "Running"
-                          and status(b).get("attempt") == 2 and not status(b).get("pending"), timeout=30)
+    body = await env.wait(
+        "Execution",
+        RUN,
+        lambda b: (
+            status(b).get("phase") == "Running" and status(b).get("attempt") == 2 and not status(b).get("pending")
+        ),
+        timeout=30,
+    )
     await env.settle()
     if acted(low) != low_before:
         problems.append(f"the paused replica acted after the other came back: {low_before} → {acted(low)}")
@@ -74,7 +88,10 @@ async def test_only_the_higher_priority_replica_acts_and_the_other_takes_over(en
     if runs != 2 or stops != 1:
         problems.append(f"{runs} run calls and {stops} stop calls for two starts and one stop")
     if [h[0] for h in history] != ["START", "STOP", "START"] or await history_events(env) != [
-            (1, "Start"), (2, "Stop"), (3, "Start")]:
+        (1, "Start"),
+        (2, "Stop"),
+        (3, "Start"),
+    ]:
         problems.append(f"history {history}, Events {await history_events(env)}")
     if env.job(first).restored is not None or env.job(status(body)["flinkJobId"]).restored is None:
         problems.append("the resumed job did not restore the stop's savepoint")

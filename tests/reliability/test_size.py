@@ -47,9 +47,13 @@ async def test_a_thousand_savepoints_and_restarts_keep_the_execution_small(make_
             change = {"savepointNonce": int(spec.get("savepointNonce") or 0) + 1}
             done = lambda b, n=change["savepointNonce"]: status(b).get("observedSavepointNonce") == n  # noqa: E731
         await env.patch_spec("Execution", RUN, change)
-        body = await env.wait("Execution", RUN, lambda b, done=done: done(b) and not status(b).get("pending")
-                              and status(b).get("phase") == "Running", timeout=30,
-                              what=f"operation {operation} to complete")
+        body = await env.wait(
+            "Execution",
+            RUN,
+            lambda b, done=done: done(b) and not status(b).get("pending") and status(b).get("phase") == "Running",
+            timeout=30,
+            what=f"operation {operation} to complete",
+        )
         sizes.append(size_of(body))
     elapsed = time.monotonic() - began
     st = status(body)
@@ -59,12 +63,15 @@ async def test_a_thousand_savepoints_and_restarts_keep_the_execution_small(make_
     SUMMARY.set("size_final_execution_bytes", sizes[-1])
     SUMMARY.set("size_history_entries", len(st.get("history", [])))
     SUMMARY.set("size_savepoint_entries", len(st.get("savepoints", [])))
-    print(f"{OPERATIONS} savepoints and restarts in {elapsed:.1f}s: the Execution grew from {sizes[0]} to at most "
-          f"{largest} bytes ({sizes[-1]} at the end); history {len(st.get('history', []))} entries of "
-          f"{st.get('historyTotal')}, {len(st.get('savepoints', []))} savepoints listed; size after each tenth: "
-          f"{sizes[:: max(1, OPERATIONS // 10)]}")
+    print(
+        f"{OPERATIONS} savepoints and restarts in {elapsed:.1f}s: the Execution grew from {sizes[0]} to at most "
+        f"{largest} bytes ({sizes[-1]} at the end); history {len(st.get('history', []))} entries of "
+        f"{st.get('historyTotal')}, {len(st.get('savepoints', []))} savepoints listed; size after each tenth: "
+        f"{sizes[:: max(1, OPERATIONS // 10)]}"
+    )
     assert largest < LIMIT, f"the Execution reached {largest} bytes"
     assert st.get("historyTotal") == 1 + OPERATIONS and len(st.get("history", [])) <= 50
     assert len(st.get("savepoints", [])) <= 100
-    assert sizes[-1] <= largest and (OPERATIONS < 200 or sizes[-1] <= sizes[OPERATIONS // 2] * 1.05), \
+    assert sizes[-1] <= largest and (OPERATIONS < 200 or sizes[-1] <= sizes[OPERATIONS // 2] * 1.05), (
         "the Execution kept growing once its lists were full"
+    )

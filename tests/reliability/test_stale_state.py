@@ -39,8 +39,11 @@ async def running(env: Env, **job_spec: Any) -> str:
 
 
 def upgraded_to(generation: int) -> Any:
-    return lambda b: (status(b).get("jobSpecGeneration") == generation and status(b).get("phase") == "Running"
-                      and not status(b).get("pending"))
+    return lambda b: (
+        status(b).get("jobSpecGeneration") == generation
+        and status(b).get("phase") == "Running"
+        and not status(b).get("pending")
+    )
 
 
 # -- unobserved: the watch is paused while the JobSpec changes twice ----------------------------------------
@@ -104,8 +107,11 @@ async def restarted_with_a_view_from_before_the_stop(env: Env) -> list[str]:
     await env.kill(env.live)
     stops = env.flink.call_count("stop_with_savepoint")
     replica = await env.start_replica(stale={("executions", RUN): snapshot})
-    await wait_for(lambda: replica.ctx.cache.get("Execution", "default", RUN) is not None, timeout=10,
-                   what="the stale view in the new operator's cache")
+    await wait_for(
+        lambda: replica.ctx.cache.get("Execution", "default", RUN) is not None,
+        timeout=10,
+        what="the stale view in the new operator's cache",
+    )
     lagging = (replica.ctx.cache.get("Execution", "default", RUN).get("status") or {}).get("phase")
     await env.settle(seconds=1.0)
     env.catch_up(replica)
@@ -128,8 +134,13 @@ async def restarted_with_a_view_from_before_the_restart(env: Env) -> list[str]:
     snapshot = await env.get("Execution", RUN)
     assert snapshot is not None
     await env.patch_spec("Execution", RUN, {"restartNonce": 1})
-    body = await env.wait("Execution", RUN, lambda b: status(b).get("attempt") == 2
-                          and status(b).get("phase") == "Running" and not status(b).get("pending"))
+    body = await env.wait(
+        "Execution",
+        RUN,
+        lambda b: (
+            status(b).get("attempt") == 2 and status(b).get("phase") == "Running" and not status(b).get("pending")
+        ),
+    )
     await env.settle()
     job_id = status(body)["flinkJobId"]
     await env.kill(env.live)
@@ -137,12 +148,17 @@ async def restarted_with_a_view_from_before_the_restart(env: Env) -> list[str]:
     replica = await env.start_replica(stale={("executions", RUN): snapshot})
     await env.settle(seconds=1.0)
     env.catch_up(replica)
-    await env.wait("Execution", RUN, lambda b: b["metadata"]["resourceVersion"] != snapshot["metadata"]["resourceVersion"])
+    await env.wait(
+        "Execution", RUN, lambda b: b["metadata"]["resourceVersion"] != snapshot["metadata"]["resourceVersion"]
+    )
     await env.settle()
     body = await env.get("Execution", RUN) or body
     problems = []
-    if (env.flink.call_count("run_jar"), env.flink.call_count("stop_with_savepoint"),
-            env.flink.call_count("cancel_job")) != (runs, stops, cancels):
+    if (
+        env.flink.call_count("run_jar"),
+        env.flink.call_count("stop_with_savepoint"),
+        env.flink.call_count("cancel_job"),
+    ) != (runs, stops, cancels):
         problems.append("the stale view made Flink calls")
     if actions(body) != ["START", "RESTART"] or status(body).get("flinkJobId") != job_id:
         problems.append(f"history {actions(body)}, job {status(body).get('flinkJobId')} (expected {job_id})")

@@ -45,6 +45,7 @@ KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 
 # ---------------------------------------------------------------- files and kustomize
 
+
 def manifest_files() -> list[Path]:
     """Every YAML file under deploy/ and examples/, but examples/jobs/, the Helm chart's templates and values, and
     the Prometheus rules of deploy/monitoring/ (tests/e2e/test_helm_chart.py and test_monitoring.py test those)."""
@@ -90,8 +91,9 @@ def kubectl() -> str:
 
 def kustomize(directory: Path) -> list[dict[str, Any]]:
     """The objects `kubectl kustomize directory` renders."""
-    result = subprocess.run([kubectl(), "kustomize", str(directory)], capture_output=True, text=True, timeout=120,
-                            check=False)
+    result = subprocess.run(
+        [kubectl(), "kustomize", str(directory)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, f"kubectl kustomize {directory} failed:\n{result.stderr}"
     return [d for d in yaml.safe_load_all(result.stdout) if d]
 
@@ -154,12 +156,24 @@ def test_yaml_parses_into_objects(path: Path) -> None:
 
 
 def test_the_folders_hold_what_the_brief_promises() -> None:
-    for path in ("deploy/kustomization.yaml", "deploy/namespace.yaml", "deploy/serviceaccount.yaml", "deploy/rbac.yaml",
-                 "deploy/deployment.yaml", "deploy/service.yaml", "deploy/kopf-peering-crds.yaml", "deploy/Dockerfile",
-                 "examples/quickstart/00-flinkcluster.yaml", "examples/quickstart/10-artifact.yaml",
-                 "examples/quickstart/20-jobspec.yaml", "examples/quickstart/30-execution.yaml",
-                 "examples/gitops/argocd/application.yaml", "examples/gitops/argocd/argocd-cm-patch.yaml",
-                 "examples/kind/up.sh", ".dockerignore"):
+    for path in (
+        "deploy/kustomization.yaml",
+        "deploy/namespace.yaml",
+        "deploy/serviceaccount.yaml",
+        "deploy/rbac.yaml",
+        "deploy/deployment.yaml",
+        "deploy/service.yaml",
+        "deploy/kopf-peering-crds.yaml",
+        "deploy/Dockerfile",
+        "examples/quickstart/00-flinkcluster.yaml",
+        "examples/quickstart/10-artifact.yaml",
+        "examples/quickstart/20-jobspec.yaml",
+        "examples/quickstart/30-execution.yaml",
+        "examples/gitops/argocd/application.yaml",
+        "examples/gitops/argocd/argocd-cm-patch.yaml",
+        "examples/kind/up.sh",
+        ".dockerignore",
+    ):
         assert (REPO / path).is_file(), f"{path} is missing"
 
 
@@ -183,8 +197,9 @@ def _referenced_files(directory: Path, document: dict[str, Any]) -> Iterator[tup
 @pytest.mark.parametrize("directory", kustomization_dirs(), ids=rel)
 def test_kustomization_refers_to_files_that_exist(directory: Path) -> None:
     document = kustomization_of(directory)
-    missing = [f"{key}: {entry}" for key, entry in _referenced_files(directory, document)
-               if not (directory / entry).exists()]
+    missing = [
+        f"{key}: {entry}" for key, entry in _referenced_files(directory, document) if not (directory / entry).exists()
+    ]
     assert missing == [], f"{rel(directory)} refers to missing files"
     if document.get("kind") == "Component":
         return
@@ -194,8 +209,9 @@ def test_kustomization_refers_to_files_that_exist(directory: Path) -> None:
         assert manifests <= listed, f"{rel(directory)}: not in the kustomization: {sorted(manifests - listed)}"
 
 
-@pytest.mark.parametrize("directory", [d for d in kustomization_dirs() if kustomization_of(d).get("kind") != "Component"],
-                         ids=rel)
+@pytest.mark.parametrize(
+    "directory", [d for d in kustomization_dirs() if kustomization_of(d).get("kind") != "Component"], ids=rel
+)
 def test_kustomization_builds(directory: Path) -> None:
     objects = kustomize(directory)
     assert objects, f"{rel(directory)} renders nothing"
@@ -206,10 +222,17 @@ def test_install_builds_with_one_operator_workload(install: Install, built: dict
     objects = built[install.name]
     workloads = [o for o in objects if o["kind"] in ("Deployment", "StatefulSet", "DaemonSet")]
     assert [(w["kind"], w["metadata"]["name"]) for w in workloads] == [
-        ("StatefulSet" if "ha" in install.name.split("+") else "Deployment", "flink-manager")]
+        ("StatefulSet" if "ha" in install.name.split("+") else "Deployment", "flink-manager")
+    ]
     crds = {o["metadata"]["name"] for o in find(objects, "CustomResourceDefinition")}
-    assert crds == {"flinkclusters.flinkmanager.io", "artifacts.flinkmanager.io", "jobspecs.flinkmanager.io",
-                    "executions.flinkmanager.io", "clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"}
+    assert crds == {
+        "flinkclusters.flinkmanager.io",
+        "artifacts.flinkmanager.io",
+        "jobspecs.flinkmanager.io",
+        "executions.flinkmanager.io",
+        "clusterkopfpeerings.kopf.dev",
+        "kopfpeerings.kopf.dev",
+    }
     assert find(objects, "ServiceAccount", "flink-manager")[0]["metadata"]["namespace"] == "flink-manager"
 
 
@@ -223,9 +246,11 @@ def test_crds_folder_builds_to_the_crd_files() -> None:
 
 # ---------------------------------------------------------------- the operator's pod (DESIGN §8)
 
+
 def operator_pod(objects: list[dict[str, Any]]) -> dict[str, Any]:
-    workload = next(o for o in objects if o["kind"] in ("Deployment", "StatefulSet") and
-                    o["metadata"]["name"] == "flink-manager")
+    workload = next(
+        o for o in objects if o["kind"] in ("Deployment", "StatefulSet") and o["metadata"]["name"] == "flink-manager"
+    )
     return workload["spec"]["template"]["spec"]
 
 
@@ -240,13 +265,17 @@ def env_of(container: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("install", INSTALLS, ids=INSTALL_IDS)
-def test_operator_runs_as_non_root_on_a_read_only_root_filesystem(install: Install,
-                                                                   built: dict[str, list[dict[str, Any]]]) -> None:
+def test_operator_runs_as_non_root_on_a_read_only_root_filesystem(
+    install: Install, built: dict[str, list[dict[str, Any]]]
+) -> None:
     pod = operator_pod(built[install.name])
     container = operator_container(built[install.name])
     assert pod["serviceAccountName"] == "flink-manager"
     assert pod["securityContext"] == {
-        "runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "fsGroup": 10001,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
     security = container["securityContext"]
@@ -270,8 +299,11 @@ def test_writable_paths_are_empty_dirs(install: Install, built: dict[str, list[d
     pod = operator_pod(built[install.name])
     container = operator_container(built[install.name])
     volumes = {v["name"]: v for v in pod["volumes"]}
-    writable = {m["mountPath"]: volumes[m["volumeName"] if "volumeName" in m else m["name"]]
-                for m in container["volumeMounts"] if not m.get("readOnly")}
+    writable = {
+        m["mountPath"]: volumes[m["volumeName"] if "volumeName" in m else m["name"]]
+        for m in container["volumeMounts"]
+        if not m.get("readOnly")
+    }
     cache_dir = env_of(container).get(f"{ENV_PREFIX}ARTIFACT_CACHE_DIR") or str(Settings().artifact_cache_dir)
     for path in ("/tmp", cache_dir):
         mount = next((m for m in writable if path == m or path.startswith(m.rstrip("/") + "/")), None)
@@ -314,7 +346,9 @@ def test_operator_settings_are_known_and_valid(install: Install, built: dict[str
 def test_metrics_service_reaches_the_metrics_port(install: Install, built: dict[str, list[dict[str, Any]]]) -> None:
     objects = built[install.name]
     service = find(objects, "Service", "flink-manager-metrics")[0]
-    pod_labels = next(o for o in objects if o["kind"] in ("Deployment", "StatefulSet"))["spec"]["template"]["metadata"]["labels"]
+    pod_labels = next(o for o in objects if o["kind"] in ("Deployment", "StatefulSet"))["spec"]["template"]["metadata"][
+        "labels"
+    ]
     assert service["spec"]["selector"].items() <= pod_labels.items()
     container = operator_container(objects)
     target = service["spec"]["ports"][0]["targetPort"]
@@ -335,7 +369,10 @@ def test_ha_runs_two_replicas_with_distinct_peering_priorities(built: dict[str, 
     assert priority == {"fieldRef": {"fieldPath": "metadata.labels['apps.kubernetes.io/pod-index']"}}
     budget = find(objects, "PodDisruptionBudget", "flink-manager")[0]
     assert budget["spec"]["minAvailable"] == 1
-    assert budget["spec"]["selector"]["matchLabels"].items() <= statefulset["spec"]["template"]["metadata"]["labels"].items()
+    assert (
+        budget["spec"]["selector"]["matchLabels"].items()
+        <= statefulset["spec"]["template"]["metadata"]["labels"].items()
+    )
 
 
 def _peering_name(container: dict[str, Any]) -> str:
@@ -354,8 +391,9 @@ def _watched_namespaces(container: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.parametrize("install", INSTALLS, ids=INSTALL_IDS)
-def test_the_peering_object_exists_where_the_operator_looks(install: Install,
-                                                             built: dict[str, list[dict[str, Any]]]) -> None:
+def test_the_peering_object_exists_where_the_operator_looks(
+    install: Install, built: dict[str, list[dict[str, Any]]]
+) -> None:
     """kopf does not create peering objects; without one, replicas cannot see each other."""
     objects = built[install.name]
     container = operator_container(objects)
@@ -386,27 +424,36 @@ OPERATOR_RIGHTS: dict[tuple[str, str], frozenset[str]] = {
     ("", "namespaces"): frozenset({"list", "watch"}),
 }
 # Watching some namespaces without any cluster-wide right: what each watched namespace grants.
-NAMESPACE_RIGHTS = {key: verbs for key, verbs in OPERATOR_RIGHTS.items()
-                    if key[1] not in ("customresourcedefinitions", "clusterkopfpeerings", "namespaces")}
+NAMESPACE_RIGHTS = {
+    key: verbs
+    for key, verbs in OPERATOR_RIGHTS.items()
+    if key[1] not in ("customresourcedefinitions", "clusterkopfpeerings", "namespaces")
+}
 
 
 def effective_rights(objects: list[dict[str, Any]]) -> dict[str, dict[tuple[str, str], frozenset[str]]]:
     """What the operator's ServiceAccount may do: scope ("*" for cluster-wide, else a namespace) → rights."""
-    roles = {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
-             for o in objects if o["kind"] in ("Role", "ClusterRole")}
+    roles = {
+        (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
+        for o in objects
+        if o["kind"] in ("Role", "ClusterRole")
+    }
     granted: dict[str, dict[tuple[str, str], set[str]]] = {}
     for binding in objects:
         if binding["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
             continue
-        subjects = {(s.get("namespace", ""), s["name"]) for s in binding.get("subjects") or ()
-                    if s["kind"] == "ServiceAccount"}
+        subjects = {
+            (s.get("namespace", ""), s["name"]) for s in binding.get("subjects") or () if s["kind"] == "ServiceAccount"
+        }
         if OPERATOR_SA not in subjects:
             continue
         scope = "*" if binding["kind"] == "ClusterRoleBinding" else binding["metadata"]["namespace"]
         ref = binding["roleRef"]
         role_namespace = binding["metadata"].get("namespace", "") if ref["kind"] == "Role" else ""
         role = roles.get((ref["kind"], role_namespace, ref["name"]))
-        assert role is not None, f"{binding['kind']} {binding['metadata']['name']} binds a missing {ref['kind']} {ref['name']}"
+        assert role is not None, (
+            f"{binding['kind']} {binding['metadata']['name']} binds a missing {ref['kind']} {ref['name']}"
+        )
         for rule in role.get("rules") or ():
             assert not rule.get("nonResourceURLs"), f"{ref['name']} grants non-resource URLs"
             assert not rule.get("resourceNames"), f"{ref['name']} narrows by name: update OPERATOR_RIGHTS' docs"
@@ -418,12 +465,15 @@ def effective_rights(objects: list[dict[str, Any]]) -> dict[str, dict[tuple[str,
 
 
 def _table(rights: dict[tuple[str, str], frozenset[str]]) -> list[str]:
-    return sorted(f"{group or 'core'}/{resource}: {','.join(sorted(verbs))}" for (group, resource), verbs in rights.items())
+    return sorted(
+        f"{group or 'core'}/{resource}: {','.join(sorted(verbs))}" for (group, resource), verbs in rights.items()
+    )
 
 
 @pytest.mark.parametrize("install", [i for i in INSTALLS if "namespaced" not in i.name], ids=lambda i: i.name)
-def test_cluster_wide_rbac_grants_exactly_the_operators_calls(install: Install,
-                                                              built: dict[str, list[dict[str, Any]]]) -> None:
+def test_cluster_wide_rbac_grants_exactly_the_operators_calls(
+    install: Install, built: dict[str, list[dict[str, Any]]]
+) -> None:
     rights = effective_rights(built[install.name])
     assert set(rights) == {"*"}, f"unexpected namespaced grants: {sorted(set(rights) - {'*'})}"
     assert _table(rights["*"]) == _table(OPERATOR_RIGHTS)
@@ -431,7 +481,8 @@ def test_cluster_wide_rbac_grants_exactly_the_operators_calls(install: Install,
 
 @pytest.mark.parametrize("install", [i for i in INSTALLS if "namespaced" in i.name], ids=lambda i: i.name)
 def test_namespaced_rbac_grants_the_operators_calls_in_each_watched_namespace_only(
-        install: Install, built: dict[str, list[dict[str, Any]]]) -> None:
+    install: Install, built: dict[str, list[dict[str, Any]]]
+) -> None:
     objects = built[install.name]
     rights = effective_rights(objects)
     namespaces = _watched_namespaces(operator_container(objects))
@@ -462,14 +513,16 @@ def test_user_roles_aggregate_into_the_built_in_roles(built: dict[str, list[dict
 
 # ---------------------------------------------------------------- the image
 
+
 def test_dockerfile_takes_only_the_base_and_runs_a_virtualenv_as_user_10001() -> None:
     """Both stages start from the one build argument; only the virtualenv reaches the final image."""
     lines = [line.strip() for line in (DEPLOY / "Dockerfile").read_text().splitlines()]
     assert [line for line in lines if line.startswith("ARG ")] == ["ARG BASE=python:3.11-slim-bookworm"]
     assert [line for line in lines if line.startswith("FROM ")] == ["FROM ${BASE} AS build", "FROM ${BASE}"]
-    final = lines[lines.index("FROM ${BASE}"):]
+    final = lines[lines.index("FROM ${BASE}") :]
     assert [line for line in final if line.startswith("COPY ")] == [
-        "COPY --from=build /opt/flink-manager /opt/flink-manager"]
+        "COPY --from=build /opt/flink-manager /opt/flink-manager"
+    ]
     assert "USER 10001:10001" in final
     assert 'ENTRYPOINT ["flink-manager"]' in final and 'CMD ["run"]' in final
     assert not any(line.startswith(("ADD ", "COPY . ")) for line in lines), "copy only what the build needs"
@@ -480,13 +533,16 @@ def test_dockerignore_lets_through_exactly_what_the_dockerfile_copies() -> None:
     for line in (DEPLOY / "Dockerfile").read_text().splitlines():
         if line.startswith("COPY ") and "--from=" not in line:
             copied.update(p.rstrip("/") for p in shlex.split(line)[1:-1])
-    allowed = {line[1:].rstrip("/") for line in (REPO / ".dockerignore").read_text().splitlines() if line.startswith("!")}
+    allowed = {
+        line[1:].rstrip("/") for line in (REPO / ".dockerignore").read_text().splitlines() if line.startswith("!")
+    }
     assert copied == allowed
     for path in copied:
         assert (REPO / path).exists(), path
 
 
 # ---------------------------------------------------------------- examples against the CRDs
+
 
 @functools.cache
 def compiled_schema(kind: str) -> Any:
@@ -549,8 +605,10 @@ def _assert_valid(obj: dict[str, Any], where: str, api: Any) -> None:
     body = copy.deepcopy(obj)
     schema = compiled_schema(body["kind"])
     unknown = schema.prune(body)
-    assert unknown == [], f"{where}: {body['kind']} {body['metadata']['name']} has fields the CRD does not know " \
-                          f"(the API server would drop them): {unknown}"
+    assert unknown == [], (
+        f"{where}: {body['kind']} {body['metadata']['name']} has fields the CRD does not know "
+        f"(the API server would drop them): {unknown}"
+    )
     schema.default(body)
     errors = [str(e) for e in schema.validate(body)]
     assert errors == [], f"{where}: {body['kind']} {body['metadata']['name']} is invalid: {errors}"
@@ -602,7 +660,11 @@ def test_quickstart_placeholders_are_the_ones_its_readme_names() -> None:
     assert (cluster["kind"], cluster["metadata"]["name"]) == ("FlinkCluster", "default")
     job_spec = yaml.safe_load((EXAMPLES / "quickstart" / "20-jobspec.yaml").read_text())["spec"]
     assert job_spec["entryClass"] in artifact["spec"]["entryClasses"]
-    assert (job_spec["parallelism"], job_spec["programArgs"], job_spec["upgradeMode"]) == (1, ["--rate", "10"], "savepoint")
+    assert (job_spec["parallelism"], job_spec["programArgs"], job_spec["upgradeMode"]) == (
+        1,
+        ["--rate", "10"],
+        "savepoint",
+    )
     execution = yaml.safe_load((EXAMPLES / "quickstart" / "30-execution.yaml").read_text())
     assert execution["spec"]["restartPolicy"]["type"] == "OnFailure"
 
@@ -639,8 +701,11 @@ def _lupa() -> Any:
     try:
         from lupa import lua51  # Argo CD runs health scripts in gopher-lua, a Lua 5.1
     except ImportError:
-        pytest.fail("the Lua interpreter for the health check tests is missing: "
-                    "pip install -e '.[test]' (the test extra installs lupa)", pytrace=False)
+        pytest.fail(
+            "the Lua interpreter for the health check tests is missing: "
+            "pip install -e '.[test]' (the test extra installs lupa)",
+            pytrace=False,
+        )
     return lua51
 
 
@@ -670,8 +735,10 @@ def argo_health(obj: dict[str, Any], script: str | None = None) -> dict[str, str
 
 def health_cases() -> list[Any]:
     table = yaml.safe_load((GITOPS / "health" / "health_test.yaml").read_text())
-    return [pytest.param(case["inputPath"], case["healthStatus"], id=Path(case["inputPath"]).stem)
-            for case in table["tests"]]
+    return [
+        pytest.param(case["inputPath"], case["healthStatus"], id=Path(case["inputPath"]).stem)
+        for case in table["tests"]
+    ]
 
 
 @pytest.mark.parametrize(("input_path", "expected"), health_cases())
@@ -682,8 +749,10 @@ def test_health_check_case(input_path: str, expected: dict[str, str]) -> None:
 
 def test_health_cases_cover_every_kind_and_verdict() -> None:
     table = yaml.safe_load((GITOPS / "health" / "health_test.yaml").read_text())["tests"]
-    seen = {(yaml.safe_load((GITOPS / "health" / c["inputPath"]).read_text())["kind"], c["healthStatus"]["status"])
-            for c in table}
+    seen = {
+        (yaml.safe_load((GITOPS / "health" / c["inputPath"]).read_text())["kind"], c["healthStatus"]["status"])
+        for c in table
+    }
     for kind in KINDS:
         assert (kind, "Healthy") in seen, kind
     for status in ("Healthy", "Progressing", "Degraded"):
@@ -707,19 +776,28 @@ def test_health_check_fails_loudly_on_a_script_error() -> None:
 
 def test_argocd_cm_patch_carries_the_health_check_for_each_kind() -> None:
     patch = yaml.safe_load((GITOPS / "argocd" / "argocd-cm-patch.yaml").read_text())
-    assert (patch["kind"], patch["metadata"]["name"], patch["metadata"]["namespace"]) == ("ConfigMap", "argocd-cm", "argocd")
+    assert (patch["kind"], patch["metadata"]["name"], patch["metadata"]["namespace"]) == (
+        "ConfigMap",
+        "argocd-cm",
+        "argocd",
+    )
     script = HEALTH_LUA.read_text()
     assert patch["data"] == {f"resource.customizations.health.{GROUP}_{kind}": script for kind in KINDS}, (
-        "argocd-cm-patch.yaml differs from health/health.lua: copy the script into it, once per kind")
+        "argocd-cm-patch.yaml differs from health/health.lua: copy the script into it, once per kind"
+    )
 
 
 NOW = datetime.datetime(2026, 1, 5, 10, 0, tzinfo=datetime.UTC)
 
 
 def _wire(kind: str, name: str, generation: int, spec: dict[str, Any], status: Any) -> dict[str, Any]:
-    return {"apiVersion": f"{GROUP}/v1alpha1", "kind": kind,
-            "metadata": {"name": name, "namespace": "flink", "generation": generation},
-            "spec": spec, "status": status.to_wire()}
+    return {
+        "apiVersion": f"{GROUP}/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": "flink", "generation": generation},
+        "spec": spec,
+        "status": status.to_wire(),
+    }
 
 
 def test_health_of_flink_clusters_as_the_operator_reports_them() -> None:
@@ -729,12 +807,17 @@ def test_health_of_flink_clusters_as_the_operator_reports_them() -> None:
 
     spec = {"restUrl": "http://flink-jobmanager.flink.svc:8081"}
     view = View("default", 1, FlinkClusterSpec.from_wire(spec), FlinkClusterStatus.from_wire({}))
-    up = decide_cluster(view, ClusterProbe(flink_version="2.3.0", task_managers=1, slots_total=4, slots_available=4,
-                                           jobs_running=0), NOW)
+    up = decide_cluster(
+        view,
+        ClusterProbe(flink_version="2.3.0", task_managers=1, slots_total=4, slots_available=4, jobs_running=0),
+        NOW,
+    )
     down = decide_cluster(view, ClusterProbe(error_reason="FlinkClusterUnreachable", error="connection refused"), NOW)
     assert argo_health(_wire("FlinkCluster", "default", 1, spec, up))["status"] == "Healthy"
     assert argo_health(_wire("FlinkCluster", "default", 1, spec, down)) == {
-        "status": "Degraded", "message": "FlinkClusterUnreachable: connection refused"}
+        "status": "Degraded",
+        "message": "FlinkClusterUnreachable: connection refused",
+    }
     assert argo_health(_wire("FlinkCluster", "default", 2, spec, up))["status"] == "Progressing"
 
 
@@ -747,18 +830,26 @@ def test_health_of_artifacts_as_the_operator_reports_them() -> None:
     view = View("job", 1, ArtifactSpec.from_wire(spec), ArtifactStatus.from_wire({}))
     verdicts = {
         "verified": decide_artifact(view, FetchResult(sha256="a" * 64, size_bytes=10), None, NOW),
-        "mismatch": decide_artifact(view, FetchResult(failure_reason="DigestMismatch", failure="digest differs"),
-                                    None, NOW),
-        "refused": decide_artifact(view, FetchResult(failure_reason="AuthenticationFailed",
-                                                     failure="refused the credentials of Secret 'repo'"), None, NOW),
-        "retrying": decide_artifact(view, FetchResult(failure_reason="FetchFailed", failure="HTTP 503",
-                                                      retryable=True), None, NOW),
+        "mismatch": decide_artifact(
+            view, FetchResult(failure_reason="DigestMismatch", failure="digest differs"), None, NOW
+        ),
+        "refused": decide_artifact(
+            view,
+            FetchResult(failure_reason="AuthenticationFailed", failure="refused the credentials of Secret 'repo'"),
+            None,
+            NOW,
+        ),
+        "retrying": decide_artifact(
+            view, FetchResult(failure_reason="FetchFailed", failure="HTTP 503", retryable=True), None, NOW
+        ),
     }
     health = {name: argo_health(_wire("Artifact", "job", 1, spec, status)) for name, status in verdicts.items()}
     assert health["verified"]["status"] == "Healthy"
     assert health["mismatch"] == {"status": "Degraded", "message": "DigestMismatch: digest differs"}
-    assert health["refused"] == {"status": "Degraded",
-                                 "message": "AuthenticationFailed: refused the credentials of Secret 'repo'"}
+    assert health["refused"] == {
+        "status": "Degraded",
+        "message": "AuthenticationFailed: refused the credentials of Secret 'repo'",
+    }
     assert health["retrying"] == {"status": "Progressing", "message": "FetchFailed: HTTP 503"}
 
 
@@ -772,9 +863,13 @@ def test_health_of_job_specs_as_the_operator_reports_them() -> None:
     waiting = decide_job_spec(view, Blocker("ArtifactNotReady", "Artifact 'job' is not verified yet"), [], NOW)
     wrong = decide_job_spec(view, Blocker("EntryClassNotInArtifact", "not listed"), [], NOW)
     assert argo_health(_wire("JobSpec", "job", 1, spec, waiting)) == {
-        "status": "Progressing", "message": "ArtifactNotReady: Artifact 'job' is not verified yet"}
+        "status": "Progressing",
+        "message": "ArtifactNotReady: Artifact 'job' is not verified yet",
+    }
     assert argo_health(_wire("JobSpec", "job", 1, spec, wrong)) == {
-        "status": "Degraded", "message": "EntryClassNotInArtifact: not listed"}
+        "status": "Degraded",
+        "message": "EntryClassNotInArtifact: not listed",
+    }
 
 
 def test_health_of_an_execution_as_the_operator_reports_it() -> None:
@@ -784,11 +879,20 @@ def test_health_of_an_execution_as_the_operator_reports_it() -> None:
     from flink_manager.reconcile.targets import Blocker
 
     spec = {"jobSpecRef": {"name": "job"}}
-    plan = execution.decide(execution.ExecutionInputs(
-        uid="0d4a9e7c-4b1e-4c55-9a57-6c1f3f0e2b11", generation=1, spec=ExecutionSpec.from_wire(spec),
-        status=ExecutionStatus.from_wire({}), requested_by="kubectl-client-side-apply",
-        target=Blocker("ArtifactNotReady", "Artifact 'job' is not verified yet"), jar_ids={},
-        observation=Observation(), now=NOW,
-    ))
+    plan = execution.decide(
+        execution.ExecutionInputs(
+            uid="0d4a9e7c-4b1e-4c55-9a57-6c1f3f0e2b11",
+            generation=1,
+            spec=ExecutionSpec.from_wire(spec),
+            status=ExecutionStatus.from_wire({}),
+            requested_by="kubectl-client-side-apply",
+            target=Blocker("ArtifactNotReady", "Artifact 'job' is not verified yet"),
+            jar_ids={},
+            observation=Observation(),
+            now=NOW,
+        )
+    )
     assert argo_health(_wire("Execution", "run-1", 1, spec, plan.status)) == {
-        "status": "Progressing", "message": "ArtifactNotReady: Artifact 'job' is not verified yet"}
+        "status": "Progressing",
+        "message": "ArtifactNotReady: Artifact 'job' is not verified yet",
+    }

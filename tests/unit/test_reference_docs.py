@@ -40,7 +40,8 @@ gen = _load_generator()
 def test_reference_is_generated_from_the_crds() -> None:
     expected = gen.render(gen.load_crds())
     assert REFERENCE.read_text() == expected, (
-        "docs/reference.md is out of date: run `.venv/bin/python tools/gen_reference.py > docs/reference.md`")
+        "docs/reference.md is out of date: run `.venv/bin/python tools/gen_reference.py > docs/reference.md`"
+    )
 
 
 def test_check_mode_accepts_the_committed_reference_and_rejects_a_changed_crd(tmp_path: Path) -> None:

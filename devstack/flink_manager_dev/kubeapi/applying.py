@@ -57,8 +57,10 @@ def server_side_apply(
     conflicting: set[Path] = set()
     previous_apply: set[Path] = set()
     for entry in entries:
-        is_mine = entry.get("manager") == manager and entry.get("operation") == "Apply" and (
-            (entry.get("subresource") or None) == subresource
+        is_mine = (
+            entry.get("manager") == manager
+            and entry.get("operation") == "Apply"
+            and ((entry.get("subresource") or None) == subresource)
         )
         owned = from_fields_v1(entry.get("fieldsV1") or {})
         if is_mine:
@@ -87,13 +89,25 @@ def server_side_apply(
             _remove(merged, path)
 
     new_entries = update_entries(
-        entries, manager=manager, operation="Apply", api_version=api_version, subresource=subresource, time=now,
-        owned=applied, take_from_others=False,
+        entries,
+        manager=manager,
+        operation="Apply",
+        api_version=api_version,
+        subresource=subresource,
+        time=now,
+        owned=applied,
+        take_from_others=False,
     )
     if conflicting:
         new_entries = update_entries(
-            new_entries, manager=manager, operation="Apply", api_version=api_version, subresource=subresource,
-            time=now, owned=applied, removed=conflicting,
+            new_entries,
+            manager=manager,
+            operation="Apply",
+            api_version=api_version,
+            subresource=subresource,
+            time=now,
+            owned=applied,
+            removed=conflicting,
         )
     return ApplyResult(merged, new_entries)
 
@@ -112,8 +126,11 @@ def last_applied_takeover(current: dict[str, Any], list_type_of: ListTypeOf) -> 
     except ValueError:
         return set()
     live = flatten(current, list_type_of)
-    return {path for path, value in flatten(last, list_type_of).items()
-            if value is not MAP and value is not ITEM and live.get(path, MAP) == value}
+    return {
+        path
+        for path, value in flatten(last, list_type_of).items()
+        if value is not MAP and value is not ITEM and live.get(path, MAP) == value
+    }
 
 
 def _dotted(path: Path) -> str:
@@ -148,8 +165,14 @@ def _merge(target: Any, config: Any, names: tuple[str, ...], lt: ListTypeOf) -> 
                 if not isinstance(item, dict):
                     continue
                 key = {k: item.get(k) for k in keys}
-                index = next((i for i, old in enumerate(merged)
-                              if isinstance(old, dict) and {k: old.get(k) for k in keys} == key), None)
+                index = next(
+                    (
+                        i
+                        for i, old in enumerate(merged)
+                        if isinstance(old, dict) and {k: old.get(k) for k in keys} == key
+                    ),
+                    None,
+                )
                 if index is None:
                     merged.append(json_copy(item))
                 else:

@@ -115,8 +115,9 @@ class Collector:
                     body["metadata"]["ownerReferences"] = alive
                     self.api.rewrite(rt, stored, body, GC_MANAGER)
                 continue
-            self.api.delete(rt, ns or None, name, {"propagationPolicy": "Background"},
-                            WriteOptions(field_manager=GC_MANAGER))
+            self.api.delete(
+                rt, ns or None, name, {"propagationPolicy": "Background"}, WriteOptions(field_manager=GC_MANAGER)
+            )
 
     def _finish_terminating(self, uid: str) -> None:
         found = self._locate(uid)
@@ -142,7 +143,8 @@ class Collector:
                     continue
                 body = json_copy(dependent.body)
                 body["metadata"]["ownerReferences"] = [
-                    r for r in body["metadata"].get("ownerReferences") or () if r.get("uid") != uid]
+                    r for r in body["metadata"].get("ownerReferences") or () if r.get("uid") != uid
+                ]
                 if not body["metadata"]["ownerReferences"]:
                     del body["metadata"]["ownerReferences"]
                 self.api.rewrite(drt, dependent, body, GC_MANAGER)
@@ -156,13 +158,15 @@ class Collector:
                 if dependent is None or drt is None:
                     continue
                 ref: dict[str, Any] = next(
-                    (r for r in dependent.meta.get("ownerReferences") or () if r.get("uid") == uid), {})
+                    (r for r in dependent.meta.get("ownerReferences") or () if r.get("uid") == uid), {}
+                )
                 if ref.get("blockOwnerDeletion"):
                     blocking += 1
                 if not dependent.meta.get("deletionTimestamp"):
                     policy = "Foreground" if ref.get("blockOwnerDeletion") else "Background"
-                    self.api.delete(drt, ns or None, name, {"propagationPolicy": policy},
-                                    WriteOptions(field_manager=GC_MANAGER))
+                    self.api.delete(
+                        drt, ns or None, name, {"propagationPolicy": policy}, WriteOptions(field_manager=GC_MANAGER)
+                    )
             if blocking == 0:
                 latest = self.api.storage.get(*self._key(stored, rt))
                 if latest is not None:
@@ -182,8 +186,13 @@ class Collector:
             for stored in list(self.api.storage.iter(sk, name)):
                 remaining += 1
                 if drt is not None and not stored.meta.get("deletionTimestamp"):
-                    self.api.delete(drt, name, stored.meta["name"], {"propagationPolicy": "Background"},
-                                    WriteOptions(field_manager="kube-controller-manager"))
+                    self.api.delete(
+                        drt,
+                        name,
+                        stored.meta["name"],
+                        {"propagationPolicy": "Background"},
+                        WriteOptions(field_manager="kube-controller-manager"),
+                    )
         if remaining == 0 or not any(True for sk in self.api.storage.namespaces_with_objects(name) if sk != NAMESPACES):
             latest = self.api.storage.get(NAMESPACES, "", name)
             if latest is not None:
@@ -195,8 +204,13 @@ class Collector:
         crt = self._type_of(sk)
         for stored in list(self.api.storage.iter(sk)):
             if crt is not None and not stored.meta.get("deletionTimestamp"):
-                self.api.delete(crt, stored.meta.get("namespace") or None, stored.meta["name"],
-                                {"propagationPolicy": "Background"}, WriteOptions(field_manager=GC_MANAGER))
+                self.api.delete(
+                    crt,
+                    stored.meta.get("namespace") or None,
+                    stored.meta["name"],
+                    {"propagationPolicy": "Background"},
+                    WriteOptions(field_manager=GC_MANAGER),
+                )
         if self.api.storage.count(sk) == 0:
             latest = self.api.storage.get(CRDS, "", crd.meta["name"])
             if latest is not None and crds.CLEANUP_FINALIZER in (latest.meta.get("finalizers") or ()):
@@ -215,6 +229,9 @@ class Collector:
     def _recheck_crd(self, group: str, plural: str) -> None:
         for crd in self.api.storage.iter(CRDS):
             spec = crd.body.get("spec") or {}
-            if (spec.get("group") == group and (spec.get("names") or {}).get("plural") == plural
-                    and crd.meta.get("deletionTimestamp")):
+            if (
+                spec.get("group") == group
+                and (spec.get("names") or {}).get("plural") == plural
+                and crd.meta.get("deletionTimestamp")
+            ):
                 self._queue(("terminating", crd.meta["uid"]))

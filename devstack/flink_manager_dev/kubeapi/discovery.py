@@ -7,8 +7,7 @@ from typing import Any
 from flink_manager.schema.resources import ResourceType
 from flink_manager_dev.kubeapi.registry import Registry
 
-SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
-                     "finalize": ["update"]}
+SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"], "finalize": ["update"]}
 
 SERVER_VERSION = {
     "major": "1",
@@ -29,8 +28,11 @@ SERVER_VERSION = {
 
 def api_versions(server_address: str) -> dict[str, Any]:
     """`/api`."""
-    return {"kind": "APIVersions", "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+    }
 
 
 def _group(name: str, versions: list[str]) -> dict[str, Any]:
@@ -44,8 +46,11 @@ def _group(name: str, versions: list[str]) -> dict[str, Any]:
 def api_group_list(registry: Registry) -> dict[str, Any]:
     """`/apis`."""
     groups = registry.groups()
-    return {"kind": "APIGroupList", "apiVersion": "v1",
-            "groups": [_group(g, v) for g, v in sorted(groups.items()) if g]}
+    return {
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [_group(g, v) for g, v in sorted(groups.items()) if g],
+    }
 
 
 def api_group(registry: Registry, group: str) -> dict[str, Any] | None:
@@ -71,9 +76,13 @@ def resource_entries(rt: ResourceType) -> list[dict[str, Any]]:
         entry["categories"] = list(rt.categories)
     entries = [entry]
     for sub in sorted(rt.subresources):
-        sub_entry: dict[str, Any] = {"name": f"{rt.plural}/{sub}", "singularName": "", "namespaced": rt.namespaced,
-                                     "kind": "Scale" if sub == "scale" else rt.kind,
-                                     "verbs": SUBRESOURCE_VERBS.get(sub, ["get"])}
+        sub_entry: dict[str, Any] = {
+            "name": f"{rt.plural}/{sub}",
+            "singularName": "",
+            "namespaced": rt.namespaced,
+            "kind": "Scale" if sub == "scale" else rt.kind,
+            "verbs": SUBRESOURCE_VERBS.get(sub, ["get"]),
+        }
         if sub == "scale":
             sub_entry["group"], sub_entry["version"] = "autoscaling", "v1"
         entries.append(sub_entry)
@@ -88,8 +97,12 @@ def api_resource_list(registry: Registry, group: str, version: str) -> dict[str,
     resources: list[dict[str, Any]] = []
     for rt in sorted(types, key=lambda t: t.plural):
         resources += resource_entries(rt)
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}" if group else version,
-            "resources": resources}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{group}/{version}" if group else version,
+        "resources": resources,
+    }
 
 
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
@@ -108,8 +121,11 @@ def wants_aggregated(accept: str) -> bool:
 
 
 def _aggregated_resource(rt: ResourceType) -> dict[str, Any]:
-    kind = {"group": rt.group, "version": rt.version, "kind": rt.kind} if rt.custom else {
-        "group": "", "version": "", "kind": rt.kind}
+    kind = (
+        {"group": rt.group, "version": rt.version, "kind": rt.kind}
+        if rt.custom
+        else {"group": "", "version": "", "kind": rt.kind}
+    )
     entry: dict[str, Any] = {
         "resource": rt.plural,
         "responseKind": kind,
@@ -123,11 +139,15 @@ def _aggregated_resource(rt: ResourceType) -> dict[str, Any]:
         entry["categories"] = list(rt.categories)
     if rt.subresources:
         entry["subresources"] = [
-            {"subresource": sub,
-             "responseKind": ({"group": "autoscaling", "version": "v1", "kind": "Scale"} if sub == "scale"
-                              else kind),
-             "verbs": SUBRESOURCE_VERBS.get(sub, ["get"])}
-            for sub in sorted(rt.subresources)]
+            {
+                "subresource": sub,
+                "responseKind": (
+                    {"group": "autoscaling", "version": "v1", "kind": "Scale"} if sub == "scale" else kind
+                ),
+                "verbs": SUBRESOURCE_VERBS.get(sub, ["get"]),
+            }
+            for sub in sorted(rt.subresources)
+        ]
     return entry
 
 
@@ -140,8 +160,12 @@ def aggregated(registry: Registry, core: bool) -> dict[str, Any]:
         versions = []
         for version in groups.get(group, []):
             resources = sorted(registry.in_group_version(group, version), key=lambda t: t.plural)
-            versions.append({"version": version, "resources": [_aggregated_resource(rt) for rt in resources],
-                             "freshness": "Current"})
+            versions.append(
+                {
+                    "version": version,
+                    "resources": [_aggregated_resource(rt) for rt in resources],
+                    "freshness": "Current",
+                }
+            )
         items.append({"metadata": {"name": group} if group else {}, "versions": versions})
-    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
-            "items": items}
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}

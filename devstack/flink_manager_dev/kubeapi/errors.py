@@ -57,7 +57,9 @@ class NotFound(ApiError):
     """404 NotFound for an object (`<resource> "<name>" not found`)."""
 
     def __init__(self, plural: str, group: str, name: str) -> None:
-        super().__init__(404, "NotFound", f'{_qualified(plural, group)} "{name}" not found', _details(name, group, plural))
+        super().__init__(
+            404, "NotFound", f'{_qualified(plural, group)} "{name}" not found', _details(name, group, plural)
+        )
 
 
 class PathNotFound(ApiError):

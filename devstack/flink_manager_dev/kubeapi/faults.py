@@ -63,22 +63,55 @@ class Faults:
     rules: list[FaultRule] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def fail(self, status: int = 500, *, times: int | None = 1, verb: str | None = None,
-             resource: str | None = None, subresource: str | None = None, namespace: str | None = None,
-             name: str | None = None, message: str | None = None) -> FaultRule:
+    def fail(
+        self,
+        status: int = 500,
+        *,
+        times: int | None = 1,
+        verb: str | None = None,
+        resource: str | None = None,
+        subresource: str | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+        message: str | None = None,
+    ) -> FaultRule:
         """Fail the next `times` matching requests with `status` (500, 409, 429, 503…)."""
-        rule = FaultRule(status=status, times=times, verb=verb, resource=resource, subresource=subresource,
-                         namespace=namespace, name=name, message=message)
+        rule = FaultRule(
+            status=status,
+            times=times,
+            verb=verb,
+            resource=resource,
+            subresource=subresource,
+            namespace=namespace,
+            name=name,
+            message=message,
+        )
         with self._lock:
             self.rules.append(rule)
         return rule
 
-    def delay(self, seconds: float, *, times: int | None = None, verb: str | None = None,
-              resource: str | None = None, subresource: str | None = None, namespace: str | None = None,
-              name: str | None = None) -> FaultRule:
+    def delay(
+        self,
+        seconds: float,
+        *,
+        times: int | None = None,
+        verb: str | None = None,
+        resource: str | None = None,
+        subresource: str | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+    ) -> FaultRule:
         """Add latency to matching requests (until removed, or for `times` requests)."""
-        rule = FaultRule(status=None, times=times, verb=verb, resource=resource, subresource=subresource,
-                         namespace=namespace, name=name, latency=seconds)
+        rule = FaultRule(
+            status=None,
+            times=times,
+            verb=verb,
+            resource=resource,
+            subresource=subresource,
+            namespace=namespace,
+            name=name,
+            latency=seconds,
+        )
         with self._lock:
             self.rules.append(rule)
         return rule
@@ -117,12 +150,25 @@ class Faults:
     def add_from_dict(self, spec: dict[str, Any]) -> FaultRule:
         """A rule from the admin endpoint's JSON (`{"status": 503, "times": 2, "verb": "patch", …}`)."""
         if "latency" in spec and not spec.get("status"):
-            return self.delay(float(spec["latency"]), times=spec.get("times"), verb=spec.get("verb"),
-                              resource=spec.get("resource"), subresource=spec.get("subresource"),
-                              namespace=spec.get("namespace"), name=spec.get("name"))
-        return self.fail(int(spec.get("status", 500)), times=spec.get("times", 1), verb=spec.get("verb"),
-                         resource=spec.get("resource"), subresource=spec.get("subresource"),
-                         namespace=spec.get("namespace"), name=spec.get("name"), message=spec.get("message"))
+            return self.delay(
+                float(spec["latency"]),
+                times=spec.get("times"),
+                verb=spec.get("verb"),
+                resource=spec.get("resource"),
+                subresource=spec.get("subresource"),
+                namespace=spec.get("namespace"),
+                name=spec.get("name"),
+            )
+        return self.fail(
+            int(spec.get("status", 500)),
+            times=spec.get("times", 1),
+            verb=spec.get("verb"),
+            resource=spec.get("resource"),
+            subresource=spec.get("subresource"),
+            namespace=spec.get("namespace"),
+            name=spec.get("name"),
+            message=spec.get("message"),
+        )
 
 
 @dataclass

@@ -43,8 +43,16 @@ def _json_response(body: Any, status: int = 200, headers: dict[str, str] | None 
 class ApiHandler:
     """Serves one aiohttp low-level request at a time against the object API."""
 
-    def __init__(self, api: ObjectApi, faults: Faults, counters: Counters, *, token: str | None = None,
-                 bookmark_interval: float = 60.0, admin: Callable[[str, dict[str, Any]], Any] | None = None) -> None:
+    def __init__(
+        self,
+        api: ObjectApi,
+        faults: Faults,
+        counters: Counters,
+        *,
+        token: str | None = None,
+        bookmark_interval: float = 60.0,
+        admin: Callable[[str, dict[str, Any]], Any] | None = None,
+    ) -> None:
         self.api = api
         self.faults = faults
         self.counters = counters
@@ -67,11 +75,12 @@ class ApiHandler:
             raise errors.Unauthorized()
         if path.startswith("/_emulator/") and self.admin is not None:
             body = await request.json() if request.can_read_body else {}
-            return _json_response(self.admin(path[len("/_emulator/"):], body or {}))
+            return _json_response(self.admin(path[len("/_emulator/") :], body or {}))
         if request.method == "GET":
             if path in ("/api", "/apis") and discovery.wants_aggregated(request.headers.get("Accept", "")):
-                data = json.dumps(discovery.aggregated(self.api.registry, core=path == "/api"),
-                                  separators=(",", ":")).encode()
+                data = json.dumps(
+                    discovery.aggregated(self.api.registry, core=path == "/api"), separators=(",", ":")
+                ).encode()
                 return aiohttp.web.Response(body=data, headers={"Content-Type": discovery.AGGREGATED})
             document = self._non_resource(path)
             if document is not None:
@@ -91,7 +100,7 @@ class ApiHandler:
         headers = {"Retry-After": "1"} if status in (429, 503) else {}
         text = message or {
             409: f'Operation cannot be fulfilled on {route.rt.qualified} "{route.name}": the object has been '
-                 f'modified; please apply your changes to the latest version and try again',
+            f"modified; please apply your changes to the latest version and try again",
             429: "Too many requests, please try again later.",
             503: "the server is currently unable to handle the request",
         }.get(status, "Internal error occurred: injected fault")
@@ -117,7 +126,7 @@ class ApiHandler:
         if path == "/openapi/v3":
             return openapi.v3_index(registry)
         if path.startswith("/openapi/v3/"):
-            parts = path[len("/openapi/v3/"):].strip("/").split("/")
+            parts = path[len("/openapi/v3/") :].strip("/").split("/")
             document = None
             if parts[0] == "api" and len(parts) == 2:
                 document = openapi.v3_document(registry, "", parts[1])
@@ -140,8 +149,12 @@ class ApiHandler:
                 raise errors.PathNotFound()
             return resources
         if path == "/":
-            return {"paths": sorted({"/api", "/api/v1", "/apis", "/version", "/healthz", "/openapi/v2",
-                                     "/openapi/v3"} | {f"/apis/{g}" for g in registry.groups() if g})}
+            return {
+                "paths": sorted(
+                    {"/api", "/api/v1", "/apis", "/version", "/healthz", "/openapi/v2", "/openapi/v3"}
+                    | {f"/apis/{g}" for g in registry.groups() if g}
+                )
+            }
         return None
 
     # --- routing -------------------------------------------------------------------------------------------
@@ -155,8 +168,11 @@ class ApiHandler:
         else:
             raise errors.PathNotFound()
         namespace = None
-        if len(rest) >= 3 and rest[0] == "namespaces" and not (len(rest) == 3 and rest[2] in ("status", "finalize")
-                                                                 and group == ""):
+        if (
+            len(rest) >= 3
+            and rest[0] == "namespaces"
+            and not (len(rest) == 3 and rest[2] in ("status", "finalize") and group == "")
+        ):
             namespace, rest = rest[1], rest[2:]
         if not rest or len(rest) > 3:
             raise errors.PathNotFound()
@@ -212,8 +228,9 @@ class ApiHandler:
         if verb == "patch":
             raw = await request.read()
             content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
-            stored, created = self.api.patch(route.rt, route.namespace, route.name or "", content_type, raw, opts,
-                                             route.subresource)
+            stored, created = self.api.patch(
+                route.rt, route.namespace, route.name or "", content_type, raw, opts, route.subresource
+            )
             return self._object_response(request, route.rt, stored, 201 if created else 200, opts)
         if verb == "delete":
             options = await self._delete_options(request)
@@ -248,7 +265,8 @@ class ApiHandler:
         if content_type and content_type not in (JSON, "*/*", ""):
             raise errors.UnsupportedMediaType(
                 "the body of the request was in an unknown format - accepted media types include: "
-                "application/json, application/yaml, application/vnd.kubernetes.protobuf")
+                "application/json, application/yaml, application/vnd.kubernetes.protobuf"
+            )
         try:
             return normalize_numbers(json.loads(raw or b"null"))
         except ValueError as exc:
@@ -275,8 +293,7 @@ class ApiHandler:
         query = request.query
         validation = query.get("fieldValidation", "")
         if validation and validation not in ("Strict", "Warn", "Ignore"):
-            raise errors.BadRequest(
-                f'fieldValidation must be one of "Ignore", "Warn", or "Strict", got "{validation}"')
+            raise errors.BadRequest(f'fieldValidation must be one of "Ignore", "Warn", or "Strict", got "{validation}"')
         return WriteOptions(
             field_manager=query.get("fieldManager") or None,
             user_agent=request.headers.get("User-Agent"),
@@ -297,12 +314,23 @@ class ApiHandler:
                 return False
         return False
 
-    def _object_response(self, request: aiohttp.web.BaseRequest, rt: ResourceType, stored: Stored, status: int,
-                         opts: WriteOptions | None = None) -> aiohttp.web.Response:
+    def _object_response(
+        self,
+        request: aiohttp.web.BaseRequest,
+        rt: ResourceType,
+        stored: Stored,
+        status: int,
+        opts: WriteOptions | None = None,
+    ) -> aiohttp.web.Response:
         headers = self._warning_headers(opts)
         if request.method == "GET" and self._wants_table(request):
-            body = tables.table(rt, [stored.body], stored.meta.get("resourceVersion"),
-                                request.query.get("includeObject", "Metadata"), self.api.clock())
+            body = tables.table(
+                rt,
+                [stored.body],
+                stored.meta.get("resourceVersion"),
+                request.query.get("includeObject", "Metadata"),
+                self.api.clock(),
+            )
             return _json_response(body, status, headers)
         return _json_response(stored.json(), status, headers)
 
@@ -317,18 +345,34 @@ class ApiHandler:
         query = request.query
         rt = route.rt
         labels = parse_label_selector(query.get("labelSelector"))
-        fields = parse_field_selector(query.get("fieldSelector"), (rt.group, rt.plural), rt.selectable_fields, rt.custom)
+        fields = parse_field_selector(
+            query.get("fieldSelector"), (rt.group, rt.plural), rt.selectable_fields, rt.custom
+        )
         limit = int(query["limit"]) if query.get("limit", "").isdigit() else None
-        return self.api.list(rt, route.namespace, labels, fields, limit or None, query.get("continue") or None,
-                             query.get("resourceVersion"), query.get("resourceVersionMatch"))
+        return self.api.list(
+            rt,
+            route.namespace,
+            labels,
+            fields,
+            limit or None,
+            query.get("continue") or None,
+            query.get("resourceVersion"),
+            query.get("resourceVersionMatch"),
+        )
 
     def _list(self, request: aiohttp.web.BaseRequest, route: Route) -> aiohttp.web.Response:
         result = self._select(request, route)
         rt = route.rt
         if self._wants_table(request):
-            body = tables.table(rt, [s.body for s in result.items], str(result.resource_version),
-                                request.query.get("includeObject", "Metadata"), self.api.clock(),
-                                result.continue_token, result.remaining)
+            body = tables.table(
+                rt,
+                [s.body for s in result.items],
+                str(result.resource_version),
+                request.query.get("includeObject", "Metadata"),
+                self.api.clock(),
+                result.continue_token,
+                result.remaining,
+            )
             return _json_response(body)
         metadata: dict[str, Any] = {"resourceVersion": str(result.resource_version)}
         if result.continue_token:
@@ -336,13 +380,18 @@ class ApiHandler:
             metadata["remainingItemCount"] = result.remaining
         elif rt.custom:
             metadata["continue"] = ""  # unstructured lists keep the empty field the typed ones omit
-        head = json.dumps({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": metadata},
-                          separators=(",", ":")).encode()
+        head = json.dumps(
+            {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": metadata}, separators=(",", ":")
+        ).encode()
         if rt.custom:
             items = [s.json() for s in result.items]
         else:  # typed lists are encoded with their items' TypeMeta empty, so apiVersion and kind are left out
-            items = [json.dumps({k: v for k, v in s.body.items() if k not in ("apiVersion", "kind")},
-                                separators=(",", ":")).encode() for s in result.items]
+            items = [
+                json.dumps(
+                    {k: v for k, v in s.body.items() if k not in ("apiVersion", "kind")}, separators=(",", ":")
+                ).encode()
+                for s in result.items
+            ]
         data = head[:-1] + b',"items":[' + b",".join(items) + b"]}"
         return _json_response(data)
 
@@ -352,7 +401,9 @@ class ApiHandler:
         query = request.query
         rt = route.rt
         labels = parse_label_selector(query.get("labelSelector"))
-        fields = parse_field_selector(query.get("fieldSelector"), (rt.group, rt.plural), rt.selectable_fields, rt.custom)
+        fields = parse_field_selector(
+            query.get("fieldSelector"), (rt.group, rt.plural), rt.selectable_fields, rt.custom
+        )
         flt = WatchFilter(route.namespace if rt.namespaced else None, route.name, labels, fields)
         as_table = self._wants_table(request)
         rv_text = query.get("resourceVersion", "")
@@ -366,13 +417,18 @@ class ApiHandler:
             meta: dict[str, Any] = {"resourceVersion": str(revision)}
             if initial_end:
                 meta["annotations"] = {INITIAL_EVENTS_END: "true"}
-            return json.dumps({"type": "BOOKMARK", "object": {"kind": rt.kind, "apiVersion": rt.api_version,
-                                                              "metadata": meta}},
-                              separators=(",", ":")).encode() + b"\n"
+            return (
+                json.dumps(
+                    {"type": "BOOKMARK", "object": {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": meta}},
+                    separators=(",", ":"),
+                ).encode()
+                + b"\n"
+            )
 
         watcher = Watcher(rt.storage_key, flt, render, bookmarks, bookmark_line)
-        response = aiohttp.web.StreamResponse(status=200, headers={"Content-Type": JSON,
-                                                                   "Transfer-Encoding": "chunked"})
+        response = aiohttp.web.StreamResponse(
+            status=200, headers={"Content-Type": JSON, "Transfer-Encoding": "chunked"}
+        )
         # Registration and the initial replay happen without awaiting in between: no change can slip through.
         initial: list[bytes] = []
         expired: int | None = None
@@ -412,8 +468,9 @@ class ApiHandler:
             self.api.hub.remove(watcher)
         return response
 
-    async def _pump(self, response: aiohttp.web.StreamResponse, watcher: Watcher, timeout: float | None,
-                    storage: Any) -> None:
+    async def _pump(
+        self, response: aiohttp.web.StreamResponse, watcher: Watcher, timeout: float | None, storage: Any
+    ) -> None:
         deadline = time.monotonic() + timeout if timeout else None
         next_bookmark = time.monotonic() + self.bookmark_interval
         while not watcher.closed:

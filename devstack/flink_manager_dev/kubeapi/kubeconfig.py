@@ -9,8 +9,9 @@ from typing import Any
 import yaml
 
 
-def kubeconfig(server: str, *, token: str | None = None, name: str = "flink-manager-embedded",
-               namespace: str = "default") -> dict[str, Any]:
+def kubeconfig(
+    server: str, *, token: str | None = None, name: str = "flink-manager-embedded", namespace: str = "default"
+) -> dict[str, Any]:
     """The kubeconfig document for a server URL (and an optional bearer token)."""
     user: dict[str, Any] = {"token": token} if token else {"username": "admin"}
     return {

@@ -13,14 +13,22 @@ MAP = object()  # marks a map node in a flattened object
 ITEM = object()  # marks a keyed list item node
 
 # Fields that are the server's, never a manager's.
-IGNORED: frozenset[Path] = frozenset({
-    ("f:apiVersion",), ("f:kind",),
-    ("f:metadata", "f:name"), ("f:metadata", "f:namespace"), ("f:metadata", "f:uid"),
-    ("f:metadata", "f:resourceVersion"), ("f:metadata", "f:generation"),
-    ("f:metadata", "f:creationTimestamp"), ("f:metadata", "f:deletionTimestamp"),
-    ("f:metadata", "f:deletionGracePeriodSeconds"), ("f:metadata", "f:managedFields"),
-    ("f:metadata", "f:selfLink"),
-})
+IGNORED: frozenset[Path] = frozenset(
+    {
+        ("f:apiVersion",),
+        ("f:kind",),
+        ("f:metadata", "f:name"),
+        ("f:metadata", "f:namespace"),
+        ("f:metadata", "f:uid"),
+        ("f:metadata", "f:resourceVersion"),
+        ("f:metadata", "f:generation"),
+        ("f:metadata", "f:creationTimestamp"),
+        ("f:metadata", "f:deletionTimestamp"),
+        ("f:metadata", "f:deletionGracePeriodSeconds"),
+        ("f:metadata", "f:managedFields"),
+        ("f:metadata", "f:selfLink"),
+    }
+)
 
 ListTypeOf = Callable[[tuple[str, ...]], tuple[str, list[str]]]  # dotted names → ("atomic"|"set"|"map", keys)
 
@@ -111,14 +119,20 @@ def _ignored(path: Path, exclude_status: bool, only_status: bool) -> bool:
     return exclude_status and top == "f:status"
 
 
-def changed_paths(old: Any, new: Any, lt: ListTypeOf, exclude_status: bool, only_status: bool) -> tuple[set[Path], set[Path]]:
+def changed_paths(
+    old: Any, new: Any, lt: ListTypeOf, exclude_status: bool, only_status: bool
+) -> tuple[set[Path], set[Path]]:
     """(added or modified paths, removed paths) between two versions, as an Update operation owns them."""
     before, after = flatten(old or {}, lt), flatten(new, lt)
     changed: set[Path] = set()
     for path, value in after.items():
         if _ignored(path, exclude_status, only_status):
             continue
-        if path not in before or (value is not MAP and value is not ITEM and before[path] != value) or (value is MAP) != (before[path] is MAP):
+        if (
+            path not in before
+            or (value is not MAP and value is not ITEM and before[path] != value)
+            or (value is MAP) != (before[path] is MAP)
+        ):
             changed.add(path)
     removed = {p for p in before if p not in after and not _ignored(p, exclude_status, only_status)}
     return changed, removed
@@ -238,7 +252,10 @@ def sort_entries(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(
         entries,
         key=lambda e: (
-            e.get("operation", ""), e.get("time", ""), e.get("manager", ""), e.get("apiVersion", ""),
+            e.get("operation", ""),
+            e.get("time", ""),
+            e.get("manager", ""),
+            e.get("apiVersion", ""),
             e.get("subresource", ""),
         ),
     )

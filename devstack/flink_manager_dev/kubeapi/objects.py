@@ -35,8 +35,7 @@ from flink_manager_dev.kubeapi.selectors import (
 from flink_manager_dev.kubeapi.storage import Change, Storage, Stored
 from flink_manager_dev.kubeapi.watching import WatchHub
 
-SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation",
-               "selfLink")
+SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "selfLink")
 GC_MANAGER = "kube-controller-manager"
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
@@ -81,8 +80,9 @@ Hook = Callable[[Change], None]
 class ObjectApi:
     """get / list / create / update / patch / delete over the storage, publishing each change to watchers."""
 
-    def __init__(self, registry: Registry, storage: Storage, hub: WatchHub,
-                 clock: Callable[[], datetime.datetime] | None = None) -> None:
+    def __init__(
+        self, registry: Registry, storage: Storage, hub: WatchHub, clock: Callable[[], datetime.datetime] | None = None
+    ) -> None:
         self.registry = registry
         self.storage = storage
         self.hub = hub
@@ -141,9 +141,15 @@ class ObjectApi:
         ns = namespace if rt.namespaced else None
         name = exact_name(fields)
         if name is not None:
-            candidates = [s for s in ([self.storage.get(rt.storage_key, ns, name)] if ns is not None
-                                      else (x for x in self.storage.iter(rt.storage_key) if x.meta["name"] == name))
-                          if s is not None]
+            candidates = [
+                s
+                for s in (
+                    [self.storage.get(rt.storage_key, ns, name)]
+                    if ns is not None
+                    else (x for x in self.storage.iter(rt.storage_key) if x.meta["name"] == name)
+                )
+                if s is not None
+            ]
         else:
             candidates = self.storage.iter(rt.storage_key, ns)  # type: ignore[assignment]
         items: list[Stored] = []
@@ -168,20 +174,34 @@ class ObjectApi:
 
     def _check_list_version(self, rv: str | None, match: str | None, current: int) -> None:
         if match and not rv:
-            raise errors.Invalid("ListOptions", "meta.k8s.io", "", [fe.forbidden(
-                "resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided")])
+            raise errors.Invalid(
+                "ListOptions",
+                "meta.k8s.io",
+                "",
+                [
+                    fe.forbidden(
+                        "resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided"
+                    )
+                ],
+            )
         if not rv or rv == "0":
             return
         try:
             wanted = int(rv)
         except ValueError as exc:
-            raise errors.BadRequest(f"resourceVersion: Invalid value: \"{rv}\": strconv.ParseUint") from exc
+            raise errors.BadRequest(f'resourceVersion: Invalid value: "{rv}": strconv.ParseUint') from exc
         if match == "Exact" and wanted != current and wanted < self.storage.compacted_revision:
             raise errors.Gone("The resourceVersion for the provided list is too old.")
         if wanted > current:
-            raise errors.ApiError(504, "Timeout", f"Timeout: Too large resource version: {wanted}, current: {current}",
-                                  {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
-                                   "retryAfterSeconds": 1})
+            raise errors.ApiError(
+                504,
+                "Timeout",
+                f"Timeout: Too large resource version: {wanted}, current: {current}",
+                {
+                    "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                    "retryAfterSeconds": 1,
+                },
+            )
 
     # --- committing ----------------------------------------------------------------------------------------
 
@@ -211,8 +231,11 @@ class ObjectApi:
 
     def _publish(self, change: Change) -> None:
         self.writes += 1
-        if change.storage_key == CRD_KEY and change.type != "DELETED" and change.new.body.get("status", {}).get(
-                "acceptedNames"):
+        if (
+            change.storage_key == CRD_KEY
+            and change.type != "DELETED"
+            and change.new.body.get("status", {}).get("acceptedNames")
+        ):
             self._serve_crd(change.new.body)
         self.hub.publish(change)
         for hook in self.after_change:
@@ -232,7 +255,8 @@ class ObjectApi:
             if other is None or other.storage_key != rt.storage_key:
                 raise errors.BadRequest(
                     f"the API version in the data ({api_version}) does not match the expected API version "
-                    f"({rt.api_version})")
+                    f"({rt.api_version})"
+                )
         if kind and kind != rt.kind:
             raise errors.BadRequest(f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})")
         body["apiVersion"], body["kind"] = rt.api_version, rt.kind
@@ -257,7 +281,8 @@ class ObjectApi:
                     shown = json.dumps(body, sort_keys=True, separators=(",", ":"))
                     raise errors.Invalid("", "", "", [fe.invalid("patch", shown, detail)])
                 raise errors.BadRequest(
-                    f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {detail}')
+                    f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {detail}'
+                )
             if mode == "Warn":
                 opts.warnings.extend(messages)
         rt.compiled.default(body)
@@ -319,7 +344,8 @@ class ObjectApi:
                 raise errors.BadRequest("the server could not find the requested resource (namespace is required)")
             if body_ns and body_ns != namespace:
                 raise errors.BadRequest(
-                    "the namespace of the provided object does not match the namespace sent on the request")
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
             meta["namespace"] = namespace
         else:
             meta.pop("namespace", None)
@@ -332,8 +358,11 @@ class ObjectApi:
             raise errors.NotFound("namespaces", "", meta["namespace"])
         if ns.meta.get("deletionTimestamp"):
             raise errors.Forbidden(
-                rt.plural, rt.group, meta.get("name", ""),
-                f"unable to create new content in namespace {meta['namespace']} because it is being terminated")
+                rt.plural,
+                rt.group,
+                meta.get("name", ""),
+                f"unable to create new content in namespace {meta['namespace']} because it is being terminated",
+            )
 
     def _validate(self, rt: ResourceType, body: dict[str, Any], old: dict[str, Any] | None) -> None:
         problems = validate_meta(body["metadata"], rt.name_rule)
@@ -354,10 +383,13 @@ class ObjectApi:
             added = [f for f in new_finalizers if f not in old_finalizers]
             if added:
                 shown = ", ".join(f'"{f}"' for f in added)
-                problems.append(fe.forbidden(
-                    "metadata.finalizers",
-                    f"no new finalizers can be added if the object is being deleted, found new finalizers "
-                    f"[]string{{{shown}}}"))
+                problems.append(
+                    fe.forbidden(
+                        "metadata.finalizers",
+                        f"no new finalizers can be added if the object is being deleted, found new finalizers "
+                        f"[]string{{{shown}}}",
+                    )
+                )
         return problems
 
     def _serve_crd(self, crd: dict[str, Any]) -> None:
@@ -370,26 +402,40 @@ class ObjectApi:
         crd = json_copy(stored.body)
         crd["status"] = crds.established_status(crd, self.now())
         crd["metadata"]["managedFields"] = managedfields.update_entries(
-            list(crd["metadata"].get("managedFields") or ()), manager="kube-apiserver", operation="Update",
-            api_version="apiextensions.k8s.io/v1", subresource="status", time=self.now(),
-            added=managedfields.changed_paths(stored.body, crd, managedfields.list_types_builtin, False, True)[0])
+            list(crd["metadata"].get("managedFields") or ()),
+            manager="kube-apiserver",
+            operation="Update",
+            api_version="apiextensions.k8s.io/v1",
+            subresource="status",
+            time=self.now(),
+            added=managedfields.changed_paths(stored.body, crd, managedfields.list_types_builtin, False, True)[0],
+        )
         self._commit(rt, crd, stored, False)
 
     # --- update --------------------------------------------------------------------------------------------
 
-    def update(self, rt: ResourceType, namespace: str | None, name: str, body: Any, opts: WriteOptions,
-               subresource: str | None = None) -> Stored:
+    def update(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        opts: WriteOptions,
+        subresource: str | None = None,
+    ) -> Stored:
         """PUT: replace an object (or only its status through `/status`)."""
         if rt.conversion is not None:
             served = self._check_type(rt, body, require=True)
-            stored = self.update(self._stored_type(rt), namespace, name, rt.conversion.to_stored(served), opts,
-                                 subresource)
+            stored = self.update(
+                self._stored_type(rt), namespace, name, rt.conversion.to_stored(served), opts, subresource
+            )
             return self.view(rt, stored)
         body = self._check_type(rt, body, require=True)
         meta = body["metadata"]
         if meta.get("name") and meta["name"] != name:
             raise errors.BadRequest(
-                f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
+                f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
+            )
         meta["name"] = name
         self._place(rt, namespace, meta)
         current = self.storage.get(rt.storage_key, meta.get("namespace", ""), name)
@@ -399,15 +445,27 @@ class ObjectApi:
         if not rv:
             if not rt.unconditional_update:
                 # This one error names the resource (not the kind), as the generic registry words it.
-                raise errors.Invalid(rt.plural, rt.group, name, [
-                    fe.invalid("metadata.resourceVersion", 0, "must be specified for an update")])
+                raise errors.Invalid(
+                    rt.plural,
+                    rt.group,
+                    name,
+                    [fe.invalid("metadata.resourceVersion", 0, "must be specified for an update")],
+                )
         elif rv != current.meta.get("resourceVersion"):
             raise errors.Conflict(rt.plural, rt.group, name)
         self._decode_custom(rt, body, opts, patch=False)
         return self._replace(rt, current, body, opts, subresource, "Update")
 
-    def _replace(self, rt: ResourceType, current: Stored, body: dict[str, Any], opts: WriteOptions,
-                 subresource: str | None, operation: str, entries: builtins.list[dict[str, Any]] | None = None) -> Stored:
+    def _replace(
+        self,
+        rt: ResourceType,
+        current: Stored,
+        body: dict[str, Any],
+        opts: WriteOptions,
+        subresource: str | None,
+        operation: str,
+        entries: builtins.list[dict[str, Any]] | None = None,
+    ) -> Stored:
         old = current.body
         if subresource == "status":
             new = json_copy(old)
@@ -458,18 +516,35 @@ class ObjectApi:
             return Stored(new, current.schema_epoch)
         return self._commit(rt, new, current, opts.dry_run)
 
-    def _record_update(self, rt: ResourceType, new: dict[str, Any], old: dict[str, Any] | None,
-                       opts: WriteOptions, subresource: str | None) -> None:
+    def _record_update(
+        self,
+        rt: ResourceType,
+        new: dict[str, Any],
+        old: dict[str, Any] | None,
+        opts: WriteOptions,
+        subresource: str | None,
+    ) -> None:
         list_types = self._list_types(rt)
         added, removed = managedfields.changed_paths(
-            old, new, list_types, exclude_status=rt.has_status and subresource != "status",
-            only_status=subresource == "status")
+            old,
+            new,
+            list_types,
+            exclude_status=rt.has_status and subresource != "status",
+            only_status=subresource == "status",
+        )
         entries = list(new["metadata"].get("managedFields") or ()) if old else []
         if not added and not removed and old is not None:
             return
         updated = managedfields.update_entries(
-            entries, manager=opts.manager(), operation="Update", api_version=rt.api_version,
-            subresource=subresource, time=self.now(), added=added, removed=removed)
+            entries,
+            manager=opts.manager(),
+            operation="Update",
+            api_version=rt.api_version,
+            subresource=subresource,
+            time=self.now(),
+            added=added,
+            removed=removed,
+        )
         if updated:
             new["metadata"]["managedFields"] = updated
         else:
@@ -489,8 +564,16 @@ class ObjectApi:
 
     # --- patch ---------------------------------------------------------------------------------------------
 
-    def patch(self, rt: ResourceType, namespace: str | None, name: str, content_type: str, raw: bytes,
-              opts: WriteOptions, subresource: str | None = None) -> tuple[Stored, bool]:
+    def patch(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        content_type: str,
+        raw: bytes,
+        opts: WriteOptions,
+        subresource: str | None = None,
+    ) -> tuple[Stored, bool]:
         """PATCH with any of the four patch types; returns (object, created) — apply may create."""
         ns = namespace if rt.namespaced else ""
         if content_type not in patches.PATCH_TYPES:
@@ -499,15 +582,18 @@ class ObjectApi:
                 accepted.insert(2, patches.STRATEGIC)
             raise errors.UnsupportedMediaType(
                 f"the body of the request was in an unknown format - accepted media types include: "
-                f"{', '.join(accepted)}")
+                f"{', '.join(accepted)}"
+            )
         if content_type == patches.STRATEGIC and not rt.strategic_merge:
             raise errors.UnsupportedMediaType(
                 "the body of the request was in an unknown format - accepted media types include: "
-                "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
+                "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+            )
         current = self.storage.get(rt.storage_key, ns or "", name)
         if rt.conversion is not None and content_type == patches.APPLY:
             raise errors.UnsupportedMediaType(
-                f"server-side apply is served for {rt.kind} in {rt.conversion.stored_api_version} only")
+                f"server-side apply is served for {rt.kind} in {rt.conversion.stored_api_version} only"
+            )
         if content_type == patches.APPLY:
             return self._apply(rt, namespace, name, raw, opts, subresource, current)
         if current is None:
@@ -540,19 +626,28 @@ class ObjectApi:
         if rv and rv != current.meta.get("resourceVersion"):
             raise errors.Conflict(rt.plural, rt.group, name)
         if meta.get("name") != name:
-            raise errors.Invalid(rt.kind, rt.group, name, [fe.invalid("metadata.name", meta.get("name"),
-                                                                      "field is immutable")])
+            raise errors.Invalid(
+                rt.kind, rt.group, name, [fe.invalid("metadata.name", meta.get("name"), "field is immutable")]
+            )
         if rt.namespaced and meta.get("namespace") != ns:
             raise errors.BadRequest(
-                "the namespace of the provided object does not match the namespace sent on the request")
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
         self._decode_custom(rt, patched, opts, patch=True)
         return self._replace(rt, current, patched, opts, subresource, "Update"), False
 
-    def _apply(self, rt: ResourceType, namespace: str | None, name: str, raw: bytes, opts: WriteOptions,
-               subresource: str | None, current: Stored | None) -> tuple[Stored, bool]:
+    def _apply(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        raw: bytes,
+        opts: WriteOptions,
+        subresource: str | None,
+        current: Stored | None,
+    ) -> tuple[Stored, bool]:
         if not opts.field_manager:
-            raise errors.Invalid(rt.kind, rt.group, name, [
-                fe.required("fieldManager", "is required for apply patch")])
+            raise errors.Invalid(rt.kind, rt.group, name, [fe.required("fieldManager", "is required for apply patch")])
         try:
             config = yaml.safe_load(raw or b"") or {}
         except yaml.YAMLError as exc:
@@ -563,13 +658,15 @@ class ObjectApi:
         config_meta = config.get("metadata") or {}
         if config_meta.get("name") and config_meta["name"] != name:
             raise errors.BadRequest(
-                f"the name of the object ({config_meta['name']}) does not match the name on the URL ({name})")
+                f"the name of the object ({config_meta['name']}) does not match the name on the URL ({name})"
+            )
         if not config.get("apiVersion") or not config.get("kind"):
             raise errors.BadRequest("invalid object type: /, Kind=")
         if config.get("apiVersion") != rt.api_version or config.get("kind") != rt.kind:
             raise errors.BadRequest(
                 f"the API version in the data ({config.get('apiVersion')}) does not match the expected API "
-                f"version ({rt.api_version})")
+                f"version ({rt.api_version})"
+            )
         if rt.custom and rt.compiled is not None:
             unknown = rt.compiled.prune(config)
             if unknown:
@@ -577,7 +674,8 @@ class ObjectApi:
                 if (opts.field_validation or "Strict") == "Strict":
                     raise errors.BadRequest(
                         f"failed to create typed patch object ({rt.api_version}, Kind={rt.kind}): "
-                        f".{unknown[0]}: field not declared in schema")
+                        f".{unknown[0]}: field not declared in schema"
+                    )
                 if opts.field_validation == "Warn":
                     opts.warnings.extend(messages)
         exclude_status = rt.has_status and subresource != "status"
@@ -586,9 +684,17 @@ class ObjectApi:
             if subresource:
                 raise errors.NotFound(rt.plural, rt.group, name)
             result = server_side_apply(
-                {}, config, manager=opts.field_manager, api_version=rt.api_version, subresource=None,
-                list_type_of=self._list_types(rt), exclude_status=exclude_status, only_status=only_status,
-                force=opts.force, now=self.now())
+                {},
+                config,
+                manager=opts.field_manager,
+                api_version=rt.api_version,
+                subresource=None,
+                list_type_of=self._list_types(rt),
+                exclude_status=exclude_status,
+                only_status=only_status,
+                force=opts.force,
+                now=self.now(),
+            )
             body = result.obj
             body.setdefault("metadata", {})["name"] = name
             body["metadata"]["managedFields"] = result.entries
@@ -599,9 +705,18 @@ class ObjectApi:
         if opts.field_manager == "kubectl":
             allowed = last_applied_takeover(current.body, self._list_types(rt))
         result = server_side_apply(
-            json_copy(current.body), config, manager=opts.field_manager, api_version=rt.api_version,
-            subresource=subresource, list_type_of=self._list_types(rt), exclude_status=exclude_status,
-            only_status=only_status, force=opts.force, now=self.now(), allowed_conflicts=allowed)
+            json_copy(current.body),
+            config,
+            manager=opts.field_manager,
+            api_version=rt.api_version,
+            subresource=subresource,
+            list_type_of=self._list_types(rt),
+            exclude_status=exclude_status,
+            only_status=only_status,
+            force=opts.force,
+            now=self.now(),
+            allowed_conflicts=allowed,
+        )
         merged = self._check_type(rt, result.obj, require=False)
         annotations = merged["metadata"].get("annotations") or {}
         if opts.field_manager == "kubectl" and annotations.get(LAST_APPLIED) and subresource is None:
@@ -613,8 +728,14 @@ class ObjectApi:
             rt.compiled.default(merged)
         return self._replace(rt, current, merged, opts, subresource, "Apply", entries=result.entries), False
 
-    def _create_applied(self, rt: ResourceType, namespace: str | None, body: dict[str, Any], opts: WriteOptions,
-                        entries: builtins.list[dict[str, Any]]) -> Stored:
+    def _create_applied(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        body: dict[str, Any],
+        opts: WriteOptions,
+        entries: builtins.list[dict[str, Any]],
+    ) -> Stored:
         body = self._check_type(rt, body, require=True)
         meta = body["metadata"]
         self._place(rt, namespace, meta)
@@ -635,8 +756,9 @@ class ObjectApi:
 
     # --- delete --------------------------------------------------------------------------------------------
 
-    def delete(self, rt: ResourceType, namespace: str | None, name: str, options: dict[str, Any],
-               opts: WriteOptions) -> tuple[Stored | None, dict[str, Any] | None]:
+    def delete(
+        self, rt: ResourceType, namespace: str | None, name: str, options: dict[str, Any], opts: WriteOptions
+    ) -> tuple[Stored | None, dict[str, Any] | None]:
         """DELETE: (object still terminating or returned, or None) and a Status when deletion completed."""
         if rt.conversion is not None:
             stored, status = self.delete(self._stored_type(rt), namespace, name, options, opts)
@@ -649,21 +771,34 @@ class ObjectApi:
             raise errors.NotFound(rt.plural, rt.group, name)
         preconditions = options.get("preconditions") or {}
         if preconditions.get("uid") and preconditions["uid"] != current.meta.get("uid"):
-            raise errors.Conflict(rt.plural, rt.group, name,
-                                  f"Precondition failed: UID in precondition: {preconditions['uid']}, "
-                                  f"UID in object meta: {current.meta.get('uid')}")
+            raise errors.Conflict(
+                rt.plural,
+                rt.group,
+                name,
+                f"Precondition failed: UID in precondition: {preconditions['uid']}, "
+                f"UID in object meta: {current.meta.get('uid')}",
+            )
         if preconditions.get("resourceVersion") and preconditions["resourceVersion"] != current.meta.get(
-                "resourceVersion"):
-            raise errors.Conflict(rt.plural, rt.group, name,
-                                  f"Precondition failed: ResourceVersion in precondition: "
-                                  f"{preconditions['resourceVersion']}, ResourceVersion in object meta: "
-                                  f"{current.meta.get('resourceVersion')}")
+            "resourceVersion"
+        ):
+            raise errors.Conflict(
+                rt.plural,
+                rt.group,
+                name,
+                f"Precondition failed: ResourceVersion in precondition: "
+                f"{preconditions['resourceVersion']}, ResourceVersion in object meta: "
+                f"{current.meta.get('resourceVersion')}",
+            )
         policy = options.get("propagationPolicy")
         if policy is None and options.get("orphanDependents") is not None:
             policy = "Orphan" if options["orphanDependents"] else "Background"
         if policy not in (None, "Orphan", "Foreground", "Background"):
-            raise errors.Invalid("DeleteOptions", "", "", [fe.not_supported(
-                "propagationPolicy", policy, ["Foreground", "Background", "Orphan", "nil"])])
+            raise errors.Invalid(
+                "DeleteOptions",
+                "",
+                "",
+                [fe.not_supported("propagationPolicy", policy, ["Foreground", "Background", "Orphan", "nil"])],
+            )
         body = json_copy(current.body)
         meta = body["metadata"]
         finalizers = list(meta.get("finalizers") or ())

@@ -13,7 +13,7 @@ from flink_manager_dev.kubeapi.registry import Registry
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 OBJECT_META_SCHEMA: dict[str, Any] = {
     "description": "ObjectMeta is metadata that all persisted resources must have, which includes all objects "
-                   "users must create.",
+    "users must create.",
     "type": "object",
     "properties": {
         "name": {"type": "string", "description": "Name must be unique within a namespace."},
@@ -28,8 +28,12 @@ OBJECT_META_SCHEMA: dict[str, Any] = {
         "labels": {"type": "object", "additionalProperties": {"type": "string"}},
         "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
         "finalizers": {"type": "array", "items": {"type": "string"}, "x-kubernetes-list-type": "set"},
-        "ownerReferences": {"type": "array", "items": {"type": "object"}, "x-kubernetes-list-type": "map",
-                            "x-kubernetes-list-map-keys": ["uid"]},
+        "ownerReferences": {
+            "type": "array",
+            "items": {"type": "object"},
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["uid"],
+        },
         "managedFields": {"type": "array", "items": {"type": "object"}},
     },
 }
@@ -51,12 +55,18 @@ def _gvk(rt: ResourceType) -> list[dict[str, str]]:
 def _kind_schema(rt: ResourceType, ref_prefix: str) -> dict[str, Any]:
     schema: dict[str, Any] = copy.deepcopy(rt.schema) if rt.schema else {"type": "object"}
     properties = schema.setdefault("properties", {})
-    properties["apiVersion"] = {"type": "string", "description": "APIVersion defines the versioned schema of this "
-                                                                  "representation of an object."}
-    properties["kind"] = {"type": "string", "description": "Kind is a string value representing the REST resource "
-                                                            "this object represents."}
-    properties["metadata"] = {"allOf": [{"$ref": f"{ref_prefix}{OBJECT_META}"}],
-                              "description": "Standard object's metadata."}
+    properties["apiVersion"] = {
+        "type": "string",
+        "description": "APIVersion defines the versioned schema of this representation of an object.",
+    }
+    properties["kind"] = {
+        "type": "string",
+        "description": "Kind is a string value representing the REST resource this object represents.",
+    }
+    properties["metadata"] = {
+        "allOf": [{"$ref": f"{ref_prefix}{OBJECT_META}"}],
+        "description": "Standard object's metadata.",
+    }
     schema["x-kubernetes-group-version-kind"] = _gvk(rt)
     return schema
 
@@ -66,26 +76,53 @@ def _paths(rt: ResourceType, ref_prefix: str, with_schema: bool) -> dict[str, An
     base = f"{prefix}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else f"{prefix}/{rt.plural}"
     response: dict[str, Any] = {"200": {"description": "OK"}}
     if with_schema:
-        response = {"200": {"description": "OK", "content": {"application/json": {
-            "schema": {"$ref": f"{ref_prefix}{definition_name(rt)}"}}}}}
-    params = [{"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
-              for name in _QUERY_PARAMS]
+        response = {
+            "200": {
+                "description": "OK",
+                "content": {"application/json": {"schema": {"$ref": f"{ref_prefix}{definition_name(rt)}"}}},
+            }
+        }
+    params = [
+        {"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": True}} for name in _QUERY_PARAMS
+    ]
     extension = {"x-kubernetes-group-version-kind": _gvk(rt)[0]}
     item = {
-        "get": {"operationId": f"read{rt.kind}", "responses": response, **extension,
-                "x-kubernetes-action": "get"},
-        "put": {"operationId": f"replace{rt.kind}", "parameters": params, "responses": response, **extension,
-                "x-kubernetes-action": "put"},
-        "patch": {"operationId": f"patch{rt.kind}", "parameters": params, "responses": response, **extension,
-                  "x-kubernetes-action": "patch"},
-        "delete": {"operationId": f"delete{rt.kind}", "responses": response, **extension,
-                   "x-kubernetes-action": "delete"},
+        "get": {"operationId": f"read{rt.kind}", "responses": response, **extension, "x-kubernetes-action": "get"},
+        "put": {
+            "operationId": f"replace{rt.kind}",
+            "parameters": params,
+            "responses": response,
+            **extension,
+            "x-kubernetes-action": "put",
+        },
+        "patch": {
+            "operationId": f"patch{rt.kind}",
+            "parameters": params,
+            "responses": response,
+            **extension,
+            "x-kubernetes-action": "patch",
+        },
+        "delete": {
+            "operationId": f"delete{rt.kind}",
+            "responses": response,
+            **extension,
+            "x-kubernetes-action": "delete",
+        },
     }
     collection = {
-        "get": {"operationId": f"list{rt.kind}", "responses": {"200": {"description": "OK"}}, **extension,
-                "x-kubernetes-action": "list"},
-        "post": {"operationId": f"create{rt.kind}", "parameters": params, "responses": response, **extension,
-                 "x-kubernetes-action": "post"},
+        "get": {
+            "operationId": f"list{rt.kind}",
+            "responses": {"200": {"description": "OK"}},
+            **extension,
+            "x-kubernetes-action": "list",
+        },
+        "post": {
+            "operationId": f"create{rt.kind}",
+            "parameters": params,
+            "responses": response,
+            **extension,
+            "x-kubernetes-action": "post",
+        },
     }
     return {base: collection, f"{base}/{{name}}": item}
 
@@ -104,8 +141,12 @@ def v3_document(registry: Registry, group: str, version: str) -> dict[str, Any] 
             schemas[definition_name(rt)] = _kind_schema(rt, ref_prefix)
     if schemas:
         schemas[OBJECT_META] = OBJECT_META_SCHEMA
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.34.0"}, "paths": paths,
-            "components": {"schemas": schemas}}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.34.0"},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
 
 
 def v3_index(registry: Registry) -> dict[str, Any]:
@@ -130,8 +171,12 @@ def v2_document(registry: Registry) -> dict[str, Any]:
             schema = _kind_schema(rt, ref_prefix)
             _strip_v2(schema)
             definitions[definition_name(rt)] = schema
-    return {"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.34.0"}, "paths": paths,
-            "definitions": definitions}
+    return {
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes", "version": "v1.34.0"},
+        "paths": paths,
+        "definitions": definitions,
+    }
 
 
 def _strip_v2(schema: Any) -> None:

@@ -98,12 +98,15 @@ def strategic_merge_patch(target: Any, patch: Any, path: str = "") -> Any:
 
 def _merge_list(current: Any, patch: list[Any], merge_key: str, path: str) -> list[Any]:
     merged = _merge_list_items(current, patch, merge_key, path)
+
     # The apiserver orders a merged list as the patch listed its items, then the server-only items.
     def identity(item: Any) -> Any:
         return item.get(merge_key) if merge_key and isinstance(item, dict) else item
 
     patched = [identity(i) for i in patch if not (isinstance(i, dict) and i.get("$patch"))]
-    first = [next(m for m in merged if identity(m) == key) for key in patched if any(identity(m) == key for m in merged)]
+    first = [
+        next(m for m in merged if identity(m) == key) for key in patched if any(identity(m) == key for m in merged)
+    ]
     rest = [m for m in merged if identity(m) not in patched]
     return first + rest
 

@@ -35,8 +35,10 @@ class Requirement:
         return not present or labels[self.key] not in self.values
 
 
-_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-                        r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
@@ -84,7 +86,7 @@ def parse_label_selector(text: str | None) -> tuple[Requirement, ...]:
             key, value = part.split("=", 1)
             requirement = Requirement(key.strip(), "=", (value.strip(),))
         elif re.search(r"[<>()\s]", part):
-            raise SelectorError(f"unable to parse requirement: <nil>: Invalid value: \"{part}\": unsupported selector")
+            raise SelectorError(f'unable to parse requirement: <nil>: Invalid value: "{part}": unsupported selector')
         else:
             requirement = Requirement(part, "exists")
         _check_requirement(requirement)
@@ -215,7 +217,7 @@ def parse_field_selector(
         name = name.strip()
         if name not in known:
             if custom:
-                raise SelectorError(f'field label not supported: {name}')
+                raise SelectorError(f"field label not supported: {name}")
             raise SelectorError(f'field label "{name}" not supported for {storage_key[1]}')
         requirements.append(FieldRequirement(name, value.strip(), negate, _path_getter(*known[name])))
     return tuple(requirements)

@@ -55,8 +55,9 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):
         self.faults = Faults()
         self.counters = Counters()
         self.collector = Collector(self.core, self._crd_removed)
-        self.http = ApiHandler(self.core, self.faults, self.counters, token=token,
-                               bookmark_interval=bookmark_interval, admin=self._admin)
+        self.http = ApiHandler(
+            self.core, self.faults, self.counters, token=token, bookmark_interval=bookmark_interval, admin=self._admin
+        )
         self.token = token
         # kmock's root records every request for its DSL; keep only the latest (memory stays bounded).
         self._requests = collections.deque(maxlen=1000)  # type: ignore[assignment]
@@ -173,7 +174,11 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):
 
     # get() and delete() act on the stored objects directly, where kmock's send an HTTP request to the server.
     def get(  # type: ignore[override]
-        self, api_version: str, kind: str, name: str, namespace: str | None = None,
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
     ) -> dict[str, Any] | None:
         """The current object, or None."""
         rt = self.resource_type(api_version, kind)
@@ -186,14 +191,23 @@ class EmbeddedKubernetes(kmock.KubernetesEmulator):
         return [copy.deepcopy(self.core.view(rt, s).body) for s in self.storage.iter(rt.storage_key, namespace)]
 
     def delete(  # type: ignore[override]
-        self, api_version: str, kind: str, name: str, namespace: str | None = None,
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
         propagation_policy: str | None = None,
     ) -> None:
         """Delete as a DELETE request would."""
         rt = self.resource_type(api_version, kind)
         options = {"propagationPolicy": propagation_policy} if propagation_policy else {}
-        self.core.delete(rt, namespace or ("default" if rt.namespaced else None), name, options,
-                         WriteOptions(field_manager=PYTHON_MANAGER))
+        self.core.delete(
+            rt,
+            namespace or ("default" if rt.namespaced else None),
+            name,
+            options,
+            WriteOptions(field_manager=PYTHON_MANAGER),
+        )
 
     @property
     def committed_writes(self) -> int:

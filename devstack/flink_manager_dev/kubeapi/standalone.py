@@ -87,8 +87,9 @@ class ThreadedKubernetes:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m flink_manager_dev.kubeapi [--port N] [--crds DIR] [--kubeconfig PATH] [--token T]`."""
-    parser = argparse.ArgumentParser(prog="python -m flink_manager_dev.kubeapi",
-                                     description="Serve the embedded Kubernetes API until interrupted.")
+    parser = argparse.ArgumentParser(
+        prog="python -m flink_manager_dev.kubeapi", description="Serve the embedded Kubernetes API until interrupted."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--crds", action="append", default=[], help="a CRD file or directory (repeatable)")

@@ -148,7 +148,9 @@ class Storage:
         """Objects with an ownerReference to this uid."""
         return sorted(self._owners.get(owner_uid, ()))
 
-    def _reindex_owners(self, sk: StorageKey, namespace: str, name: str, old: Stored | None, new: Stored | None) -> None:
+    def _reindex_owners(
+        self, sk: StorageKey, namespace: str, name: str, old: Stored | None, new: Stored | None
+    ) -> None:
         old_uids = {r.get("uid") for r in (old.meta.get("ownerReferences") or ())} if old else set()
         new_uids = {r.get("uid") for r in (new.meta.get("ownerReferences") or ())} if new else set()
         ref = (sk, namespace, name)

@@ -15,30 +15,42 @@ NAME_DESCRIPTION = (
     "for creation idempotence and configuration definition. Cannot be updated. More info: "
     "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
 )
-AGE_COLUMN = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp",
-              "description": "CreationTimestamp is a timestamp representing the server time when this object was "
-                             "created. It is not guaranteed to be set in happens-before order across separate "
-                             "operations. Clients may not set this value. It is represented in RFC3339 form and is in "
-                             "UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: "
-                             "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md"
-                             "#metadata"}
+AGE_COLUMN = {
+    "name": "Age",
+    "type": "date",
+    "jsonPath": ".metadata.creationTimestamp",
+    "description": "CreationTimestamp is a timestamp representing the server time when this object was "
+    "created. It is not guaranteed to be set in happens-before order across separate "
+    "operations. Clients may not set this value. It is represented in RFC3339 form and is in "
+    "UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md"
+    "#metadata",
+}
 
 # Columns of built-in kinds (what the apiserver's printers show).
 BUILTIN_COLUMNS: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("", "namespaces"): [{"name": "Status", "type": "string", "jsonPath": ".status.phase"}, AGE_COLUMN],
     ("", "configmaps"): [{"name": "Data", "type": "integer", "jsonPath": "__count:data,binaryData"}, AGE_COLUMN],
-    ("", "secrets"): [{"name": "Type", "type": "string", "jsonPath": ".type"},
-                      {"name": "Data", "type": "integer", "jsonPath": "__count:data"}, AGE_COLUMN],
+    ("", "secrets"): [
+        {"name": "Type", "type": "string", "jsonPath": ".type"},
+        {"name": "Data", "type": "integer", "jsonPath": "__count:data"},
+        AGE_COLUMN,
+    ],
     ("", "serviceaccounts"): [{"name": "Secrets", "type": "integer", "jsonPath": "__count:secrets"}, AGE_COLUMN],
-    ("", "events"): [{"name": "Last Seen", "type": "string", "jsonPath": ".lastTimestamp"},
-                     {"name": "Type", "type": "string", "jsonPath": ".type"},
-                     {"name": "Reason", "type": "string", "jsonPath": ".reason"},
-                     {"name": "Object", "type": "string", "jsonPath": "__object"},
-                     {"name": "Message", "type": "string", "jsonPath": ".message"}],
-    ("coordination.k8s.io", "leases"): [{"name": "Holder", "type": "string", "jsonPath": ".spec.holderIdentity"},
-                                         AGE_COLUMN],
+    ("", "events"): [
+        {"name": "Last Seen", "type": "string", "jsonPath": ".lastTimestamp"},
+        {"name": "Type", "type": "string", "jsonPath": ".type"},
+        {"name": "Reason", "type": "string", "jsonPath": ".reason"},
+        {"name": "Object", "type": "string", "jsonPath": "__object"},
+        {"name": "Message", "type": "string", "jsonPath": ".message"},
+    ],
+    ("coordination.k8s.io", "leases"): [
+        {"name": "Holder", "type": "string", "jsonPath": ".spec.holderIdentity"},
+        AGE_COLUMN,
+    ],
     ("apiextensions.k8s.io", "customresourcedefinitions"): [
-        {"name": "Created At", "type": "date", "jsonPath": ".metadata.creationTimestamp", "format": "date-time"}],
+        {"name": "Created At", "type": "date", "jsonPath": ".metadata.creationTimestamp", "format": "date-time"}
+    ],
 }
 
 
@@ -124,22 +136,31 @@ def _cell(column: dict[str, Any], obj: dict[str, Any], now: datetime.datetime) -
     return str(value)
 
 
-def table(rt: ResourceType, objects: list[dict[str, Any]], resource_version: str | None, include_object: str,
-          now: datetime.datetime, continue_token: str | None = None, remaining: int | None = None) -> dict[str, Any]:
+def table(
+    rt: ResourceType,
+    objects: list[dict[str, Any]],
+    resource_version: str | None,
+    include_object: str,
+    now: datetime.datetime,
+    continue_token: str | None = None,
+    remaining: int | None = None,
+) -> dict[str, Any]:
     """A Table of objects with NAME first, then the resource's printer columns."""
     columns = columns_for(rt)
-    definitions = [{"name": "Name", "type": "string", "format": "name", "description": NAME_DESCRIPTION,
-                    "priority": 0}]
+    definitions = [{"name": "Name", "type": "string", "format": "name", "description": NAME_DESCRIPTION, "priority": 0}]
     for column in columns:
         description = column.get("description") or (
-            f"Custom resource definition column (in JSONPath format): {column.get('jsonPath', '')}" if rt.custom else "")
-        definitions.append({
-            "name": column.get("name", ""),
-            "type": column.get("type", "string"),
-            "format": column.get("format", ""),
-            "description": description,
-            "priority": column.get("priority", 0),
-        })
+            f"Custom resource definition column (in JSONPath format): {column.get('jsonPath', '')}" if rt.custom else ""
+        )
+        definitions.append(
+            {
+                "name": column.get("name", ""),
+                "type": column.get("type", "string"),
+                "format": column.get("format", ""),
+                "description": description,
+                "priority": column.get("priority", 0),
+            }
+        )
     rows = []
     for obj in objects:
         row: dict[str, Any] = {
@@ -148,8 +169,11 @@ def table(rt: ResourceType, objects: list[dict[str, Any]], resource_version: str
         if include_object == "Object":
             row["object"] = obj
         elif include_object != "None":
-            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                             "metadata": obj["metadata"]}
+            row["object"] = {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": obj["metadata"],
+            }
         rows.append(row)
     metadata: dict[str, Any] = {}
     if resource_version is not None:
@@ -158,5 +182,10 @@ def table(rt: ResourceType, objects: list[dict[str, Any]], resource_version: str
         metadata["continue"] = continue_token
     if remaining is not None:
         metadata["remainingItemCount"] = remaining
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "columnDefinitions": definitions,
-            "rows": rows}
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": metadata,
+        "columnDefinitions": definitions,
+        "rows": rows,
+    }

@@ -116,7 +116,9 @@ class WatchHub:
             held.append(change)
         else:
             kind = "ADDED" if first.type == "ADDED" else "MODIFIED"
-            held[-1] = Change(change.revision, change.storage_key, kind, change.new, last.old if len(held) > 1 else first.old)
+            held[-1] = Change(
+                change.revision, change.storage_key, kind, change.new, last.old if len(held) > 1 else first.old
+            )
 
     def pause(self) -> None:
         """Hold deliveries; on resume watchers get the latest state of what changed."""

@@ -121,13 +121,13 @@ def normalize_location(path: str) -> str:
     path = path.strip().rstrip("/")
     path = path.removesuffix("/_metadata")
     if path.startswith("file://"):
-        path = "file:" + path[len("file://"):]
+        path = "file:" + path[len("file://") :]
     elif path.startswith("/"):
         path = "file:" + path
     elif ":" not in path.split("/", 1)[0]:
         path = "file:" + os.path.abspath(path)
     while path.startswith("file://"):
-        path = "file:" + path[len("file://"):]
+        path = "file:" + path[len("file://") :]
     return path
 
 
@@ -135,7 +135,7 @@ def _metadata_checkpoint_id(location: str) -> int | None:
     """The checkpoint id in a real savepoint's `_metadata` on the local file system (magic, version, id)."""
     if not location.startswith("file:"):
         return None
-    directory = location[len("file:"):]
+    directory = location[len("file:") :]
     metadata = os.path.join(directory, "_metadata") if os.path.isdir(directory) else directory
     try:
         with open(metadata, "rb") as handle:
@@ -157,7 +157,7 @@ def _write_metadata(location: str, checkpoint_id: int, completed: float) -> None
     written at the time the checkpoint completed."""
     if not location.startswith("file:"):
         return
-    directory = location[len("file:"):]
+    directory = location[len("file:") :]
     os.makedirs(directory, exist_ok=True)
     metadata = os.path.join(directory, "_metadata")
     with open(metadata, "wb") as handle:
@@ -277,10 +277,12 @@ class SessionCluster:
             raise traces.entry_class_missing(entry_class)
         parallelism = 1 if request.parallelism in (None, -1) else int(request.parallelism)  # parallelism.default
         if parallelism < 1:
-            raise traces.main_method_failed(Cause(
-                "java.lang.IllegalArgumentException",
-                "Parallelism must be at least one, or ExecutionConfig.PARALLELISM_DEFAULT (use system default).",
-            ))
+            raise traces.main_method_failed(
+                Cause(
+                    "java.lang.IllegalArgumentException",
+                    "Parallelism must be at least one, or ExecutionConfig.PARALLELISM_DEFAULT (use system default).",
+                )
+            )
         try:
             script = JobScript.parse(entry_class, request.flink_config, request.program_args)
         except ScriptError as exc:
@@ -290,10 +292,17 @@ class SessionCluster:
         job_id = (request.job_id or self.ids.hex(32)).lower()
         if job_id in self.known_job_ids:
             raise traces.duplicate_job(script.name, *self.release.dialect.duplicate_job)
-        interval = self.timings.checkpoint_interval if script.checkpoint_interval is None else script.checkpoint_interval
+        interval = (
+            self.timings.checkpoint_interval if script.checkpoint_interval is None else script.checkpoint_interval
+        )
         job = SimJob(
-            job_id=job_id, name=script.name, jar_id=jar_id, entry_class=entry_class, parallelism=parallelism,
-            script=script, submitted=now,
+            job_id=job_id,
+            name=script.name,
+            jar_id=jar_id,
+            entry_class=entry_class,
+            parallelism=parallelism,
+            script=script,
+            submitted=now,
             checkpoints=CheckpointBook(f"{self.checkpoint_dir}/{job_id}", interval, self.timings.checkpoint_duration),
         )
         self.known_job_ids.add(job_id)
@@ -320,10 +329,16 @@ class SessionCluster:
         """A job whose JobMaster could not start (its savepoint is missing): listed as FAILED, as Flink lists it."""
         at = now + 0.02
         chain = traces.savepoint_missing_chain(path)
-        job.exceptions.insert(0, {
-            "exceptionName": chain[0].cls, "stacktrace": traces.java_trace(chain), "timestamp": _ms(at),
-            "failureLabels": {}, "concurrentExceptions": [],
-        })
+        job.exceptions.insert(
+            0,
+            {
+                "exceptionName": chain[0].cls,
+                "stacktrace": traces.java_trace(chain),
+                "timestamp": _ms(at),
+                "failureLabels": {},
+                "concurrentExceptions": [],
+            },
+        )
         job.enter(JobState.FAILED, at)
         job.epoch += 1
         self._schedule_job(job, self.timings.job_expiry, "expire", at)
@@ -405,16 +420,27 @@ class SessionCluster:
 
     def _slot_timeout(self, job: SimJob, at: float) -> None:
         if job.state == JobState.RUNNING and job.tasks == Tasks.SCHEDULED and not job.has_slots:
-            self._fail(job, Cause("org.apache.flink.runtime.jobmanager.scheduler.NoResourceAvailableException",
-                                  "Could not acquire the minimum required resources."), at)
+            self._fail(
+                job,
+                Cause(
+                    "org.apache.flink.runtime.jobmanager.scheduler.NoResourceAvailableException",
+                    "Could not acquire the minimum required resources.",
+                ),
+                at,
+            )
 
     def _fail(self, job: SimJob, cause: Cause, at: float) -> None:
         """A task failed with `cause`: RESTARTING while scripted restarts remain, else FAILING → FAILED."""
         self._interrupt(job, at)
         task = f"{OPERATOR_VERTEX} (1/{job.parallelism}) - execution #{job.attempt}"
         task_failure = {
-            "exceptionName": cause.cls, "stacktrace": traces.java_trace([cause]), "timestamp": _ms(at),
-            "failureLabels": {}, "taskName": task, "endpoint": TASK_MANAGER_ENDPOINT, "taskManagerId": TASK_MANAGER,
+            "exceptionName": cause.cls,
+            "stacktrace": traces.java_trace([cause]),
+            "timestamp": _ms(at),
+            "failureLabels": {},
+            "taskName": task,
+            "endpoint": TASK_MANAGER_ENDPOINT,
+            "taskManagerId": TASK_MANAGER,
         }
         job.tasks_at(Tasks.FAILED, at)
         if job.restarts_done < job.script.restarts:
@@ -423,14 +449,23 @@ class SessionCluster:
             job.enter(JobState.RESTARTING, at)
             self._schedule_job(job, self.timings.restart_delay, "restarted", at)
             return
-        strategy = ("NoRestartBackoffTimeStrategy" if job.script.restarts == 0 else
-                    f"FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts={job.script.restarts}, "
-                    f"backoffTimeMS={int(self.timings.restart_delay * 1000)})")
+        strategy = (
+            "NoRestartBackoffTimeStrategy"
+            if job.script.restarts == 0
+            else f"FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts={job.script.restarts}, "
+            f"backoffTimeMS={int(self.timings.restart_delay * 1000)})"
+        )
         suppressed = Cause(traces.JOB_EXCEPTION, f"Recovery is suppressed by {strategy}")
-        job.exceptions.insert(0, {
-            "exceptionName": suppressed.cls, "stacktrace": traces.java_trace([suppressed, cause]), "timestamp": _ms(at),
-            "failureLabels": {}, "concurrentExceptions": [task_failure],
-        })
+        job.exceptions.insert(
+            0,
+            {
+                "exceptionName": suppressed.cls,
+                "stacktrace": traces.java_trace([suppressed, cause]),
+                "timestamp": _ms(at),
+                "failureLabels": {},
+                "concurrentExceptions": [task_failure],
+            },
+        )
         job.enter(JobState.FAILING, at)
         self._schedule_job(job, self.timings.failing, "failed", at)
 
@@ -456,7 +491,9 @@ class SessionCluster:
         for trigger_id in self._pending_ops.pop(job.job_id, set()):
             operation = self.operations.get((job.job_id, trigger_id))
             if operation is not None and operation.in_progress:
-                self._finish_operation(operation, at, failure=traces.failure_cause(suspending.wrapped_in(traces.COMPLETION), suspending))
+                self._finish_operation(
+                    operation, at, failure=traces.failure_cause(suspending.wrapped_in(traces.COMPLETION), suspending)
+                )
         job.checkpoints.in_progress = 0
         job.stop_trigger = None
 
@@ -478,32 +515,49 @@ class SessionCluster:
     # -- savepoints ------------------------------------------------------------------------------
 
     def trigger_savepoint(
-        self, job_id: str, *, trigger_id: str | None = None, target: str | None = None, cancel_job: bool = False,
-        stop: bool = False, format_type: str | None = None,
+        self,
+        job_id: str,
+        *,
+        trigger_id: str | None = None,
+        target: str | None = None,
+        cancel_job: bool = False,
+        stop: bool = False,
+        format_type: str | None = None,
     ) -> str:
         """`POST /jobs/{id}/savepoints` (or `/stop` with `stop=True`); a repeated trigger id changes nothing."""
         now = self.advance()
         if target is None and self.savepoint_dir is None:
             field_name = "targetDirectory" if stop else "target-directory"
-            raise traces.handler_error(400, Cause(
-                traces.REST_HANDLER, f"Config key [{SAVEPOINT_DIR_KEY}] is not set. Property [{field_name}] must be provided."
-            ))
+            raise traces.handler_error(
+                400,
+                Cause(
+                    traces.REST_HANDLER,
+                    f"Config key [{SAVEPOINT_DIR_KEY}] is not set. Property [{field_name}] must be provided.",
+                ),
+            )
         trigger_id = (trigger_id or self.ids.hex(32)).lower()
         if (job_id, trigger_id) in self.operations:
             return trigger_id
         directory = normalize_location(target) if target else self.savepoint_dir
-        operation = SavepointOperation(job_id, trigger_id, stop, now, directory, cancel_job=cancel_job,
-                                       format_type=format_type or "CANONICAL")
+        operation = SavepointOperation(
+            job_id, trigger_id, stop, now, directory, cancel_job=cancel_job, format_type=format_type or "CANONICAL"
+        )
         self.operations[(job_id, trigger_id)] = operation
         job = self.jobs.get(job_id)
         if job is None or job.terminal:
             missing = Cause(traces.JOB_NOT_FOUND, f"Could not find Flink job ({job_id})")
-            self._finish_operation(operation, now, failure=traces.failure_cause(missing.wrapped_in(traces.COMPLETION), missing))
+            self._finish_operation(
+                operation, now, failure=traces.failure_cause(missing.wrapped_in(traces.COMPLETION), missing)
+            )
         elif job.state != JobState.RUNNING or job.tasks != Tasks.RUNNING:
-            idle = Cause(traces.CHECKPOINT,
-                         f"Checkpoint triggering task {SOURCE_VERTEX} (1/{job.parallelism}) of job {job_id} is not being "
-                         "executed at the moment. Aborting checkpoint. Failure reason: Not all required tasks are currently running.")
-            self._finish_operation(operation, now, failure=traces.failure_cause(idle.wrapped_in(traces.COMPLETION), idle))
+            idle = Cause(
+                traces.CHECKPOINT,
+                f"Checkpoint triggering task {SOURCE_VERTEX} (1/{job.parallelism}) of job {job_id} is not being "
+                "executed at the moment. Aborting checkpoint. Failure reason: Not all required tasks are currently running.",
+            )
+            self._finish_operation(
+                operation, now, failure=traces.failure_cause(idle.wrapped_in(traces.COMPLETION), idle)
+            )
         else:
             if stop and job.stop_trigger is not None:
                 # A second stop with another trigger id breaks the first (Flink 2.3: the first savepoint fails with
@@ -513,14 +567,18 @@ class SessionCluster:
                     self._pending_ops.get(job_id, set()).discard(first.trigger_id)
                     job.checkpoints.in_progress = max(0, job.checkpoints.in_progress - 1)
                     suspending = Cause(traces.CHECKPOINT, "Checkpoint Coordinator is suspending.")
-                    self._finish_operation(first, now, failure=traces.failure_cause(suspending.wrapped_in(traces.COMPLETION), suspending))
+                    self._finish_operation(
+                        first, now, failure=traces.failure_cause(suspending.wrapped_in(traces.COMPLETION), suspending)
+                    )
             job.checkpoints.stop_periodic(now)
             job.checkpoints.in_progress += 1
             operation.checkpoint_id = job.checkpoints.reserve_id()
             if stop:
                 job.stop_trigger = trigger_id
             self._pending_ops.setdefault(job_id, set()).add(trigger_id)
-            duration = job.script.savepoint_duration if job.script.savepoint_duration is not None else self.timings.savepoint
+            duration = (
+                job.script.savepoint_duration if job.script.savepoint_duration is not None else self.timings.savepoint
+            )
             self._schedule(now + duration, "operation-done", (job_id, trigger_id))
         return trigger_id
 
@@ -535,18 +593,30 @@ class SessionCluster:
             job.stop_trigger = None
         if job.script.savepoint_failure:
             io_error = Cause("java.io.IOException", job.script.savepoint_failure)
-            trigger_failed = Cause(traces.CHECKPOINT, "An Exception occurred while triggering the checkpoint. IO-problem detected.")
-            self._finish_operation(operation, at, failure=traces.failure_cause(
-                trigger_failed.wrapped_in(traces.COMPLETION), trigger_failed, io_error))
+            trigger_failed = Cause(
+                traces.CHECKPOINT, "An Exception occurred while triggering the checkpoint. IO-problem detected."
+            )
+            self._finish_operation(
+                operation,
+                at,
+                failure=traces.failure_cause(trigger_failed.wrapped_in(traces.COMPLETION), trigger_failed, io_error),
+            )
             if job.checkpoints.in_progress == 0:
                 job.checkpoints.start_periodic(at)
             return
         assert operation.checkpoint_id is not None and operation.target is not None
         location = f"{operation.target}/savepoint-{job.job_id[:6]}-{self.ids.hex(12)}"
-        job.checkpoints.record(CheckpointRecord(
-            operation.checkpoint_id, "SYNC_SAVEPOINT" if operation.stop else "SAVEPOINT", operation.started, at, location, size=2846,
-            savepoint_format=operation.format_type,
-        ))
+        job.checkpoints.record(
+            CheckpointRecord(
+                operation.checkpoint_id,
+                "SYNC_SAVEPOINT" if operation.stop else "SAVEPOINT",
+                operation.started,
+                at,
+                location,
+                size=2846,
+                savepoint_format=operation.format_type,
+            )
+        )
         self.savepoints[location] = DurableSavepoint(location, operation.checkpoint_id, job.job_id, at)
         self._finish_operation(operation, at, location=location)
         if operation.stop:
@@ -557,7 +627,12 @@ class SessionCluster:
             job.checkpoints.start_periodic(at)
 
     def _finish_operation(
-        self, operation: SavepointOperation, at: float, *, location: str | None = None, failure: dict[str, Any] | None = None,
+        self,
+        operation: SavepointOperation,
+        at: float,
+        *,
+        location: str | None = None,
+        failure: dict[str, Any] | None = None,
     ) -> None:
         operation.done_at = at
         operation.location = location
@@ -567,7 +642,11 @@ class SessionCluster:
         """The state of a savepoint or stop; unknown (or expired from Flink's operation cache) → 404."""
         now = self.advance()
         operation = self.operations.get((job_id, trigger_id.lower()))
-        if operation is not None and operation.done_at is not None and now - operation.done_at > self.timings.operation_cache:
+        if (
+            operation is not None
+            and operation.done_at is not None
+            and now - operation.done_at > self.timings.operation_cache
+        ):
             del self.operations[(job_id, trigger_id.lower())]
             operation = None
         if operation is None:
@@ -591,14 +670,21 @@ class SessionCluster:
             scheme = disposal.path.split(":", 1)[0] if ":" in disposal.path else "file"
             disposal.failure = traces.failure_cause(
                 Cause(traces.FLINK_EXCEPTION, f"Could not dispose savepoint {disposal.path}."),
-                Cause(traces.FILE_NOT_FOUND, f"Cannot find checkpoint or savepoint file/directory '{disposal.path}' on file system '{scheme}'."),
+                Cause(
+                    traces.FILE_NOT_FOUND,
+                    f"Cannot find checkpoint or savepoint file/directory '{disposal.path}' on file system '{scheme}'.",
+                ),
             )
 
     def disposal(self, trigger_id: str) -> DisposalOperation:
         """The state of a disposal; unknown (or expired) → 404."""
         now = self.advance()
         disposal = self.disposals.get(trigger_id.lower())
-        if disposal is not None and disposal.done_at is not None and now - disposal.done_at > self.timings.operation_cache:
+        if (
+            disposal is not None
+            and disposal.done_at is not None
+            and now - disposal.done_at > self.timings.operation_cache
+        ):
             del self.disposals[trigger_id.lower()]
             disposal = None
         if disposal is None:
@@ -617,7 +703,9 @@ class SessionCluster:
                 continue
             _, latest, _, _ = job.checkpoints.view(now)
             if latest is not None and latest.external_path:
-                self.savepoints[latest.external_path] = DurableSavepoint(latest.external_path, latest.id, job.job_id, now)
+                self.savepoints[latest.external_path] = DurableSavepoint(
+                    latest.external_path, latest.id, job.job_id, now
+                )
                 _write_metadata(latest.external_path, latest.id, latest.completed)
         self.restarts += 1
         self._reset()

@@ -56,7 +56,9 @@ def endpoint_key(name: str) -> str:
         return ENDPOINTS[name]
     if name in ENDPOINTS.values():
         return name
-    raise FaultConfigError(f"unknown endpoint {name!r}; use one of {sorted(set(ENDPOINTS.values()))} or {sorted(ENDPOINTS)}")
+    raise FaultConfigError(
+        f"unknown endpoint {name!r}; use one of {sorted(set(ENDPOINTS.values()))} or {sorted(ENDPOINTS)}"
+    )
 
 
 @dataclass
@@ -130,7 +132,9 @@ class Faults:
                 fault.times -= 1
                 if fault.times == 0:
                     del self.endpoints[endpoint]
-            return EndpointFault(times=1, status=fault.status, apply=fault.apply, respond=fault.respond, delay=fault.delay)
+            return EndpointFault(
+                times=1, status=fault.status, apply=fault.apply, respond=fault.respond, delay=fault.delay
+            )
         if self.error_rate and rng.random() < self.error_rate:
             return EndpointFault(times=1, status=rng.choice(self.error_statuses))
         return None

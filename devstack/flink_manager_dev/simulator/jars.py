@@ -31,7 +31,11 @@ class SimulatedJar:
         try:
             with zipfile.ZipFile(io.BytesIO(content)) as archive:
                 names = archive.namelist()
-                manifest = archive.read("META-INF/MANIFEST.MF").decode("utf-8", "replace") if "META-INF/MANIFEST.MF" in names else ""
+                manifest = (
+                    archive.read("META-INF/MANIFEST.MF").decode("utf-8", "replace")
+                    if "META-INF/MANIFEST.MF" in names
+                    else ""
+                )
         except (zipfile.BadZipFile, OSError, ValueError):
             return cls(jar_id, name, uploaded, len(content), None, None)
         classes = frozenset(n[: -len(".class")].replace("/", ".") for n in names if n.endswith(".class"))

@@ -56,7 +56,7 @@ def parse_duration(key: str, value: str, *, default_unit: float = 1.0) -> float:
 
 
 def _truthy_or_message(value: str | None, default: str) -> str | None:
-    """"true" → the default message, "false"/"" → None, anything else is the message itself."""
+    """ "true" → the default message, "false"/"" → None, anything else is the message itself."""
     if value is None or value.strip().lower() in ("", "false", "no", "0"):
         return None
     return default if value.strip().lower() in ("true", "yes", "1") else value
@@ -103,8 +103,10 @@ class JobScript:
         failure = Cause("java.lang.RuntimeException", "Simulated failure")
         if FAIL_AFTER in config:
             fail_after = parse_duration(FAIL_AFTER, config[FAIL_AFTER])
-            failure = Cause("java.lang.RuntimeException", config.get(FAILURE_MESSAGE) or
-                            f"{name} fails as scripted after {fail_after:g} s ({FAIL_AFTER})")
+            failure = Cause(
+                "java.lang.RuntimeException",
+                config.get(FAILURE_MESSAGE) or f"{name} fails as scripted after {fail_after:g} s ({FAIL_AFTER})",
+            )
         elif "fail-after" in args:
             # The example job's --fail-after N: it throws after N records at --rate records per second.
             try:
@@ -114,8 +116,10 @@ class JobScript:
                 raise ScriptError(f"--fail-after {args['fail-after']!r} / --rate {args.get('rate')!r}") from None
             if records >= 0 and rate > 0:
                 fail_after = records / rate
-                failure = Cause("java.lang.IllegalStateException",
-                                f"{name} fails on purpose after {records} records (--fail-after {records})")
+                failure = Cause(
+                    "java.lang.IllegalStateException",
+                    f"{name} fails on purpose after {records} records (--fail-after {records})",
+                )
         interval: float | None = None
         if CHECKPOINT_INTERVAL in config:
             interval = parse_duration(CHECKPOINT_INTERVAL, config[CHECKPOINT_INTERVAL], default_unit=0.001)
@@ -123,7 +127,9 @@ class JobScript:
             interval = parse_duration("--checkpoint-interval-ms", args["checkpoint-interval-ms"], default_unit=0.001)
         retention = config.get(CHECKPOINT_RETENTION, RETENTIONS[0]).strip().upper()
         if retention not in RETENTIONS:
-            raise ScriptError(f"{CHECKPOINT_RETENTION}: {config[CHECKPOINT_RETENTION]!r} is not one of {', '.join(RETENTIONS)}")
+            raise ScriptError(
+                f"{CHECKPOINT_RETENTION}: {config[CHECKPOINT_RETENTION]!r} is not one of {', '.join(RETENTIONS)}"
+            )
         try:
             restarts = int(config.get(RESTARTS, "0"))
         except ValueError:
@@ -134,10 +140,15 @@ class JobScript:
             failure=failure,
             finish_after=parse_duration(FINISH_AFTER, config[FINISH_AFTER]) if FINISH_AFTER in config else None,
             restarts=max(0, restarts),
-            savepoint_failure=_truthy_or_message(config.get(SAVEPOINT_FAILS), "Simulated savepoint failure (simulator.savepoint-fails)"),
-            savepoint_duration=(parse_duration(SAVEPOINT_DURATION, config[SAVEPOINT_DURATION])
-                                if SAVEPOINT_DURATION in config else None),
-            startup_failure=_truthy_or_message(config.get(STARTUP_FAILS), "Simulated start-up failure (simulator.startup-fails)"),
+            savepoint_failure=_truthy_or_message(
+                config.get(SAVEPOINT_FAILS), "Simulated savepoint failure (simulator.savepoint-fails)"
+            ),
+            savepoint_duration=(
+                parse_duration(SAVEPOINT_DURATION, config[SAVEPOINT_DURATION]) if SAVEPOINT_DURATION in config else None
+            ),
+            startup_failure=_truthy_or_message(
+                config.get(STARTUP_FAILS), "Simulated start-up failure (simulator.startup-fails)"
+            ),
             checkpoint_interval=interval,
             checkpoint_retention=retention,
         )
@@ -211,8 +222,13 @@ class CheckpointBook:
         for k in range(first, last + 1):
             triggered = self.periodic_from + k * self.interval
             checkpoint_id = self.next_id + k - 1
-            yield CheckpointRecord(checkpoint_id, "CHECKPOINT", triggered, triggered + self.duration,
-                                   f"{self.directory}/chk-{checkpoint_id}")
+            yield CheckpointRecord(
+                checkpoint_id,
+                "CHECKPOINT",
+                triggered,
+                triggered + self.duration,
+                f"{self.directory}/chk-{checkpoint_id}",
+            )
 
     def start_periodic(self, at: float) -> None:
         """The tasks run from `at` on: checkpoint every interval."""

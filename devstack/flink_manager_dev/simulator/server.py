@@ -64,12 +64,17 @@ async def _json_body(request: web.Request, body_type: str) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except ValueError as exc:
-        raise traces.bad_request_body(body_type, Cause(
-            "org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParseException", str(exc))) from None
+        raise traces.bad_request_body(
+            body_type, Cause("org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParseException", str(exc))
+        ) from None
     if not isinstance(body, dict):
-        raise traces.bad_request_body(body_type, Cause(
-            "org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.exc.MismatchedInputException",
-            f"Cannot deserialize value of type `{body_type}` from Array value"))
+        raise traces.bad_request_body(
+            body_type,
+            Cause(
+                "org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.exc.MismatchedInputException",
+                f"Cannot deserialize value of type `{body_type}` from Array value",
+            ),
+        )
     return body
 
 
@@ -80,8 +85,17 @@ DISPOSAL_BODY = "org.apache.flink.runtime.rest.messages.job.savepoints.Savepoint
 # The fields of each request body until 1.19, in the order Flink lists them when it refuses another one
 # (FlinkDialect.rejects_unknown_fields); later versions ignore fields they do not know.
 KNOWN_FIELDS = {
-    RUN_BODY: ("programArgs", "entryClass", "allowNonRestoredState", "jobId", "parallelism", "programArgsList",
-               "restoreMode", "flinkConfiguration", "savepointPath"),
+    RUN_BODY: (
+        "programArgs",
+        "entryClass",
+        "allowNonRestoredState",
+        "jobId",
+        "parallelism",
+        "programArgsList",
+        "restoreMode",
+        "flinkConfiguration",
+        "savepointPath",
+    ),
     STOP_BODY: ("targetDirectory", "triggerId", "drain", "formatType"),
     SAVEPOINT_BODY: ("target-directory", "cancel-job", "triggerId", "formatType"),
     DISPOSAL_BODY: ("savepoint-path",),
@@ -112,10 +126,14 @@ def _enum(body: dict[str, Any], key: str, values: tuple[str, ...], enum_class: s
     if value is None:
         return None
     if value not in values:
-        raise traces.bad_request_body(body_class.rsplit(".", 1)[-1], Cause(
-            "org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.exc.InvalidFormatException",
-            f"Cannot deserialize value of type `{enum_class}` from String \"{value}\": not one of the values "
-            f"accepted for Enum class: [{', '.join(values)}]"))
+        raise traces.bad_request_body(
+            body_class.rsplit(".", 1)[-1],
+            Cause(
+                "org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.exc.InvalidFormatException",
+                f'Cannot deserialize value of type `{enum_class}` from String "{value}": not one of the values '
+                f"accepted for Enum class: [{', '.join(values)}]",
+            ),
+        )
     return str(value)
 
 
@@ -158,8 +176,13 @@ class SimulatedFlink:
         flink_version: str = NEWEST,
     ) -> None:
         self.cluster = SessionCluster(
-            slots=slots, timings=timings or Timings(), savepoint_dir=savepoint_dir, checkpoint_dir=checkpoint_dir,
-            seed=seed, clock=clock, flink_version=flink_version,
+            slots=slots,
+            timings=timings or Timings(),
+            savepoint_dir=savepoint_dir,
+            checkpoint_dir=checkpoint_dir,
+            seed=seed,
+            clock=clock,
+            flink_version=flink_version,
         )
         self.faults = Faults()
         self.calls: Counter[str] = Counter()
@@ -274,7 +297,13 @@ class SimulatedFlink:
         self.faults.set(error_rate=error_rate, error_statuses=error_statuses, latency=latency, jitter=jitter)
 
     def fail_next(
-        self, endpoint: str, times: int = 1, *, status: int = 500, apply: bool = False, respond: Respond = "error",
+        self,
+        endpoint: str,
+        times: int = 1,
+        *,
+        status: int = 500,
+        apply: bool = False,
+        respond: Respond = "error",
         delay: float = 30.0,
     ) -> None:
         """Fail the next `times` calls of `endpoint` (`run`, `run_jar` or `POST /jars/:jarid/run`; -1: all).
@@ -282,7 +311,9 @@ class SimulatedFlink:
         With `apply=True` the call takes effect first and only its answer is lost: `respond="error"` answers
         `status`, `"drop"` closes the connection, `"hang"` answers after `delay` seconds.
         """
-        self.faults.set(endpoints={endpoint: EndpointFault(times=times, status=status, apply=apply, respond=respond, delay=delay)})
+        self.faults.set(
+            endpoints={endpoint: EndpointFault(times=times, status=status, apply=apply, respond=respond, delay=delay)}
+        )
 
     def clear_faults(self) -> None:
         """No injected faults (connection refusal is ended by `accept_connections`)."""
@@ -374,11 +405,16 @@ class SimulatedFlink:
                 response = await self._spoil(request, response, fault)
             return response
         finally:
-            self.requests.append({
-                "at": time.time(), "method": request.method, "path": request.path, "route": route,
-                "seconds": round(time.monotonic() - began, 6),
-                "fault": None if fault is None else ("applied+" if fault.apply else "") + fault.respond,
-            })
+            self.requests.append(
+                {
+                    "at": time.time(),
+                    "method": request.method,
+                    "path": request.path,
+                    "route": route,
+                    "seconds": round(time.monotonic() - began, 6),
+                    "fault": None if fault is None else ("applied+" if fault.apply else "") + fault.respond,
+                }
+            )
 
     async def _handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
@@ -391,7 +427,9 @@ class SimulatedFlink:
             raise
         except Exception as exc:
             logger.exception("simulated Flink failed on %s %s", request.method, request.path)
-            return _error_response(traces.server_error(Cause("java.lang.RuntimeException", f"{type(exc).__name__}: {exc}")))
+            return _error_response(
+                traces.server_error(Cause("java.lang.RuntimeException", f"{type(exc).__name__}: {exc}"))
+            )
 
     @staticmethod
     def _injected(status: int) -> SimulatedRestError:
@@ -401,7 +439,9 @@ class SimulatedFlink:
             return traces.injected_server_error()
         return SimulatedRestError(status, [f"Injected fault: HTTP {status}"])
 
-    async def _spoil(self, request: web.Request, response: web.StreamResponse, fault: EndpointFault) -> web.StreamResponse:
+    async def _spoil(
+        self, request: web.Request, response: web.StreamResponse, fault: EndpointFault
+    ) -> web.StreamResponse:
         """The request took effect; now lose its answer as the fault says."""
         if fault.respond == "error":
             return _error_response(self._injected(fault.status))
@@ -432,7 +472,9 @@ class SimulatedFlink:
                 if isinstance(part, aiohttp.BodyPartReader) and part.filename:
                     files.append((part.filename, bytes(await part.read())))
         if len(files) != 1:
-            raise traces.handler_error(400, Cause(traces.REST_HANDLER, f"Exactly 1 file must be sent, received {len(files)}."))
+            raise traces.handler_error(
+                400, Cause(traces.REST_HANDLER, f"Exactly 1 file must be sent, received {len(files)}.")
+            )
         filename, content = files[0]
         jar = self.cluster.upload_jar(filename, content)
         return web.json_response(views.jar_upload(self.cluster, jar))
@@ -461,9 +503,13 @@ class SimulatedFlink:
         try:
             parallelism = None if parallelism is None else int(parallelism)
         except (TypeError, ValueError):
-            raise traces.bad_request_body("JarRunRequestBody", Cause(
-                "org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.exc.InvalidFormatException",
-                f"Cannot deserialize value of type `java.lang.Integer` from String \"{parallelism}\"")) from None
+            raise traces.bad_request_body(
+                "JarRunRequestBody",
+                Cause(
+                    "org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.exc.InvalidFormatException",
+                    f'Cannot deserialize value of type `java.lang.Integer` from String "{parallelism}"',
+                ),
+            ) from None
         run = RunRequest(
             entry_class=body.get("entryClass") or None,
             parallelism=parallelism,
@@ -490,7 +536,9 @@ class SimulatedFlink:
 
     async def _jobs(self, request: web.Request) -> web.Response:
         self.cluster.advance()
-        return web.json_response({"jobs": [{"id": j.job_id, "status": j.state.value} for j in self.cluster.jobs.values()]})
+        return web.json_response(
+            {"jobs": [{"id": j.job_id, "status": j.state.value} for j in self.cluster.jobs.values()]}
+        )
 
     def _cached(self, kind: str, job_id: str, render: Callable[[SimJob, float], Any]) -> Any:
         """Flink serves job views from a cache refreshed every `web.refresh-interval` (Timings.rest_cache)."""
@@ -511,19 +559,30 @@ class SimulatedFlink:
         return body
 
     async def _job(self, request: web.Request) -> web.Response:
-        return web.json_response(self._cached(
-            "details", _job_id(request), lambda job, now: views.job_details(self.cluster, job, now)))
+        return web.json_response(
+            self._cached("details", _job_id(request), lambda job, now: views.job_details(self.cluster, job, now))
+        )
 
     async def _cancel(self, request: web.Request) -> web.Response:
         job_id = _job_id(request)
         mode = request.query.get("mode", "cancel")
         if mode == "stop":
-            raise traces.handler_error(308, Cause(
-                traces.REST_HANDLER, 'The termination mode "stop" has been removed. For an ungraceful shutdown, please use '
-                '"cancel" instead. For a graceful shutdown, please use "jobs/:jobId/stop" instead.'))
+            raise traces.handler_error(
+                308,
+                Cause(
+                    traces.REST_HANDLER,
+                    'The termination mode "stop" has been removed. For an ungraceful shutdown, please use '
+                    '"cancel" instead. For a graceful shutdown, please use "jobs/:jobId/stop" instead.',
+                ),
+            )
         if mode != "cancel":
-            raise traces.handler_error(400, Cause(
-                traces.REST_HANDLER, f"Bad request, could not parse parameters: Cannot resolve query parameter (mode) from value \"{mode}\"."))
+            raise traces.handler_error(
+                400,
+                Cause(
+                    traces.REST_HANDLER,
+                    f'Bad request, could not parse parameters: Cannot resolve query parameter (mode) from value "{mode}".',
+                ),
+            )
         self.cluster.cancel(job_id)
         return web.json_response({}, status=202)
 
@@ -531,8 +590,10 @@ class SimulatedFlink:
         job_id = _job_id(request)
         body = await self._body(request, STOP_BODY)
         trigger = self.cluster.trigger_savepoint(
-            job_id, trigger_id=_optional_id(body, "triggerId", STOP_BODY),
-            target=body.get("targetDirectory") or None, stop=True,
+            job_id,
+            trigger_id=_optional_id(body, "triggerId", STOP_BODY),
+            target=body.get("targetDirectory") or None,
+            stop=True,
             format_type=_enum(body, "formatType", FORMAT_TYPES, SAVEPOINT_FORMAT, STOP_BODY),
         )
         return web.json_response({"request-id": trigger}, status=202)
@@ -541,8 +602,10 @@ class SimulatedFlink:
         job_id = _job_id(request)
         body = await self._body(request, SAVEPOINT_BODY)
         trigger = self.cluster.trigger_savepoint(
-            job_id, trigger_id=_optional_id(body, "triggerId", SAVEPOINT_BODY),
-            target=body.get("target-directory") or None, cancel_job=_flag(body.get("cancel-job")),
+            job_id,
+            trigger_id=_optional_id(body, "triggerId", SAVEPOINT_BODY),
+            target=body.get("target-directory") or None,
+            cancel_job=_flag(body.get("cancel-job")),
             format_type=_enum(body, "formatType", FORMAT_TYPES, SAVEPOINT_FORMAT, SAVEPOINT_BODY),
         )
         return web.json_response({"request-id": trigger}, status=202)
@@ -559,10 +622,13 @@ class SimulatedFlink:
             limit = int(request.query.get("maxExceptions", DEFAULT_MAX_EXCEPTIONS))
         except ValueError:
             limit = DEFAULT_MAX_EXCEPTIONS
-        body = self._cached("exceptions", _job_id(request),
-                            lambda job, now: views.job_exceptions(self.cluster, job, 1 << 16))
+        body = self._cached(
+            "exceptions", _job_id(request), lambda job, now: views.job_exceptions(self.cluster, job, 1 << 16)
+        )
         entries = body["exceptionHistory"]["entries"]
-        return web.json_response({**body, "exceptionHistory": {"entries": entries[:limit], "truncated": len(entries) > limit}})
+        return web.json_response(
+            {**body, "exceptionHistory": {"entries": entries[:limit], "truncated": len(entries) > limit}}
+        )
 
     async def _applications_overview(self, request: web.Request) -> web.Response:
         now = self.cluster.advance()
@@ -572,7 +638,9 @@ class SimulatedFlink:
         body = await self._body(request, DISPOSAL_BODY)
         path = body.get("savepoint-path")
         if not path:
-            raise traces.handler_error(400, Cause(traces.REST_HANDLER, "Field savepoint-path must not be omitted or be null."))
+            raise traces.handler_error(
+                400, Cause(traces.REST_HANDLER, "Field savepoint-path must not be omitted or be null.")
+            )
         return web.json_response({"request-id": self.cluster.dispose(str(path))})
 
     async def _disposal_status(self, request: web.Request) -> web.Response:
@@ -582,8 +650,12 @@ class SimulatedFlink:
 
     def _fault_view(self) -> dict[str, Any]:
         remaining = None if self._refusing_until is None else max(0.0, self._refusing_until - time.monotonic())
-        return {**self.faults.to_json(), "refusing_connections": self.refusing_connections,
-                "refusing_for": remaining, "restarts": self.cluster.restarts}
+        return {
+            **self.faults.to_json(),
+            "refusing_connections": self.refusing_connections,
+            "refusing_for": remaining,
+            "restarts": self.cluster.restarts,
+        }
 
     async def _admin_faults_get(self, request: web.Request) -> web.Response:
         return web.json_response(self._fault_view())
@@ -645,12 +717,21 @@ class SimulatedFlink:
 
     async def _admin_jobs(self, request: web.Request) -> web.Response:
         self.cluster.advance()
-        return web.json_response({
-            "jobs": [
-                {"jid": job.job_id, "state": job.state.value, "tasks": job.tasks.value, "parallelism": job.parallelism,
-                 "has_slots": job.has_slots, "attempt": job.attempt, "jar": job.jar_id}
-                for job in self.cluster.jobs.values()
-            ],
-            "slots_used": self.cluster.slots_used,
-            "waiting": list(self.cluster.waiting),
-        })
+        return web.json_response(
+            {
+                "jobs": [
+                    {
+                        "jid": job.job_id,
+                        "state": job.state.value,
+                        "tasks": job.tasks.value,
+                        "parallelism": job.parallelism,
+                        "has_slots": job.has_slots,
+                        "attempt": job.attempt,
+                        "jar": job.jar_id,
+                    }
+                    for job in self.cluster.jobs.values()
+                ],
+                "slots_used": self.cluster.slots_used,
+                "waiting": list(self.cluster.waiting),
+            }
+        )

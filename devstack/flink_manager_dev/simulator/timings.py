@@ -34,9 +34,19 @@ class Timings:
     def fast(cls, **overrides: float) -> Timings:
         """Timings for tests: every step in a few milliseconds, no REST cache."""
         quick = dict(
-            run_request=0.0, initializing=0.01, created=0.01, deploying=0.01, cancelling=0.01, failing=0.01,
-            restart_delay=0.02, savepoint=0.02, checkpoint_interval=0.05, checkpoint_duration=0.005,
-            disposal=0.01, rest_cache=0.0, slot_request_timeout=5.0,
+            run_request=0.0,
+            initializing=0.01,
+            created=0.01,
+            deploying=0.01,
+            cancelling=0.01,
+            failing=0.01,
+            restart_delay=0.02,
+            savepoint=0.02,
+            checkpoint_interval=0.05,
+            checkpoint_duration=0.005,
+            disposal=0.01,
+            rest_cache=0.0,
+            slot_request_timeout=5.0,
         )
         return cls(**{**quick, **overrides})
 

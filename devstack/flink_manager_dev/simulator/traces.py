@@ -78,7 +78,11 @@ def handler_error(status: int, *chain: Cause) -> SimulatedRestError:
 def server_error(*chain: Cause) -> SimulatedRestError:
     """An unexpected exception inside the JobManager: always 500, wrapped the way Flink wraps it."""
     return SimulatedRestError(
-        500, ["Internal server error.", f"<Exception on server side:\n{java_trace(chain)}\n\nEnd of exception on server side>"]
+        500,
+        [
+            "Internal server error.",
+            f"<Exception on server side:\n{java_trace(chain)}\n\nEnd of exception on server side>",
+        ],
     )
 
 
@@ -130,8 +134,10 @@ def bad_trigger_id_in_body(value: str, body_class: str) -> SimulatedRestError:
     number = f'For input string: "{value[:2]}" under radix 16'
     return bad_request_body(
         body_class.rsplit(".", 1)[-1],
-        Cause("org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonMappingException",
-              f'{number} (through reference chain: {body_class}["triggerId"])'),
+        Cause(
+            "org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonMappingException",
+            f'{number} (through reference chain: {body_class}["triggerId"])',
+        ),
         Cause("java.lang.NumberFormatException", number),
     )
 
@@ -146,7 +152,11 @@ def savepoint_trigger_not_found(trigger_id: str, job_id: str) -> SimulatedRestEr
 def operation_not_found(key: int) -> SimulatedRestError:
     """`GET /savepoint-disposal/{trigger}` of an unknown operation."""
     return handler_error(
-        404, Cause(NOT_FOUND, f"Operation not found under key: org.apache.flink.runtime.rest.handler.async.OperationKey@{key:x}")
+        404,
+        Cause(
+            NOT_FOUND,
+            f"Operation not found under key: org.apache.flink.runtime.rest.handler.async.OperationKey@{key:x}",
+        ),
     )
 
 
@@ -186,18 +196,29 @@ def unknown_request_field(body_class: str, field: str, known: Sequence[str], col
     simple = body_class.rsplit(".", 1)[-1]
     listed = ", ".join(f'"{name}"' for name in known)
     count = "one known property" if len(known) == 1 else f"{len(known)} known properties"
-    return bad_request_body(simple, Cause(
-        "org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException",
-        f'Unrecognized field "{field}" (class {body_class}), not marked as ignorable ({count}: '
-        f'{listed}])\n at [Source: (org.apache.flink.shaded.netty4.io.netty.buffer.ByteBufInputStream); line: 1, '
-        f'column: {column}] (through reference chain: {body_class}["{field}"])'))
+    return bad_request_body(
+        simple,
+        Cause(
+            "org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException",
+            f'Unrecognized field "{field}" (class {body_class}), not marked as ignorable ({count}: '
+            f"{listed}])\n at [Source: (org.apache.flink.shaded.netty4.io.netty.buffer.ByteBufInputStream); line: 1, "
+            f'column: {column}] (through reference chain: {body_class}["{field}"])',
+        ),
+    )
 
 
 def savepoint_missing_chain(path: str) -> list[Cause]:
     """Why a job restoring from a savepoint that does not exist could not start."""
-    missing = Cause(FILE_NOT_FOUND, f"Cannot find checkpoint or savepoint file/directory '{path}' on file system '{_scheme(path)}'.")
+    missing = Cause(
+        FILE_NOT_FOUND, f"Cannot find checkpoint or savepoint file/directory '{path}' on file system '{_scheme(path)}'."
+    )
     runtime = missing.wrapped_in("java.lang.RuntimeException")
-    return [Cause(JOB_INITIALIZATION, "Could not start the JobMaster."), runtime.wrapped_in(COMPLETION), runtime, missing]
+    return [
+        Cause(JOB_INITIALIZATION, "Could not start the JobMaster."),
+        runtime.wrapped_in(COMPLETION),
+        runtime,
+        missing,
+    ]
 
 
 def savepoint_missing(job_name: str, path: str) -> SimulatedRestError:
@@ -237,7 +258,9 @@ def injected_server_error() -> SimulatedRestError:
 
 def injected_unavailable() -> SimulatedRestError:
     """An injected fault: Flink's 503 while its REST leader is unknown."""
-    return SimulatedRestError(503, ["Service temporarily unavailable due to an ongoing leader election. Please refresh."])
+    return SimulatedRestError(
+        503, ["Service temporarily unavailable due to an ongoing leader election. Please refresh."]
+    )
 
 
 def failure_cause(*chain: Cause) -> dict[str, Any]:

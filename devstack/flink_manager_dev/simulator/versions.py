@@ -55,6 +55,9 @@ def release(version: str = NEWEST) -> Release:
     parsed = parse_version(version)
     if parsed is None or version.count(".") != 2:
         raise UnknownVersion(f"{version!r} is not a Flink version (major.minor.patch, e.g. {NEWEST})")
-    commit, built = RELEASES.get(version) or (hashlib.sha1(version.encode()).hexdigest()[:7], "2020-01-01T00:00:00+01:00")
+    commit, built = RELEASES.get(version) or (
+        hashlib.sha1(version.encode()).hexdigest()[:7],
+        "2020-01-01T00:00:00+01:00",
+    )
     dialect = next((row for row in reversed(DIALECTS) if row.since <= parsed[:2]), DIALECTS[0])
     return Release(version, commit, built, dialect)

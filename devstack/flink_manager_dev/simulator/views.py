@@ -17,20 +17,74 @@ from flink_manager_dev.simulator.jars import SimulatedJar
 from flink_manager_dev.simulator.jobs import CheckpointRecord, SimJob, Tasks
 
 # The fields every supported version writes; FlinkDialect.job_overview_fields / job_details_fields add the others.
-OVERVIEW_ENTRY_FIELDS = frozenset({"jid", "name", "start-time", "end-time", "duration", "state", "last-modification", "tasks"})
+OVERVIEW_ENTRY_FIELDS = frozenset(
+    {"jid", "name", "start-time", "end-time", "duration", "state", "last-modification", "tasks"}
+)
 VERTEX_OPTIONAL_FIELDS = frozenset({"slotSharingGroupId"})
-DETAILS_FIELDS = frozenset({"jid", "name", "isStoppable", "state", "start-time", "end-time", "duration", "maxParallelism",
-                            "now", "timestamps", "vertices", "status-counts", "plan"})
+DETAILS_FIELDS = frozenset(
+    {
+        "jid",
+        "name",
+        "isStoppable",
+        "state",
+        "start-time",
+        "end-time",
+        "duration",
+        "maxParallelism",
+        "now",
+        "timestamps",
+        "vertices",
+        "status-counts",
+        "plan",
+    }
+)
 # Flink serialises these maps from Java HashMaps; the key orders below are the ones it writes.
-TIMESTAMP_ORDER = ("FAILED", "RECONCILING", "RUNNING", "SUSPENDED", "FAILING", "FINISHED", "CREATED", "CANCELED",
-                   "INITIALIZING", "RESTARTING", "CANCELLING")
-EXECUTION_STATES = ("INITIALIZING", "CANCELED", "RECONCILING", "RUNNING", "CANCELING", "FAILED", "FINISHED",
-                    "SCHEDULED", "DEPLOYING", "CREATED")
-OVERVIEW_TASKS = ("running", "canceling", "canceled", "total", "created", "scheduled", "deploying", "reconciling",
-                  "finished", "initializing", "failed")
+TIMESTAMP_ORDER = (
+    "FAILED",
+    "RECONCILING",
+    "RUNNING",
+    "SUSPENDED",
+    "FAILING",
+    "FINISHED",
+    "CREATED",
+    "CANCELED",
+    "INITIALIZING",
+    "RESTARTING",
+    "CANCELLING",
+)
+EXECUTION_STATES = (
+    "INITIALIZING",
+    "CANCELED",
+    "RECONCILING",
+    "RUNNING",
+    "CANCELING",
+    "FAILED",
+    "FINISHED",
+    "SCHEDULED",
+    "DEPLOYING",
+    "CREATED",
+)
+OVERVIEW_TASKS = (
+    "running",
+    "canceling",
+    "canceled",
+    "total",
+    "created",
+    "scheduled",
+    "deploying",
+    "reconciling",
+    "finished",
+    "initializing",
+    "failed",
+)
 _TASK_STATE = {
-    Tasks.SCHEDULED: "SCHEDULED", Tasks.DEPLOYING: "DEPLOYING", Tasks.RUNNING: "RUNNING", Tasks.CANCELING: "CANCELING",
-    Tasks.CANCELED: "CANCELED", Tasks.FINISHED: "FINISHED", Tasks.FAILED: "FAILED",
+    Tasks.SCHEDULED: "SCHEDULED",
+    Tasks.DEPLOYING: "DEPLOYING",
+    Tasks.RUNNING: "RUNNING",
+    Tasks.CANCELING: "CANCELING",
+    Tasks.CANCELED: "CANCELED",
+    Tasks.FINISHED: "FINISHED",
+    Tasks.FAILED: "FAILED",
 }
 
 
@@ -174,9 +228,16 @@ def _vertex(job: SimJob, name: str, status: str, tasks: dict[str, int], now: flo
         "duration": int(((end or now) - started) * 1000) if running and started is not None else -1,
         "tasks": tasks,
         "metrics": {
-            "read-bytes": 0, "read-bytes-complete": job.terminal, "write-bytes": 0, "write-bytes-complete": job.terminal,
-            "read-records": 0, "read-records-complete": job.terminal, "write-records": 0,
-            "write-records-complete": job.terminal, "accumulated-backpressured-time": 0, "accumulated-idle-time": 0,
+            "read-bytes": 0,
+            "read-bytes-complete": job.terminal,
+            "write-bytes": 0,
+            "write-bytes-complete": job.terminal,
+            "read-records": 0,
+            "read-records-complete": job.terminal,
+            "write-records": 0,
+            "write-records-complete": job.terminal,
+            "accumulated-backpressured-time": 0,
+            "accumulated-idle-time": 0,
             "accumulated-busy-time": 0.0,
         },
     }
@@ -210,11 +271,23 @@ def _plan(job: SimJob) -> dict[str, Any]:
         "name": job.name,
         "type": "STREAMING",
         "nodes": [
-            {"id": operator, "operator": "", "parallelism": job.parallelism, "operator_strategy": "",
-             "description": "process<br/>+- Sink: sink<br/>", "optimizer_properties": {},
-             "inputs": [{"id": source, "num": 0, "exchange": "pipelined_bounded", "ship_strategy": "HASH"}]},
-            {"id": source, "operator": "", "parallelism": job.parallelism, "operator_strategy": "",
-             "description": "Source: source<br/>", "optimizer_properties": {}},
+            {
+                "id": operator,
+                "operator": "",
+                "parallelism": job.parallelism,
+                "operator_strategy": "",
+                "description": "process<br/>+- Sink: sink<br/>",
+                "optimizer_properties": {},
+                "inputs": [{"id": source, "num": 0, "exchange": "pipelined_bounded", "ship_strategy": "HASH"}],
+            },
+            {
+                "id": source,
+                "operator": "",
+                "parallelism": job.parallelism,
+                "operator_strategy": "",
+                "description": "Source: source<br/>",
+                "optimizer_properties": {},
+            },
         ],
     }
 
@@ -222,31 +295,42 @@ def _plan(job: SimJob) -> dict[str, Any]:
 def job_details(cluster: SessionCluster, job: SimJob, now: float) -> dict[str, Any]:
     """`GET /jobs/{id}`."""
     dialect = cluster.release.dialect
-    vertices = [{key: value for key, value in vertex.items()
-                 if key not in VERTEX_OPTIONAL_FIELDS or key in dialect.job_vertex_fields} for vertex in _vertices(job, now)]
+    vertices = [
+        {
+            key: value
+            for key, value in vertex.items()
+            if key not in VERTEX_OPTIONAL_FIELDS or key in dialect.job_vertex_fields
+        }
+        for vertex in _vertices(job, now)
+    ]
     status_counts = dict.fromkeys(EXECUTION_STATES, 0)
     for vertex in vertices:
         status_counts[vertex["status"]] += 1
-    return _only({
-        "jid": job.job_id,
-        "application-id": job.job_id if job.started_graph else None,
-        "name": job.name,
-        "isStoppable": False,
-        "state": job.state.value,
-        "job-type": "STREAMING",
-        "schedulerType": "Default" if job.started_graph else None,
-        "start-time": ms(job.submitted),
-        "end-time": ms(job.end_time),
-        "duration": _duration(job, now),
-        "maxParallelism": -1,
-        "now": ms(now),
-        "timestamps": {name: ms(job.timestamps[JobState(name)]) if JobState(name) in job.timestamps else 0
-                       for name in TIMESTAMP_ORDER},
-        "vertices": vertices,
-        "status-counts": status_counts,
-        "plan": _plan(job),
-        "pending-operators": 0,
-    }, DETAILS_FIELDS | set(dialect.job_details_fields))
+    return _only(
+        {
+            "jid": job.job_id,
+            "application-id": job.job_id if job.started_graph else None,
+            "name": job.name,
+            "isStoppable": False,
+            "state": job.state.value,
+            "job-type": "STREAMING",
+            "schedulerType": "Default" if job.started_graph else None,
+            "start-time": ms(job.submitted),
+            "end-time": ms(job.end_time),
+            "duration": _duration(job, now),
+            "maxParallelism": -1,
+            "now": ms(now),
+            "timestamps": {
+                name: ms(job.timestamps[JobState(name)]) if JobState(name) in job.timestamps else 0
+                for name in TIMESTAMP_ORDER
+            },
+            "vertices": vertices,
+            "status-counts": status_counts,
+            "plan": _plan(job),
+            "pending-operators": 0,
+        },
+        DETAILS_FIELDS | set(dialect.job_details_fields),
+    )
 
 
 def _stats(values: list[int]) -> dict[str, Any]:
@@ -258,8 +342,16 @@ def _stats(values: list[int]) -> dict[str, Any]:
     def quantile(q: float) -> float:
         return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))])
 
-    return {"min": ordered[0], "max": ordered[-1], "avg": sum(ordered) // len(ordered), "p50": quantile(0.5),
-            "p90": quantile(0.9), "p95": quantile(0.95), "p99": quantile(0.99), "p999": quantile(0.999)}
+    return {
+        "min": ordered[0],
+        "max": ordered[-1],
+        "avg": sum(ordered) // len(ordered),
+        "p50": quantile(0.5),
+        "p90": quantile(0.9),
+        "p95": quantile(0.95),
+        "p99": quantile(0.99),
+        "p999": quantile(0.999),
+    }
 
 
 def _zeros(count: int) -> dict[str, Any]:
@@ -302,8 +394,13 @@ def checkpoint_statistics(job: SimJob, now: float) -> dict[str, Any]:
     restored = job.restored if job.restored_count else None
     in_progress = job.checkpoints.in_progress
     return {
-        "counts": {"restored": job.restored_count, "total": completed + in_progress + job.checkpoints.failed,
-                   "in_progress": in_progress, "completed": completed, "failed": job.checkpoints.failed},
+        "counts": {
+            "restored": job.restored_count,
+            "total": completed + in_progress + job.checkpoints.failed,
+            "in_progress": in_progress,
+            "completed": completed,
+            "failed": job.checkpoints.failed,
+        },
         "summary": {
             "checkpointed_size": _stats(sizes),
             "state_size": _stats(sizes),
@@ -316,8 +413,14 @@ def checkpoint_statistics(job: SimJob, now: float) -> dict[str, Any]:
             "completed": _checkpoint(job, latest_checkpoint, latest_id) if latest_checkpoint else None,
             "savepoint": _checkpoint(job, latest_savepoint, latest_id) if latest_savepoint else None,
             "failed": None,
-            "restored": {"id": restored.id, "restore_timestamp": ms(restored.at), "is_savepoint": restored.is_savepoint,
-                         "external_path": restored.external_path} if restored else None,
+            "restored": {
+                "id": restored.id,
+                "restore_timestamp": ms(restored.at),
+                "is_savepoint": restored.is_savepoint,
+                "external_path": restored.external_path,
+            }
+            if restored
+            else None,
         },
         "history": [_checkpoint(job, record, latest_id) for record in history],
     }
@@ -336,10 +439,15 @@ def job_exceptions(cluster: SessionCluster, job: SimJob, max_exceptions: int) ->
         "root-exception": newest["stacktrace"] if newest else None,
         "timestamp": newest["timestamp"] if newest else None,
         "all-exceptions": [
-            {"exception": task["stacktrace"], "task": task.get("taskName"),
-             **{name: task.get(name) for name in cluster.release.dialect.task_location_fields},
-             "timestamp": str(task["timestamp"]), "taskManagerId": task.get("taskManagerId")}
-            for task in tasks if task.get("taskName")
+            {
+                "exception": task["stacktrace"],
+                "task": task.get("taskName"),
+                **{name: task.get(name) for name in cluster.release.dialect.task_location_fields},
+                "timestamp": str(task["timestamp"]),
+                "taskManagerId": task.get("taskManagerId"),
+            }
+            for task in tasks
+            if task.get("taskName")
         ],
         "truncated": False,
         "exceptionHistory": history,
@@ -361,12 +469,20 @@ def _located(entry: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
 
 def applications_overview(cluster: SessionCluster, now: float) -> dict[str, Any]:
     """`GET /applications/overview` (2.3): each job submitted through a jar run is an application of its own."""
-    return {"applications": [
-        {"id": job.job_id, "name": f"SingleJobApplication({job.name})", "start-time": ms(job.submitted),
-         "end-time": ms(job.end_time), "duration": _duration(job, now), "status": job.state.value,
-         "jobs": {job.state.value: 1}}
-        for job in reversed(cluster.jobs.values())
-    ]}
+    return {
+        "applications": [
+            {
+                "id": job.job_id,
+                "name": f"SingleJobApplication({job.name})",
+                "start-time": ms(job.submitted),
+                "end-time": ms(job.end_time),
+                "duration": _duration(job, now),
+                "status": job.state.value,
+                "jobs": {job.state.value: 1},
+            }
+            for job in reversed(cluster.jobs.values())
+        ]
+    }
 
 
 def savepoint_status(operation: SavepointOperation) -> dict[str, Any]:

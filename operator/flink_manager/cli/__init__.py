@@ -17,8 +17,10 @@ __all__ = ["CliError", "build_parser", "dispatch", "main"]
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: one subparser per subcommand, each bound to its function."""
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Run Apache Flink jobs on Flink session clusters from Kubernetes resources.",
-        epilog="Start with `flink-manager dev`; `flink-manager COMMAND --help` explains each command.")
+        prog=PROG,
+        description="Run Apache Flink jobs on Flink session clusters from Kubernetes resources.",
+        epilog="Start with `flink-manager dev`; `flink-manager COMMAND --help` explains each command.",
+    )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run.add_parser(commands)
@@ -50,8 +52,9 @@ def dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None, prog: 
     except Exception as exc:  # a bug, still one line (FLINK_MANAGER_DEBUG=1 shows the traceback)
         if os.environ.get("FLINK_MANAGER_DEBUG"):
             raise
-        print(f"{prog} {label}: error: {type(exc).__name__}: {exc} (FLINK_MANAGER_DEBUG=1 shows where)",
-              file=sys.stderr)
+        print(
+            f"{prog} {label}: error: {type(exc).__name__}: {exc} (FLINK_MANAGER_DEBUG=1 shows where)", file=sys.stderr
+        )
         return 2
 
 

@@ -46,37 +46,66 @@ examples:
 
 
 def add_parser(commands: Any) -> None:
-    artifact = commands.add_parser("artifact", help="work with job JARs (Artifact manifests)",
-                                   description="Work with job JARs.")
+    artifact = commands.add_parser(
+        "artifact", help="work with job JARs (Artifact manifests)", description="Work with job JARs."
+    )
     verbs = artifact.add_subparsers(dest="artifact_command", metavar="COMMAND", required=True)
-    manifest = verbs.add_parser("manifest", help="print an Artifact for a JAR (digest, size, entry classes)",
-                                description=MANIFEST_DESCRIPTION, formatter_class=Formatter)
+    manifest = verbs.add_parser(
+        "manifest",
+        help="print an Artifact for a JAR (digest, size, entry classes)",
+        description=MANIFEST_DESCRIPTION,
+        formatter_class=Formatter,
+    )
     manifest.add_argument("jar", metavar="JAR", help="the JAR file")
     manifest.add_argument("--url", required=True, help="where the operator will fetch the JAR (https, s3, http, file)")
     manifest.add_argument("--name", help="the Artifact's name (default: from the JAR's file name, e.g. my-job)")
     manifest.add_argument("--version", help="spec.version, a free-form label such as 1.0.0")
     manifest.add_argument("--namespace", help="metadata.namespace (default: none, the namespace it is applied to)")
-    manifest.add_argument("--entry-class", action="append", default=None, metavar="CLASS", dest="entry_classes",
-                          help="list this entry class instead of the manifest's (repeatable)")
+    manifest.add_argument(
+        "--entry-class",
+        action="append",
+        default=None,
+        metavar="CLASS",
+        dest="entry_classes",
+        help="list this entry class instead of the manifest's (repeatable)",
+    )
     manifest.set_defaults(handler=artifact_manifest, label="artifact manifest")
 
-    push = verbs.add_parser("push", help="upload a JAR to S3/MinIO and print (or apply) its Artifact",
-                            description=PUSH_DESCRIPTION, formatter_class=Formatter)
+    push = verbs.add_parser(
+        "push",
+        help="upload a JAR to S3/MinIO and print (or apply) its Artifact",
+        description=PUSH_DESCRIPTION,
+        formatter_class=Formatter,
+    )
     push.add_argument("jar", metavar="JAR", help="the JAR file")
     push.add_argument("--to", required=True, metavar="s3://BUCKET/KEY", help="where to upload it")
-    push.add_argument("--endpoint", help="the S3 endpoint, such as https://minio.storage.svc:9000 (default: AWS); "
-                                         "also spec.s3.endpoint")
+    push.add_argument(
+        "--endpoint",
+        help="the S3 endpoint, such as https://minio.storage.svc:9000 (default: AWS); also spec.s3.endpoint",
+    )
     push.add_argument("--region", help="the region (default us-east-1); also spec.s3.region")
-    push.add_argument("--path-style", action="store_true",
-                      help="address the bucket in the path, as MinIO needs; also spec.s3.pathStyle")
+    push.add_argument(
+        "--path-style",
+        action="store_true",
+        help="address the bucket in the path, as MinIO needs; also spec.s3.pathStyle",
+    )
     push.add_argument("--ca-bundle", metavar="FILE", help="trust this PEM CA bundle for the upload")
-    push.add_argument("--credentials-secret", metavar="NAME",
-                      help="spec.credentialsSecretRef: the Secret the operator reads the object with")
+    push.add_argument(
+        "--credentials-secret",
+        metavar="NAME",
+        help="spec.credentialsSecretRef: the Secret the operator reads the object with",
+    )
     push.add_argument("--ca-secret", metavar="NAME", help="spec.caSecretRef: the Secret with the endpoint's CA")
     push.add_argument("--name", help="the Artifact's name (default: from the JAR's file name, e.g. my-job)")
     push.add_argument("--version", help="spec.version, a free-form label such as 1.0.0")
-    push.add_argument("--entry-class", action="append", default=None, metavar="CLASS", dest="entry_classes",
-                      help="list this entry class instead of the manifest's (repeatable)")
+    push.add_argument(
+        "--entry-class",
+        action="append",
+        default=None,
+        metavar="CLASS",
+        dest="entry_classes",
+        help="list this entry class instead of the manifest's (repeatable)",
+    )
     push.add_argument("--apply", action="store_true", help="create (or update) the Artifact instead of printing it")
     kube = push.add_argument_group("Kubernetes (with --apply; --namespace also sets metadata.namespace)")
     kube.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
@@ -134,8 +163,9 @@ def artifact_push(args: argparse.Namespace) -> int:
 async def _upload(path: pathlib.Path, args: argparse.Namespace) -> None:
     from flink_manager.artifacts.s3 import upload
 
-    await upload(path, args.to, endpoint=args.endpoint, region=args.region, path_style=args.path_style,
-                 ca_bundle=args.ca_bundle)
+    await upload(
+        path, args.to, endpoint=args.endpoint, region=args.region, path_style=args.path_style, ca_bundle=args.ca_bundle
+    )
 
 
 def _upload_error(exc: Exception) -> str:
@@ -183,8 +213,9 @@ def _inspect(jar: str) -> tuple[pathlib.Path, Any]:
         raise CliError(f"{path}: {exc.strerror or exc}") from None
 
 
-def _artifact(args: argparse.Namespace, path: pathlib.Path, info: Any,
-              spec: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def _artifact(
+    args: argparse.Namespace, path: pathlib.Path, info: Any, spec: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
     """The Artifact for a JAR at a source (checked against the CRD), and the comment that explains it."""
     entry_classes = list(args.entry_classes) if args.entry_classes else list(info.entry_classes)
     metadata: dict[str, Any] = {"name": args.name or name_from_file(path)}
@@ -196,10 +227,12 @@ def _artifact(args: argparse.Namespace, path: pathlib.Path, info: Any,
     spec["entryClasses"] = entry_classes
     artifact = {"apiVersion": API_VERSION, "kind": "Artifact", "metadata": metadata, "spec": spec}
     _check(artifact)
-    source = "--entry-class" if args.entry_classes else (
-        "META-INF/MANIFEST.MF" if entry_classes else "none in META-INF/MANIFEST.MF: any entry class is accepted")
-    header = (f"# {path.name}: {info.size_bytes} bytes, sha256 {info.sha256}\n"
-              f"# entry classes: {source}\n")
+    source = (
+        "--entry-class"
+        if args.entry_classes
+        else ("META-INF/MANIFEST.MF" if entry_classes else "none in META-INF/MANIFEST.MF: any entry class is accepted")
+    )
+    header = f"# {path.name}: {info.size_bytes} bytes, sha256 {info.sha256}\n# entry classes: {source}\n"
     return artifact, header
 
 

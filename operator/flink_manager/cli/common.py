@@ -17,8 +17,10 @@ def require_dev_package(command: str) -> None:
     try:
         import flink_manager_dev  # noqa: F401
     except ImportError:
-        raise CliError(f"`flink-manager {command}` needs the flink-manager-dev package: `make install` in a Flink "
-                       "Manager checkout installs it (or `pip install ./devstack`)") from None
+        raise CliError(
+            f"`flink-manager {command}` needs the flink-manager-dev package: `make install` in a Flink "
+            "Manager checkout installs it (or `pip install ./devstack`)"
+        ) from None
 
 
 def positive_int(value: str) -> int:
@@ -54,7 +56,11 @@ class Formatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         default = action.default
-        if (default in (None, False, [], "", argparse.SUPPRESS) or "default" in text
-                or action.option_strings == [] or "%(default)" in text):
+        if (
+            default in (None, False, [], "", argparse.SUPPRESS)
+            or "default" in text
+            or action.option_strings == []
+            or "%(default)" in text
+        ):
             return text
         return f"{text} (default: %(default)s)"

@@ -33,31 +33,55 @@ _EXPECTED_WARNINGS = ("OS signals are ignored",)
 
 
 def add_parser(commands: Any) -> None:
-    parser = commands.add_parser("dev", help="run everything locally: Kubernetes API, simulated Flink, operator",
-                                 description=DESCRIPTION, formatter_class=Formatter)
+    parser = commands.add_parser(
+        "dev",
+        help="run everything locally: Kubernetes API, simulated Flink, operator",
+        description=DESCRIPTION,
+        formatter_class=Formatter,
+    )
     parser.add_argument("--api-port", type=port, default=6443, help="port of the Kubernetes API (http; 0: any)")
     parser.add_argument("--flink-port", type=port, default=8081, help="port of the simulated Flink (0: any)")
-    parser.add_argument("--flink-version", default=None, metavar="VERSION",
-                        help="the Flink version the simulator answers as (default: the newest, 2.3.0)")
-    parser.add_argument("--flink-url", help="use this real Flink REST endpoint instead of the simulator (its jobs "
-                                            "keep running when dev exits: stop or cancel them first)")
+    parser.add_argument(
+        "--flink-version",
+        default=None,
+        metavar="VERSION",
+        help="the Flink version the simulator answers as (default: the newest, 2.3.0)",
+    )
+    parser.add_argument(
+        "--flink-url",
+        help="use this real Flink REST endpoint instead of the simulator (its jobs "
+        "keep running when dev exits: stop or cancel them first)",
+    )
     parser.add_argument("--artifacts-port", type=port, default=0, help="port of the JAR server (0: any)")
     parser.add_argument("--s3-port", type=port, default=9000, help="port of the S3-compatible server (0: any)")
     parser.add_argument("--metrics-port", type=port, default=0, help="serve the operator's metrics here (0: off)")
     parser.add_argument("--host", default="127.0.0.1", help="address every server listens on")
-    parser.add_argument("--state-dir", default=".flink-manager",
-                        help="folder for the kubeconfig, savepoints, checkpoints and the artifact cache")
+    parser.add_argument(
+        "--state-dir",
+        default=".flink-manager",
+        help="folder for the kubeconfig, savepoints, checkpoints and the artifact cache",
+    )
     parser.add_argument("--kubeconfig", help="write the kubeconfig here (default: STATE_DIR/kubeconfig)")
     parser.add_argument("--no-examples", action="store_true", help="apply nothing but the FlinkCluster `default`")
     parser.add_argument("--examples", help="the folder to apply (default: examples/quickstart of this checkout)")
     parser.add_argument("--jar", help="the example job's JAR (default: .cache/jobs/, built if missing)")
-    parser.add_argument("--serve", action="append", default=[], metavar="FILE",
-                        help="also serve this local JAR over http (repeatable); its URL and sha256 are printed")
+    parser.add_argument(
+        "--serve",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also serve this local JAR over http (repeatable); its URL and sha256 are printed",
+    )
     parser.add_argument("--slots", type=positive_int, default=8, help="task slots of the simulated Flink")
-    parser.add_argument("--timings", choices=("real", "fast"), default="real",
-                        help="simulated Flink step durations: like a small real cluster, or a few ms each")
-    parser.add_argument("--poll-interval", type=positive_int, default=2,
-                        help="pollIntervalSeconds of the FlinkCluster `default`")
+    parser.add_argument(
+        "--timings",
+        choices=("real", "fast"),
+        default="real",
+        help="simulated Flink step durations: like a small real cluster, or a few ms each",
+    )
+    parser.add_argument(
+        "--poll-interval", type=positive_int, default=2, help="pollIntervalSeconds of the FlinkCluster `default`"
+    )
     parser.add_argument("--log-format", choices=logs.FORMATS, default="text", help="operator log format (stderr)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
     parser.set_defaults(handler=dev)
@@ -101,12 +125,22 @@ def _options(args: argparse.Namespace) -> Any:
         raise CliError("--flink-version is the simulator's: a real Flink at --flink-url reports its own")
     state_dir = pathlib.Path(args.state_dir)
     return DevOptions(
-        state_dir=state_dir, kubeconfig=pathlib.Path(args.kubeconfig) if args.kubeconfig else None,
-        host=args.host, api_port=args.api_port, flink_port=args.flink_port, flink_url=args.flink_url,
+        state_dir=state_dir,
+        kubeconfig=pathlib.Path(args.kubeconfig) if args.kubeconfig else None,
+        host=args.host,
+        api_port=args.api_port,
+        flink_port=args.flink_port,
+        flink_url=args.flink_url,
         flink_version=flink_version,
-        artifacts_port=args.artifacts_port, s3_port=args.s3_port, metrics_port=args.metrics_port, slots=args.slots,
-        timings=Timings.fast() if args.timings == "fast" else Timings(), poll_interval_seconds=args.poll_interval,
-        examples_dir=examples_dir, example_jar=jar, served_files=tuple(pathlib.Path(p) for p in args.serve),
+        artifacts_port=args.artifacts_port,
+        s3_port=args.s3_port,
+        metrics_port=args.metrics_port,
+        slots=args.slots,
+        timings=Timings.fast() if args.timings == "fast" else Timings(),
+        poll_interval_seconds=args.poll_interval,
+        examples_dir=examples_dir,
+        example_jar=jar,
+        served_files=tuple(pathlib.Path(p) for p in args.serve),
     )
 
 
@@ -182,7 +216,11 @@ def _shown(path: pathlib.Path | str) -> str:
 def _banner(stack: Any, options: Any, sha256_of: Any) -> str:
     kubeconfig = _shown(options.kubeconfig_path)
     kubectl = f"{_kubectl_hint()} --kubeconfig {kubeconfig}"
-    flink = f"Flink {stack.flink_url}" if options.flink_url else f"simulated Flink {options.flink_version} {stack.flink_url}"
+    flink = (
+        f"Flink {stack.flink_url}"
+        if options.flink_url
+        else f"simulated Flink {options.flink_version} {stack.flink_url}"
+    )
     lines = [
         "",
         f"Flink Manager dev stack: Kubernetes API {stack.api_url} · {flink} · JARs {stack.files.url}",
@@ -198,9 +236,9 @@ def _banner(stack: Any, options: Any, sha256_of: Any) -> str:
     if execution:
         patch = f"{kubectl} patch fex {execution} --type merge -p"
         lines += [
-            f"  {patch} '{{\"spec\":{{\"state\":\"Stopped\"}}}}'     # stop with a savepoint",
-            f"  {patch} '{{\"spec\":{{\"state\":\"Running\"}}}}'     # resume from it",
-            f"  {patch} '{{\"spec\":{{\"restartNonce\":1}}}}'        # restart",
+            f'  {patch} \'{{"spec":{{"state":"Stopped"}}}}\'     # stop with a savepoint',
+            f'  {patch} \'{{"spec":{{"state":"Running"}}}}\'     # resume from it',
+            f'  {patch} \'{{"spec":{{"restartNonce":1}}}}\'        # restart',
             f"  flink-manager history {execution} --kubeconfig {kubeconfig}",
             f"  {kubectl} get fex {execution} -o jsonpath='{{.status.history}}'",
             f"  {kubectl} describe fex {execution}",

@@ -37,8 +37,7 @@ def in_cluster() -> bool:
     return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and (SERVICE_ACCOUNT / "token").is_file()
 
 
-def load_target(kubeconfig: str | None = None, context: str | None = None,
-                namespace: str | None = None) -> KubeTarget:
+def load_target(kubeconfig: str | None = None, context: str | None = None, namespace: str | None = None) -> KubeTarget:
     """Resolve the API server, credentials and namespace; raises CliError with what is missing."""
     paths = _kubeconfig_paths(kubeconfig)
     if not paths:
@@ -69,8 +68,7 @@ def load_target(kubeconfig: str | None = None, context: str | None = None,
         default_namespace=ctx.get("namespace"),
         **_user_credentials(user, base.get(("user", user_name)), user_name),
     )
-    return KubeTarget(credentials, namespace or ctx.get("namespace") or "default",
-                      os.pathsep.join(map(str, paths)))
+    return KubeTarget(credentials, namespace or ctx.get("namespace") or "default", os.pathsep.join(map(str, paths)))
 
 
 def _kubeconfig_paths(explicit: str | None) -> list[pathlib.Path]:
@@ -125,8 +123,10 @@ def _user_credentials(user: dict[str, Any], base: pathlib.Path | None, name: str
         provider = (user["auth-provider"] or {}).get("name", "?")
         token = ((user["auth-provider"] or {}).get("config") or {}).get("access-token")
         if not token:
-            raise CliError(f"user {name!r} uses the auth provider {provider!r}, which is not supported: "
-                           "use a token or an exec plugin")
+            raise CliError(
+                f"user {name!r} uses the auth provider {provider!r}, which is not supported: "
+                "use a token or an exec plugin"
+            )
         return {"token": token}
     values: dict[str, Any] = {
         "certificate_path": _path(user.get("client-certificate"), base),
@@ -153,10 +153,13 @@ def _exec_credentials(spec: dict[str, Any], name: str | None) -> dict[str, Any]:
     command = [str(spec.get("command") or "")] + [str(a) for a in spec.get("args") or ()]
     env = dict(os.environ)
     env.update({str(e.get("name")): str(e.get("value")) for e in spec.get("env") or () if isinstance(e, dict)})
-    env["KUBERNETES_EXEC_INFO"] = json.dumps({
-        "apiVersion": spec.get("apiVersion", "client.authentication.k8s.io/v1"),
-        "kind": "ExecCredential", "spec": {"interactive": False},
-    })
+    env["KUBERNETES_EXEC_INFO"] = json.dumps(
+        {
+            "apiVersion": spec.get("apiVersion", "client.authentication.k8s.io/v1"),
+            "kind": "ExecCredential",
+            "spec": {"interactive": False},
+        }
+    )
     try:
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -52,8 +52,13 @@ class KeyValueFormatter(logging.Formatter):
     """`time=… level=info logger=kopf.objects kind=Execution namespace=default name=run-1 msg="…"` (logfmt)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        pairs = {"time": _timestamp(record), "level": record.levelname.lower(), "logger": record.name,
-                 **_object_fields(record), "msg": _message(self, record)}
+        pairs = {
+            "time": _timestamp(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            **_object_fields(record),
+            "msg": _message(self, record),
+        }
         return " ".join(f"{key}={self._value(value)}" for key, value in pairs.items())
 
     @staticmethod
@@ -67,8 +72,13 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, kind/namespace/name where there is one, msg."""
 
     def format(self, record: logging.LogRecord) -> str:
-        payload: dict[str, Any] = {"time": _timestamp(record), "level": record.levelname.lower(),
-                                   "logger": record.name, **_object_fields(record), "msg": _message(self, record)}
+        payload: dict[str, Any] = {
+            "time": _timestamp(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            **_object_fields(record),
+            "msg": _message(self, record),
+        }
         return json.dumps(payload, ensure_ascii=False)
 
 
@@ -94,8 +104,9 @@ class _DropMessages(logging.Filter):
         return not any(fragment in message for fragment in self.fragments)
 
 
-def configure(log_format: str = "kv", *, verbose: bool = False, stream: TextIO | None = None,
-              drop: tuple[str, ...] = ()) -> logging.Handler:
+def configure(
+    log_format: str = "kv", *, verbose: bool = False, stream: TextIO | None = None, drop: tuple[str, ...] = ()
+) -> logging.Handler:
     """Send every log record to `stream` (stderr) in one format; INFO and up, or DEBUG with `verbose`."""
     formatter = {"kv": KeyValueFormatter, "json": JsonFormatter, "text": TextFormatter}[log_format]()
     handler = logging.StreamHandler(stream or sys.stderr)

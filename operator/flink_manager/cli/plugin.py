@@ -18,10 +18,12 @@ KUBECTL_FLAGS = ("--kubeconfig", "--context", "--namespace", "-n")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Start, stop, restart and savepoint Flink jobs run by Flink Manager, and read an "
-                               "Execution's history, as kubectl subcommands.",
+        prog=PROG,
+        description="Start, stop, restart and savepoint Flink jobs run by Flink Manager, and read an "
+        "Execution's history, as kubectl subcommands.",
         epilog="Each command takes kubectl's --kubeconfig, --context and -n/--namespace; "
-               "`kubectl flinkmanager COMMAND --help` explains it.")
+        "`kubectl flinkmanager COMMAND --help` explains it.",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     executions.add_parsers(commands)
     return parser
@@ -45,11 +47,11 @@ def kubectl_flags_last(argv: Sequence[str], commands: set[str]) -> list[str]:
         if name not in KUBECTL_FLAGS:
             return list(argv)  # not something to move: let argparse say what is wrong
         attached = "=" in word or (name == "-n" and len(word) > 2)
-        leading.extend(argv[index:index + (1 if attached else 2)])
+        leading.extend(argv[index : index + (1 if attached else 2)])
         index += 1 if attached else 2
     if index >= len(argv):
         return list(argv)
-    return [argv[index], *argv[index + 1:], *leading]
+    return [argv[index], *argv[index + 1 :], *leading]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

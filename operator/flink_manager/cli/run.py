@@ -39,7 +39,7 @@ _HELP = {
     "artifact_cache_dir": "where verified JARs are kept, named by digest",
     "workers": "concurrent reconciles",
     "allow_private_artifact_hosts": "artifact hosts allowed on loopback, link-local or private addresses: names, "
-                                    "addresses, networks, .suffix, or * (comma-separated)",
+    "addresses, networks, .suffix, or * (comma-separated)",
     "s3_endpoint": "S3 endpoint of s3:// Artifacts that name none (default: AWS's of the Artifact's region)",
     "artifact_secret_recheck_seconds": "how often a failed Artifact re-reads the Secrets it names",
     "kube_request_timeout_seconds": "deadline of every Kubernetes API request, kopf's and a watch's reconnection too",
@@ -47,21 +47,35 @@ _HELP = {
 
 
 def add_parser(commands: Any) -> None:
-    parser = commands.add_parser("run", help="run the operator against a Kubernetes cluster",
-                                 description=DESCRIPTION, formatter_class=Formatter)
+    parser = commands.add_parser(
+        "run", help="run the operator against a Kubernetes cluster", description=DESCRIPTION, formatter_class=Formatter
+    )
     kube = parser.add_argument_group("Kubernetes")
     kube.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, ServiceAccount)")
     kube.add_argument("--context", help="kubeconfig context (default: the current one)")
-    kube.add_argument("-n", "--namespace", action="append", default=None, metavar="NS", dest="namespaces",
-                      help="watch this namespace (repeatable; default: all, or $FLINK_MANAGER_NAMESPACES)")
+    kube.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=None,
+        metavar="NS",
+        dest="namespaces",
+        help="watch this namespace (repeatable; default: all, or $FLINK_MANAGER_NAMESPACES)",
+    )
     replicas = parser.add_argument_group("replicas and probes")
-    replicas.add_argument("--peering", metavar="NAME",
-                          help="join this kopf peering (a ClusterKopfPeering, or KopfPeering per namespace)")
+    replicas.add_argument(
+        "--peering", metavar="NAME", help="join this kopf peering (a ClusterKopfPeering, or KopfPeering per namespace)"
+    )
     replicas.add_argument("--standalone", action="store_true", help="ignore peering: act even if others run")
-    replicas.add_argument("--priority", type=int, default=None,
-                          help=f"peering priority (default ${PRIORITY_ENV} or 0); the highest live one acts")
-    replicas.add_argument("--liveness", metavar="URL",
-                          help="serve kopf's liveness probe, e.g. http://0.0.0.0:8080/healthz")
+    replicas.add_argument(
+        "--priority",
+        type=int,
+        default=None,
+        help=f"peering priority (default ${PRIORITY_ENV} or 0); the highest live one acts",
+    )
+    replicas.add_argument(
+        "--liveness", metavar="URL", help="serve kopf's liveness probe, e.g. http://0.0.0.0:8080/healthz"
+    )
     settings = parser.add_argument_group("settings (each also FLINK_MANAGER_<NAME>)")
     for name, field in Settings.model_fields.items():
         if name == "namespaces":
@@ -81,8 +95,12 @@ def add_parser(commands: Any) -> None:
         else:
             settings.add_argument(flag, default=None, metavar="VALUE", help=help_text)
     output = parser.add_argument_group("output")
-    output.add_argument("--log-format", choices=logs.FORMATS, default="kv",
-                        help="one line per record: key=value pairs, JSON objects, or short text")
+    output.add_argument(
+        "--log-format",
+        choices=logs.FORMATS,
+        default="kv",
+        help="one line per record: key=value pairs, JSON objects, or short text",
+    )
     output.add_argument("-v", "--verbose", action="store_true", help="debug logs")
     parser.set_defaults(handler=run)
 
@@ -126,9 +144,15 @@ def run(args: argparse.Namespace) -> int:
     logs.configure(args.log_format, verbose=args.verbose)
     from flink_manager.controller.runner import run_operator
 
-    asyncio.run(run_operator(
-        settings=settings, credentials=credentials, standalone=bool(args.standalone),
-        peering_name=args.peering, priority=priority, liveness_endpoint=args.liveness,
-        namespaces=settings.namespaces,
-    ))
+    asyncio.run(
+        run_operator(
+            settings=settings,
+            credentials=credentials,
+            standalone=bool(args.standalone),
+            peering_name=args.peering,
+            priority=priority,
+            liveness_endpoint=args.liveness,
+            namespaces=settings.namespaces,
+        )
+    )
     return 0

@@ -29,13 +29,24 @@ examples:
 
 
 def add_parser(commands: Any) -> None:
-    parser = commands.add_parser("validate", help="check manifests offline (schemas, references, schedules)",
-                                 description=DESCRIPTION, formatter_class=Formatter)
+    parser = commands.add_parser(
+        "validate",
+        help="check manifests offline (schemas, references, schedules)",
+        description=DESCRIPTION,
+        formatter_class=Formatter,
+    )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="a file, a folder, or - for stdin")
-    parser.add_argument("--allow-missing-refs", action="store_true",
-                        help="do not report references to objects outside the validated set")
-    parser.add_argument("-n", "--namespace", default="",
-                        help="the namespace of documents that name none (default: where they are applied)")
+    parser.add_argument(
+        "--allow-missing-refs",
+        action="store_true",
+        help="do not report references to objects outside the validated set",
+    )
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        default="",
+        help="the namespace of documents that name none (default: where they are applied)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors only, no summary")
     parser.set_defaults(handler=validate)
 
@@ -51,8 +62,9 @@ def validate(args: argparse.Namespace) -> int:
         crds = crd_documents()
     except AssetError as exc:
         raise CliError(str(exc)) from None
-    report = validate_sources(args.paths, crds=crds, stdin=sys.stdin, allow_missing_refs=args.allow_missing_refs,
-                              namespace=args.namespace)
+    report = validate_sources(
+        args.paths, crds=crds, stdin=sys.stdin, allow_missing_refs=args.allow_missing_refs, namespace=args.namespace
+    )
     for problem in report.problems:
         print(problem, flush=True)
     if not args.quiet:

@@ -48,8 +48,12 @@ async def build_client(ctx: OperatorContext, namespace: str, name: str, spec: Fl
             data = await _secret_data(ctx, namespace, spec.tls.ca_secret_ref.name)
             ca_pem = _key(data, spec.tls.ca_secret_ref.key, spec.tls.ca_secret_ref.name)
     return FlinkClient(
-        spec.rest_url, auth=auth, ca_pem=ca_pem, insecure_skip_verify=insecure,
-        timeout=float(spec.request_timeout_seconds), observer=ctx.metrics.flink_observer(namespace, name),
+        spec.rest_url,
+        auth=auth,
+        ca_pem=ca_pem,
+        insecure_skip_verify=insecure,
+        timeout=float(spec.request_timeout_seconds),
+        observer=ctx.metrics.flink_observer(namespace, name),
     )
 
 
@@ -79,16 +83,21 @@ async def probe(ctx: OperatorContext, runtime: ClusterRuntime) -> bool:
         try:
             overview = await runtime.client.overview()
             result = ClusterProbe(
-                flink_version=overview.flink_version, task_managers=overview.taskmanagers,
-                slots_total=overview.slots_total, slots_available=overview.slots_available,
-                jobs_running=overview.jobs_running, unsupported=unsupported_reason(overview.flink_version),
+                flink_version=overview.flink_version,
+                task_managers=overview.taskmanagers,
+                slots_total=overview.slots_total,
+                slots_available=overview.slots_available,
+                jobs_running=overview.jobs_running,
+                unsupported=unsupported_reason(overview.flink_version),
             )
         except FlinkError as exc:
             result = ClusterProbe(error_reason=probe_reason(exc), error=exc.message)
     else:
         error = runtime.last_error
-        result = ClusterProbe(error_reason=probe_reason(error) if error else UNREACHABLE,
-                              error=error.message if error else "not probed yet")
+        result = ClusterProbe(
+            error_reason=probe_reason(error) if error else UNREACHABLE,
+            error=error.message if error else "not probed yet",
+        )
     return await record_probe(ctx, body, decide_cluster(view, result, ctx.clock()))
 
 
@@ -107,8 +116,12 @@ async def record_probe(ctx: OperatorContext, body: dict[str, Any], status: Any) 
     except KubeConflict:
         return False  # the next poll probes again, from the newer version
     except KubeError as exc:
-        logger.warning("could not write the status of FlinkCluster %s: %s", body["metadata"]["name"], exc,
-                       extra=ref(FLINK_CLUSTER, body["metadata"].get("namespace"), body["metadata"]["name"]))
+        logger.warning(
+            "could not write the status of FlinkCluster %s: %s",
+            body["metadata"]["name"],
+            exc,
+            extra=ref(FLINK_CLUSTER, body["metadata"].get("namespace"), body["metadata"]["name"]),
+        )
         return False
     return True
 

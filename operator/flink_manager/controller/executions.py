@@ -1,11 +1,11 @@
 """Reconciling one Execution, as a fixed pipeline of small stages; nothing is decided here.
 
-    gather   the Execution from the cache, its references validated into a run target (or the Blocker found)
-    observe  Flink, as far as the decision needs it (flinkio), and what the last Flink call left for it
-    decide   `reconcile.execution.decide`: the new status, at most one action, Events, when to look again
-    record   the status (only when it changed), the new history entries and Events
-    act      the Flink call (or the finalizer's release); what it returns is kept for the next decision
-    outcome  what the work queue does next
+gather   the Execution from the cache, its references validated into a run target (or the Blocker found)
+observe  Flink, as far as the decision needs it (flinkio), and what the last Flink call left for it
+decide   `reconcile.execution.decide`: the new status, at most one action, Events, when to look again
+record   the status (only when it changed), the new history entries and Events
+act      the Flink call (or the finalizer's release); what it returns is kept for the next decision
+outcome  what the work queue does next
 """
 
 from __future__ import annotations
@@ -132,14 +132,19 @@ async def gather(ctx: OperatorContext, namespace: str, name: str) -> Gathered | 
     job_spec = job_spec_view(job_spec_body)
     missing = {} if deleting else missing_metadata(body, spec.job_spec_ref.name, job_spec_body)
     target = validate(ctx, namespace, spec, job_spec)
-    cluster = status.cluster if (_attempt_live(status) and status.cluster) else (
-        target.cluster if isinstance(target, RunTarget) else status.cluster)
+    cluster = (
+        status.cluster
+        if (_attempt_live(status) and status.cluster)
+        else (target.cluster if isinstance(target, RunTarget) else status.cluster)
+    )
     runtime = ctx.runtimes.get((namespace, cluster)) if cluster else None
     if runtime is None and cluster and _poller_not_started(ctx, namespace, cluster):
         # Just started (or resumed): deciding now would call Flink unreachable, or give up restarting a failed
         # job whose checkpoints it has not read. The poller queues this execution when it starts.
         return Outcome(requeue_after=POLLER_WAIT)
-    return Gathered(key, body, spec, status, job_spec, target, cluster, runtime, missing, seen is not body.get("status"))
+    return Gathered(
+        key, body, spec, status, job_spec, target, cluster, runtime, missing, seen is not body.get("status")
+    )
 
 
 def _attempt_live(status: ExecutionStatus) -> bool:
@@ -147,8 +152,9 @@ def _attempt_live(status: ExecutionStatus) -> bool:
     return status.pending is not None or status.phase in execution.LIVE_PHASES
 
 
-def validate(ctx: OperatorContext, namespace: str, spec: ExecutionSpec,
-             job_spec: JobSpecView | None) -> RunTarget | Blocker:
+def validate(
+    ctx: OperatorContext, namespace: str, spec: ExecutionSpec, job_spec: JobSpecView | None
+) -> RunTarget | Blocker:
     """What a new attempt would run (JobSpec + Artifact + FlinkCluster), or the first problem with the references."""
     artifact = cluster = None
     if job_spec is not None:
@@ -180,8 +186,9 @@ async def observe(g: Gathered) -> Observation | Outcome:
     return Observation()
 
 
-def inputs_of(ctx: OperatorContext, g: Gathered, observation: Observation,
-              last_action: ActionOutcome | None) -> execution.ExecutionInputs:
+def inputs_of(
+    ctx: OperatorContext, g: Gathered, observation: Observation, last_action: ActionOutcome | None
+) -> execution.ExecutionInputs:
     """Everything the decision reads, with `now` from the operator's clock."""
     annotations = g.metadata.get("annotations") or {}
     return execution.ExecutionInputs(
@@ -210,8 +217,10 @@ def _jar_ids(ctx: OperatorContext, g: Gathered) -> dict[str, str]:
     found = jars.jar_ids(ctx.cache.get(ARTIFACT, namespace, current or fallback), g.cluster)
     missing = g.runtime.missing_jars if g.runtime is not None else set()
     if isinstance(target, RunTarget) and target.run_config.artifact != current:
-        found = {**jars.jar_ids(ctx.cache.get(ARTIFACT, namespace, target.run_config.artifact), target.cluster),
-                 **found}
+        found = {
+            **jars.jar_ids(ctx.cache.get(ARTIFACT, namespace, target.run_config.artifact), target.cluster),
+            **found,
+        }
         other = ctx.runtimes.get((namespace, target.cluster))
         missing = missing | (other.missing_jars if other is not None else set())
     return {sha: jar_id for sha, jar_id in found.items() if jar_id not in missing}
@@ -233,8 +242,9 @@ async def record(ctx: OperatorContext, g: Gathered, plan: Plan[ExecutionStatus])
         # The first reconcile in this process: the Events of the last write before a crash may never have been
         # posted. Post those of that decision's entries that are missing (read first: a quiet start writes nothing).
         newest = g.status.history[-1].performed_at
-        await post_history_events(ctx, EXECUTION, body, [h for h in g.status.history if h.performed_at == newest],
-                                  repeat=True)
+        await post_history_events(
+            ctx, EXECUTION, body, [h for h in g.status.history if h.performed_at == newest], repeat=True
+        )
     if uid not in ctx.history_events_checked:
         ctx.history_events_checked.add(uid)
         ctx.metrics.executions_decided.inc()
@@ -248,8 +258,7 @@ async def record(ctx: OperatorContext, g: Gathered, plan: Plan[ExecutionStatus])
     return body
 
 
-async def write_metadata(ctx: OperatorContext, g: Gathered,
-                         plan: Plan[ExecutionStatus]) -> tuple[dict[str, Any], bool]:
+async def write_metadata(ctx: OperatorContext, g: Gathered, plan: Plan[ExecutionStatus]) -> tuple[dict[str, Any], bool]:
     """Add the missing finalizer, label and owner reference in one write, before any Flink call; when the plan starts
     the first attempt, its intent rides on that write (metadata.py) instead of a status write of its own. Returns the
     body as written and whether the intent was. A conflict or an unavailable API propagates (the step ends); refused
@@ -272,8 +281,9 @@ async def write_metadata(ctx: OperatorContext, g: Gathered,
 # ------------------------------------------------------------------------------------------------ act and outcome
 
 
-async def act(ctx: OperatorContext, g: Gathered, plan: Plan[ExecutionStatus],
-              body: dict[str, Any]) -> tuple[Outcome, bool]:
+async def act(
+    ctx: OperatorContext, g: Gathered, plan: Plan[ExecutionStatus], body: dict[str, Any]
+) -> tuple[Outcome, bool]:
     """Make the plan's call; the step's outcome, and whether the next step should follow at once."""
     if isinstance(plan.action, ReleaseFinalizer):
         return await release(ctx, g, plan.status, body), False
@@ -299,8 +309,14 @@ async def call_flink(ctx: OperatorContext, key: WorkKey, runtime: ClusterRuntime
     """Make one Flink call (or the jar's upload), keeping what it left for the next decision. True when the next step
     should follow at once (after an upload, the run)."""
     started = runtime.now()
-    logger.info("Execution %s/%s on FlinkCluster %s: %s", key[1], key[2], runtime.name, summarize(action),
-                extra=ref(EXECUTION, key[1], key[2]))
+    logger.info(
+        "Execution %s/%s on FlinkCluster %s: %s",
+        key[1],
+        key[2],
+        runtime.name,
+        summarize(action),
+        extra=ref(EXECUTION, key[1], key[2]),
+    )
     try:
         if isinstance(action, UploadJar):
             await jars.upload(ctx, runtime, action)
@@ -313,8 +329,15 @@ async def call_flink(ctx: OperatorContext, key: WorkKey, runtime: ClusterRuntime
         if isinstance(exc, FlinkJarNotFound) and isinstance(action, RunJob):
             runtime.missing_jars.add(action.jar_id)  # the others wanting it upload first, instead of failing too
         ctx.last_actions.keep(key, ActionOutcome(error=flinkio.action_error(exc)))
-        logger.info("%s for Execution %s/%s on FlinkCluster %s failed: %s", type(action).__name__, key[1], key[2],
-                    runtime.name, exc.message, extra=ref(EXECUTION, key[1], key[2]))
+        logger.info(
+            "%s for Execution %s/%s on FlinkCluster %s failed: %s",
+            type(action).__name__,
+            key[1],
+            key[2],
+            runtime.name,
+            exc.message,
+            extra=ref(EXECUTION, key[1], key[2]),
+        )
         return False
     except jars.UploadFailed as exc:
         ctx.last_actions.keep(key, ActionOutcome(error=exc.error))

@@ -92,8 +92,10 @@ async def observe(runtime: ClusterRuntime, key: Any, status: ExecutionStatus) ->
     except errors.FlinkUnavailable as exc:
         return Observation(unavailable=f"FlinkCluster {runtime.name!r}: {exc.message}")
     except errors.FlinkAuthError as exc:
-        return Observation(unavailable=f"FlinkCluster {runtime.name!r} refused the credentials: {exc.message}",
-                           unavailable_reason=UNAUTHORIZED)
+        return Observation(
+            unavailable=f"FlinkCluster {runtime.name!r} refused the credentials: {exc.message}",
+            unavailable_reason=UNAUTHORIZED,
+        )
     return Observation(job=job, trigger=trigger)
 
 
@@ -104,8 +106,9 @@ async def _observe_job(runtime: ClusterRuntime, key: Any, status: ExecutionStatu
     state = await _job_state(runtime, job_id)
     if execution.needs_stored_checkpoints(status, state):
         latest, savepoint, unavailable = await _stored_state(runtime, status, job_id)
-        return JobObservation(job_id, None, latest_checkpoint=latest, latest_savepoint=savepoint,
-                              checkpoints_unavailable=unavailable)
+        return JobObservation(
+            job_id, None, latest_checkpoint=latest, latest_savepoint=savepoint, checkpoints_unavailable=unavailable
+        )
     snapshot = runtime.snapshot
     tasks_deploying = snapshot.ok and job_id in snapshot.deploying
     if execution.needs_job_details(status, state):
@@ -128,8 +131,9 @@ async def _job_state(runtime: ClusterRuntime, job_id: str) -> JobState | None:
     return JobState(_state_value(details.state))
 
 
-async def _job_details(runtime: ClusterRuntime, job_id: str, state: JobState | None,
-                       tasks_deploying: bool) -> JobObservation:
+async def _job_details(
+    runtime: ClusterRuntime, job_id: str, state: JobState | None, tasks_deploying: bool
+) -> JobObservation:
     """A failed or finished job with its root cause and latest checkpoint and savepoint."""
     failure = None
     if state == JobState.FAILED:
@@ -144,8 +148,14 @@ async def _job_details(runtime: ClusterRuntime, job_id: str, state: JobState | N
         latest_savepoint = _checkpoint_ref(getattr(stats, "latest_savepoint", None), savepoint=True)
     except (errors.FlinkNotFound, errors.FlinkRequestRejected):
         pass
-    return JobObservation(job_id, state, failure=failure, latest_checkpoint=latest_checkpoint,
-                          latest_savepoint=latest_savepoint, tasks_deploying=tasks_deploying)
+    return JobObservation(
+        job_id,
+        state,
+        failure=failure,
+        latest_checkpoint=latest_checkpoint,
+        latest_savepoint=latest_savepoint,
+        tasks_deploying=tasks_deploying,
+    )
 
 
 async def _flink_restarts(runtime: ClusterRuntime, job_id: str) -> tuple[int | None, str | None]:
@@ -157,8 +167,9 @@ async def _flink_restarts(runtime: ClusterRuntime, job_id: str) -> tuple[int | N
     return history.entries, history.root_cause
 
 
-async def _stored_state(runtime: ClusterRuntime, status: ExecutionStatus,
-                        job_id: str) -> tuple[CheckpointRef | None, CheckpointRef | None, str | None]:
+async def _stored_state(
+    runtime: ClusterRuntime, status: ExecutionStatus, job_id: str
+) -> tuple[CheckpointRef | None, CheckpointRef | None, str | None]:
     """The state of a job Flink no longer knows, from storage: its newest retained checkpoint (in its checkpoint
     directory; else the checkpoint or savepoint the attempt was restored from, while it is still there), the last
     savepoint with the time its files were written (status records the second it was seen), and why the
@@ -228,22 +239,35 @@ async def perform(runtime: ClusterRuntime, action: Any) -> str | None:
     client = runtime.client
     if isinstance(action, RunJob):
         await client.run_jar(
-            action.jar_id, entry_class=action.entry_class, parallelism=action.parallelism,
-            program_args=action.program_args, job_id=action.job_id, savepoint_path=action.savepoint_path,
-            allow_non_restored_state=action.allow_non_restored_state, flink_config=dict(action.flink_config),
+            action.jar_id,
+            entry_class=action.entry_class,
+            parallelism=action.parallelism,
+            program_args=action.program_args,
+            job_id=action.job_id,
+            savepoint_path=action.savepoint_path,
+            allow_non_restored_state=action.allow_non_restored_state,
+            flink_config=dict(action.flink_config),
             claim_mode=action.claim_mode,
         )
     elif isinstance(action, StopJob):
-        await client.stop_with_savepoint(action.job_id, target_directory=action.target_directory,
-                                         trigger_id=action.trigger_id, format_type=action.format_type)
+        await client.stop_with_savepoint(
+            action.job_id,
+            target_directory=action.target_directory,
+            trigger_id=action.trigger_id,
+            format_type=action.format_type,
+        )
     elif isinstance(action, CancelJob):
         try:
             await client.cancel_job(action.job_id)
         except errors.FlinkJobNotFound:
             pass  # already gone: what cancelling wanted
     elif isinstance(action, TriggerSavepoint):
-        await client.trigger_savepoint(action.job_id, target_directory=action.target_directory,
-                                       trigger_id=action.trigger_id, format_type=action.format_type)
+        await client.trigger_savepoint(
+            action.job_id,
+            target_directory=action.target_directory,
+            trigger_id=action.trigger_id,
+            format_type=action.format_type,
+        )
     elif isinstance(action, DisposeSavepoint):
         return await client.dispose_savepoint(action.path)
     else:

@@ -52,7 +52,8 @@ KOPF_FINALIZER = "flinkmanager.io/cluster-poller"
 def login(settings: kopf.OperatorSettings, **kwargs: Any) -> kopf.ConnectionInfo | None:
     """In a pod: the ServiceAccount; elsewhere: the kubeconfig ($KUBECONFIG or ~/.kube/config)."""
     return kopf.login_with_service_account(settings=settings, **kwargs) or kopf.login_with_kubeconfig(
-        settings=settings, **kwargs)
+        settings=settings, **kwargs
+    )
 
 
 @kopf.on.login()
@@ -88,8 +89,9 @@ def add_indexes(ctx: OperatorContext) -> None:
     cache.add_index(EXECUTION, "job-spec", lambda b: [((b.get("spec") or {}).get("jobSpecRef") or {}).get("name", "")])
     cache.add_index(EXECUTION, "cluster", lambda b: [c] if (c := (status_with_intent(b) or {}).get("cluster")) else [])
     cache.add_index(JOB_SPEC, "artifact", lambda b: [((b.get("spec") or {}).get("artifactRef") or {}).get("name", "")])
-    cache.add_index(JOB_SPEC, "cluster",
-                    lambda b: [((b.get("spec") or {}).get("clusterRef") or {}).get("name", "default")])
+    cache.add_index(
+        JOB_SPEC, "cluster", lambda b: [((b.get("spec") or {}).get("clusterRef") or {}).get("name", "default")]
+    )
 
 
 async def build_context(settings: Settings, credentials: Credentials | Any) -> OperatorContext:
@@ -98,8 +100,9 @@ async def build_context(settings: Settings, credentials: Credentials | Any) -> O
     kube = KubeClient(kube_credentials, timeout=settings.kube_request_timeout_seconds)
     ctx = OperatorContext(settings=settings, kube=kube, artifact_store=store)
     ctx.kube._observer = ctx.metrics.observe_write  # noqa: SLF001 - wired once, here
-    ctx.metrics.watch_resources(lambda: ctx.cache.items(EXECUTION), lambda: ctx.cache.items(FLINK_CLUSTER),
-                                lambda: ctx.cache.items(JOB_SPEC))
+    ctx.metrics.watch_resources(
+        lambda: ctx.cache.items(EXECUTION), lambda: ctx.cache.items(FLINK_CLUSTER), lambda: ctx.cache.items(JOB_SPEC)
+    )
     add_indexes(ctx)
     ctx.cache.on_change = lambda kind, old, new: wake_dependents(ctx, kind, old, new)
     ctx.queue = WorkQueue(lambda key: dispatch(ctx, key), workers=settings.workers, clock=ctx.monotonic)
@@ -153,14 +156,19 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: An
     assert ctx.queue is not None
     await ctx.queue.start()
     memo["peering_follower_stopped"] = asyncio.Event()
-    memo["peering_follower"] = asyncio.create_task(peering.follow(
-        ctx.kube, ctx.metrics, settings, operator_settings.namespaces, memo["peering_follower_stopped"]),
-        name="peering follower")
+    memo["peering_follower"] = asyncio.create_task(
+        peering.follow(ctx.kube, ctx.metrics, settings, operator_settings.namespaces, memo["peering_follower_stopped"]),
+        name="peering follower",
+    )
     if operator_settings.metrics_port:
         ctx.metrics.serve(operator_settings.metrics_port)
-    logger.info("flink-manager started: %d executions, %d job specs, %d artifacts, %d clusters",
-                ctx.cache.count(EXECUTION), ctx.cache.count(JOB_SPEC), ctx.cache.count(ARTIFACT),
-                ctx.cache.count(FLINK_CLUSTER))
+    logger.info(
+        "flink-manager started: %d executions, %d job specs, %d artifacts, %d clusters",
+        ctx.cache.count(EXECUTION),
+        ctx.cache.count(JOB_SPEC),
+        ctx.cache.count(ARTIFACT),
+        ctx.cache.count(FLINK_CLUSTER),
+    )
 
 
 @kopf.on.cleanup()
@@ -205,8 +213,14 @@ def _readiness(body: dict[str, Any] | None) -> Any:
         return None
     status = _status(body)
     ready = [c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"]
-    return (status.get("phase"), status.get("sha256"), tuple(ready), _meta(body).get("generation"),
-            bool(_meta(body).get("deletionTimestamp")), status.get("observedGeneration"))
+    return (
+        status.get("phase"),
+        status.get("sha256"),
+        tuple(ready),
+        _meta(body).get("generation"),
+        bool(_meta(body).get("deletionTimestamp")),
+        status.get("observedGeneration"),
+    )
 
 
 def _wake_users(ctx: OperatorContext, index: str, namespace: str, name: str) -> None:
@@ -227,8 +241,10 @@ def wake_dependents(ctx: OperatorContext, kind: str, old: dict[str, Any] | None,
         if phase_changed or _upgrade_state(old) != _upgrade_state(new):
             ctx.enqueue(JOB_SPEC, namespace, ((body or {}).get("spec") or {}).get("jobSpecRef", {}).get("name", ""))
         if phase_changed:
-            ctx.metrics.phase_changed(None if old is None else _status(old).get("phase") or "Pending",
-                                      None if new is None else _status(new).get("phase") or "Pending")
+            ctx.metrics.phase_changed(
+                None if old is None else _status(old).get("phase") or "Pending",
+                None if new is None else _status(new).get("phase") or "Pending",
+            )
     elif kind == JOB_SPEC:
         for execution_name in _job_spec_dependents(ctx, old, new, namespace, name):
             ctx.enqueue(EXECUTION, namespace, execution_name)
@@ -239,13 +255,19 @@ def wake_dependents(ctx: OperatorContext, kind: str, old: dict[str, Any] | None,
 def _upgrade_state(body: dict[str, Any] | None) -> Any:
     """What the rollout of an Execution's JobSpec reads of it, besides its phase (reconcile/rollout.py)."""
     status = _status(body) if body is not None else {}
-    return (bool(status.get("pending")), status.get("jobSpecGeneration"), status.get("rollback"),
-            status.get("failedOperation"), ((body or {}).get("spec") or {}).get("state"),
-            (status.get("stableRunConfig") or {}).get("jobSpecGeneration"))
+    return (
+        bool(status.get("pending")),
+        status.get("jobSpecGeneration"),
+        status.get("rollback"),
+        status.get("failedOperation"),
+        ((body or {}).get("spec") or {}).get("state"),
+        (status.get("stableRunConfig") or {}).get("jobSpecGeneration"),
+    )
 
 
-def _job_spec_dependents(ctx: OperatorContext, old: dict[str, Any] | None, new: dict[str, Any] | None,
-                         namespace: str, name: str) -> list[str]:
+def _job_spec_dependents(
+    ctx: OperatorContext, old: dict[str, Any] | None, new: dict[str, Any] | None, namespace: str, name: str
+) -> list[str]:
     """The Executions a JobSpec change concerns: all of them when its generation or its rollout's generation or
     pause changed, else those its rollout newly admitted."""
     executions = [e["metadata"]["name"] for e in ctx.cache.lookup(EXECUTION, "job-spec", namespace, name)]
@@ -295,7 +317,11 @@ async def cluster_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, 
 
 @kopf.daemon(GROUP, VERSION, "flinkclusters", id="poller", cancellation_timeout=2.0)
 async def cluster_poller(
-    stopped: kopf.DaemonStopped, name: str, namespace: str | None, memo: kopf.Memo, **_: Any,
+    stopped: kopf.DaemonStopped,
+    name: str,
+    namespace: str | None,
+    memo: kopf.Memo,
+    **_: Any,
 ) -> None:
     """Own the cluster's runtime for as long as kopf runs this daemon."""
     ctx = context_of(memo)
@@ -323,9 +349,11 @@ async def cluster_poller(
                 ctx.enqueue(EXECUTION, namespace, execution["metadata"]["name"])
             waker = asyncio.create_task(_poke_when_stopped(stopped, runtime))
             try:
-                await runtime.run(functools.partial(_stops, stopped, ctx, runtime),
-                                  lambda rt: clusters.probe(ctx, rt),
-                                  lambda rt: jars.housekeep(ctx, rt))
+                await runtime.run(
+                    functools.partial(_stops, stopped, ctx, runtime),
+                    lambda rt: clusters.probe(ctx, rt),
+                    lambda rt: jars.housekeep(ctx, rt),
+                )
             finally:
                 waker.cancel()
                 ctx.runtimes.pop(key, None)
@@ -338,11 +366,14 @@ async def cluster_poller(
                 ctx.queue.paused = True
 
 
-def _runtime(ctx: OperatorContext, namespace: str, name: str, client: FlinkClient,
-             spec: FlinkClusterSpec) -> ClusterRuntime:
+def _runtime(
+    ctx: OperatorContext, namespace: str, name: str, client: FlinkClient, spec: FlinkClusterSpec
+) -> ClusterRuntime:
     """The runtime of one cluster, on the operator's clock."""
     return ClusterRuntime(
-        namespace, name, client,
+        namespace,
+        name,
+        client,
         poll_interval=float(spec.poll_interval_seconds),
         transition_poll_interval=ctx.settings.transition_poll_seconds,
         on_jobs_changed=lambda rt, jobs: clusters.wake_job_owners(ctx, rt, jobs),

@@ -57,26 +57,49 @@ async def upload(ctx: OperatorContext, runtime: ClusterRuntime, action: UploadJa
         except ArtifactError as exc:
             if isinstance(exc, DigestMismatch):  # the content changed behind its pin: the Artifact says so too
                 mismatch, generation = exc, view.generation
-                await update_uploads(ctx, namespace, action.artifact, lambda status: failed(
-                    status, mismatch.reason, mismatch.message, generation, ctx.clock(), key=status.fetch_key))
-            raise UploadFailed(ActionError(ActionErrorKind.ARTIFACT, f"Artifact {action.artifact!r}: {exc.message}")) from exc
-        jar_id = await runtime.client.upload_jar(path, jar_file_name(namespace, runtime.name, action.artifact, action.sha256))
+                await update_uploads(
+                    ctx,
+                    namespace,
+                    action.artifact,
+                    lambda status: failed(
+                        status, mismatch.reason, mismatch.message, generation, ctx.clock(), key=status.fetch_key
+                    ),
+                )
+            raise UploadFailed(
+                ActionError(ActionErrorKind.ARTIFACT, f"Artifact {action.artifact!r}: {exc.message}")
+            ) from exc
+        jar_id = await runtime.client.upload_jar(
+            path, jar_file_name(namespace, runtime.name, action.artifact, action.sha256)
+        )
         record = ArtifactUpload(cluster=runtime.name, jar_id=jar_id, sha256=action.sha256, uploaded_at=ctx.clock())
         await _record_upload(ctx, namespace, action.artifact, record, replaced)
-        logger.info("uploaded Artifact %s/%s to FlinkCluster %s as %s", namespace, action.artifact, runtime.name,
-                    jar_id, extra=ref(ARTIFACT, namespace, action.artifact))
+        logger.info(
+            "uploaded Artifact %s/%s to FlinkCluster %s as %s",
+            namespace,
+            action.artifact,
+            runtime.name,
+            jar_id,
+            extra=ref(ARTIFACT, namespace, action.artifact),
+        )
         return jar_id
 
 
 async def _record_upload(
-    ctx: OperatorContext, namespace: str, artifact: str, record: ArtifactUpload, replaced: str | None,
+    ctx: OperatorContext,
+    namespace: str,
+    artifact: str,
+    record: ArtifactUpload,
+    replaced: str | None,
 ) -> None:
     if not await update_uploads(ctx, namespace, artifact, lambda status: with_upload(status, record, replaced)):
         raise UploadFailed(ActionError(ActionErrorKind.UNAVAILABLE, f"could not record the upload of {artifact!r}"))
 
 
 async def update_uploads(
-    ctx: OperatorContext, namespace: str, artifact: str, change: Callable[[ArtifactStatus], ArtifactStatus],
+    ctx: OperatorContext,
+    namespace: str,
+    artifact: str,
+    change: Callable[[ArtifactStatus], ArtifactStatus],
 ) -> bool:
     """Apply `change` to an Artifact's status, again from a fresh read after a conflict (the Artifact's own
     reconcile writes the same status). False when it kept conflicting; True when written or the Artifact is gone."""
@@ -113,25 +136,37 @@ async def housekeep(ctx: OperatorContext, runtime: ClusterRuntime) -> None:
     """Delete the jars of this cluster that nothing uses any more (after a grace period); keep the records true."""
     namespace = runtime.namespace
     uploads = {
-        body["metadata"]["name"]: [u for u in ArtifactStatus.from_wire(body.get("status")).uploads
-                                   if u.cluster == runtime.name]
+        body["metadata"]["name"]: [
+            u for u in ArtifactStatus.from_wire(body.get("status")).uploads if u.cluster == runtime.name
+        ]
         for body in ctx.cache.items(ARTIFACT, namespace)
     }
     listed = {jar.id: jar.name for jar in await runtime.client.list_jars()}
     state = ctx.unreferenced_jars.setdefault(runtime.key, {})
     plan = plan_housekeeping(
-        uploads, jars_in_use(ctx, namespace), listed, state, now=runtime.now(),
-        grace=float(ctx.settings.jar_grace_seconds), own_prefix=own_jar_prefix(namespace, runtime.name),
+        uploads,
+        jars_in_use(ctx, namespace),
+        listed,
+        state,
+        now=runtime.now(),
+        grace=float(ctx.settings.jar_grace_seconds),
+        own_prefix=own_jar_prefix(namespace, runtime.name),
     )
     for jar_id in plan.delete:
         try:
             await runtime.client.delete_jar(jar_id)
         except FlinkJarNotFound:
             pass
-        logger.info("deleted unused jar %s from FlinkCluster %s/%s", jar_id, namespace, runtime.name,
-                    extra=ref(FLINK_CLUSTER, namespace, runtime.name))
+        logger.info(
+            "deleted unused jar %s from FlinkCluster %s/%s",
+            jar_id,
+            namespace,
+            runtime.name,
+            extra=ref(FLINK_CLUSTER, namespace, runtime.name),
+        )
     for artifact, jar_ids in plan.forget.items():
-        await update_uploads(ctx, namespace, artifact,
-                             functools.partial(without_uploads, cluster=runtime.name, jar_ids=jar_ids))
+        await update_uploads(
+            ctx, namespace, artifact, functools.partial(without_uploads, cluster=runtime.name, jar_ids=jar_ids)
+        )
     state.clear()
     state.update(plan.unreferenced_since)

@@ -48,5 +48,10 @@ def _summary(body: dict[str, Any]) -> ExecutionSummary | None:
     except ValidationError:
         return None
     metadata = body["metadata"]
-    return ExecutionSummary(name=metadata["name"], created=metadata.get("creationTimestamp") or "",
-                            phase=status.phase, desired=spec.state, status=status)
+    return ExecutionSummary(
+        name=metadata["name"],
+        created=metadata.get("creationTimestamp") or "",
+        phase=status.phase,
+        desired=spec.state,
+        status=status,
+    )

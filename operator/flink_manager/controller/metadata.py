@@ -37,10 +37,16 @@ def missing_metadata(body: dict[str, Any], job_spec_name: str, owner: dict[str, 
     if owner is not None:
         owner_uid = owner["metadata"]["uid"]
         if not any(ref.get("uid") == owner_uid for ref in owners):
-            patch["ownerReferences"] = [*owners, {
-                "apiVersion": owner.get("apiVersion", "flinkmanager.io/v1alpha1"), "kind": "JobSpec",
-                "name": job_spec_name, "uid": owner_uid, "blockOwnerDeletion": True,
-            }]
+            patch["ownerReferences"] = [
+                *owners,
+                {
+                    "apiVersion": owner.get("apiVersion", "flinkmanager.io/v1alpha1"),
+                    "kind": "JobSpec",
+                    "name": job_spec_name,
+                    "uid": owner_uid,
+                    "blockOwnerDeletion": True,
+                },
+            ]
     return patch
 
 

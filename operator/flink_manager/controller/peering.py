@@ -48,14 +48,20 @@ def peers_allow(peers: Mapping[str, Any], *, priority: int, identity: str | None
     return rivals <= (0 if identity else 1)
 
 
-async def follow(kube: KubeClient, metrics: Metrics, settings: kopf.OperatorSettings,
-                 namespaces: Iterable[str], stopped: asyncio.Event) -> None:
+async def follow(
+    kube: KubeClient,
+    metrics: Metrics,
+    settings: kopf.OperatorSettings,
+    namespaces: Iterable[str],
+    stopped: asyncio.Event,
+) -> None:
     """Set flink_manager_active from the peering objects until `stopped` is set (1 throughout when standalone)."""
     if settings.peering.standalone:
         metrics.set_active(True)
         return
     targets: list[tuple[Resource, str | None]] = (
-        [(CLUSTER_PEERINGS, None)] if settings.peering.clusterwide else [(PEERINGS, ns) for ns in namespaces])
+        [(CLUSTER_PEERINGS, None)] if settings.peering.clusterwide else [(PEERINGS, ns) for ns in namespaces]
+    )
     identity = os.environ.get("POD_ID") or None
     while not stopped.is_set():
         allowed = True
@@ -69,8 +75,12 @@ async def follow(kube: KubeClient, metrics: Metrics, settings: kopf.OperatorSett
                     allowed = False
                 logger.debug("peering %s cannot be read: %s", settings.peering.name, exc)
                 continue
-            allowed &= peers_allow(body.get("status") or {}, priority=settings.peering.priority, identity=identity,
-                                   now=datetime.datetime.now(datetime.UTC))
+            allowed &= peers_allow(
+                body.get("status") or {},
+                priority=settings.peering.priority,
+                identity=identity,
+                now=datetime.datetime.now(datetime.UTC),
+            )
         metrics.set_active(allowed)
         try:
             await asyncio.wait_for(stopped.wait(), CHECK_SECONDS)

@@ -36,7 +36,11 @@ WriteError = KubeConflict | KubeNotFound | KubeUnavailable | KubeForbidden
 
 
 async def write_status(
-    ctx: OperatorContext, kind: str, resource: Resource, body: dict[str, Any], status: WireModel,
+    ctx: OperatorContext,
+    kind: str,
+    resource: Resource,
+    body: dict[str, Any],
+    status: WireModel,
 ) -> dict[str, Any]:
     """Write the status if it differs from the body's; returns the newest body. Raises KubeConflict on a stale body."""
     old = body.get("status") or {}
@@ -46,20 +50,31 @@ async def write_status(
         return body
     metadata = body["metadata"]
     response = await ctx.kube.patch(
-        resource, metadata.get("namespace"), metadata["name"], {"status": patch},
-        subresource="status", resource_version=metadata.get("resourceVersion"),
+        resource,
+        metadata.get("namespace"),
+        metadata["name"],
+        {"status": patch},
+        subresource="status",
+        resource_version=metadata.get("resourceVersion"),
     )
     ctx.cache.put(kind, response)
     return ctx.cache.get(kind, metadata.get("namespace") or "", metadata["name"]) or response
 
 
 async def patch_metadata(
-    ctx: OperatorContext, kind: str, resource: Resource, body: dict[str, Any], metadata_patch: Mapping[str, Any],
+    ctx: OperatorContext,
+    kind: str,
+    resource: Resource,
+    body: dict[str, Any],
+    metadata_patch: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Patch labels, finalizers or ownerReferences, guarded by the body's resourceVersion."""
     metadata = body["metadata"]
     response = await ctx.kube.patch(
-        resource, metadata.get("namespace"), metadata["name"], {"metadata": dict(metadata_patch)},
+        resource,
+        metadata.get("namespace"),
+        metadata["name"],
+        {"metadata": dict(metadata_patch)},
         resource_version=metadata.get("resourceVersion"),
     )
     ctx.cache.put(kind, response)
@@ -72,8 +87,14 @@ async def after_write_error(ctx: OperatorContext, kind: str, namespace: str, nam
     permission, or an API server still starting, whose authorizer has not read the roles yet), said in a warning
     naming the object rather than a traceback."""
     if isinstance(error, KubeForbidden):
-        logger.warning("the API server refused a write to %s %s/%s: %s", kind, namespace, name, error,
-                       extra=ref(kind, namespace, name))
+        logger.warning(
+            "the API server refused a write to %s %s/%s: %s",
+            kind,
+            namespace,
+            name,
+            error,
+            extra=ref(kind, namespace, name),
+        )
         return Outcome(retry=True)
     if isinstance(error, KubeConflict):
         await reread(ctx, kind, namespace, name)
@@ -93,7 +114,12 @@ async def reread(ctx: OperatorContext, kind: str, namespace: str, name: str) -> 
 
 
 async def post_history_events(
-    ctx: OperatorContext, kind: str, body: Mapping[str, Any], entries: Iterable[HistoryEntry], *, repeat: bool = False,
+    ctx: OperatorContext,
+    kind: str,
+    body: Mapping[str, Any],
+    entries: Iterable[HistoryEntry],
+    *,
+    repeat: bool = False,
 ) -> None:
     """Post one Event per new history entry; each has a deterministic name, so a repeat is a no-op. With `repeat`
     (entries that may have been posted already) an Event is only read, unless it is missing, and not counted again."""
@@ -102,13 +128,25 @@ async def post_history_events(
             ctx.metrics.history_actions.labels(entry.action.value).inc()
         details = entry.details.to_wire()
         extra = ", ".join(f"{k}={v}" for k, v in details.items())
-        message = (f"{entry.action.value}: {entry.old_status or '-'} → {entry.new_status} "
-                   f"by {entry.performed_by}" + (f" (Flink job {entry.flink_job_id})" if entry.flink_job_id else "")
-                   + (f"; {extra}" if extra else ""))
+        message = (
+            f"{entry.action.value}: {entry.old_status or '-'} → {entry.new_status} "
+            f"by {entry.performed_by}"
+            + (f" (Flink job {entry.flink_job_id})" if entry.flink_job_id else "")
+            + (f"; {extra}" if extra else "")
+        )
         event_type = "Warning" if entry.action.value in WARNING_ACTIONS or entry.details.error else "Normal"
         reason = entry.action.value.capitalize()
-        await _post_event(ctx, kind, body, event_type, reason, message, suffix=f"h{entry.seq}",
-                          when=entry.performed_at, missing_only=repeat)
+        await _post_event(
+            ctx,
+            kind,
+            body,
+            event_type,
+            reason,
+            message,
+            suffix=f"h{entry.seq}",
+            when=entry.performed_at,
+            missing_only=repeat,
+        )
 
 
 async def post_events(ctx: OperatorContext, kind: str, body: Mapping[str, Any], events: Iterable[EventRecord]) -> None:
@@ -119,8 +157,16 @@ async def post_events(ctx: OperatorContext, kind: str, body: Mapping[str, Any], 
 
 
 async def _post_event(
-    ctx: OperatorContext, kind: str, body: Mapping[str, Any], event_type: str, reason: str, message: str,
-    *, suffix: str, when: datetime.datetime | None = None, missing_only: bool = False,
+    ctx: OperatorContext,
+    kind: str,
+    body: Mapping[str, Any],
+    event_type: str,
+    reason: str,
+    message: str,
+    *,
+    suffix: str,
+    when: datetime.datetime | None = None,
+    missing_only: bool = False,
 ) -> None:
     metadata = body["metadata"]
     namespace = metadata.get("namespace") or "default"
@@ -134,14 +180,56 @@ async def _post_event(
             pass
         except KubeError:
             pass  # cannot tell: post it (a duplicate is refused)
-    timestamp = (when or ctx.clock()).strftime("%Y-%m-%dT%H:%M:%SZ")
-    event = {
+    event = _event(ctx, kind, metadata, name, event_type, reason, message, when or ctx.clock())
+    try:
+        await ctx.kube.create(EVENTS, namespace, event)
+        logger.log(
+            logging.WARNING if event_type == "Warning" else logging.INFO,
+            "%s %s/%s: %s: %s",
+            kind,
+            namespace,
+            metadata["name"],
+            reason,
+            event["message"],
+            extra=ref(kind, namespace, metadata["name"]),
+        )
+    except KubeConflict:
+        pass  # already posted by an earlier run of this step
+    except KubeError as exc:  # an Event is a notification: never fail a reconcile over it
+        logger.warning(
+            "could not post event %s for %s/%s: %s",
+            reason,
+            namespace,
+            metadata["name"],
+            exc,
+            extra=ref(kind, namespace, metadata["name"]),
+        )
+
+
+def _event(
+    ctx: OperatorContext,
+    kind: str,
+    metadata: Mapping[str, Any],
+    name: str,
+    event_type: str,
+    reason: str,
+    message: str,
+    when: datetime.datetime,
+) -> dict[str, Any]:
+    """The core/v1 Event about the object of this metadata."""
+    namespace = metadata.get("namespace") or "default"
+    timestamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {"name": name, "namespace": namespace},
         "involvedObject": {
-            "apiVersion": API_VERSION, "kind": kind, "name": metadata["name"], "namespace": namespace,
-            "uid": uid, "resourceVersion": metadata.get("resourceVersion"),
+            "apiVersion": API_VERSION,
+            "kind": kind,
+            "name": metadata["name"],
+            "namespace": namespace,
+            "uid": metadata.get("uid") or "",
+            "resourceVersion": metadata.get("resourceVersion"),
         },
         "type": event_type,
         "reason": reason,
@@ -153,12 +241,3 @@ async def _post_event(
         "lastTimestamp": timestamp,
         "count": 1,
     }
-    try:
-        await ctx.kube.create(EVENTS, namespace, event)
-        logger.log(logging.WARNING if event_type == "Warning" else logging.INFO, "%s %s/%s: %s: %s", kind, namespace,
-                   metadata["name"], reason, event["message"], extra=ref(kind, namespace, metadata["name"]))
-    except KubeConflict:
-        pass  # already posted by an earlier run of this step
-    except KubeError as exc:  # an Event is a notification: never fail a reconcile over it
-        logger.warning("could not post event %s for %s/%s: %s", reason, namespace, metadata["name"], exc,
-                       extra=ref(kind, namespace, metadata["name"]))

@@ -43,6 +43,11 @@ async def run_operator(
     if peering_name is not None:
         kwargs["peering_name"] = peering_name
     await kopf.operator(
-        memo=memo, stop_flag=stop_flag, ready_flag=ready_flag, standalone=standalone, priority=priority,
-        liveness_endpoint=liveness_endpoint, **kwargs,
+        memo=memo,
+        stop_flag=stop_flag,
+        ready_flag=ready_flag,
+        standalone=standalone,
+        priority=priority,
+        liveness_endpoint=liveness_endpoint,
+        **kwargs,
     )

@@ -144,12 +144,17 @@ class ClusterRuntime:
         changed = {job_id for job_id, state in states.items() if previous.get(job_id) != state}
         changed |= set(previous) - set(states)
         changed |= (deploying ^ self.snapshot.deploying) & set(states)  # its tasks began (or stopped) running
-        was_running = {job_id for job_id, state in previous.items()
-                       if state == JobState.RUNNING and job_id not in self.snapshot.deploying}
+        was_running = {
+            job_id
+            for job_id, state in previous.items()
+            if state == JobState.RUNNING and job_id not in self.snapshot.deploying
+        }
         recovering = frozenset(
-            job_id for job_id, state in states.items()
-            if state in FAILOVER_STATES or (job_id in deploying and (
-                job_id in self.snapshot.recovering or job_id in was_running)))
+            job_id
+            for job_id, state in states.items()
+            if state in FAILOVER_STATES
+            or (job_id in deploying and (job_id in self.snapshot.recovering or job_id in was_running))
+        )
         changed |= (recovering ^ self.snapshot.recovering) & set(states)
         if not self.snapshot.ok:
             changed |= set(states)

@@ -18,7 +18,9 @@ StatusT = TypeVar("StatusT", bound=WireModel)
 
 
 def _view(
-    body: dict[str, Any] | None, spec_type: type[SpecT], status_type: type[StatusT],
+    body: dict[str, Any] | None,
+    spec_type: type[SpecT],
+    status_type: type[StatusT],
 ) -> View[SpecT, StatusT] | None:
     if body is None:
         return None

@@ -99,7 +99,7 @@ def meaningful_line(errors: Sequence[str]) -> str:
 def _unwrap_server_side(error: str) -> str:
     """Flink wraps the trace of an unexpected server error in `<Exception on server side: … End of …>`."""
     if error.startswith(_SERVER_SIDE_START):
-        error = error[len(_SERVER_SIDE_START):]
+        error = error[len(_SERVER_SIDE_START) :]
         end = error.rfind(_SERVER_SIDE_END)
         if end >= 0:
             error = error[:end]
@@ -120,7 +120,7 @@ def _exception_chain(trace: str) -> list[tuple[str, str]]:
     chain.append((head.group(1), (head.group(2) or "").strip()))
     for line in lines[1:]:
         if line.startswith("Caused by: "):
-            cause = _JAVA_CLASS.match(line[len("Caused by: "):].strip())
+            cause = _JAVA_CLASS.match(line[len("Caused by: ") :].strip())
             if cause is not None:
                 chain.append((cause.group(1), (cause.group(2) or "").strip()))
     return chain

@@ -113,7 +113,9 @@ class FlinkClient:
         self._headers = {"Accept": "application/json"}
         if auth is not None:
             self._headers["Authorization"] = auth.header()
-        self._ssl: ssl.SSLContext | bool | None = self._ssl_context(ca_pem, insecure_skip_verify) if parsed.scheme == "https" else None
+        self._ssl: ssl.SSLContext | bool | None = (
+            self._ssl_context(ca_pem, insecure_skip_verify) if parsed.scheme == "https" else None
+        )
         self._session: aiohttp.ClientSession | None = None
         self.flink_version: str | None = None
         self._dialect: FlinkDialect | None = None
@@ -161,8 +163,12 @@ class FlinkClient:
 
     async def jobmanager_config(self) -> dict[str, str]:
         """`GET /jobmanager/config`: the JobManager's effective configuration, key → value."""
-        return await self._call("jobmanager_config", "GET", "/jobmanager/config",
-                                parse=lambda body: {str(item["key"]): str(item["value"]) for item in body})
+        return await self._call(
+            "jobmanager_config",
+            "GET",
+            "/jobmanager/config",
+            parse=lambda body: {str(item["key"]): str(item["value"]) for item in body},
+        )
 
     async def overview(self) -> ClusterOverview:
         """`GET /overview`: task managers, slots and job counts."""
@@ -200,14 +206,23 @@ class FlinkClient:
             data.add_field("jarfile", content, filename=filename, content_type="application/x-java-archive")
             return data
 
-        return await self._call("upload_jar", "POST", "/jars/upload", form=form,
-                                timeout=timeout or max(self.timeout, UPLOAD_TIMEOUT),
-                                parse=lambda body: pathlib.PurePosixPath(str(body["filename"])).name)
+        return await self._call(
+            "upload_jar",
+            "POST",
+            "/jars/upload",
+            form=form,
+            timeout=timeout or max(self.timeout, UPLOAD_TIMEOUT),
+            parse=lambda body: pathlib.PurePosixPath(str(body["filename"])).name,
+        )
 
     async def list_jars(self) -> list[JarInfo]:
         """`GET /jars`: the uploaded jars, newest first."""
-        return await self._call("list_jars", "GET", "/jars",
-                                parse=lambda body: [JarInfo.model_validate(item) for item in body.get("files") or []])
+        return await self._call(
+            "list_jars",
+            "GET",
+            "/jars",
+            parse=lambda body: [JarInfo.model_validate(item) for item in body.get("files") or []],
+        )
 
     async def delete_jar(self, jar_id: str) -> None:
         """`DELETE /jars/{id}`; raises FlinkJarNotFound if there is no such jar."""
@@ -233,7 +248,10 @@ class FlinkClient:
         version the client does not speak. `claim_mode` is sent in the field the cluster's version reads.
         """
         dialect = await self.dialect()
-        request: dict[str, Any] = {"programArgsList": list(program_args), "allowNonRestoredState": allow_non_restored_state}
+        request: dict[str, Any] = {
+            "programArgsList": list(program_args),
+            "allowNonRestoredState": allow_non_restored_state,
+        }
         optional = {
             "entryClass": entry_class,
             "parallelism": parallelism,
@@ -243,15 +261,20 @@ class FlinkClient:
             "flinkConfiguration": {str(k): str(v) for k, v in flink_config.items()} if flink_config else None,
         }
         request.update({key: value for key, value in optional.items() if value is not None})
-        return await self._call("run_jar", "POST", f"/jars/{_segment(jar_id)}/run", json=request,
-                                parse=lambda body: str(body["jobid"]))
+        return await self._call(
+            "run_jar", "POST", f"/jars/{_segment(jar_id)}/run", json=request, parse=lambda body: str(body["jobid"])
+        )
 
     # -- jobs ------------------------------------------------------------------------------------
 
     async def jobs_overview(self) -> list[JobOverview]:
         """`GET /jobs/overview`: every job the cluster knows, with its state (one call for all jobs)."""
-        return await self._call("jobs_overview", "GET", "/jobs/overview",
-                                parse=lambda body: [JobOverview.model_validate(item) for item in body.get("jobs") or []])
+        return await self._call(
+            "jobs_overview",
+            "GET",
+            "/jobs/overview",
+            parse=lambda body: [JobOverview.model_validate(item) for item in body.get("jobs") or []],
+        )
 
     async def job(self, job_id: str) -> JobDetails:
         """`GET /jobs/{id}`; raises FlinkJobNotFound. Cached by Flink for up to `web.refresh-interval`."""
@@ -275,9 +298,19 @@ class FlinkClient:
         With `trigger_id` (32 hex) the request is idempotent: Flink answers a repeated trigger id with the same
         operation instead of starting another one.
         """
-        request = {"targetDirectory": target_directory, "drain": drain, "triggerId": trigger_id, "formatType": format_type}
-        return await self._call("stop_with_savepoint", "POST", f"/jobs/{_segment(job_id)}/stop",
-                                json={k: v for k, v in request.items() if v is not None}, parse=_request_id)
+        request = {
+            "targetDirectory": target_directory,
+            "drain": drain,
+            "triggerId": trigger_id,
+            "formatType": format_type,
+        }
+        return await self._call(
+            "stop_with_savepoint",
+            "POST",
+            f"/jobs/{_segment(job_id)}/stop",
+            json={k: v for k, v in request.items() if v is not None},
+            parse=_request_id,
+        )
 
     async def trigger_savepoint(
         self,
@@ -289,26 +322,45 @@ class FlinkClient:
         format_type: str | None = None,
     ) -> str:
         """`POST /jobs/{id}/savepoints`: take a savepoint (and cancel the job after it); returns the trigger id."""
-        request = {"target-directory": target_directory, "cancel-job": cancel_job, "triggerId": trigger_id,
-                   "formatType": format_type}
-        return await self._call("trigger_savepoint", "POST", f"/jobs/{_segment(job_id)}/savepoints",
-                                json={k: v for k, v in request.items() if v is not None}, parse=_request_id)
+        request = {
+            "target-directory": target_directory,
+            "cancel-job": cancel_job,
+            "triggerId": trigger_id,
+            "formatType": format_type,
+        }
+        return await self._call(
+            "trigger_savepoint",
+            "POST",
+            f"/jobs/{_segment(job_id)}/savepoints",
+            json={k: v for k, v in request.items() if v is not None},
+            parse=_request_id,
+        )
 
     async def savepoint_status(self, job_id: str, trigger_id: str) -> SavepointStatus:
         """`GET /jobs/{id}/savepoints/{trigger}` for a savepoint or a stop; FlinkTriggerNotFound if unknown."""
-        return await self._call("savepoint_status", "GET", f"/jobs/{_segment(job_id)}/savepoints/{_segment(trigger_id)}",
-                                parse=_savepoint_status)
+        return await self._call(
+            "savepoint_status",
+            "GET",
+            f"/jobs/{_segment(job_id)}/savepoints/{_segment(trigger_id)}",
+            parse=_savepoint_status,
+        )
 
     async def checkpoints(self, job_id: str) -> CheckpointingStatistics:
         """`GET /jobs/{id}/checkpoints`: counts, latest completed checkpoint and savepoint, and the restored one."""
-        return await self._call("checkpoints", "GET", f"/jobs/{_segment(job_id)}/checkpoints",
-                                parse=CheckpointingStatistics.from_flink)
+        return await self._call(
+            "checkpoints", "GET", f"/jobs/{_segment(job_id)}/checkpoints", parse=CheckpointingStatistics.from_flink
+        )
 
     async def exceptions(self, job_id: str, *, max_exceptions: int = 1) -> JobExceptions:
         """`GET /jobs/{id}/exceptions`: the newest failure, reduced to its root cause's meaningful line, and how many
         entries the exception history lists (at most `max_exceptions`, and at most web.exception-history-size)."""
-        return await self._call("exceptions", "GET", f"/jobs/{_segment(job_id)}/exceptions",
-                                params={"maxExceptions": str(max_exceptions)}, parse=_job_exceptions)
+        return await self._call(
+            "exceptions",
+            "GET",
+            f"/jobs/{_segment(job_id)}/exceptions",
+            params={"maxExceptions": str(max_exceptions)},
+            parse=_job_exceptions,
+        )
 
     # -- savepoint disposal ----------------------------------------------------------------------
 
@@ -318,13 +370,15 @@ class FlinkClient:
         The request has no `triggerId` on any version (1.18 and 1.19 refuse one, later versions ignore it): Flink
         always picks the trigger id, so a repeated disposal is another operation.
         """
-        return await self._call("dispose_savepoint", "POST", "/savepoint-disposal", json={"savepoint-path": path},
-                                parse=_request_id)
+        return await self._call(
+            "dispose_savepoint", "POST", "/savepoint-disposal", json={"savepoint-path": path}, parse=_request_id
+        )
 
     async def savepoint_disposal_status(self, trigger_id: str) -> OperationStatus:
         """`GET /savepoint-disposal/{trigger}`; FlinkTriggerNotFound if unknown."""
-        return await self._call("savepoint_disposal_status", "GET", f"/savepoint-disposal/{_segment(trigger_id)}",
-                                parse=_operation_status)
+        return await self._call(
+            "savepoint_disposal_status", "GET", f"/savepoint-disposal/{_segment(trigger_id)}", parse=_operation_status
+        )
 
     # -- transport -------------------------------------------------------------------------------
 
@@ -345,8 +399,15 @@ class FlinkClient:
         for attempt in range(attempts):
             began = time.monotonic()
             try:
-                body = await self._send(name, method, path, json=json, params=params,
-                                        data=form() if form else None, timeout=timeout or self.timeout)
+                body = await self._send(
+                    name,
+                    method,
+                    path,
+                    json=json,
+                    params=params,
+                    data=form() if form else None,
+                    timeout=timeout or self.timeout,
+                )
                 try:
                     result = parse(body)
                 except (pydantic.ValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -418,6 +479,7 @@ class FlinkClient:
 
 
 # -- answers → results -------------------------------------------------------------------------------
+
 
 def _ignore(body: Any) -> None:
     return None

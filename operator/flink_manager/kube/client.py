@@ -108,11 +108,18 @@ class Credentials:
     def from_kopf(cls, info: Any) -> Credentials:
         """Adopt kopf's `ConnectionInfo` from its login handlers."""
         return cls(
-            server=info.server, token=info.token, username=info.username, password=info.password,
-            ca_path=info.ca_path, ca_data=pem(info.ca_data),
-            certificate_path=info.certificate_path, certificate_data=pem(info.certificate_data),
-            private_key_path=info.private_key_path, private_key_data=pem(info.private_key_data),
-            insecure=bool(info.insecure), default_namespace=info.default_namespace,
+            server=info.server,
+            token=info.token,
+            username=info.username,
+            password=info.password,
+            ca_path=info.ca_path,
+            ca_data=pem(info.ca_data),
+            certificate_path=info.certificate_path,
+            certificate_data=pem(info.certificate_data),
+            private_key_path=info.private_key_path,
+            private_key_data=pem(info.private_key_data),
+            insecure=bool(info.insecure),
+            default_namespace=info.default_namespace,
         )
 
     def to_kopf(self) -> Any:
@@ -120,11 +127,18 @@ class Credentials:
         import kopf  # only where kopf is wanted: the CLI's commands other than `run` do without it
 
         return kopf.ConnectionInfo(
-            server=self.server, ca_path=self.ca_path, ca_data=self.ca_data, insecure=self.insecure,
-            username=self.username, password=self.password, token=self.token,
+            server=self.server,
+            ca_path=self.ca_path,
+            ca_data=self.ca_data,
+            insecure=self.insecure,
+            username=self.username,
+            password=self.password,
+            token=self.token,
             scheme="Bearer" if self.token else None,
-            certificate_path=self.certificate_path, certificate_data=self.certificate_data,
-            private_key_path=self.private_key_path, private_key_data=self.private_key_data,
+            certificate_path=self.certificate_path,
+            certificate_data=self.certificate_data,
+            private_key_path=self.private_key_path,
+            private_key_data=self.private_key_data,
             default_namespace=self.default_namespace,
         )
 
@@ -210,8 +224,10 @@ class KubeClient:
                     headers["Authorization"] = f"Basic {basic}"
                 connector = aiohttp.TCPConnector(ssl=_ssl_context(credentials), limit=64)
                 self._session = aiohttp.ClientSession(
-                    base_url=credentials.server.rstrip("/"), headers=headers,
-                    connector=connector, timeout=self._timeout,
+                    base_url=credentials.server.rstrip("/"),
+                    headers=headers,
+                    connector=connector,
+                    timeout=self._timeout,
                 )
                 self._session_for = credentials
             return self._session, credentials
@@ -231,7 +247,11 @@ class KubeClient:
         data = json.dumps(body) if body is not None else None
         try:
             async with session.request(
-                method, url, params=params, data=data, headers={"Content-Type": content_type},
+                method,
+                url,
+                params=params,
+                data=data,
+                headers={"Content-Type": content_type},
             ) as response:
                 text = await response.text()
                 if response.status >= 400:
@@ -250,7 +270,11 @@ class KubeClient:
         return await self._request("GET", resource.path(namespace, name))
 
     async def list(
-        self, resource: Resource, namespace: str | None = None, *, label_selector: str | None = None,
+        self,
+        resource: Resource,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
     ) -> list[dict[str, Any]]:
         """List objects (cluster-wide when namespace is None)."""
         params = {"labelSelector": label_selector} if label_selector else None
@@ -260,8 +284,9 @@ class KubeClient:
     async def create(self, resource: Resource, namespace: str | None, body: dict[str, Any]) -> dict[str, Any]:
         """Create an object."""
         self._observe("create", resource)
-        return await self._request("POST", resource.path(namespace), body=body,
-                                   params={"fieldManager": self.field_manager})
+        return await self._request(
+            "POST", resource.path(namespace), body=body, params={"fieldManager": self.field_manager}
+        )
 
     async def patch(
         self,
@@ -278,8 +303,11 @@ class KubeClient:
             patch = {**patch, "metadata": {**patch.get("metadata", {}), "resourceVersion": resource_version}}
         self._observe("patch", resource)
         return await self._request(
-            "PATCH", resource.path(namespace, name, subresource), body=patch,
-            content_type="application/merge-patch+json", params={"fieldManager": self.field_manager},
+            "PATCH",
+            resource.path(namespace, name, subresource),
+            body=patch,
+            content_type="application/merge-patch+json",
+            params={"fieldManager": self.field_manager},
         )
 
     async def delete(self, resource: Resource, namespace: str | None, name: str) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flink_manager.api.cluster import ClusterPhase, FlinkClusterStatus
+from flink_manager.api.common import Condition
 from flink_manager.reconcile.conditions import set_condition
 from flink_manager.reconcile.reasons import UNREACHABLE, UNSUPPORTED_FLINK_VERSION
 from flink_manager.reconcile.targets import ClusterView
@@ -34,31 +36,48 @@ def decide_cluster(cluster: ClusterView, probe: ClusterProbe, now: datetime.date
     if probe.error is not None:
         updated = status.model_copy(update={"phase": ClusterPhase.UNREACHABLE, "observed_generation": generation})
         reason = probe.error_reason or UNREACHABLE
-        conditions = set_condition(updated.conditions, "Ready", False, reason, probe.error, now=now, generation=generation)
-        conditions = set_condition(conditions, "Degraded", True, reason, probe.error, now=now, generation=generation)
+        conditions = _health(updated.conditions, False, reason, probe.error, now, generation)
     else:
-        updated = status.model_copy(update={
-            "phase": ClusterPhase.READY,
-            "flink_version": probe.flink_version or status.flink_version,
-            "task_managers": probe.task_managers,
-            "slots_total": probe.slots_total,
-            "slots_available": probe.slots_available,
-            "jobs_running": probe.jobs_running,
-            "observed_generation": generation,
-        })
-        message = (f"Flink {updated.flink_version or '?'}: {probe.task_managers} task manager(s), "
-                   f"{probe.slots_available}/{probe.slots_total} slots available")
+        updated = status.model_copy(
+            update={
+                "phase": ClusterPhase.READY,
+                "flink_version": probe.flink_version or status.flink_version,
+                "task_managers": probe.task_managers,
+                "slots_total": probe.slots_total,
+                "slots_available": probe.slots_available,
+                "jobs_running": probe.jobs_running,
+                "observed_generation": generation,
+            }
+        )
+        message = (
+            f"Flink {updated.flink_version or '?'}: {probe.task_managers} task manager(s), "
+            f"{probe.slots_available}/{probe.slots_total} slots available"
+        )
         if probe.unsupported is not None:
-            conditions = set_condition(updated.conditions, "Ready", False, UNSUPPORTED_FLINK_VERSION, probe.unsupported,
-                                       now=now, generation=generation)
-            conditions = set_condition(conditions, "Degraded", True, UNSUPPORTED_FLINK_VERSION, probe.unsupported,
-                                       now=now, generation=generation)
+            conditions = _health(
+                updated.conditions, False, UNSUPPORTED_FLINK_VERSION, probe.unsupported, now, generation
+            )
         else:
-            conditions = set_condition(updated.conditions, "Ready", True, "Reachable", message, now=now,
-                                       generation=generation)
-            conditions = set_condition(conditions, "Degraded", False, "AsExpected", "no problem known",
-                                       now=now, generation=generation)
+            conditions = _health(updated.conditions, True, "Reachable", message, now, generation)
     updated = updated.model_copy(update={"conditions": conditions})
     if updated.model_copy(update={"last_probe_time": None}) != status.model_copy(update={"last_probe_time": None}):
         updated = updated.model_copy(update={"last_probe_time": now})
     return updated
+
+
+def _health(
+    conditions: Sequence[Condition],
+    ready: bool,
+    reason: str,
+    message: str,
+    now: datetime.datetime,
+    generation: int | None,
+) -> tuple[Condition, ...]:
+    """Ready and Degraded together: Ready and not Degraded, or not Ready and Degraded for the same reason."""
+    if ready:
+        conditions = set_condition(conditions, "Ready", True, reason, message, now=now, generation=generation)
+        return set_condition(
+            conditions, "Degraded", False, "AsExpected", "no problem known", now=now, generation=generation
+        )
+    conditions = set_condition(conditions, "Ready", False, reason, message, now=now, generation=generation)
+    return set_condition(conditions, "Degraded", True, reason, message, now=now, generation=generation)

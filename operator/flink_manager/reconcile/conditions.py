@@ -29,14 +29,25 @@ def set_condition(
             continue
         found = True
         since = condition.last_transition_time if condition.status == status else now
-        result.append(Condition(
-            type=type_, status=status, reason=reason, message=message,
-            last_transition_time=since, observed_generation=generation,
-        ))
+        result.append(
+            Condition(
+                type=type_,
+                status=status,
+                reason=reason,
+                message=message,
+                last_transition_time=since,
+                observed_generation=generation,
+            )
+        )
     if not found:
-        result.append(Condition(
-            type=type_, status=status, reason=reason, message=message,
-            last_transition_time=now, observed_generation=generation,
-        ))
+        result.append(
+            Condition(
+                type=type_,
+                status=status,
+                reason=reason,
+                message=message,
+                last_transition_time=now,
+                observed_generation=generation,
+            )
+        )
     return tuple(result)
-

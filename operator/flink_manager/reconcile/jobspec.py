@@ -36,19 +36,25 @@ def decide_job_spec(
     if isinstance(target, Blocker):
         ready = (False, target.reason, target.message)
     else:
-        ready = (True, "Resolved", f"runs {target.run_config.entry_class} from Artifact "
-                                   f"{target.run_config.artifact!r} on FlinkCluster {target.cluster!r}")
+        ready = (
+            True,
+            "Resolved",
+            f"runs {target.run_config.entry_class} from Artifact "
+            f"{target.run_config.artifact!r} on FlinkCluster {target.cluster!r}",
+        )
     conditions = set_condition(status.conditions, "Ready", *ready, now=now, generation=generation)
     latest = max(executions, key=lambda e: (e.created, e.name), default=None)
     members = [RolloutMember(e.name, e.desired, e.status or ExecutionStatus(phase=e.phase)) for e in executions]
     rollout = decide_rollout(job_spec.spec, status, generation, target, members, resume_rollout, now)
-    return status.model_copy(update={
-        "rollout": rollout,
-        "conditions": conditions,
-        "observed_generation": generation,
-        "executions": ExecutionCounts(
-            total=len(executions),
-            running=sum(1 for e in executions if e.phase == ExecutionPhase.RUNNING),
-        ),
-        "last_execution": latest.name if latest else None,
-    })
+    return status.model_copy(
+        update={
+            "rollout": rollout,
+            "conditions": conditions,
+            "observed_generation": generation,
+            "executions": ExecutionCounts(
+                total=len(executions),
+                running=sum(1 for e in executions if e.phase == ExecutionPhase.RUNNING),
+            ),
+            "last_execution": latest.name if latest else None,
+        }
+    )

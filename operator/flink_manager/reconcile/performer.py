@@ -22,4 +22,3 @@ def spec_manager(managed_fields: Sequence[Mapping[str, Any]]) -> str | None:
         if manager and (latest is None or time >= latest[1]):
             latest = (manager, time)
     return latest[0] if latest else None
-

@@ -42,8 +42,11 @@ class RolloutMember:
 def updated(member: RolloutMember, target: RunTarget) -> bool:
     """The Execution's job runs the configuration of this generation (nothing in flight)."""
     status = member.status
-    return (status.phase == ExecutionPhase.RUNNING and status.pending is None
-            and target.run_config.same_job(status.run_config))
+    return (
+        status.phase == ExecutionPhase.RUNNING
+        and status.pending is None
+        and target.run_config.same_job(status.run_config)
+    )
 
 
 def settled(member: RolloutMember, target: RunTarget) -> bool:
@@ -68,21 +71,32 @@ def failure_of(member: RolloutMember, generation: int, admitted: bool) -> str | 
     return None
 
 
-def decide_rollout(spec: JobSpecSpec, status: JobSpecStatus, generation: int, target: RunTarget | Blocker,
-                   members: Sequence[RolloutMember], resume: str | None, now: datetime.datetime) -> RolloutStatus:
+def decide_rollout(
+    spec: JobSpecSpec,
+    status: JobSpecStatus,
+    generation: int,
+    target: RunTarget | Blocker,
+    members: Sequence[RolloutMember],
+    resume: str | None,
+    now: datetime.datetime,
+) -> RolloutStatus:
     """The rollout of this generation: progress, the Executions admitted to upgrade now, failures and a pause."""
     previous = status.rollout
     wanting = [m for m in members if m.desired == DesiredState.RUNNING]
     done = {m.name for m in wanting if isinstance(target, RunTarget) and updated(m, target)}
-    rollout = previous if previous.generation == generation else RolloutStatus(
-        generation=generation, resumed_with=previous.resumed_with,
-        admitted=previous.admitted)  # upgrades still in flight keep their places in the next generation's rollout
-    rollout = rollout.model_copy(update={
-        "total": len(wanting), "updated": len(done), "progress": f"{len(done)}/{len(wanting)}"})
+    rollout = (
+        previous
+        if previous.generation == generation
+        else RolloutStatus(generation=generation, resumed_with=previous.resumed_with, admitted=previous.admitted)
+    )  # upgrades still in flight keep their places in the next generation's rollout
+    rollout = rollout.model_copy(
+        update={"total": len(wanting), "updated": len(done), "progress": f"{len(done)}/{len(wanting)}"}
+    )
     if spec.rollout.max_concurrent is None or isinstance(target, Blocker):
         return rollout.model_copy(update={"admitted": ()})
-    failures = {m.name: why for m in wanting
-                if (why := failure_of(m, generation, m.name in rollout.admitted)) is not None}
+    failures = {
+        m.name: why for m in wanting if (why := failure_of(m, generation, m.name in rollout.admitted)) is not None
+    }
     done = {m.name for m in wanting if settled(m, target)}
     paused = rollout.paused
     if resume is not None and resume != rollout.resumed_with:
@@ -95,5 +109,5 @@ def decide_rollout(spec: JobSpecSpec, status: JobSpecStatus, generation: int, ta
     busy = [name for name in rollout.admitted if name in names and name not in done and name not in failed]
     if paused is None:
         waiting = sorted(names - done - failed - set(busy))
-        busy += waiting[:max(0, spec.rollout.max_concurrent - len(busy))]
+        busy += waiting[: max(0, spec.rollout.max_concurrent - len(busy))]
     return rollout.model_copy(update={"admitted": tuple(busy), "failed": tuple(sorted(failed)), "paused": paused})

@@ -68,8 +68,9 @@ def next_due(schedule: str, after: datetime.datetime) -> datetime.datetime | Non
     return moment if moment - start <= _CRON_SEARCH_LIMIT else None
 
 
-def next_periodic_savepoint(schedule: str, started_at: datetime.datetime | None,
-                            last_periodic: datetime.datetime | None) -> datetime.datetime | None:
+def next_periodic_savepoint(
+    schedule: str, started_at: datetime.datetime | None, last_periodic: datetime.datetime | None
+) -> datetime.datetime | None:
     """When the next periodic savepoint of an attempt is due: the schedule's first time after its newest periodic
     savepoint, or after the attempt started (None before it started, or when the schedule never fires)."""
     if started_at is None:

@@ -62,8 +62,10 @@ class RolloutGate:
             return None
         if self.paused is not None:
             return PAUSED, f"the rollout of the JobSpec is paused ({self.progress} updated): {self.paused}"
-        return QUEUED, (f"waiting for one of the {self.max_concurrent} upgrades the JobSpec's rollout allows at once "
-                        f"({self.progress} updated)")
+        return QUEUED, (
+            f"waiting for one of the {self.max_concurrent} upgrades the JobSpec's rollout allows at once "
+            f"({self.progress} updated)"
+        )
 
 
 def gate_of(spec: JobSpecSpec, status: JobSpecStatus, generation: int) -> RolloutGate:
@@ -74,8 +76,12 @@ def gate_of(spec: JobSpecSpec, status: JobSpecStatus, generation: int) -> Rollou
     if rollout.generation != generation:
         return RolloutGate(spec.rollout.max_concurrent, progress=rollout.progress)
     pause = rollout.paused
-    return RolloutGate(spec.rollout.max_concurrent, frozenset(rollout.admitted),
-                       pause.message if pause is not None else None, rollout.progress)
+    return RolloutGate(
+        spec.rollout.max_concurrent,
+        frozenset(rollout.admitted),
+        pause.message if pause is not None else None,
+        rollout.progress,
+    )
 
 
 @dataclass(frozen=True)
@@ -98,8 +104,12 @@ def verified_digest(artifact: ArtifactView) -> str | None:
     """The digest an Execution may run: the one verified, when the status is of the current spec (spec.sha256, or
     for a Maven source without it the digest checked against the repository)."""
     status, spec = artifact.status, artifact.spec
-    if (status.phase != ArtifactPhase.READY or status.observed_generation != artifact.generation
-            or status.sha256 is None or (spec.sha256 is not None and spec.sha256 != status.sha256)):
+    if (
+        status.phase != ArtifactPhase.READY
+        or status.observed_generation != artifact.generation
+        or status.sha256 is None
+        or (spec.sha256 is not None and spec.sha256 != status.sha256)
+    ):
         return None
     return status.sha256
 
@@ -173,7 +183,9 @@ def _usable_cluster(name: str, cluster: ClusterView | None) -> ClusterView | Blo
     if cluster.status.phase == ClusterPhase.PENDING:
         # The client speaks the dialect of the cluster's version: nothing starts before the first probe (which finds
         # an unsupported version before a submission is recorded). A cluster found unreachable is retried as before.
-        return Blocker(FLINK_VERSION_UNKNOWN, f"FlinkCluster {name!r} has not been probed yet: its Flink version is unknown")
+        return Blocker(
+            FLINK_VERSION_UNKNOWN, f"FlinkCluster {name!r} has not been probed yet: its Flink version is unknown"
+        )
     unsupported = unsupported_version(cluster)
     if unsupported is not None:
         return Blocker(UNSUPPORTED_FLINK_VERSION, f"FlinkCluster {name!r}: {unsupported}")
@@ -183,7 +195,11 @@ def _usable_cluster(name: str, cluster: ClusterView | None) -> ClusterView | Blo
 def unsupported_version(cluster: ClusterView) -> str | None:
     """Why nothing may be submitted to the cluster's Flink version (its last probe's Degraded message), or None."""
     for condition in cluster.status.conditions:
-        if condition.type == "Degraded" and condition.status == "True" and condition.reason == UNSUPPORTED_FLINK_VERSION:
+        if (
+            condition.type == "Degraded"
+            and condition.status == "True"
+            and condition.reason == UNSUPPORTED_FLINK_VERSION
+        ):
             return condition.message or "its Flink version is not supported"
     return None
 

@@ -23,6 +23,7 @@ _ENV = celpy.Environment()
 
 # --- Kubernetes CEL library functions (strings, lists, regex, urls) that cel-python does not ship ----------------
 
+
 def _char_at(s: Any, i: Any) -> Any:
     return celtypes.StringType(s[int(i)] if int(i) < len(s) else "")
 
@@ -57,7 +58,7 @@ def _split(s: Any, sep: Any, limit: Any = None) -> Any:
 
 
 def _substring(s: Any, start: Any, end: Any = None) -> Any:
-    return celtypes.StringType(s[int(start):] if end is None else s[int(start):int(end)])
+    return celtypes.StringType(s[int(start) :] if end is None else s[int(start) : int(end)])
 
 
 def _replace(s: Any, old: Any, new: Any, limit: Any = None) -> Any:
@@ -156,6 +157,7 @@ FUNCTIONS: dict[str, Any] = {
 
 # --- compiled rules --------------------------------------------------------------------------------------------
 
+
 class RuleCompileError(Exception):
     """A rule (or messageExpression) that does not compile."""
 
@@ -208,8 +210,9 @@ def compile_rule(entry: dict[str, Any]) -> CompiledRule:
     )
 
 
-def compile_schema_rules(schema: Schema, cache: dict[str, CompiledRule], path: str = "",
-                         root: bool = True) -> list[tuple[str, str, dict[str, Any]]]:
+def compile_schema_rules(
+    schema: Schema, cache: dict[str, CompiledRule], path: str = "", root: bool = True
+) -> list[tuple[str, str, dict[str, Any]]]:
     """Compile every rule in a schema into `cache` (keyed by rule text); return (path, error, rule) for failures,
     the error worded as cel-go's (`ERROR: <input>:1:5: undefined field 'x'` and its caret lines)."""
     failures: list[tuple[str, str, dict[str, Any]]] = []
@@ -218,9 +221,16 @@ def compile_schema_rules(schema: Schema, cache: dict[str, CompiledRule], path: s
         rule = entry.get("rule", "")
         undefined = undefined_fields(rule, schema, root)
         if undefined:
-            failures.append((rule_path, "\n".join(
-                f"ERROR: <input>:1:{dot + 1}: undefined field '{name}'\n | {rule}\n | {'.' * dot}^"
-                for dot, name in undefined), entry))
+            failures.append(
+                (
+                    rule_path,
+                    "\n".join(
+                        f"ERROR: <input>:1:{dot + 1}: undefined field '{name}'\n | {rule}\n | {'.' * dot}^"
+                        for dot, name in undefined
+                    ),
+                    entry,
+                )
+            )
             continue
         rule_key = _cache_key(entry)
         if rule_key in cache:
@@ -238,8 +248,17 @@ def compile_schema_rules(schema: Schema, cache: dict[str, CompiledRule], path: s
     return failures
 
 
-_PASS_THROUGH = {"expr", "conditionalor", "conditionaland", "relation", "addition", "multiplication", "unary",
-                 "member", "primary"}
+_PASS_THROUGH = {
+    "expr",
+    "conditionalor",
+    "conditionaland",
+    "relation",
+    "addition",
+    "multiplication",
+    "unary",
+    "member",
+    "primary",
+}
 
 
 def _is_string_conversion(node: Any) -> bool:
@@ -250,9 +269,11 @@ def _is_string_conversion(node: Any) -> bool:
     return str(node.children[0]) == "string"
 
 
-_ROOT_FIELDS = {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
-                "metadata": {"type": "object", "properties": {"name": {"type": "string"},
-                                                              "generateName": {"type": "string"}}}}
+_ROOT_FIELDS = {
+    "apiVersion": {"type": "string"},
+    "kind": {"type": "string"},
+    "metadata": {"type": "object", "properties": {"name": {"type": "string"}, "generateName": {"type": "string"}}},
+}
 
 
 def _self_chain(node: Any) -> list[Any] | None:
@@ -314,8 +335,9 @@ def concatenates_a_conversion(expression: str) -> bool:
     except Exception:  # noqa: BLE001 - compile errors are reported elsewhere
         return False
     for node in tree.iter_subtrees():
-        if ((node.data in ("addition_add", "addition_sub") or (node.data == "addition" and len(node.children) == 2))
-                and any(_is_string_conversion(child) for child in node.children)):
+        if (
+            node.data in ("addition_add", "addition_sub") or (node.data == "addition" and len(node.children) == 2)
+        ) and any(_is_string_conversion(child) for child in node.children):
             return True
     return False
 
@@ -364,7 +386,12 @@ def validate_rules(
 
 
 def _walk(
-    value: Any, schema: Schema, cache: dict[str, CompiledRule], old: Any, path: str, errors: list[FieldError],
+    value: Any,
+    schema: Schema,
+    cache: dict[str, CompiledRule],
+    old: Any,
+    path: str,
+    errors: list[FieldError],
     root: bool = False,
 ) -> None:
     if value is None:
@@ -394,8 +421,14 @@ def _walk(
 
 
 def _evaluate(
-    value: Any, schema: Schema, rules: list[dict[str, Any]], cache: dict[str, CompiledRule], old: Any, path: str,
-    errors: list[FieldError], root: bool,
+    value: Any,
+    schema: Schema,
+    rules: list[dict[str, Any]],
+    cache: dict[str, CompiledRule],
+    old: Any,
+    path: str,
+    errors: list[FieldError],
+    root: bool,
 ) -> None:
     type_name = schema.get("type", "")
     unchanged = old is not MISSING and json_equal(value, old)
@@ -403,8 +436,13 @@ def _evaluate(
     if root:
         root_view = _root_view(value)
     self_json = json.dumps(root_view if root else value, sort_keys=True, separators=(",", ":"))
-    old_json = "" if old is MISSING else json.dumps(
-        _root_view(old) if root and isinstance(old, dict) else old, sort_keys=True, separators=(",", ":"))
+    old_json = (
+        ""
+        if old is MISSING
+        else json.dumps(
+            _root_view(old) if root and isinstance(old, dict) else old, sort_keys=True, separators=(",", ":")
+        )
+    )
     activation: dict[str, Any] | None = None
 
     def make_activation() -> dict[str, Any]:
@@ -412,6 +450,7 @@ def _evaluate(
         if old is not MISSING:
             built["oldSelf"] = _to_cel(_root_view(old) if root and isinstance(old, dict) else old)
         return built
+
     for entry in rules:
         rule_key = _cache_key(entry)
         compiled = cache.get(rule_key)

@@ -11,8 +11,13 @@ from flink_manager.schema.fielderrors import FieldError
 from flink_manager.schema.structural import MISSING
 
 _EPOCHS = itertools.count(1)
-_BLOCKING = {"FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong", "FieldValueTooMany",
-             "FieldValueTypeInvalid"}
+_BLOCKING = {
+    "FieldValueNotSupported",
+    "FieldValueRequired",
+    "FieldValueTooLong",
+    "FieldValueTooMany",
+    "FieldValueTypeInvalid",
+}
 
 
 class CompiledSchema:
@@ -22,7 +27,9 @@ class CompiledSchema:
         self.epoch = next(_EPOCHS)  # objects stored under another epoch are re-defaulted when read
         self.schema: dict[str, Any] = schema or {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
         self.rules: dict[str, cel.CompiledRule] = {}
-        self.compile_errors = [(path, message) for path, message, _ in cel.compile_schema_rules(self.schema, self.rules)]
+        self.compile_errors = [
+            (path, message) for path, message, _ in cel.compile_schema_rules(self.schema, self.rules)
+        ]
 
     def prune(self, obj: dict[str, Any]) -> list[str]:
         """Drop undeclared fields in place; return their paths."""
@@ -36,7 +43,9 @@ class CompiledSchema:
         """Schema, list-type and CEL validation; CEL is skipped when the schema already found blocking errors."""
         previous = MISSING if old is None else old
         body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
-        old_body = previous if previous is MISSING else {k: v for k, v in previous.items() if k not in ("apiVersion", "kind")}
+        old_body = (
+            previous if previous is MISSING else {k: v for k, v in previous.items() if k not in ("apiVersion", "kind")}
+        )
         if "metadata" not in (self.schema.get("properties") or {}):
             body.pop("metadata", None)
             if old_body is not MISSING:
@@ -44,9 +53,14 @@ class CompiledSchema:
         errors = structural.validate_value(body, self.schema, "", old_body)
         errors += structural.validate_list_types(obj, self.schema, "")
         if any(e.type in _BLOCKING for e in errors):
-            errors.append(fe.invalid("", None,  # the apiserver passes a nil value: printed as null, unquoted
-                                     "some validation rules were not checked because the object was invalid; "
-                                     "correct the existing errors to complete validation"))
+            errors.append(
+                fe.invalid(
+                    "",
+                    None,  # the apiserver passes a nil value: printed as null, unquoted
+                    "some validation rules were not checked because the object was invalid; "
+                    "correct the existing errors to complete validation",
+                )
+            )
             return errors
         errors += cel.validate_rules(obj, self.schema, self.rules, previous)
         return errors

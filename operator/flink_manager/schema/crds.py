@@ -69,18 +69,24 @@ def validate_crd(crd: dict[str, Any]) -> list[FieldError]:
 
 def _rule_value(entry: dict[str, Any]) -> fe.RawValue:
     """A validation rule as the apiserver prints it in errors: the JSON of its internal Go struct."""
-    return fe.RawValue(fe.go_json({
-        "Rule": entry.get("rule", ""),
-        "Message": entry.get("message", ""),
-        "MessageExpression": entry.get("messageExpression", ""),
-        "Reason": entry.get("reason"),
-        "FieldPath": entry.get("fieldPath", ""),
-        "OptionalOldSelf": entry.get("optionalOldSelf"),
-    }))
+    return fe.RawValue(
+        fe.go_json(
+            {
+                "Rule": entry.get("rule", ""),
+                "Message": entry.get("message", ""),
+                "MessageExpression": entry.get("messageExpression", ""),
+                "Reason": entry.get("reason"),
+                "FieldPath": entry.get("fieldPath", ""),
+                "OptionalOldSelf": entry.get("optionalOldSelf"),
+            }
+        )
+    )
 
 
-_OVER_BUDGET = ("exceeds budget by factor of more than 100x (try simplifying the rule, or adding maxItems, "
-                "maxProperties, and maxLength where arrays, maps, and strings are declared)")
+_OVER_BUDGET = (
+    "exceeds budget by factor of more than 100x (try simplifying the rule, or adding maxItems, "
+    "maxProperties, and maxLength where arrays, maps, and strings are declared)"
+)
 
 
 def _cost_errors(schema: dict[str, Any], root: str) -> list[FieldError]:
@@ -90,18 +96,26 @@ def _cost_errors(schema: dict[str, Any], root: str) -> list[FieldError]:
             expression = entry.get(key)
             if expression and concatenates_a_conversion(expression):
                 offending.append(fe.forbidden(f"{path}.{key}", f"estimated {what} cost {_OVER_BUDGET}"))
-                offending.append(fe.forbidden(
-                    f"{path}.{key}", "contributed to estimated rule cost total exceeding cost limit for entire "
-                                     "OpenAPIv3 schema"))
+                offending.append(
+                    fe.forbidden(
+                        f"{path}.{key}",
+                        "contributed to estimated rule cost total exceeding cost limit for entire OpenAPIv3 schema",
+                    )
+                )
     if offending:
-        offending.append(fe.forbidden(
-            root, f"x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema {_OVER_BUDGET}"))
+        offending.append(
+            fe.forbidden(
+                root, f"x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema {_OVER_BUDGET}"
+            )
+        )
     return offending
 
 
 def _rules(schema: dict[str, Any], path: str) -> list[tuple[str, dict[str, Any]]]:
-    found = [(f"{path}.x-kubernetes-validations[{i}]", entry)
-             for i, entry in enumerate(schema.get("x-kubernetes-validations") or ())]
+    found = [
+        (f"{path}.x-kubernetes-validations[{i}]", entry)
+        for i, entry in enumerate(schema.get("x-kubernetes-validations") or ())
+    ]
     for name, sub in (schema.get("properties") or {}).items():
         found += _rules(sub, f"{path}.properties[{name}]")
     for keyword in ("items", "additionalProperties"):
@@ -198,7 +212,14 @@ def terminating_status(crd: dict[str, Any], now: str) -> dict[str, Any]:
     """Status while the CRD's objects are being deleted."""
     status = copy.deepcopy(crd.get("status") or {})
     conditions = [c for c in status.get("conditions") or () if c.get("type") != "Terminating"]
-    conditions.append({"type": "Terminating", "status": "True", "lastTransitionTime": now,
-                       "reason": "InstanceDeletionInProgress", "message": "CustomResource deletion is in progress"})
+    conditions.append(
+        {
+            "type": "Terminating",
+            "status": "True",
+            "lastTransitionTime": now,
+            "reason": "InstanceDeletionInProgress",
+            "message": "CustomResource deletion is in progress",
+        }
+    )
     status["conditions"] = conditions
     return status

@@ -105,5 +105,7 @@ def validate_meta(meta: dict[str, Any], name_rule: str) -> list[FieldError]:
     for i, ref in enumerate(meta.get("ownerReferences") or ()):
         for key in ("apiVersion", "kind", "name", "uid"):
             if not ref.get(key):
-                errors.append(fe.invalid(f"metadata.ownerReferences[{i}].{key}", ref.get(key, ""), f"{key} must not be empty"))
+                errors.append(
+                    fe.invalid(f"metadata.ownerReferences[{i}].{key}", ref.get(key, ""), f"{key} must not be empty")
+                )
     return errors

@@ -25,6 +25,9 @@ def crd_documents() -> list[dict[str, Any]]:
     """The four CustomResourceDefinitions, parsed."""
     documents: list[dict[str, Any]] = []
     for path in sorted(crd_directory().glob("*.yaml")):
-        documents += [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)
-                      and d.get("kind") == "CustomResourceDefinition"]
+        documents += [
+            d
+            for d in yaml.safe_load_all(path.read_text())
+            if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition"
+        ]
     return documents

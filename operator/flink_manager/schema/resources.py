@@ -64,5 +64,3 @@ class ResourceType:
     def has_status(self) -> bool:
         """Whether a status subresource splits status writes from spec writes."""
         return "status" in self.subresources
-
-

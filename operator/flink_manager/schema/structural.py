@@ -16,14 +16,29 @@ from flink_manager.schema.paths import child, index
 Schema = dict[str, Any]
 MISSING: Any = object()
 
-OBJECT_META_FIELDS = frozenset({
-    "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
-    "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
-    "ownerReferences", "finalizers", "managedFields",
-})
+OBJECT_META_FIELDS = frozenset(
+    {
+        "name",
+        "generateName",
+        "namespace",
+        "selfLink",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
+    }
+)
 
 
 # --- pruning ---------------------------------------------------------------------------------------------------
+
 
 def prune(obj: dict[str, Any], schema: Schema) -> list[str]:
     """Drop fields the schema does not declare (in place); return their paths for `fieldValidation`."""
@@ -62,8 +77,11 @@ def _prune_value(value: Any, schema: Schema, path: str, unknown: list[str]) -> N
     if isinstance(value, dict):
         if schema.get("x-kubernetes-embedded-resource"):
             return
-        if (not schema.get("properties") and not isinstance(schema.get("additionalProperties"), dict)
-                and (schema.get("x-kubernetes-preserve-unknown-fields") or schema.get("additionalProperties") is True)):
+        if (
+            not schema.get("properties")
+            and not isinstance(schema.get("additionalProperties"), dict)
+            and (schema.get("x-kubernetes-preserve-unknown-fields") or schema.get("additionalProperties") is True)
+        ):
             return
         for key in list(value):
             _prune_field(value, key, schema, path, unknown)
@@ -75,6 +93,7 @@ def _prune_value(value: Any, schema: Schema, path: str, unknown: list[str]) -> N
 
 
 # --- defaulting ------------------------------------------------------------------------------------------------
+
 
 def apply_defaults(value: Any, schema: Schema) -> None:
     """Set `default`s of absent fields and drop non-nullable nulls (in place), as structural defaulting does."""
@@ -107,6 +126,7 @@ def apply_defaults(value: Any, schema: Schema) -> None:
 
 
 # --- validation ------------------------------------------------------------------------------------------------
+
 
 def json_type(value: Any) -> str:
     """The OpenAPI type name of a decoded JSON value."""
@@ -244,9 +264,7 @@ def _validate_number(value: float, schema: Schema, path: str, errors: list[Field
         if schema.get("exclusiveMinimum") and value <= minimum:
             errors.append(fe.invalid(path, value, f"{path} in body should be greater than {_num(minimum)}"))
         elif value < minimum:
-            errors.append(
-                fe.invalid(path, value, f"{path} in body should be greater than or equal to {_num(minimum)}")
-            )
+            errors.append(fe.invalid(path, value, f"{path} in body should be greater than or equal to {_num(minimum)}"))
 
 
 def _validate_array(value: list[Any], schema: Schema, path: str, old: Any, errors: list[FieldError]) -> None:
@@ -307,6 +325,7 @@ def correlate_list(schema: Schema, old: Any) -> Any:
 
 
 # --- list types ------------------------------------------------------------------------------------------------
+
 
 def validate_list_types(value: Any, schema: Schema, path: str) -> list[FieldError]:
     """Uniqueness of `x-kubernetes-list-type: set|map` lists."""

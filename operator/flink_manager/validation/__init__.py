@@ -41,7 +41,9 @@ class Report:
 
     def summary(self) -> str:
         """One line: how many objects of which kinds in how many files, and the verdict."""
-        kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(self.checked.items())) or "no Flink Manager objects"
+        kinds = (
+            ", ".join(f"{count} {kind}" for kind, count in sorted(self.checked.items())) or "no Flink Manager objects"
+        )
         extra = []
         if self.ignored:
             extra.append(f"{self.ignored} other documents ignored")
@@ -63,13 +65,15 @@ def validate_sources(
 ) -> Report:
     """Read files, folders and `-` (stdin), and validate every Flink Manager object in them."""
     reading = read_sources(paths, stdin)
-    report = validate_documents(reading.documents, crds=crds, allow_missing_refs=allow_missing_refs,
-                                namespace=namespace, now=now)
+    report = validate_documents(
+        reading.documents, crds=crds, allow_missing_refs=allow_missing_refs, namespace=namespace, now=now
+    )
     report.files = len(reading.files)
     report.skipped_patches = reading.skipped_patches
     report.problems = sorted(
         report.problems + [Problem(p.source, p.line, "", "", "", p.message) for p in reading.problems],
-        key=_order(reading))
+        key=_order(reading),
+    )
     return report
 
 
@@ -97,8 +101,11 @@ def validate_documents(
     report.problems += check_references(objects, allow_missing=allow_missing_refs)
     # The operator's reading of a field the schema already refused would only repeat the error.
     refused = {(p.source, p.line, p.field) for p in report.problems}
-    report.problems += [p for p in check_operator_rules(objects, now or datetime.datetime.now(datetime.UTC))
-                        if (p.source, p.line, p.field) not in refused]
+    report.problems += [
+        p
+        for p in check_operator_rules(objects, now or datetime.datetime.now(datetime.UTC))
+        if (p.source, p.line, p.field) not in refused
+    ]
     return report
 
 

@@ -89,8 +89,11 @@ class SchemaChecker:
         rt = self.types.get((api_version, kind))
         if rt is None:
             if kind in self.kinds:
-                return None, [problem("apiVersion", f'no {kind} in version "{api_version}" '
-                                                    f"(served: {', '.join(self.kinds[kind])})")]
+                return None, [
+                    problem(
+                        "apiVersion", f'no {kind} in version "{api_version}" (served: {", ".join(self.kinds[kind])})'
+                    )
+                ]
             known = ", ".join(sorted(self.kinds))
             return None, [problem("kind", f'no kind "{kind}" in group "{GROUP}" (one of {known})')]
         if not isinstance(body.get("metadata"), dict):
@@ -98,15 +101,19 @@ class SchemaChecker:
         candidate = copy.deepcopy(body)
         candidate.pop("status", None)  # ignored on create: written only through the status subresource
         meta = candidate["metadata"]
-        problems = [problem(path, "unknown field (the API server rejects it with strict field validation, "
-                                  "kubectl's default)")
-                    for path in rt.compiled.prune(candidate)]
+        problems = [
+            problem(path, "unknown field (the API server rejects it with strict field validation, kubectl's default)")
+            for path in rt.compiled.prune(candidate)
+        ]
         rt.compiled.default(candidate)
         if not meta.get("name") and isinstance(meta.get("generateName"), str):
             meta["name"] = meta["generateName"] + "x"  # a generated name: only its prefix is known here
         errors = validate_meta(candidate["metadata"], rt.name_rule) + rt.compiled.validate(candidate, None)
-        problems += [problem(error.field, error.body()) for error in errors
-                     if not (error.field == "" and _UNCHECKED_RULES in error.detail)]
+        problems += [
+            problem(error.field, error.body())
+            for error in errors
+            if not (error.field == "" and _UNCHECKED_RULES in error.detail)
+        ]
         namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else default_namespace
         return Checked(document, candidate, namespace or ""), problems
 
@@ -125,8 +132,13 @@ def check_references(objects: Sequence[Checked], *, allow_missing: bool) -> list
         target = index.get((kind, obj.namespace, name))
         if target is None and not allow_missing:
             where = f" in namespace {obj.namespace!r}" if obj.namespace else ""
-            problems.append(obj.problem(field, f"{kind} \"{name}\" is not among the validated manifests{where} "
-                                               "(--allow-missing-refs if it is applied from elsewhere)"))
+            problems.append(
+                obj.problem(
+                    field,
+                    f'{kind} "{name}" is not among the validated manifests{where} '
+                    "(--allow-missing-refs if it is applied from elsewhere)",
+                )
+            )
         return target
 
     for obj in objects:
@@ -151,10 +163,14 @@ def _entry_class_problems(job_spec: Checked, artifact: Checked) -> list[Problem]
     listed = artifact.spec().get("entryClasses")
     if not isinstance(entry_class, str) or not isinstance(listed, list) or not listed or entry_class in listed:
         return []
-    return [job_spec.problem("spec.entryClass",
-                             f"\"{entry_class}\" is not among the entryClasses of Artifact \"{artifact.name}\" "
-                             f"({', '.join(map(str, listed))}): the operator would not submit it "
-                             "(EntryClassNotInArtifact)")]
+    return [
+        job_spec.problem(
+            "spec.entryClass",
+            f'"{entry_class}" is not among the entryClasses of Artifact "{artifact.name}" '
+            f"({', '.join(map(str, listed))}): the operator would not submit it "
+            "(EntryClassNotInArtifact)",
+        )
+    ]
 
 
 def check_operator_rules(objects: Sequence[Checked], now: datetime.datetime) -> list[Problem]:
@@ -165,8 +181,13 @@ def check_operator_rules(objects: Sequence[Checked], now: datetime.datetime) -> 
         key = (obj.document.source, obj.kind, obj.namespace, obj.name)
         first = seen.setdefault(key, obj)
         if first is not obj and obj.document.body["metadata"].get("name"):  # generated names never collide
-            problems.append(obj.problem("metadata.name", f"duplicate: {obj.kind}/{obj.name} is also defined at "
-                                                         f"{first.document.source}:{first.document.line}"))
+            problems.append(
+                obj.problem(
+                    "metadata.name",
+                    f"duplicate: {obj.kind}/{obj.name} is also defined at "
+                    f"{first.document.source}:{first.document.line}",
+                )
+            )
         if obj.kind == "Execution":
             schedule = obj.spec().get("savepointSchedule")
             if isinstance(schedule, str) and schedule.strip():
@@ -181,5 +202,5 @@ def _schedule_problems(obj: Checked, schedule: str, now: datetime.datetime) -> l
     except schedules.ScheduleError as exc:
         return [obj.problem(field, str(exc))]
     if schedules.next_due(schedule, now) is None:
-        return [obj.problem(field, f"\"{schedule}\" never fires: no date in the next four years matches it")]
+        return [obj.problem(field, f'"{schedule}" never fires: no date in the next four years matches it')]
     return []

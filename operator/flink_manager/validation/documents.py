@@ -92,8 +92,11 @@ class Reading:
 
 def split_field_path(path: str) -> list[str]:
     """`spec.flinkConfig[a.b].x[0]` → ["spec", "flinkConfig", "a.b", "x", "0"]."""
-    return [bracket if bracket is not None and bracket != "" else name
-            for bracket, name in _PATH_TOKEN.findall(path) if (bracket or name)]
+    return [
+        bracket if bracket is not None and bracket != "" else name
+        for bracket, name in _PATH_TOKEN.findall(path)
+        if (bracket or name)
+    ]
 
 
 def read_sources(paths: Iterable[str], stdin: TextIO | None = None) -> Reading:
@@ -180,9 +183,13 @@ def _read_text(reading: Reading, source: str, text: str) -> None:
             if body is None:
                 continue
             if not isinstance(body, dict):
-                reading.problems.append(ReadProblem(source, node.start_mark.line + 1,
-                                                    "a document must be a mapping (an object), not a "
-                                                    f"{type(body).__name__}"))
+                reading.problems.append(
+                    ReadProblem(
+                        source,
+                        node.start_mark.line + 1,
+                        f"a document must be a mapping (an object), not a {type(body).__name__}",
+                    )
+                )
                 continue
             reading.documents += _expand_lists(Document(source, node.start_mark.line + 1, body, node))
     except yaml.MarkedYAMLError as exc:

@@ -46,9 +46,18 @@ async def _bounded(n: int, concurrency: int, make: object) -> None:
 async def run(objects: int, watchers: int, concurrency: int, probes: int, soak: int) -> None:
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="kubeapi-bench-"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "flink_manager_dev.kubeapi", "--crds", str(MANIFESTS / "widgets.crd.yaml"),
-         "--kubeconfig", str(workdir / "kubeconfig")],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "flink_manager_dev.kubeapi",
+            "--crds",
+            str(MANIFESTS / "widgets.crd.yaml"),
+            "--kubeconfig",
+            str(workdir / "kubeconfig"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         url = process.stdout.readline().split()[1]
@@ -57,17 +66,36 @@ async def run(objects: int, watchers: int, concurrency: int, probes: int, soak: 
         async with aiohttp.ClientSession(url, timeout=timeout) as http:
 
             async def create(i: int) -> None:
-                body = {"apiVersion": "test.flinkmanager.io/v1", "kind": "Widget", "metadata": {"name": f"w{i:05d}"},
-                        "spec": {"owner": "bench", "size": 1 + i % 100, "tags": ["a"], "labels": {"k": "v"}}}
+                body = {
+                    "apiVersion": "test.flinkmanager.io/v1",
+                    "kind": "Widget",
+                    "metadata": {"name": f"w{i:05d}"},
+                    "spec": {"owner": "bench", "size": 1 + i % 100, "tags": ["a"], "labels": {"k": "v"}},
+                }
                 async with http.post(BASE, json=body) as response:
                     assert response.status == 201, await response.text()
 
             async def patch_status(i: int) -> None:
-                body = {"status": {"phase": "Running", "observedGeneration": 1, "conditions": [
-                    {"type": "Ready", "status": "True", "reason": "Running", "message": "job is running",
-                     "lastTransitionTime": "2025-01-01T00:00:00Z"}]}}
-                async with http.patch(f"{BASE}/w{i:05d}/status", data=json.dumps(body),
-                                      headers={"Content-Type": "application/merge-patch+json"}) as response:
+                body = {
+                    "status": {
+                        "phase": "Running",
+                        "observedGeneration": 1,
+                        "conditions": [
+                            {
+                                "type": "Ready",
+                                "status": "True",
+                                "reason": "Running",
+                                "message": "job is running",
+                                "lastTransitionTime": "2025-01-01T00:00:00Z",
+                            }
+                        ],
+                    }
+                }
+                async with http.patch(
+                    f"{BASE}/w{i:05d}/status",
+                    data=json.dumps(body),
+                    headers={"Content-Type": "application/merge-patch+json"},
+                ) as response:
                     assert response.status == 200, await response.text()
 
             started = time.perf_counter()
@@ -87,17 +115,23 @@ async def run(objects: int, watchers: int, concurrency: int, probes: int, soak: 
             await measure_watch_latency(http, watchers, probes)
             print(f"RSS after the watch test: {rss_mb(process.pid):.1f} MiB")
             if soak:
+
                 async def rewrite(i: int) -> None:
                     body = {"status": {"phase": f"P{i}", "observedGeneration": 1}}
-                    async with http.patch(f"{BASE}/w{i % objects:05d}/status", data=json.dumps(body),
-                                          headers={"Content-Type": "application/merge-patch+json"}) as response:
+                    async with http.patch(
+                        f"{BASE}/w{i % objects:05d}/status",
+                        data=json.dumps(body),
+                        headers={"Content-Type": "application/merge-patch+json"},
+                    ) as response:
                         assert response.status == 200, await response.text()
 
                 started = time.perf_counter()
                 await _bounded(soak, concurrency, rewrite)
                 elapsed = time.perf_counter() - started
-                print(f"soak: {soak} more status writes in {elapsed:.1f} s ({soak / elapsed:.0f}/s); "
-                      f"RSS after: {rss_mb(process.pid):.1f} MiB")
+                print(
+                    f"soak: {soak} more status writes in {elapsed:.1f} s ({soak / elapsed:.0f}/s); "
+                    f"RSS after: {rss_mb(process.pid):.1f} MiB"
+                )
     finally:
         process.terminate()
         process.wait(10)
@@ -108,8 +142,12 @@ async def measure_watch_latency(http: aiohttp.ClientSession, watchers: int, prob
     async with http.get(f"{BASE}/w00000") as response:
         rv = (await response.json())["metadata"]["resourceVersion"]
     seen: dict[int, list[float]] = {}
-    streams = [await http.get(f"{BASE}?watch=true&resourceVersion={rv}",
-                              timeout=aiohttp.ClientTimeout(total=None, sock_read=None)) for _ in range(watchers)]
+    streams = [
+        await http.get(
+            f"{BASE}?watch=true&resourceVersion={rv}", timeout=aiohttp.ClientTimeout(total=None, sock_read=None)
+        )
+        for _ in range(watchers)
+    ]
 
     async def read(response: aiohttp.ClientResponse) -> None:
         async for line in response.content:
@@ -121,15 +159,20 @@ async def measure_watch_latency(http: aiohttp.ClientSession, watchers: int, prob
     latencies: list[float] = []
     for counter in range(1, probes + 1):
         sent = time.perf_counter()
-        async with http.patch(f"{BASE}/w00000", data=json.dumps({"spec": {"counter": counter}}),
-                              headers={"Content-Type": "application/merge-patch+json"}) as response:
+        async with http.patch(
+            f"{BASE}/w00000",
+            data=json.dumps({"spec": {"counter": counter}}),
+            headers={"Content-Type": "application/merge-patch+json"},
+        ) as response:
             assert response.status == 200
         deadline = time.perf_counter() + 5
         while len(seen.get(counter, ())) < watchers and time.perf_counter() < deadline:
             await asyncio.sleep(0.0005)
         latencies += [(t - sent) * 1000 for t in seen.get(counter, ())]
         if counter <= 3 or max([(t - sent) * 1000 for t in seen.get(counter, ())] or [0]) > 100:
-            print(f"  probe {counter}: slowest delivery {max([(t - sent) * 1000 for t in seen.get(counter, ())] or [0]):.1f} ms")
+            print(
+                f"  probe {counter}: slowest delivery {max([(t - sent) * 1000 for t in seen.get(counter, ())] or [0]):.1f} ms"
+            )
     for task in readers:
         task.cancel()
     for response in streams:
@@ -137,9 +180,11 @@ async def measure_watch_latency(http: aiohttp.ClientSession, watchers: int, prob
     latencies.sort()
     if latencies:
         p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)]
-        print(f"watch delivery with {watchers} watchers over {probes} patches ({len(latencies)} deliveries): "
-              f"p50 {statistics.median(latencies):.2f} ms, p99 {p99:.2f} ms, max {latencies[-1]:.2f} ms "
-              f"(from sending the PATCH to the event arriving at each watcher, client in one process)")
+        print(
+            f"watch delivery with {watchers} watchers over {probes} patches ({len(latencies)} deliveries): "
+            f"p50 {statistics.median(latencies):.2f} ms, p99 {p99:.2f} ms, max {latencies[-1]:.2f} ms "
+            f"(from sending the PATCH to the event arriving at each watcher, client in one process)"
+        )
 
 
 def main() -> None:

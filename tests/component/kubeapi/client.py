@@ -64,12 +64,19 @@ class KubeClient:
             return http.client.HTTPSConnection(host, port, timeout=timeout, context=self.ssl)
         return http.client.HTTPConnection(host, port, timeout=timeout)
 
-    def request(self, method: str, path: str, body: Any = None, *, content_type: str = "application/json",
-                headers: dict[str, str] | None = None, timeout: float = 30.0) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> Reply:
         """Send one request; JSON bodies are encoded, strings and bytes sent as they are."""
         data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
-        all_headers = {"User-Agent": self.user_agent, "Accept": "application/json", **self.headers,
-                       **(headers or {})}
+        all_headers = {"User-Agent": self.user_agent, "Accept": "application/json", **self.headers, **(headers or {})}
         if data is not None:
             all_headers["Content-Type"] = content_type
         connection = self._connection(timeout)
@@ -99,8 +106,12 @@ class KubeClient:
 
     def patch(self, path: str, body: Any, patch_type: str = "merge", **kwargs: Any) -> Reply:
         """PATCH with `merge`, `json`, `strategic` or `apply`."""
-        types = {"merge": "application/merge-patch+json", "json": "application/json-patch+json",
-                 "strategic": "application/strategic-merge-patch+json", "apply": "application/apply-patch+yaml"}
+        types = {
+            "merge": "application/merge-patch+json",
+            "json": "application/json-patch+json",
+            "strategic": "application/strategic-merge-patch+json",
+            "apply": "application/apply-patch+yaml",
+        }
         return self.request("PATCH", path, body, content_type=types[patch_type], **kwargs)
 
     def delete(self, path: str, body: Any = None, **kwargs: Any) -> Reply:

@@ -43,8 +43,12 @@ class Backend:
 
     def widget(self, name: str, **spec: Any) -> dict[str, Any]:
         """A Widget manifest."""
-        return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget",
-                "metadata": {"name": name}, "spec": {"owner": "alice", **spec}}
+        return {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "Widget",
+            "metadata": {"name": name},
+            "spec": {"owner": "alice", **spec},
+        }
 
     def create_widget(self, name: str, **spec: Any) -> dict[str, Any]:
         """Create a widget; fail the test if the server refuses."""
@@ -83,16 +87,21 @@ def _plane(request: pytest.FixtureRequest, name: str) -> Any:
         pytest.skip(f"the {name} backend is not available here")
 
 
-@pytest.fixture(params=[pytest.param("embedded_k8s", id="embedded"),
-                        pytest.param("real_k8s", id="real", marks=pytest.mark.real_k8s)])
+@pytest.fixture(
+    params=[
+        pytest.param("embedded_k8s", id="embedded"),
+        pytest.param("real_k8s", id="real", marks=pytest.mark.real_k8s),
+    ]
+)
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """The same fresh namespace with the Widget CRD on each backend."""
     plane = _plane(request, request.param)
     client = KubeClient(plane.admin_kubeconfig)
     install_crd(client, WIDGETS_CRD)
     namespace = f"conf-{uuid.uuid4().hex[:8]}"
-    reply = client.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                               "metadata": {"name": namespace}})
+    reply = client.post(
+        "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+    )
     assert reply.status == 201, reply.body
     try:
         yield Backend(request.param, plane, client, namespace)

@@ -9,8 +9,10 @@ from tests.component.kubeapi.conftest import Backend
 
 pytestmark = pytest.mark.timeout(120)
 
-SKIPPED = ("some validation rules were not checked because the object was invalid; "
-           "correct the existing errors to complete validation")
+SKIPPED = (
+    "some validation rules were not checked because the object was invalid; "
+    "correct the existing errors to complete validation"
+)
 
 
 def test_rules_skipped_after_a_blocking_error_are_reported_with_a_null_value(backend: Backend) -> None:
@@ -20,5 +22,8 @@ def test_rules_skipped_after_a_blocking_error_are_reported_with_a_null_value(bac
     assert reply.status == 422, reply.body
     assert reply.body["message"].endswith(f"<nil>: Invalid value: null: {SKIPPED}]"), reply.body["message"]
     causes = reply.body["details"]["causes"]
-    assert causes[-1] == {"reason": "FieldValueInvalid", "message": f"Invalid value: null: {SKIPPED}",
-                          "field": "<nil>"}, causes
+    assert causes[-1] == {
+        "reason": "FieldValueInvalid",
+        "message": f"Invalid value: null: {SKIPPED}",
+        "field": "<nil>",
+    }, causes

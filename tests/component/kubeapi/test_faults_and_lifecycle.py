@@ -25,18 +25,26 @@ def client(embedded_k8s: EmbeddedControlPlane) -> KubeClient:
 
 
 def _widget(name: str) -> dict[str, object]:
-    return {"apiVersion": "test.flinkmanager.io/v1", "kind": "Widget", "metadata": {"name": name},
-            "spec": {"owner": "alice"}}
+    return {
+        "apiVersion": "test.flinkmanager.io/v1",
+        "kind": "Widget",
+        "metadata": {"name": name},
+        "spec": {"owner": "alice"},
+    }
 
 
-@pytest.mark.parametrize(("status", "reason"), [
-    pytest.param(500, "InternalError", id="500"),
-    pytest.param(409, "Conflict", id="409"),
-    pytest.param(429, "TooManyRequests", id="429"),
-    pytest.param(503, "ServiceUnavailable", id="503"),
-])
-def test_fail_next_requests_matching(embedded_k8s: EmbeddedControlPlane, client: KubeClient, status: int,
-                                     reason: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        pytest.param(500, "InternalError", id="500"),
+        pytest.param(409, "Conflict", id="409"),
+        pytest.param(429, "TooManyRequests", id="429"),
+        pytest.param(503, "ServiceUnavailable", id="503"),
+    ],
+)
+def test_fail_next_requests_matching(
+    embedded_k8s: EmbeddedControlPlane, client: KubeClient, status: int, reason: str
+) -> None:
     client.post(WIDGETS, _widget("w1"))
     embedded_k8s.api.faults.fail(status, times=2, verb="patch", resource="widgets", subresource="status")
     status_path = f"{WIDGETS}/w1/status"
@@ -68,8 +76,11 @@ def test_counters_count_requests_and_writes(embedded_k8s: EmbeddedControlPlane, 
     client.patch(f"{WIDGETS}/w1", {"spec": {"size": 3}})
     client.delete(f"{WIDGETS}/w1")
     snapshot = client.get("/_emulator/counters").body
-    assert snapshot["writes"] == {"create widgets.test.flinkmanager.io": 1, "delete widgets.test.flinkmanager.io": 1,
-                                  "patch widgets.test.flinkmanager.io": 1}
+    assert snapshot["writes"] == {
+        "create widgets.test.flinkmanager.io": 1,
+        "delete widgets.test.flinkmanager.io": 1,
+        "patch widgets.test.flinkmanager.io": 1,
+    }
     assert snapshot["totalWrites"] == 3
     assert snapshot["requests"]["get widgets.test.flinkmanager.io"] == 1
 
@@ -83,8 +94,11 @@ def test_paused_watch_delivers_latest_state_on_resume(embedded_k8s: EmbeddedCont
     stream_events: list[dict[str, object]] = []
     import threading
 
-    reader = threading.Thread(target=lambda: stream_events.extend(
-        client.watch(f"{WIDGETS}?watch=true&resourceVersion={int(rv) + 3}", count=1, timeout=20)))
+    reader = threading.Thread(
+        target=lambda: stream_events.extend(
+            client.watch(f"{WIDGETS}?watch=true&resourceVersion={int(rv) + 3}", count=1, timeout=20)
+        )
+    )
     reader.start()
     wait_for_sync(lambda: embedded_k8s.call(lambda api: api.hub.count()) == 1, timeout=10, what="watch open")
     assert stream_events == []  # the writes happened, but a paused hub has queued nothing for the stream
@@ -104,8 +118,9 @@ def test_closing_watches_with_expiry_forces_a_relist(embedded_k8s: EmbeddedContr
 
 def test_deleting_a_namespace_deletes_its_content(client: KubeClient) -> None:
     client.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "doomed"}})
-    client.post("/api/v1/namespaces/doomed/configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
-                                                          "metadata": {"name": "c"}})
+    client.post(
+        "/api/v1/namespaces/doomed/configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+    )
     deleting = client.delete("/api/v1/namespaces/doomed")
     assert deleting.body["status"]["phase"] == "Terminating"
     wait_for_sync(lambda: client.get("/api/v1/namespaces/doomed").status == 404, timeout=10, what="namespace gone")
@@ -115,8 +130,9 @@ def test_deleting_a_namespace_deletes_its_content(client: KubeClient) -> None:
 def test_deleting_a_crd_deletes_its_objects_and_stops_serving(client: KubeClient) -> None:
     client.post(WIDGETS, _widget("w1"))
     client.delete("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.test.flinkmanager.io")
-    wait_for_sync(lambda: client.get("/apis/test.flinkmanager.io/v1").status == 404, timeout=10,
-                  what="group no longer served")
+    wait_for_sync(
+        lambda: client.get("/apis/test.flinkmanager.io/v1").status == 404, timeout=10, what="group no longer served"
+    )
     assert client.get(WIDGETS).status == 404
 
 

@@ -69,9 +69,17 @@ async def running(api: EmbeddedKubernetes, seen: ToyOperator, *, peering: str | 
         settings.peering.mandatory = True
         settings.peering.lifetime = 30
     stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(kopf.operator(
-        registry=toy_registry(seen, api.url), settings=settings, namespaces=["default"], stop_flag=stop,
-        ready_flag=ready, standalone=peering is None, peering_name=peering))
+    task = asyncio.create_task(
+        kopf.operator(
+            registry=toy_registry(seen, api.url),
+            settings=settings,
+            namespaces=["default"],
+            stop_flag=stop,
+            ready_flag=ready,
+            standalone=peering is None,
+            peering_name=peering,
+        )
+    )
     try:
         await asyncio.wait_for(ready.wait(), 30)
         yield
@@ -93,21 +101,28 @@ async def api() -> AsyncIterator[EmbeddedKubernetes]:
 
 
 def _widget(name: str, size: int = 1) -> dict[str, Any]:
-    return {"apiVersion": GROUP_VERSION, "kind": "Widget", "metadata": {"name": name, "namespace": "default"},
-            "spec": {"owner": "alice", "size": size}}
+    return {
+        "apiVersion": GROUP_VERSION,
+        "kind": "Widget",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"owner": "alice", "size": size},
+    }
 
 
 async def test_kopf_handles_create_update_delete_with_status_events_and_finalizers(api: EmbeddedKubernetes) -> None:
     seen = ToyOperator()
     async with running(api, seen):
         api.create(_widget("w1", size=2))
-        status = await wait_for(lambda: (api.get(GROUP_VERSION, "Widget", "w1") or {}).get("status"),
-                                what="status patched by the operator")
+        status = await wait_for(
+            lambda: (api.get(GROUP_VERSION, "Widget", "w1") or {}).get("status"), what="status patched by the operator"
+        )
         assert status == {"phase": "Created", "observedGeneration": 1}
         widget = api.get(GROUP_VERSION, "Widget", "w1")
         assert widget is not None and "test.flinkmanager.io/toy" in widget["metadata"]["finalizers"]
-        events = await wait_for(lambda: [e for e in api.list("v1", "Event", "default")
-                                         if e["involvedObject"].get("name") == "w1"], what="event posted")
+        events = await wait_for(
+            lambda: [e for e in api.list("v1", "Event", "default") if e["involvedObject"].get("name") == "w1"],
+            what="event posted",
+        )
         assert events[0]["reason"] == "Created" and events[0]["message"] == "widget of size 2"
 
         current = api.get(GROUP_VERSION, "Widget", "w1")
@@ -115,8 +130,10 @@ async def test_kopf_handles_create_update_delete_with_status_events_and_finalize
         current["spec"]["size"] = 5
         api.apply(current)
         await wait_for(lambda: ("w1", 5) in seen.updated, what="update handled")
-        await wait_for(lambda: (api.get(GROUP_VERSION, "Widget", "w1") or {}).get("status", {}).get(
-            "observedGeneration") == 2, what="observedGeneration 2")
+        await wait_for(
+            lambda: (api.get(GROUP_VERSION, "Widget", "w1") or {}).get("status", {}).get("observedGeneration") == 2,
+            what="observedGeneration 2",
+        )
 
         api.delete(GROUP_VERSION, "Widget", "w1")
         await wait_for(lambda: api.get(GROUP_VERSION, "Widget", "w1") is None, what="finalizer released")
@@ -136,15 +153,20 @@ async def test_kopf_status_writes_are_recorded_under_its_manager(api: EmbeddedKu
 
 
 async def test_kopf_peering_announces_itself(api: EmbeddedKubernetes) -> None:
-    api.create({"apiVersion": "kopf.dev/v1", "kind": "KopfPeering",
-                "metadata": {"name": "toy", "namespace": "default"}})
+    api.create(
+        {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering", "metadata": {"name": "toy", "namespace": "default"}}
+    )
     seen = ToyOperator()
     async with running(api, seen, peering="toy"):
-        peers = await wait_for(lambda: (api.get("kopf.dev/v1", "KopfPeering", "toy", "default") or {}).get("status"),
-                               what="the operator's peering record")
+        peers = await wait_for(
+            lambda: (api.get("kopf.dev/v1", "KopfPeering", "toy", "default") or {}).get("status"),
+            what="the operator's peering record",
+        )
         assert len(peers) == 1
         api.create(_widget("w3"))
         await wait_for(lambda: "w3" in seen.created, what="handled while peering")
-    left = await wait_for(lambda: (api.get("kopf.dev/v1", "KopfPeering", "toy", "default") or {}).get(
-        "status") in (None, {}), what="the operator left the peering")
+    left = await wait_for(
+        lambda: (api.get("kopf.dev/v1", "KopfPeering", "toy", "default") or {}).get("status") in (None, {}),
+        what="the operator left the peering",
+    )
     assert left

@@ -26,8 +26,9 @@ spec:
 """
 
 
-def kubectl(backend: Backend, *args: str, input: str | None = None, check: bool = True,
-            namespaced: bool = True) -> subprocess.CompletedProcess[str]:
+def kubectl(
+    backend: Backend, *args: str, input: str | None = None, check: bool = True, namespaced: bool = True
+) -> subprocess.CompletedProcess[str]:
     """kubectl in the backend's test namespace."""
     extra = ("-n", backend.namespace) if namespaced else ()
     return backend.plane.kubectl(*args, *extra, input=input, check=check)
@@ -35,12 +36,23 @@ def kubectl(backend: Backend, *args: str, input: str | None = None, check: bool 
 
 def test_crd_applies_and_is_established(backend: Backend) -> None:
     applied = kubectl(backend, "apply", "-f", str(MANIFESTS / "widgets.crd.yaml"), namespaced=False)
-    assert re.fullmatch(r"customresourcedefinition.apiextensions.k8s.io/widgets.test.flinkmanager.io "
-                        r"(created|configured|unchanged)", applied.stdout.strip())
-    waited = kubectl(backend, "wait", "--for=condition=Established", "crd/widgets.test.flinkmanager.io",
-                     "--timeout=30s", namespaced=False)
-    assert waited.stdout.strip() == "customresourcedefinition.apiextensions.k8s.io/widgets.test.flinkmanager.io " \
-                                    "condition met"
+    assert re.fullmatch(
+        r"customresourcedefinition.apiextensions.k8s.io/widgets.test.flinkmanager.io "
+        r"(created|configured|unchanged)",
+        applied.stdout.strip(),
+    )
+    waited = kubectl(
+        backend,
+        "wait",
+        "--for=condition=Established",
+        "crd/widgets.test.flinkmanager.io",
+        "--timeout=30s",
+        namespaced=False,
+    )
+    assert (
+        waited.stdout.strip() == "customresourcedefinition.apiextensions.k8s.io/widgets.test.flinkmanager.io "
+        "condition met"
+    )
 
 
 def test_apply_then_get_shows_printer_columns(backend: Backend) -> None:
@@ -65,15 +77,30 @@ def test_patch_merge_and_validation_errors(backend: Backend) -> None:
     assert patched.stdout.strip() == "widget.test.flinkmanager.io/w1 patched"
     rejected = kubectl(backend, "patch", "wdg", "w1", "--type", "merge", "-p", '{"spec":{"size":700}}', check=False)
     assert rejected.returncode != 0
-    assert ('The Widget "w1" is invalid: spec.size: Invalid value: 700: spec.size in body should be less than '
-            "or equal to 100") in rejected.stderr
+    assert (
+        'The Widget "w1" is invalid: spec.size: Invalid value: 700: spec.size in body should be less than '
+        "or equal to 100"
+    ) in rejected.stderr
 
 
 def test_wait_for_condition_ready(backend: Backend) -> None:
     kubectl(backend, "apply", "-f", "-", input=WIDGET)
-    reply = backend.client.patch(backend.widgets("w1", "status"), {"status": {"conditions": [
-        {"type": "Ready", "status": "True", "reason": "Up", "message": "ok",
-         "lastTransitionTime": "2025-01-01T00:00:00Z"}]}})
+    reply = backend.client.patch(
+        backend.widgets("w1", "status"),
+        {
+            "status": {
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "True",
+                        "reason": "Up",
+                        "message": "ok",
+                        "lastTransitionTime": "2025-01-01T00:00:00Z",
+                    }
+                ]
+            }
+        },
+    )
     assert reply.status == 200, reply.body
     waited = kubectl(backend, "wait", "--for=condition=Ready", "wdg/w1", "--timeout=20s")
     assert waited.stdout.strip() == "widget.test.flinkmanager.io/w1 condition met"
@@ -83,12 +110,24 @@ def test_describe_shows_events(backend: Backend) -> None:
     kubectl(backend, "apply", "-f", "-", input=WIDGET)
     uid = kubectl(backend, "get", "wdg", "w1", "-o", "jsonpath={.metadata.uid}").stdout
     event: dict[str, Any] = {
-        "apiVersion": "v1", "kind": "Event", "metadata": {"name": "w1.1"},
-        "involvedObject": {"apiVersion": "test.flinkmanager.io/v1", "kind": "Widget", "name": "w1",
-                           "namespace": backend.namespace, "uid": uid},
-        "reason": "Started", "message": "the widget started", "type": "Normal", "count": 1,
-        "source": {"component": "toy"}, "firstTimestamp": "2025-01-01T00:00:00Z",
-        "lastTimestamp": "2025-01-01T00:00:00Z"}
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": "w1.1"},
+        "involvedObject": {
+            "apiVersion": "test.flinkmanager.io/v1",
+            "kind": "Widget",
+            "name": "w1",
+            "namespace": backend.namespace,
+            "uid": uid,
+        },
+        "reason": "Started",
+        "message": "the widget started",
+        "type": "Normal",
+        "count": 1,
+        "source": {"component": "toy"},
+        "firstTimestamp": "2025-01-01T00:00:00Z",
+        "lastTimestamp": "2025-01-01T00:00:00Z",
+    }
     kubectl(backend, "create", "-f", "-", input=json.dumps(event))
     described = kubectl(backend, "describe", "wdg", "w1").stdout
     assert re.search(r"Owner:\s+alice", described), described
@@ -98,8 +137,9 @@ def test_describe_shows_events(backend: Backend) -> None:
 def test_server_side_apply_and_delete(backend: Backend) -> None:
     applied = kubectl(backend, "apply", "--server-side", "-f", "-", input=WIDGET)
     assert applied.stdout.strip() == "widget.test.flinkmanager.io/w1 serverside-applied"
-    managers = kubectl(backend, "get", "wdg", "w1", "--show-managed-fields", "-o",
-                       "jsonpath={.metadata.managedFields[*].manager}").stdout.split()
+    managers = kubectl(
+        backend, "get", "wdg", "w1", "--show-managed-fields", "-o", "jsonpath={.metadata.managedFields[*].manager}"
+    ).stdout.split()
     assert managers == ["kubectl"]
     deleted = kubectl(backend, "delete", "wdg", "w1")
     assert re.fullmatch(r'widget.test.flinkmanager.io "w1" deleted( from \S+ namespace)?', deleted.stdout.strip())
@@ -120,10 +160,15 @@ def test_apply_project_crds(backend: Backend) -> None:
     applied = kubectl(backend, "apply", "-f", str(crds), namespaced=False)
     assert "customresourcedefinition" in applied.stdout
     kubectl(backend, "wait", "--for=condition=Established", "crd", "--all", "--timeout=30s", namespaced=False)
-    served = kubectl(backend, "api-resources", "--api-group=flinkmanager.io", "-o", "name",
-                     namespaced=False).stdout.split()
-    declared = [doc["spec"]["names"]["plural"] for path in sorted(crds.glob("*.yaml"))
-                for doc in yaml.safe_load_all(path.read_text()) if doc and doc.get("kind") == "CustomResourceDefinition"]
+    served = kubectl(
+        backend, "api-resources", "--api-group=flinkmanager.io", "-o", "name", namespaced=False
+    ).stdout.split()
+    declared = [
+        doc["spec"]["names"]["plural"]
+        for path in sorted(crds.glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc and doc.get("kind") == "CustomResourceDefinition"
+    ]
     assert sorted(served) == sorted(f"{plural}.flinkmanager.io" for plural in declared)
 
 
@@ -148,8 +193,9 @@ def test_built_in_kinds_apply_edit_and_print(backend: Backend) -> None:
     assert re.split(r"\s{2,}", table[1].strip())[:2] == ["settings", "2"]
     labelled = kubectl(backend, "get", "cm", "-l", "app=demo", "-o", "name").stdout.split()
     assert labelled == ["configmap/settings"]
-    managers = kubectl(backend, "get", "cm", "settings", "--show-managed-fields", "-o",
-                       "jsonpath={.metadata.managedFields[*].manager}").stdout.split()
+    managers = kubectl(
+        backend, "get", "cm", "settings", "--show-managed-fields", "-o", "jsonpath={.metadata.managedFields[*].manager}"
+    ).stdout.split()
     assert managers == ["kubectl-client-side-apply"]
 
 
@@ -158,7 +204,8 @@ def test_label_and_annotate_record_their_managers(backend: Backend) -> None:
     kubectl(backend, "label", "wdg", "w1", "tier=web")
     kubectl(backend, "annotate", "wdg", "w1", "note=hello")
     entries = json.loads(kubectl(backend, "get", "wdg", "w1", "--show-managed-fields", "-o", "json").stdout)[
-        "metadata"]["managedFields"]
+        "metadata"
+    ]["managedFields"]
     fields = {e["manager"]: e["fieldsV1"] for e in entries}
     assert fields["kubectl-label"] == {"f:metadata": {"f:labels": {".": {}, "f:tier": {}}}}
     assert fields["kubectl-annotate"] == {"f:metadata": {"f:annotations": {"f:note": {}}}}
@@ -173,7 +220,8 @@ def test_server_side_apply_takes_over_from_client_side_apply(backend: Backend) -
     assert fields == {
         ("kubectl", "Apply"): {"f:spec": {"f:owner": {}, "f:size": {}}},
         ("kubectl-last-applied", "Apply"): {
-            "f:metadata": {"f:annotations": {"f:kubectl.kubernetes.io/last-applied-configuration": {}}}},
+            "f:metadata": {"f:annotations": {"f:kubectl.kubernetes.io/last-applied-configuration": {}}}
+        },
     }
     assert body["spec"]["size"] == 4
     last_applied = json.loads(body["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])

@@ -37,8 +37,12 @@ async def http(api: EmbeddedKubernetes) -> AsyncIterator[aiohttp.ClientSession]:
 
 
 def _widget(name: str, namespace: str = "default") -> dict[str, Any]:
-    return {"apiVersion": GV, "kind": "Widget", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"owner": "alice"}}
+    return {
+        "apiVersion": GV,
+        "kind": "Widget",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"owner": "alice"},
+    }
 
 
 async def _events(http: aiohttp.ClientSession, path: str, count: int) -> list[dict[str, Any]]:
@@ -53,11 +57,15 @@ async def _events(http: aiohttp.ClientSession, path: str, count: int) -> list[di
 
 async def test_bookmarks_are_sent_when_allowed(api: EmbeddedKubernetes, http: aiohttp.ClientSession) -> None:
     api.create(_widget("w1"))
-    events = await _events(http, f"{CLUSTER_WIDGETS}?watch=true&allowWatchBookmarks=true&resourceVersion="
-                                 f"{api.revision}", 1)
+    events = await _events(
+        http, f"{CLUSTER_WIDGETS}?watch=true&allowWatchBookmarks=true&resourceVersion={api.revision}", 1
+    )
     assert events[0]["type"] == "BOOKMARK"
-    assert events[0]["object"] == {"kind": "Widget", "apiVersion": GV,
-                                   "metadata": {"resourceVersion": str(api.revision)}}
+    assert events[0]["object"] == {
+        "kind": "Widget",
+        "apiVersion": GV,
+        "metadata": {"resourceVersion": str(api.revision)},
+    }
 
 
 async def test_timeout_seconds_ends_the_stream(http: aiohttp.ClientSession) -> None:
@@ -68,12 +76,17 @@ async def test_timeout_seconds_ends_the_stream(http: aiohttp.ClientSession) -> N
     assert events == [] and elapsed < 10
 
 
-async def test_send_initial_events_ends_with_a_marked_bookmark(api: EmbeddedKubernetes,
-                                                               http: aiohttp.ClientSession) -> None:
+async def test_send_initial_events_ends_with_a_marked_bookmark(
+    api: EmbeddedKubernetes, http: aiohttp.ClientSession
+) -> None:
     api.create(_widget("w1"))
     api.create(_widget("w2"))
-    events = await _events(http, f"{CLUSTER_WIDGETS}?watch=true&sendInitialEvents=true&allowWatchBookmarks=true"
-                                 f"&resourceVersionMatch=NotOlderThan", 3)
+    events = await _events(
+        http,
+        f"{CLUSTER_WIDGETS}?watch=true&sendInitialEvents=true&allowWatchBookmarks=true"
+        f"&resourceVersionMatch=NotOlderThan",
+        3,
+    )
     assert [e["type"] for e in events] == ["ADDED", "ADDED", "BOOKMARK"]
     assert events[2]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
 
@@ -91,8 +104,10 @@ async def test_one_change_reaches_every_watcher(api: EmbeddedKubernetes, http: a
     for i in range(500):
         api.create(_widget(f"bulk-{i}"))
     since = api.revision
-    readers = [asyncio.create_task(_events(http, f"{CLUSTER_WIDGETS}?watch=true&resourceVersion={since}", 1))
-               for _ in range(20)]
+    readers = [
+        asyncio.create_task(_events(http, f"{CLUSTER_WIDGETS}?watch=true&resourceVersion={since}", 1))
+        for _ in range(20)
+    ]
     await wait_for(lambda: api.hub.count() == 20, what="20 watchers connected")
     api.create(_widget("last"))
     results = await asyncio.wait_for(asyncio.gather(*readers), 20)

@@ -81,8 +81,6 @@ def java_executable() -> str:
     return found
 
 
-
-
 def flink_classpath(home: pathlib.Path) -> str:
     """lib/*.jar in name order with flink-dist last, as Flink's bin/config.sh builds it."""
     jars = sorted((home / "lib").glob("*.jar"))
@@ -108,7 +106,9 @@ def render_configuration(configuration: Mapping[str, Any], config_file: str) -> 
 
 def resource_parameters(home: pathlib.Path, config_dir: pathlib.Path, command: str) -> tuple[list[str], list[str]]:
     """Run BashJavaUtils like bin/config.sh does: (JVM memory flags, `-D key=value` dynamic properties)."""
-    classpath = os.pathsep.join([str(home / "bin" / "bash-java-utils.jar"), str(next((home / "lib").glob("flink-dist-*.jar")))])
+    classpath = os.pathsep.join(
+        [str(home / "bin" / "bash-java-utils.jar"), str(next((home / "lib").glob("flink-dist-*.jar")))]
+    )
     result = subprocess.run(
         [java_executable(), "-classpath", classpath, BASH_JAVA_UTILS_CLASS, command, "--configDir", str(config_dir)],
         capture_output=True,
@@ -122,10 +122,10 @@ def resource_parameters(home: pathlib.Path, config_dir: pathlib.Path, command: s
         if line.startswith(BASH_JAVA_UTILS_RESULT)
     ]
     if result.returncode != 0 or len(lines) != 2:
-        raise FlinkStartupError(f"BashJavaUtils {command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise FlinkStartupError(
+            f"BashJavaUtils {command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     return shlex.split(lines[0]), shlex.split(lines[1])
-
-
 
 
 class RealFlinkCluster:
@@ -159,7 +159,9 @@ class RealFlinkCluster:
         self.checkpoint_dir = self.work_dir / "checkpoints"
         self.savepoint_dir = self.work_dir / "savepoints"
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        self.log_dir = (logs_root or REPO_ROOT / "test-logs") / f"real-flink-{self.version}-{stamp}-{self.work_dir.name}"
+        self.log_dir = (
+            logs_root or REPO_ROOT / "test-logs"
+        ) / f"real-flink-{self.version}-{stamp}-{self.work_dir.name}"
         self.rest_port = free_port()
         self.rpc_port = free_port()
         self.rest_url = f"http://127.0.0.1:{self.rest_port}"
@@ -213,7 +215,10 @@ class RealFlinkCluster:
             except FlinkStartupError as exc:
                 # On a machine short of CPU a JVM's RPC system can time out while starting (seen on 2 cores under
                 # load): one more try, on fresh ports, before giving up. The first try's logs are kept.
-                print(f"Flink {self.version} did not start ({str(exc).splitlines()[0]}); trying once more", file=sys.stderr)
+                print(
+                    f"Flink {self.version} did not start ({str(exc).splitlines()[0]}); trying once more",
+                    file=sys.stderr,
+                )
                 self.rest_port, self.rpc_port = free_port(), free_port()
                 self.rest_url = f"http://127.0.0.1:{self.rest_port}"
                 self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -316,7 +321,9 @@ class RealFlinkCluster:
             # The JobManager keeps a killed TaskManager registered until its heartbeat times out: wait for the new one.
             return overview if not self.taskmanager_paths() & self._dead_taskmanagers else None
 
-        overview = wait_for_sync(whole_again, timeout=timeout, interval=0.2, what=f"Flink whole after the {role} restarted")
+        overview = wait_for_sync(
+            whole_again, timeout=timeout, interval=0.2, what=f"Flink whole after the {role} restarted"
+        )
         if overview.get("exited"):
             raise FlinkStartupError(f"the {overview['exited']} exited after its restart\n{self.log_tail()}")
         return time.monotonic() - began
@@ -393,7 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m tests.infra.flink.cluster`: start a cluster and keep it until Ctrl-C."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--slots", type=int, default=4)
-    parser.add_argument("--flink-version", default=FLINK_VERSION, help=f"a version of versions.py (default {FLINK_VERSION})")
+    parser.add_argument(
+        "--flink-version", default=FLINK_VERSION, help=f"a version of versions.py (default {FLINK_VERSION})"
+    )
     parser.add_argument("--keep-logs", action="store_true", help="keep the log folder after Ctrl-C")
     args = parser.parse_args(argv)
     # Also stop cleanly on SIGTERM, and on SIGINT when started in the background (where SIGINT is ignored).

@@ -20,8 +20,13 @@ _REAL_FLINK_TEST_FAILED = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--flink-version", action="append", default=[], metavar="VERSION",
-                     help="run the version-parametrized tests on this Flink version only (repeatable; default: all)")
+    parser.addoption(
+        "--flink-version",
+        action="append",
+        default=[],
+        metavar="VERSION",
+        help="run the version-parametrized tests on this Flink version only (repeatable; default: all)",
+    )
 
 
 def flink_versions(config: pytest.Config) -> list[str]:
@@ -34,7 +39,9 @@ def flink_versions(config: pytest.Config) -> list[str]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Remember that a test using real Flink failed (so the logs are kept) and point its report at them."""
     report = yield
     names = getattr(item, "fixturenames", ())
@@ -66,9 +73,14 @@ class RealFlinkClusters:
                 pytest.fail(str(exc), pytrace=False)
             cluster.start()
             self.started[version] = cluster
-        queued = f" (after {cluster.queued_seconds:.1f}s waiting for a start slot)" if cluster.queued_seconds >= 1 else ""
-        say(self.config, f"\nreal Flink {version} started in {cluster.startup_seconds:.1f}s{queued} at {cluster.rest_url} "
-                         f"(logs: {cluster.log_dir})")
+        queued = (
+            f" (after {cluster.queued_seconds:.1f}s waiting for a start slot)" if cluster.queued_seconds >= 1 else ""
+        )
+        say(
+            self.config,
+            f"\nreal Flink {version} started in {cluster.startup_seconds:.1f}s{queued} at {cluster.rest_url} "
+            f"(logs: {cluster.log_dir})",
+        )
         return cluster
 
     def stop(self, *, failed: bool) -> None:

@@ -67,16 +67,31 @@ def download(row: FlinkDistribution) -> pathlib.Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
-    print(f"Downloading {PACKAGE}=={row.version} ({row.size_mb} MB, {'wheel' if row.wheel else 'source distribution'})",
-          flush=True)
+    print(
+        f"Downloading {PACKAGE}=={row.version} ({row.size_mb} MB, {'wheel' if row.wheel else 'source distribution'})",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix=f"flink-{row.version}-", dir=target.parent) as scratch:
         requirements = pathlib.Path(scratch) / "requirements.txt"
         requirements.write_text(f"{PACKAGE}=={row.version} --hash=sha256:{row.sha256}\n")
         # An sdist is only downloaded (pip prepares its metadata, with build tools from wheels), never built.
         kind = ["--only-binary=:all:"] if row.wheel else [f"--no-binary={PACKAGE}"]
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-cache-dir", "--no-deps", "--require-hashes",
-             *kind, "--dest", scratch, "-r", str(requirements)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-cache-dir",
+                "--no-deps",
+                "--require-hashes",
+                *kind,
+                "--dest",
+                scratch,
+                "-r",
+                str(requirements),
+            ],
             check=True,
         )
         fetched = pathlib.Path(scratch) / row.filename

@@ -51,24 +51,59 @@ class FlinkDistribution:
         `state.*` keys to `execution.checkpointing.*`, and 2.0 dropped the old names."""
         if self.key < (1, 20):
             return ("state.checkpoint-storage", "state.checkpoints.dir", "state.savepoints.dir")
-        return ("execution.checkpointing.storage", "execution.checkpointing.dir", "execution.checkpointing.savepoint-dir")
+        return (
+            "execution.checkpointing.storage",
+            "execution.checkpointing.dir",
+            "execution.checkpointing.savepoint-dir",
+        )
 
 
 DISTRIBUTIONS: tuple[FlinkDistribution, ...] = (
-    FlinkDistribution("1.18.1", "apache-flink-libraries-1.18.1.tar.gz",
-                      "369ce11ab33e5e15cdd349db2f5412dcc2fad163b6a87aa93b927a3631bcca7f", 231, e2e=True),
-    FlinkDistribution("1.19.3", "apache-flink-libraries-1.19.3.tar.gz",
-                      "4a58e3a1fb7d83340bc96b6c080624c6d792d69fae5d294b96224775204a9c60", 230),
-    FlinkDistribution("1.20.5", "apache_flink_libraries-1.20.5.tar.gz",
-                      "e6aee62ea1a1fe7b32e28894ad079f3f1a50a372a4caac3df52405267f4228c8", 232, e2e=True),
-    FlinkDistribution("2.0.2", "apache_flink_libraries-2.0.2.tar.gz",
-                      "64dced9d0324a5f23f84e9cdf444d3fd64632169e477f001c21b422f39b995ba", 309),
-    FlinkDistribution("2.1.3", "apache_flink_libraries-2.1.3.tar.gz",
-                      "b48d3944755b9303f99d205ea1a9bcb798fc563a872c782393fb466f16d4f91c", 310),
-    FlinkDistribution("2.2.1", "apache_flink_libraries-2.2.1-py2.py3-none-any.whl",
-                      "74dc5546fbd9add8fbcdf1222a237e09491f9b80296241aef8676ec56f8e686e", 313),
-    FlinkDistribution("2.3.0", "apache_flink_libraries-2.3.0-py2.py3-none-any.whl",
-                      "38ece876553286b3a285cf344c2d2038f8a7ca10da5df54d5107250386d64151", 329, e2e=True),
+    FlinkDistribution(
+        "1.18.1",
+        "apache-flink-libraries-1.18.1.tar.gz",
+        "369ce11ab33e5e15cdd349db2f5412dcc2fad163b6a87aa93b927a3631bcca7f",
+        231,
+        e2e=True,
+    ),
+    FlinkDistribution(
+        "1.19.3",
+        "apache-flink-libraries-1.19.3.tar.gz",
+        "4a58e3a1fb7d83340bc96b6c080624c6d792d69fae5d294b96224775204a9c60",
+        230,
+    ),
+    FlinkDistribution(
+        "1.20.5",
+        "apache_flink_libraries-1.20.5.tar.gz",
+        "e6aee62ea1a1fe7b32e28894ad079f3f1a50a372a4caac3df52405267f4228c8",
+        232,
+        e2e=True,
+    ),
+    FlinkDistribution(
+        "2.0.2",
+        "apache_flink_libraries-2.0.2.tar.gz",
+        "64dced9d0324a5f23f84e9cdf444d3fd64632169e477f001c21b422f39b995ba",
+        309,
+    ),
+    FlinkDistribution(
+        "2.1.3",
+        "apache_flink_libraries-2.1.3.tar.gz",
+        "b48d3944755b9303f99d205ea1a9bcb798fc563a872c782393fb466f16d4f91c",
+        310,
+    ),
+    FlinkDistribution(
+        "2.2.1",
+        "apache_flink_libraries-2.2.1-py2.py3-none-any.whl",
+        "74dc5546fbd9add8fbcdf1222a237e09491f9b80296241aef8676ec56f8e686e",
+        313,
+    ),
+    FlinkDistribution(
+        "2.3.0",
+        "apache_flink_libraries-2.3.0-py2.py3-none-any.whl",
+        "38ece876553286b3a285cf344c2d2038f8a7ca10da5df54d5107250386d64151",
+        329,
+        e2e=True,
+    ),
 )
 NEWEST = DISTRIBUTIONS[-1]
 BY_VERSION = {distribution.version: distribution for distribution in DISTRIBUTIONS}

@@ -13,8 +13,9 @@ BUILD_SCRIPT = pathlib.Path(__file__).with_name("build.sh")
 
 @functools.lru_cache(maxsize=1)
 def _bin_dir() -> tuple[pathlib.Path | None, str]:
-    result = subprocess.run(["bash", str(BUILD_SCRIPT), "--bin-dir"], capture_output=True, text=True, timeout=60,
-                            check=False)
+    result = subprocess.run(
+        ["bash", str(BUILD_SCRIPT), "--bin-dir"], capture_output=True, text=True, timeout=60, check=False
+    )
     if result.returncode != 0:
         return None, f"helm is not built ({result.stdout.strip() or result.stderr.strip()}): run `make infra-helm`"
     return pathlib.Path(result.stdout.strip()), ""

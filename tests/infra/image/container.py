@@ -57,8 +57,14 @@ class ImageNotBuilt(RuntimeError):
 
 def engine(*args: str, check: bool = True, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
     """`podman ARGS` with the project's settings (engine.sh); raises CalledProcessError with stderr when `check`."""
-    result = subprocess.run([str(ENGINE_SCRIPT), *args], capture_output=True, text=True, timeout=timeout,
-                            env={**os.environ, **ENGINE_ENV}, check=False)
+    result = subprocess.run(
+        [str(ENGINE_SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **ENGINE_ENV},
+        check=False,
+    )
     if check and result.returncode != 0:
         raise subprocess.CalledProcessError(result.returncode, result.args, result.stdout, result.stderr)
     return result
@@ -66,12 +72,20 @@ def engine(*args: str, check: bool = True, timeout: float = 60.0) -> subprocess.
 
 def built_image() -> str:
     """The image that `make image` built from the current sources (localhost/flink-manager:<key>)."""
-    result = subprocess.run([str(BUILD_SCRIPT), "--tag"], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, **ENGINE_ENV}, check=False)
+    result = subprocess.run(
+        [str(BUILD_SCRIPT), "--tag"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **ENGINE_ENV},
+        check=False,
+    )
     if result.returncode != 0:
         reason = result.stderr.strip() or f"no {result.stdout.strip()}"
-        raise ImageNotBuilt(f"the operator's image is not built for these sources ({reason}): "
-                            "run `make image` (tests/infra/image/build.sh) first.")
+        raise ImageNotBuilt(
+            f"the operator's image is not built for these sources ({reason}): "
+            "run `make image` (tests/infra/image/build.sh) first."
+        )
     return result.stdout.strip()
 
 
@@ -205,8 +219,15 @@ class ContainerSpec:
 class OperatorContainer(LaunchedOperator):
     """The built image run as `spec` says, logged in as its ServiceAccount through kopf's in-cluster login."""
 
-    def __init__(self, *, image: str, spec: ContainerSpec, plane: ControlPlane, log_path: pathlib.Path,
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        image: str,
+        spec: ContainerSpec,
+        plane: ControlPlane,
+        log_path: pathlib.Path,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(log_path=log_path)
         self.image = image
         self.spec = spec
@@ -239,13 +260,22 @@ class OperatorContainer(LaunchedOperator):
         remove_abandoned_containers()
         self.service_account_dir = self._service_account_files()
         self.command = [
-            str(ENGINE_SCRIPT), "run", "--rm", "--name", self.name,
+            str(ENGINE_SCRIPT),
+            "run",
+            "--rm",
+            "--name",
+            self.name,
             # The relay's network namespace, where the ports are published and kubernetes.default.svc is resolved.
             f"--network=container:{self.service_name}",
-            "--volume", f"{self.service_account_dir}:{SERVICE_ACCOUNT_MOUNT}:ro",
-            "--env", "KUBERNETES_SERVICE_HOST=127.0.0.1", "--env", f"KUBERNETES_SERVICE_PORT={KUBERNETES_SERVICE[1]}",
+            "--volume",
+            f"{self.service_account_dir}:{SERVICE_ACCOUNT_MOUNT}:ro",
+            "--env",
+            "KUBERNETES_SERVICE_HOST=127.0.0.1",
+            "--env",
+            f"KUBERNETES_SERVICE_PORT={KUBERNETES_SERVICE[1]}",
             *self.spec.run_options(self.env_overrides),
-            self.image, *self.spec.args,
+            self.image,
+            *self.spec.args,
         ]
         self._start_service()
         try:
@@ -257,8 +287,9 @@ class OperatorContainer(LaunchedOperator):
     def _service_account_files(self) -> pathlib.Path:
         """token, ca.crt and namespace as a kubelet projects them: a token from the TokenRequest API."""
         folder = pathlib.Path(tempfile.mkdtemp(prefix="serviceaccount-"))
-        token = self.plane.kubectl("create", "token", self.spec.service_account, "-n", self.spec.namespace,
-                                   "--duration=24h").stdout.strip()
+        token = self.plane.kubectl(
+            "create", "token", self.spec.service_account, "-n", self.spec.namespace, "--duration=24h"
+        ).stdout.strip()
         (folder / "token").write_text(token)
         shutil.copyfile(self.plane.ca_path, folder / "ca.crt")
         (folder / "namespace").write_text(self.spec.namespace)
@@ -268,21 +299,42 @@ class OperatorContainer(LaunchedOperator):
 
     def _start_service(self) -> None:
         host, port = KUBERNETES_SERVICE
-        publish = [f"--publish=127.0.0.1:{host_port}:{container_port}"
-                   for container_port, host_port in self.host_ports.items()]
+        publish = [
+            f"--publish=127.0.0.1:{host_port}:{container_port}" for container_port, host_port in self.host_ports.items()
+        ]
         command = [
-            str(ENGINE_SCRIPT), "run", "--rm", "--name", self.service_name, f"--network={NETWORK}", *publish,
-            f"--add-host={host}:127.0.0.1", "--read-only", "--volume", f"{SERVICE_PROXY}:/service_proxy.py:ro",
+            str(ENGINE_SCRIPT),
+            "run",
+            "--rm",
+            "--name",
+            self.service_name,
+            f"--network={NETWORK}",
+            *publish,
+            f"--add-host={host}:127.0.0.1",
+            "--read-only",
+            "--volume",
+            f"{SERVICE_PROXY}:/service_proxy.py:ro",
             # Port 443 is a privileged port: the relay (not the operator, which is not in this container) may bind it.
-            "--user=0:0", "--cap-drop=all", "--cap-add=net_bind_service",
-            "--entrypoint", "python3", self.image,
-            "/service_proxy.py", str(port), HOST_LOOPBACK, str(self.plane.apiserver_port),
+            "--user=0:0",
+            "--cap-drop=all",
+            "--cap-add=net_bind_service",
+            "--entrypoint",
+            "python3",
+            self.image,
+            "/service_proxy.py",
+            str(port),
+            HOST_LOOPBACK,
+            str(self.plane.apiserver_port),
         ]
         self.service_log_path.parent.mkdir(parents=True, exist_ok=True)
         mark = self.service_log_path.stat().st_size if self.service_log_path.exists() else 0
         with self.service_log_path.open("ab") as output:
             self._service = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, env=self.env,
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=self.env,
                 preexec_fn=die_with_parent if threading.current_thread() is threading.main_thread() else None,
             )
 
@@ -294,8 +346,10 @@ class OperatorContainer(LaunchedOperator):
                 log.seek(mark)
                 return "listening" if b"relaying" in log.read() else None
 
-        if wait_for_sync(listening_or_exited, timeout=60, interval=0.1, what="the kubernetes Service relay") != \
-                "listening":
+        if (
+            wait_for_sync(listening_or_exited, timeout=60, interval=0.1, what="the kubernetes Service relay")
+            != "listening"
+        ):
             log = self.service_log_path.read_text(errors="replace")
             self._stop_service()
             raise OperatorStartupError(f"the kubernetes Service relay exited:\n{log}")

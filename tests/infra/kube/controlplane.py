@@ -69,10 +69,6 @@ def binaries_dir() -> pathlib.Path:
     return folder
 
 
-
-
-
-
 def _openssl(*args: str, cwd: pathlib.Path) -> None:
     result = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
     if result.returncode != 0:
@@ -85,20 +81,48 @@ def generate_certificates(folder: pathlib.Path) -> None:
     # P-256 keys: generated in milliseconds, accepted for serving and for signing service-account tokens.
     ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
     _openssl(
-        "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "7",
-        "-subj", "/CN=flink-manager-test-ca",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "7",
+        "-subj",
+        "/CN=flink-manager-test-ca",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
         cwd=folder,
     )
     names = "IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc"
     _openssl(
-        "req", "-x509", *ec, "-keyout", "apiserver.key", "-out", "apiserver.crt", "-days", "7",
-        "-CA", "ca.crt", "-CAkey", "ca.key", "-subj", "/CN=kube-apiserver",
-        "-addext", f"subjectAltName={names}",
-        "-addext", "basicConstraints=critical,CA:FALSE",
-        "-addext", "keyUsage=critical,digitalSignature",
-        "-addext", "extendedKeyUsage=serverAuth",
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        "apiserver.key",
+        "-out",
+        "apiserver.crt",
+        "-days",
+        "7",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-subj",
+        "/CN=kube-apiserver",
+        "-addext",
+        f"subjectAltName={names}",
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-addext",
+        "keyUsage=critical,digitalSignature",
+        "-addext",
+        "extendedKeyUsage=serverAuth",
         cwd=folder,
     )
     _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "service-account.key", cwd=folder)
@@ -110,10 +134,15 @@ def kubeconfig_document(*, server: str, ca_pem: bytes, user: str, token: str) ->
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "real-k8s", "cluster": {
-            "server": server,
-            "certificate-authority-data": base64.b64encode(ca_pem).decode(),
-        }}],
+        "clusters": [
+            {
+                "name": "real-k8s",
+                "cluster": {
+                    "server": server,
+                    "certificate-authority-data": base64.b64encode(ca_pem).decode(),
+                },
+            }
+        ],
         "users": [{"name": user, "user": {"token": token}}],
         "contexts": [{"name": user, "context": {"cluster": "real-k8s", "user": user, "namespace": "default"}}],
         "current-context": user,
@@ -203,8 +232,9 @@ class ControlPlane:
         tokens.chmod(0o600)
         ca_pem = self.ca_path.read_bytes()
         for path, identity in ((self.admin_kubeconfig, self.admin), (self.operator_kubeconfig, self.operator)):
-            document = kubeconfig_document(server=self.server_url, ca_pem=ca_pem, user=identity.user,
-                                           token=identity.token)
+            document = kubeconfig_document(
+                server=self.server_url, ca_pem=ca_pem, user=identity.user, token=identity.token
+            )
             path.write_text(yaml.safe_dump(document, sort_keys=False))
             path.chmod(0o600)
 
@@ -302,8 +332,12 @@ class ControlPlane:
         return revision
 
     def _etcd_call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.etcd_port}{path}", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.etcd_port}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return dict(json.load(response))
 
@@ -326,8 +360,9 @@ class ControlPlane:
                 return "exited"
             return "ready" if probe() else None
 
-        outcome = wait_for_sync(ready_or_exited, timeout=max(1.0, deadline - time.monotonic()), interval=0.1,
-                                what=f"{name} ready")
+        outcome = wait_for_sync(
+            ready_or_exited, timeout=max(1.0, deadline - time.monotonic()), interval=0.1, what=f"{name} ready"
+        )
         if outcome == "exited":
             raise ControlPlaneStartupError(f"{name} exited during start-up\n{self.log_tail(name)}")
 
@@ -353,8 +388,9 @@ class ControlPlane:
 
     def get(self, path: str, *, token: str | None = None, timeout: float = 5.0) -> bytes:
         """GET a path of the API server as the admin (or with `token`); raises urllib.error.HTTPError on failure."""
-        request = urllib.request.Request(self.server_url + path,
-                                         headers={"Authorization": f"Bearer {token or self.admin_token}"})
+        request = urllib.request.Request(
+            self.server_url + path, headers={"Authorization": f"Bearer {token or self.admin_token}"}
+        )
         context = ssl.create_default_context(cafile=str(self.ca_path))
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             return bytes(response.read())
@@ -368,8 +404,12 @@ class ControlPlane:
         timeout: float = 60.0,
     ) -> subprocess.CompletedProcess[str]:
         """Run the built kubectl against this server (as the admin unless `kubeconfig` says otherwise)."""
-        command = [str(self.kubectl_path), f"--kubeconfig={kubeconfig or self.admin_kubeconfig}",
-                   f"--cache-dir={self.work_dir / 'kubectl-cache'}", *args]
+        command = [
+            str(self.kubectl_path),
+            f"--kubeconfig={kubeconfig or self.admin_kubeconfig}",
+            f"--cache-dir={self.work_dir / 'kubectl-cache'}",
+            *args,
+        ]
         result = subprocess.run(command, input=input, capture_output=True, text=True, timeout=timeout, check=False)
         if check and result.returncode != 0:
             raise KubectlFailed(result.returncode, command, result.stdout, result.stderr)

@@ -30,12 +30,20 @@ class PrometheusServer:
     `start()` returns once /-/ready answers; `query()` runs an instant query; `stop()` ends it.
     """
 
-    def __init__(self, work_dir: pathlib.Path, targets: Sequence[str], *, job: str = "flink-manager",
-                 rule_files: Sequence[pathlib.Path] = (), scrape_interval: str = "1s") -> None:
+    def __init__(
+        self,
+        work_dir: pathlib.Path,
+        targets: Sequence[str],
+        *,
+        job: str = "flink-manager",
+        rule_files: Sequence[pathlib.Path] = (),
+        scrape_interval: str = "1s",
+    ) -> None:
         binary = shutil.which("prometheus")
         if binary is None:
-            raise PrometheusNotInstalled("prometheus is not installed: run tests/infra/prometheus/install.sh "
-                                         "(make infra-prometheus)")
+            raise PrometheusNotInstalled(
+                "prometheus is not installed: run tests/infra/prometheus/install.sh (make infra-prometheus)"
+            )
         self.binary = binary
         self.work_dir = work_dir
         self.port = free_port()
@@ -44,8 +52,7 @@ class PrometheusServer:
         self.config = {
             "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
             "rule_files": [str(path) for path in rule_files],
-            "scrape_configs": [{"job_name": job, "honor_labels": True,
-                                "static_configs": [{"targets": list(targets)}]}],
+            "scrape_configs": [{"job_name": job, "honor_labels": True, "static_configs": [{"targets": list(targets)}]}],
         }
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -55,9 +62,17 @@ class PrometheusServer:
         config.write_text(yaml.safe_dump(self.config, sort_keys=False))
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [self.binary, f"--config.file={config}", f"--storage.tsdb.path={self.work_dir / 'data'}",
-                 f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.work_dir,
+                [
+                    self.binary,
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={self.work_dir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--log.level=warn",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.work_dir,
                 preexec_fn=die_with_parent if threading.current_thread() is threading.main_thread() else None,
             )
 

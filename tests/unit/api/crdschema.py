@@ -71,14 +71,41 @@ WIDE_COLUMNS: dict[str, list[tuple[str, str]]] = {
 }
 
 # Keywords a structural schema may use (anything else is a typo or a construct the apiserver rejects).
-SCHEMA_KEYWORDS = frozenset({
-    "type", "format", "description", "title", "nullable", "default", "enum", "example",
-    "properties", "required", "additionalProperties", "items",
-    "pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
-    "minItems", "maxItems", "minProperties", "maxProperties",
-    "x-kubernetes-validations", "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-map-type",
-    "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string", "x-kubernetes-embedded-resource",
-})
+SCHEMA_KEYWORDS = frozenset(
+    {
+        "type",
+        "format",
+        "description",
+        "title",
+        "nullable",
+        "default",
+        "enum",
+        "example",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "pattern",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minItems",
+        "maxItems",
+        "minProperties",
+        "maxProperties",
+        "x-kubernetes-validations",
+        "x-kubernetes-list-type",
+        "x-kubernetes-list-map-keys",
+        "x-kubernetes-map-type",
+        "x-kubernetes-preserve-unknown-fields",
+        "x-kubernetes-int-or-string",
+        "x-kubernetes-embedded-resource",
+    }
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +121,7 @@ class Difference:
 
 
 # ---------------------------------------------------------------------------------------------- loading
+
 
 def crd_path(kind: str) -> Path:
     """crds/<plural>.yaml."""
@@ -129,6 +157,7 @@ def part_schema(crd: dict[str, Any], part: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------- apiserver semantics
+
 
 def apply_defaults(value: Any, schema: dict[str, Any]) -> Any:
     """A copy of `value` with schema defaults applied as structural defaulting does (nested defaults included)."""
@@ -188,6 +217,7 @@ def json_equal(a: Any, b: Any) -> bool:
 
 # ---------------------------------------------------------------------------------------------- models vs schemas
 
+
 class _Report:
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -226,13 +256,17 @@ def _compare_object(model: type[BaseModel], schema: dict[str, Any], path: str, r
     fields = {field.alias or name: field for name, field in model.model_fields.items()}
     properties: dict[str, Any] = schema.get("properties") or {}
     for name in sorted(fields.keys() - properties.keys()):
-        report.add(f"{path}.{name}", f"in the model ({model.__name__}) but not in the CRD (the apiserver would prune it)")
+        report.add(
+            f"{path}.{name}", f"in the model ({model.__name__}) but not in the CRD (the apiserver would prune it)"
+        )
     for name in sorted(properties.keys() - fields.keys()):
         report.add(f"{path}.{name}", f"in the CRD but not in the model ({model.__name__})")
     model_required = {name for name, field in fields.items() if field.is_required()}
     crd_required = set(schema.get("required") or ())
     if model_required != crd_required:
-        report.add(path, f"required differs: model requires {sorted(model_required)}, CRD requires {sorted(crd_required)}")
+        report.add(
+            path, f"required differs: model requires {sorted(model_required)}, CRD requires {sorted(crd_required)}"
+        )
     for name in sorted(fields.keys() & properties.keys()):
         field, sub = fields[name], properties[name]
         at = f"{path}.{name}"
@@ -256,8 +290,11 @@ def _compare_type(annotation: Any, schema: dict[str, Any], path: str, report: _R
     if is_enum and nullable:
         # kube-apiserver checks enum before nullable and rejects null even when the enum lists it; a field
         # without nullable has its nulls pruned instead, which the model reads as None just the same.
-        report.add(path, "an enum must not be nullable: the apiserver would reject null (Unsupported value); "
-                         "without nullable it prunes null, which the model reads as None")
+        report.add(
+            path,
+            "an enum must not be nullable: the apiserver would reject null (Unsupported value); "
+            "without nullable it prunes null, which the model reads as None",
+        )
     elif optional != nullable and not is_enum:
         said = "allows null (Optional)" if optional else "does not allow null"
         report.add(path, f"nullable differs: the model {said}, the CRD has nullable: {str(nullable).lower()}")
@@ -318,7 +355,9 @@ def _compare_type(annotation: Any, schema: dict[str, Any], path: str, report: _R
                 report.add(path, "the model has a map, the CRD declares fixed properties")
             additional = schema.get("additionalProperties")
             if not isinstance(additional, dict):
-                report.add(path, f"the model has a map of {_describe(value_type)}, the CRD has no additionalProperties schema")
+                report.add(
+                    path, f"the model has a map of {_describe(value_type)}, the CRD has no additionalProperties schema"
+                )
             else:
                 _compare_type(value_type, additional, f"{path}{{}}", report)
     else:
@@ -349,12 +388,16 @@ def _compare_constraints(field: FieldInfo, schema: dict[str, Any], path: str, re
 
 def _at_least(schema: dict[str, Any], keyword: str, bound: Any, path: str, report: _Report) -> None:
     if schema.get(keyword) is None or schema[keyword] < bound:
-        report.add(path, f"{keyword} differs: the model requires >= {bound}, the CRD {keyword} is {schema.get(keyword)!r}")
+        report.add(
+            path, f"{keyword} differs: the model requires >= {bound}, the CRD {keyword} is {schema.get(keyword)!r}"
+        )
 
 
 def _at_most(schema: dict[str, Any], keyword: str, bound: Any, path: str, report: _Report) -> None:
     if schema.get(keyword) is None or schema[keyword] > bound:
-        report.add(path, f"{keyword} differs: the model requires <= {bound}, the CRD {keyword} is {schema.get(keyword)!r}")
+        report.add(
+            path, f"{keyword} differs: the model requires <= {bound}, the CRD {keyword} is {schema.get(keyword)!r}"
+        )
 
 
 def _compare_default(field: FieldInfo, schema: dict[str, Any], path: str, report: _Report) -> None:
@@ -365,7 +408,9 @@ def _compare_default(field: FieldInfo, schema: dict[str, Any], path: str, report
     value = field.get_default(call_default_factory=True)
     if value is None:
         if "default" in schema:
-            report.add(path, f"the model's default is null (omitted on the wire), the CRD default is {schema['default']!r}")
+            report.add(
+                path, f"the model's default is null (omitted on the wire), the CRD default is {schema['default']!r}"
+            )
         return
     wire = TypeAdapter(field.annotation).dump_python(value, mode="json", by_alias=True, exclude_none=True)
     if "default" not in schema:
@@ -373,12 +418,16 @@ def _compare_default(field: FieldInfo, schema: dict[str, Any], path: str, report
         return
     effective = apply_defaults(schema["default"], schema)
     if not json_equal(effective, wire):
-        shown = repr(schema["default"]) if json_equal(effective, schema["default"]) else (
-            f"{schema['default']!r} (with nested defaults {effective!r})")
+        shown = (
+            repr(schema["default"])
+            if json_equal(effective, schema["default"])
+            else (f"{schema['default']!r} (with nested defaults {effective!r})")
+        )
         report.add(path, f"default differs: model {wire!r}, CRD {shown}")
 
 
 # ---------------------------------------------------------------------------------------------- the CRD itself
+
 
 def structural_problems(kind: str, crd: dict[str, Any]) -> list[Difference]:
     """Departures from a structural schema, undocumented fields, unknown keywords and list-map keys without values."""
@@ -442,8 +491,12 @@ def definition_problems(kind: str, crd: dict[str, Any]) -> list[Difference]:
         report.add("spec.scope", f"is {spec.get('scope')!r}, expected 'Namespaced'")
     names = spec.get("names") or {}
     expected_names = {
-        "kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List",
-        "shortNames": [SHORT_NAMES[kind]], "categories": CATEGORIES,
+        "kind": kind,
+        "plural": plural,
+        "singular": kind.lower(),
+        "listKind": f"{kind}List",
+        "shortNames": [SHORT_NAMES[kind]],
+        "categories": CATEGORIES,
     }
     for key, value in expected_names.items():
         if names.get(key) != value:
@@ -458,8 +511,12 @@ def definition_problems(kind: str, crd: dict[str, Any]) -> list[Difference]:
         if (version.get("subresources") or {}).get("status") != {}:
             report.add(f"{at}.subresources", "no status subresource (status: {})")
         conditions = (version["schema"]["openAPIV3Schema"]["properties"]["status"].get("properties") or {}).get(
-            "conditions") or {}
-        if (conditions.get("x-kubernetes-list-type"), conditions.get("x-kubernetes-list-map-keys")) != ("map", ["type"]):
+            "conditions"
+        ) or {}
+        if (conditions.get("x-kubernetes-list-type"), conditions.get("x-kubernetes-list-map-keys")) != (
+            "map",
+            ["type"],
+        ):
             report.add("status.conditions", "must be a list-map keyed by type (x-kubernetes-list-type: map)")
         _check_columns(kind, version, at, report)
     return report.differences
@@ -486,8 +543,10 @@ def _check_columns(kind: str, version: dict[str, Any], at: str, report: _Report)
             report.add(f"{at}.additionalPrinterColumns[{name}]", f"jsonPath {path} names no field of the schema")
             continue
         if declared != target.get("type"):
-            report.add(f"{at}.additionalPrinterColumns[{name}]",
-                       f"type {declared!r}, but {path} is a {target.get('type')!r} in the schema")
+            report.add(
+                f"{at}.additionalPrinterColumns[{name}]",
+                f"type {declared!r}, but {path} is a {target.get('type')!r} in the schema",
+            )
 
 
 _SEGMENT = re.compile(r"\.([A-Za-z0-9_]+)|\[\?\(@\.[A-Za-z0-9_]+==\"[^\"]*\"\)\]|\[[0-9*]+\]")

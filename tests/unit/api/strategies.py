@@ -27,7 +27,9 @@ _OVERRIDES: dict[tuple[type[BaseModel], str], st.SearchStrategy[Any]] = {
 def timestamps() -> st.SearchStrategy[datetime.datetime]:
     """Timezone-aware UTC timestamps, as the operator writes them."""
     return st.datetimes(
-        min_value=datetime.datetime(1970, 1, 1), max_value=datetime.datetime(2200, 1, 1), timezones=st.just(_UTC),
+        min_value=datetime.datetime(1970, 1, 1),
+        max_value=datetime.datetime(2200, 1, 1),
+        timezones=st.just(_UTC),
     )
 
 
@@ -56,7 +58,8 @@ def values(annotation: Any, field: FieldInfo | None = None) -> st.SearchStrategy
     if annotation is str:
         if "pattern" in bounds:
             return st.from_regex(bounds["pattern"], fullmatch=True).filter(
-                lambda s: bounds.get("min_length", 0) <= len(s) <= bounds.get("max_length", 10**6))
+                lambda s: bounds.get("min_length", 0) <= len(s) <= bounds.get("max_length", 10**6)
+            )
         return st.text(min_size=bounds.get("min_length", 0), max_size=min(bounds.get("max_length", 20), 20))
     if annotation is datetime.datetime:
         return timestamps()

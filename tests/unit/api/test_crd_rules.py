@@ -21,8 +21,12 @@ def _compiled(kind: str) -> CompiledSchema:
 
 
 def _object(kind: str, spec: dict[str, Any], schema: CompiledSchema) -> dict[str, Any]:
-    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, "metadata": {"name": "x", "namespace": "default"},
-            "spec": copy.deepcopy(spec)}
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": kind,
+        "metadata": {"name": "x", "namespace": "default"},
+        "spec": copy.deepcopy(spec),
+    }
     schema.prune(body)
     schema.default(body)
     return body

@@ -39,6 +39,7 @@ def _problems(differences: list[Difference]) -> str:
 
 # ---------------------------------------------------------------------------------------------- the real CRDs
 
+
 def test_crds_folder_holds_one_file_per_kind() -> None:
     files = sorted(p.name for p in crdschema.CRD_DIR.glob("*.yaml"))
     assert files == sorted(f"{plural}.yaml" for plural, _, _ in KINDS.values())
@@ -105,6 +106,7 @@ def test_everything_the_operator_writes_survives_pruning(kind: str, part: str, d
 
 # ---------------------------------------------------------------------------------------------- the checks can fail
 
+
 def _schema(crd: dict[str, Any], path: str) -> dict[str, Any]:
     """The schema node at a path like `spec.restartPolicy.type` or `status.history[].details`."""
     node = crdschema.root_schema(crd)
@@ -140,84 +142,227 @@ def _drop_enum_value(path: str, value: str) -> Callable[[dict[str, Any]], None]:
 
 
 MUTATIONS = [
-    pytest.param("JobSpec", _drop_property("spec.parallelism"),
-                 "JobSpec spec.parallelism: in the model", id="spec-field-removed"),
-    pytest.param("Execution", _drop_property("status.history[].details.savepointPath"),
-                 "Execution status.history[].details.savepointPath: in the model", id="nested-status-field-removed"),
-    pytest.param("Execution", _set("status", "properties", {
-        **_schema(load_crd("Execution"), "status")["properties"], "bogus": {"type": "string", "description": "x"}}),
-                 "Execution status.bogus: in the CRD but not in the model", id="status-field-added"),
-    pytest.param("Execution", _set("spec.restartPolicy.maxRestarts", "default", 5),
-                 "Execution spec.restartPolicy.maxRestarts: default differs: model 3, CRD 5", id="default-changed"),
-    pytest.param("JobSpec", _set("spec.allowNonRestoredState", "default", 0),
-                 "JobSpec spec.allowNonRestoredState: default differs: model False, CRD 0", id="bool-default-as-int"),
-    pytest.param("JobSpec", _set("spec.clusterRef", "default", {"name": "main"}),
-                 "JobSpec spec.clusterRef: default differs", id="object-default-changed"),
-    pytest.param("Execution", _drop("spec.restartPolicy", "default"),
-                 "Execution spec.restartPolicy: default differs: the model's default is", id="parent-default-missing"),
-    pytest.param("Execution", _drop("spec.savepointRetention.maxAge", "default"),
-                 "Execution spec.savepointRetention: default differs", id="nested-default-missing"),
-    pytest.param("FlinkCluster", _set("spec.savepointDirectory", "default", "s3://x"),
-                 "FlinkCluster spec.savepointDirectory: the model's default is null", id="default-for-optional"),
-    pytest.param("Execution", _drop_enum_value("spec.state", "Cancelled"),
-                 "Execution spec.state: enum differs", id="enum-value-dropped"),
-    pytest.param("FlinkCluster", _drop_enum_value("status.conditions[].status", "Unknown"),
-                 "FlinkCluster status.conditions[].status: enum differs", id="condition-enum-value-dropped"),
-    pytest.param("Execution", _set("status.pending.savepointReason", "nullable", True),
-                 "Execution status.pending.savepointReason: an enum must not be nullable", id="nullable-enum"),
-    pytest.param("Execution", _drop("spec.deletionPolicy", "enum"),
-                 "Execution spec.deletionPolicy: enum differs", id="enum-removed"),
-    pytest.param("Execution", _drop("status.flinkJobId", "nullable"),
-                 "Execution status.flinkJobId: nullable differs", id="optional-not-nullable"),
-    pytest.param("Execution", _set("spec.state", "nullable", True),
-                 "Execution spec.state: an enum must not be nullable", id="required-enum-nullable"),
-    pytest.param("JobSpec", _set("spec.programArgs", "nullable", True),
-                 "JobSpec spec.programArgs: nullable differs", id="list-nullable"),
-    pytest.param("FlinkCluster", _set("spec", "required", []),
-                 "FlinkCluster spec: required differs", id="required-dropped"),
-    pytest.param("Artifact", _set("status.uploads[]", "required", ["cluster", "jarId", "sha256"]),
-                 "Artifact status.uploads[]: required differs", id="item-required-dropped"),
-    pytest.param("FlinkCluster", _set("spec.pollIntervalSeconds", "type", "string"),
-                 "FlinkCluster spec.pollIntervalSeconds: type differs", id="type-changed"),
-    pytest.param("JobSpec", _set("spec.programArgs", "type", "string"),
-                 "JobSpec spec.programArgs: type differs", id="array-as-string"),
-    pytest.param("JobSpec", _drop("spec.flinkConfig", "additionalProperties"),
-                 "JobSpec spec.flinkConfig: the model has a map", id="map-without-additional-properties"),
-    pytest.param("Execution", _drop("status.startedAt", "format"),
-                 "Execution status.startedAt: a timestamp in the model", id="timestamp-without-format"),
-    pytest.param("JobSpec", _set("spec.parallelism", "minimum", 0),
-                 "JobSpec spec.parallelism: minimum differs", id="minimum-looser"),
-    pytest.param("FlinkCluster", _drop("spec.pollIntervalSeconds", "maximum"),
-                 "FlinkCluster spec.pollIntervalSeconds: maximum differs", id="maximum-missing"),
-    pytest.param("Artifact", _set("spec.sha256", "pattern", "^[a-fA-F0-9]{64}$"),
-                 "Artifact spec.sha256: pattern differs", id="pattern-changed"),
-    pytest.param("FlinkCluster", _drop("status.conditions[].reason", "maxLength"),
-                 "FlinkCluster status.conditions[].reason: maxLength differs", id="max-length-missing"),
-    pytest.param("Execution", _drop("spec.startedBy", "type"),
-                 "Execution spec.startedBy: no type", id="untyped-field"),
-    pytest.param("JobSpec", _drop("spec.entryClass", "description"),
-                 "JobSpec spec.entryClass: no description", id="undocumented-field"),
-    pytest.param("FlinkCluster", _set("spec.requestTimeoutSeconds", "defualt", 10),
-                 "FlinkCluster spec.requestTimeoutSeconds: unknown schema keyword 'defualt'", id="keyword-typo"),
-    pytest.param("JobSpec", _set("status.conditions[]", "required", ["status", "reason", "lastTransitionTime"]),
-                 "list-map key 'type' must be required or defaulted", id="list-map-key-optional"),
-    pytest.param("Execution", _drop("status.conditions", "x-kubernetes-list-type"),
-                 "Execution status.conditions: must be a list-map keyed by type", id="conditions-not-a-list-map"),
-    pytest.param("Artifact", lambda crd: _version(crd).pop("subresources"),
-                 "Artifact spec.versions[v1alpha1].subresources: no status subresource", id="no-status-subresource"),
-    pytest.param("JobSpec", lambda crd: crd["spec"]["names"].__setitem__("shortNames", ["js"]),
-                 "JobSpec spec.names.shortNames: is ['js'], expected ['fjs']", id="short-name-changed"),
-    pytest.param("Execution", lambda crd: crd["spec"]["names"]["categories"].remove("flink"),
-                 "Execution spec.names.categories", id="category-dropped"),
-    pytest.param("Execution", lambda crd: _version(crd)["additionalPrinterColumns"].remove(_column(crd, "Flink Job")),
-                 "Execution spec.versions[v1alpha1].additionalPrinterColumns: kubectl get shows", id="column-removed"),
-    pytest.param("FlinkCluster", lambda crd: _column(crd, "TaskManagers").__setitem__("jsonPath", ".status.taskManager"),
-                 "jsonPath .status.taskManager names no field", id="column-path-typo"),
-    pytest.param("JobSpec", lambda crd: _column(crd, "Parallelism").__setitem__("type", "string"),
-                 "additionalPrinterColumns[Parallelism]: type 'string', but .spec.parallelism is a 'integer'",
-                 id="column-type-wrong"),
-    pytest.param("Artifact", lambda crd: _column(crd, "SHA256").pop("priority"),
-                 "Artifact spec.versions[v1alpha1].additionalPrinterColumns", id="wide-column-shown-by-default"),
+    pytest.param(
+        "JobSpec", _drop_property("spec.parallelism"), "JobSpec spec.parallelism: in the model", id="spec-field-removed"
+    ),
+    pytest.param(
+        "Execution",
+        _drop_property("status.history[].details.savepointPath"),
+        "Execution status.history[].details.savepointPath: in the model",
+        id="nested-status-field-removed",
+    ),
+    pytest.param(
+        "Execution",
+        _set(
+            "status",
+            "properties",
+            {**_schema(load_crd("Execution"), "status")["properties"], "bogus": {"type": "string", "description": "x"}},
+        ),
+        "Execution status.bogus: in the CRD but not in the model",
+        id="status-field-added",
+    ),
+    pytest.param(
+        "Execution",
+        _set("spec.restartPolicy.maxRestarts", "default", 5),
+        "Execution spec.restartPolicy.maxRestarts: default differs: model 3, CRD 5",
+        id="default-changed",
+    ),
+    pytest.param(
+        "JobSpec",
+        _set("spec.allowNonRestoredState", "default", 0),
+        "JobSpec spec.allowNonRestoredState: default differs: model False, CRD 0",
+        id="bool-default-as-int",
+    ),
+    pytest.param(
+        "JobSpec",
+        _set("spec.clusterRef", "default", {"name": "main"}),
+        "JobSpec spec.clusterRef: default differs",
+        id="object-default-changed",
+    ),
+    pytest.param(
+        "Execution",
+        _drop("spec.restartPolicy", "default"),
+        "Execution spec.restartPolicy: default differs: the model's default is",
+        id="parent-default-missing",
+    ),
+    pytest.param(
+        "Execution",
+        _drop("spec.savepointRetention.maxAge", "default"),
+        "Execution spec.savepointRetention: default differs",
+        id="nested-default-missing",
+    ),
+    pytest.param(
+        "FlinkCluster",
+        _set("spec.savepointDirectory", "default", "s3://x"),
+        "FlinkCluster spec.savepointDirectory: the model's default is null",
+        id="default-for-optional",
+    ),
+    pytest.param(
+        "Execution",
+        _drop_enum_value("spec.state", "Cancelled"),
+        "Execution spec.state: enum differs",
+        id="enum-value-dropped",
+    ),
+    pytest.param(
+        "FlinkCluster",
+        _drop_enum_value("status.conditions[].status", "Unknown"),
+        "FlinkCluster status.conditions[].status: enum differs",
+        id="condition-enum-value-dropped",
+    ),
+    pytest.param(
+        "Execution",
+        _set("status.pending.savepointReason", "nullable", True),
+        "Execution status.pending.savepointReason: an enum must not be nullable",
+        id="nullable-enum",
+    ),
+    pytest.param(
+        "Execution",
+        _drop("spec.deletionPolicy", "enum"),
+        "Execution spec.deletionPolicy: enum differs",
+        id="enum-removed",
+    ),
+    pytest.param(
+        "Execution",
+        _drop("status.flinkJobId", "nullable"),
+        "Execution status.flinkJobId: nullable differs",
+        id="optional-not-nullable",
+    ),
+    pytest.param(
+        "Execution",
+        _set("spec.state", "nullable", True),
+        "Execution spec.state: an enum must not be nullable",
+        id="required-enum-nullable",
+    ),
+    pytest.param(
+        "JobSpec",
+        _set("spec.programArgs", "nullable", True),
+        "JobSpec spec.programArgs: nullable differs",
+        id="list-nullable",
+    ),
+    pytest.param(
+        "FlinkCluster", _set("spec", "required", []), "FlinkCluster spec: required differs", id="required-dropped"
+    ),
+    pytest.param(
+        "Artifact",
+        _set("status.uploads[]", "required", ["cluster", "jarId", "sha256"]),
+        "Artifact status.uploads[]: required differs",
+        id="item-required-dropped",
+    ),
+    pytest.param(
+        "FlinkCluster",
+        _set("spec.pollIntervalSeconds", "type", "string"),
+        "FlinkCluster spec.pollIntervalSeconds: type differs",
+        id="type-changed",
+    ),
+    pytest.param(
+        "JobSpec",
+        _set("spec.programArgs", "type", "string"),
+        "JobSpec spec.programArgs: type differs",
+        id="array-as-string",
+    ),
+    pytest.param(
+        "JobSpec",
+        _drop("spec.flinkConfig", "additionalProperties"),
+        "JobSpec spec.flinkConfig: the model has a map",
+        id="map-without-additional-properties",
+    ),
+    pytest.param(
+        "Execution",
+        _drop("status.startedAt", "format"),
+        "Execution status.startedAt: a timestamp in the model",
+        id="timestamp-without-format",
+    ),
+    pytest.param(
+        "JobSpec",
+        _set("spec.parallelism", "minimum", 0),
+        "JobSpec spec.parallelism: minimum differs",
+        id="minimum-looser",
+    ),
+    pytest.param(
+        "FlinkCluster",
+        _drop("spec.pollIntervalSeconds", "maximum"),
+        "FlinkCluster spec.pollIntervalSeconds: maximum differs",
+        id="maximum-missing",
+    ),
+    pytest.param(
+        "Artifact",
+        _set("spec.sha256", "pattern", "^[a-fA-F0-9]{64}$"),
+        "Artifact spec.sha256: pattern differs",
+        id="pattern-changed",
+    ),
+    pytest.param(
+        "FlinkCluster",
+        _drop("status.conditions[].reason", "maxLength"),
+        "FlinkCluster status.conditions[].reason: maxLength differs",
+        id="max-length-missing",
+    ),
+    pytest.param("Execution", _drop("spec.startedBy", "type"), "Execution spec.startedBy: no type", id="untyped-field"),
+    pytest.param(
+        "JobSpec",
+        _drop("spec.entryClass", "description"),
+        "JobSpec spec.entryClass: no description",
+        id="undocumented-field",
+    ),
+    pytest.param(
+        "FlinkCluster",
+        _set("spec.requestTimeoutSeconds", "defualt", 10),
+        "FlinkCluster spec.requestTimeoutSeconds: unknown schema keyword 'defualt'",
+        id="keyword-typo",
+    ),
+    pytest.param(
+        "JobSpec",
+        _set("status.conditions[]", "required", ["status", "reason", "lastTransitionTime"]),
+        "list-map key 'type' must be required or defaulted",
+        id="list-map-key-optional",
+    ),
+    pytest.param(
+        "Execution",
+        _drop("status.conditions", "x-kubernetes-list-type"),
+        "Execution status.conditions: must be a list-map keyed by type",
+        id="conditions-not-a-list-map",
+    ),
+    pytest.param(
+        "Artifact",
+        lambda crd: _version(crd).pop("subresources"),
+        "Artifact spec.versions[v1alpha1].subresources: no status subresource",
+        id="no-status-subresource",
+    ),
+    pytest.param(
+        "JobSpec",
+        lambda crd: crd["spec"]["names"].__setitem__("shortNames", ["js"]),
+        "JobSpec spec.names.shortNames: is ['js'], expected ['fjs']",
+        id="short-name-changed",
+    ),
+    pytest.param(
+        "Execution",
+        lambda crd: crd["spec"]["names"]["categories"].remove("flink"),
+        "Execution spec.names.categories",
+        id="category-dropped",
+    ),
+    pytest.param(
+        "Execution",
+        lambda crd: _version(crd)["additionalPrinterColumns"].remove(_column(crd, "Flink Job")),
+        "Execution spec.versions[v1alpha1].additionalPrinterColumns: kubectl get shows",
+        id="column-removed",
+    ),
+    pytest.param(
+        "FlinkCluster",
+        lambda crd: _column(crd, "TaskManagers").__setitem__("jsonPath", ".status.taskManager"),
+        "jsonPath .status.taskManager names no field",
+        id="column-path-typo",
+    ),
+    pytest.param(
+        "JobSpec",
+        lambda crd: _column(crd, "Parallelism").__setitem__("type", "string"),
+        "additionalPrinterColumns[Parallelism]: type 'string', but .spec.parallelism is a 'integer'",
+        id="column-type-wrong",
+    ),
+    pytest.param(
+        "Artifact",
+        lambda crd: _column(crd, "SHA256").pop("priority"),
+        "Artifact spec.versions[v1alpha1].additionalPrinterColumns",
+        id="wide-column-shown-by-default",
+    ),
 ]
 
 

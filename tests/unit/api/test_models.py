@@ -26,7 +26,10 @@ from tests.unit.api.strategies import models
 SHA = "0123456789abcdef" * 4
 ROUND_TRIP_MODELS = [
     *(model for _, spec, status in KINDS.values() for model in (spec, status)),
-    Condition, HistoryEntry, PendingOperation, RunConfig,
+    Condition,
+    HistoryEntry,
+    PendingOperation,
+    RunConfig,
 ]
 
 
@@ -69,57 +72,104 @@ MINIMAL = {
 # (model, minimal manifest, the defaulted wire form must contain exactly these values and lack these keys)
 DESIGN_DEFAULTS = [
     pytest.param(
-        FlinkClusterSpec, MINIMAL[FlinkClusterSpec],
+        FlinkClusterSpec,
+        MINIMAL[FlinkClusterSpec],
         {"restUrl": "http://flink-jobmanager:8081", "pollIntervalSeconds": 5, "requestTimeoutSeconds": 10},
         ["auth", "tls", "savepointDirectory"],
         id="FlinkCluster",
     ),
     pytest.param(
-        ClusterTLS, {"caSecretRef": {"name": "s"}},
-        {"caSecretRef": {"name": "s", "key": "ca.crt"}, "insecureSkipVerify": False}, [],
+        ClusterTLS,
+        {"caSecretRef": {"name": "s"}},
+        {"caSecretRef": {"name": "s", "key": "ca.crt"}, "insecureSkipVerify": False},
+        [],
         id="FlinkCluster-tls",
     ),
     pytest.param(
-        KINDS["Artifact"][1], {"url": "https://repo.example.com/my-job-1.0.0.jar", "sha256": SHA},
-        {"url": "https://repo.example.com/my-job-1.0.0.jar", "sha256": SHA, "entryClasses": []}, ["version"],
+        KINDS["Artifact"][1],
+        {"url": "https://repo.example.com/my-job-1.0.0.jar", "sha256": SHA},
+        {"url": "https://repo.example.com/my-job-1.0.0.jar", "sha256": SHA, "entryClasses": []},
+        ["version"],
         id="Artifact",
     ),
     pytest.param(
-        JobSpecSpec, MINIMAL[JobSpecSpec],
+        JobSpecSpec,
+        MINIMAL[JobSpecSpec],
         {
-            "artifactRef": {"name": "my-job"}, "entryClass": "com.example.MyJob", "parallelism": 1,
-            "programArgs": [], "allowNonRestoredState": False, "flinkConfig": {}, "clusterRef": {"name": "default"},
-            "upgradeMode": "savepoint", "rollback": {"enabled": False, "windowSeconds": 120},
-            "lastState": {"savepointFallback": False}, "rollout": {},
+            "artifactRef": {"name": "my-job"},
+            "entryClass": "com.example.MyJob",
+            "parallelism": 1,
+            "programArgs": [],
+            "allowNonRestoredState": False,
+            "flinkConfig": {},
+            "clusterRef": {"name": "default"},
+            "upgradeMode": "savepoint",
+            "rollback": {"enabled": False, "windowSeconds": 120},
+            "lastState": {"savepointFallback": False},
+            "rollout": {},
         },
         ["savepointPath", "savepointFormatType", "claimMode"],
         id="JobSpec",
     ),
     pytest.param(
-        ExecutionSpec, MINIMAL[ExecutionSpec],
+        ExecutionSpec,
+        MINIMAL[ExecutionSpec],
         {
-            "jobSpecRef": {"name": "my-job-spec"}, "state": "Running", "restartNonce": 0, "savepointNonce": 0,
+            "jobSpecRef": {"name": "my-job-spec"},
+            "state": "Running",
+            "restartNonce": 0,
+            "savepointNonce": 0,
             "restoreFrom": {},
             "restartPolicy": {"type": "Never", "maxRestarts": 3, "backoffSeconds": 10, "allowStateless": False},
-            "deletionPolicy": "savepoint", "deletionTimeoutSeconds": 300, "savepointTimeoutSeconds": 600,
-            "savepointRetries": 1, "savepointRetention": {"maxCount": 10, "maxAge": "7d"},
+            "deletionPolicy": "savepoint",
+            "deletionTimeoutSeconds": 300,
+            "savepointTimeoutSeconds": 600,
+            "savepointRetries": 1,
+            "savepointRetention": {"maxCount": 10, "maxAge": "7d"},
         },
         ["startedBy", "savepointSchedule"],
         id="Execution",
     ),
-    pytest.param(KINDS["FlinkCluster"][2], None, {"phase": "Pending", "conditions": []}, ["flinkVersion"],
-                 id="FlinkCluster-status"),
-    pytest.param(KINDS["Artifact"][2], None, {"phase": "Pending", "uploads": [], "conditions": []}, ["sha256"],
-                 id="Artifact-status"),
-    pytest.param(KINDS["JobSpec"][2], None, {
-        "executions": {"total": 0, "running": 0}, "conditions": [],
-        "rollout": {"total": 0, "updated": 0, "progress": "0/0", "admitted": [], "failed": []},
-    }, ["lastExecution"], id="JobSpec-status"),
     pytest.param(
-        KINDS["Execution"][2], None,
+        KINDS["FlinkCluster"][2],
+        None,
+        {"phase": "Pending", "conditions": []},
+        ["flinkVersion"],
+        id="FlinkCluster-status",
+    ),
+    pytest.param(
+        KINDS["Artifact"][2],
+        None,
+        {"phase": "Pending", "uploads": [], "conditions": []},
+        ["sha256"],
+        id="Artifact-status",
+    ),
+    pytest.param(
+        KINDS["JobSpec"][2],
+        None,
         {
-            "phase": "Pending", "attempt": 0, "savepoints": [], "restarts": 0, "flinkRestarts": 0, "observedRestartNonce": 0,
-            "observedSavepointNonce": 0, "history": [], "historyTotal": 0, "operationsTotal": 0, "conditions": [],
+            "executions": {"total": 0, "running": 0},
+            "conditions": [],
+            "rollout": {"total": 0, "updated": 0, "progress": "0/0", "admitted": [], "failed": []},
+        },
+        ["lastExecution"],
+        id="JobSpec-status",
+    ),
+    pytest.param(
+        KINDS["Execution"][2],
+        None,
+        {
+            "phase": "Pending",
+            "attempt": 0,
+            "savepoints": [],
+            "restarts": 0,
+            "flinkRestarts": 0,
+            "observedRestartNonce": 0,
+            "observedSavepointNonce": 0,
+            "history": [],
+            "historyTotal": 0,
+            "operationsTotal": 0,
+            "conditions": [],
         },
         ["flinkJobId", "pending", "lastSavepoint"],
         id="Execution-status",
@@ -129,7 +179,10 @@ DESIGN_DEFAULTS = [
 
 @pytest.mark.parametrize(("model", "manifest", "expected", "absent"), DESIGN_DEFAULTS)
 def test_defaults_follow_the_design(
-    model: type[WireModel], manifest: dict[str, Any] | None, expected: dict[str, Any], absent: list[str],
+    model: type[WireModel],
+    manifest: dict[str, Any] | None,
+    expected: dict[str, Any],
+    absent: list[str],
 ) -> None:
     wire = model.from_wire(manifest).to_wire()
     assert wire == expected
@@ -150,6 +203,7 @@ def test_models_are_immutable() -> None:
 
 # ---------------------------------------------------------------------------------------------- rejected values
 
+
 def _with(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {**base, **changes}
 
@@ -162,41 +216,88 @@ INVALID = [
     pytest.param(JobSpecSpec, _with(MINIMAL[JobSpecSpec], parallelism=-3), ("parallelism",), id="parallelism-negative"),
     pytest.param(JobSpecSpec, _with(MINIMAL[JobSpecSpec], entryClass=""), ("entryClass",), id="entry-class-empty"),
     pytest.param(JobSpecSpec, {"entryClass": "com.example.MyJob"}, ("artifactRef",), id="artifact-ref-missing"),
-    pytest.param(JobSpecSpec, _with(MINIMAL[JobSpecSpec], artifactRef={"name": ""}), ("artifactRef", "name"),
-                 id="artifact-ref-name-empty"),
-    pytest.param(JobSpecSpec, _with(MINIMAL[JobSpecSpec], upgradeMode="rolling"), ("upgradeMode",),
-                 id="upgrade-mode-unknown"),
-    pytest.param(JobSpecSpec, _with(MINIMAL[JobSpecSpec], flinkConfig={"parallelism.default": 4}), ("flinkConfig",
-                 "parallelism.default"), id="flink-config-value-not-a-string"),
+    pytest.param(
+        JobSpecSpec,
+        _with(MINIMAL[JobSpecSpec], artifactRef={"name": ""}),
+        ("artifactRef", "name"),
+        id="artifact-ref-name-empty",
+    ),
+    pytest.param(
+        JobSpecSpec, _with(MINIMAL[JobSpecSpec], upgradeMode="rolling"), ("upgradeMode",), id="upgrade-mode-unknown"
+    ),
+    pytest.param(
+        JobSpecSpec,
+        _with(MINIMAL[JobSpecSpec], flinkConfig={"parallelism.default": 4}),
+        ("flinkConfig", "parallelism.default"),
+        id="flink-config-value-not-a-string",
+    ),
     pytest.param(KINDS["Artifact"][1], _with(ARTIFACT, sha256=SHA.upper()), ("sha256",), id="sha256-uppercase"),
     pytest.param(KINDS["Artifact"][1], _with(ARTIFACT, sha256=SHA[:63]), ("sha256",), id="sha256-short"),
     pytest.param(KINDS["Artifact"][1], _with(ARTIFACT, sha256=f"sha256:{SHA}"), ("sha256",), id="sha256-prefixed"),
-    pytest.param(KINDS["Artifact"][1], _with(ARTIFACT, url="ftp://repo.example.com/my-job.jar"), ("url",),
-                 id="url-scheme-ftp"),
+    pytest.param(
+        KINDS["Artifact"][1], _with(ARTIFACT, url="ftp://repo.example.com/my-job.jar"), ("url",), id="url-scheme-ftp"
+    ),
     pytest.param(FlinkClusterSpec, {"restUrl": "flink-jobmanager:8081"}, ("restUrl",), id="rest-url-without-scheme"),
-    pytest.param(FlinkClusterSpec, _with(MINIMAL[FlinkClusterSpec], pollIntervalSeconds=0), ("pollIntervalSeconds",),
-                 id="poll-interval-zero"),
-    pytest.param(FlinkClusterSpec, _with(MINIMAL[FlinkClusterSpec], requestTimeoutSeconds=601),
-                 ("requestTimeoutSeconds",), id="request-timeout-too-long"),
-    pytest.param(FlinkClusterSpec, _with(MINIMAL[FlinkClusterSpec], auth={"type": "digest", "secretRef": {"name": "s"}}),
-                 ("auth", "type"), id="auth-type-unknown"),
-    pytest.param(FlinkClusterSpec, _with(MINIMAL[FlinkClusterSpec], auth={"type": "basic"}), ("auth", "secretRef"),
-                 id="auth-secret-missing"),
+    pytest.param(
+        FlinkClusterSpec,
+        _with(MINIMAL[FlinkClusterSpec], pollIntervalSeconds=0),
+        ("pollIntervalSeconds",),
+        id="poll-interval-zero",
+    ),
+    pytest.param(
+        FlinkClusterSpec,
+        _with(MINIMAL[FlinkClusterSpec], requestTimeoutSeconds=601),
+        ("requestTimeoutSeconds",),
+        id="request-timeout-too-long",
+    ),
+    pytest.param(
+        FlinkClusterSpec,
+        _with(MINIMAL[FlinkClusterSpec], auth={"type": "digest", "secretRef": {"name": "s"}}),
+        ("auth", "type"),
+        id="auth-type-unknown",
+    ),
+    pytest.param(
+        FlinkClusterSpec,
+        _with(MINIMAL[FlinkClusterSpec], auth={"type": "basic"}),
+        ("auth", "secretRef"),
+        id="auth-secret-missing",
+    ),
     pytest.param(ExecutionSpec, {}, ("jobSpecRef",), id="job-spec-ref-missing"),
     pytest.param(ExecutionSpec, _with(MINIMAL[ExecutionSpec], state="Paused"), ("state",), id="state-unknown"),
-    pytest.param(ExecutionSpec, _with(MINIMAL[ExecutionSpec], restartNonce=-1), ("restartNonce",),
-                 id="restart-nonce-negative"),
-    pytest.param(ExecutionSpec, _with(MINIMAL[ExecutionSpec], restartPolicy={"type": "Always"}),
-                 ("restartPolicy", "type"), id="restart-policy-unknown"),
-    pytest.param(ExecutionSpec, _with(MINIMAL[ExecutionSpec], deletionPolicy="orphan"), ("deletionPolicy",),
-                 id="deletion-policy-unknown"),
-    pytest.param(ExecutionSpec, _with(MINIMAL[ExecutionSpec], savepointRetention={"maxAge": "7 days"}),
-                 ("savepointRetention", "maxAge"), id="retention-age-malformed"),
+    pytest.param(
+        ExecutionSpec, _with(MINIMAL[ExecutionSpec], restartNonce=-1), ("restartNonce",), id="restart-nonce-negative"
+    ),
+    pytest.param(
+        ExecutionSpec,
+        _with(MINIMAL[ExecutionSpec], restartPolicy={"type": "Always"}),
+        ("restartPolicy", "type"),
+        id="restart-policy-unknown",
+    ),
+    pytest.param(
+        ExecutionSpec,
+        _with(MINIMAL[ExecutionSpec], deletionPolicy="orphan"),
+        ("deletionPolicy",),
+        id="deletion-policy-unknown",
+    ),
+    pytest.param(
+        ExecutionSpec,
+        _with(MINIMAL[ExecutionSpec], savepointRetention={"maxAge": "7 days"}),
+        ("savepointRetention", "maxAge"),
+        id="retention-age-malformed",
+    ),
     pytest.param(KINDS["Execution"][2], {"phase": "Exploded"}, ("phase",), id="phase-unknown"),
-    pytest.param(KINDS["Execution"][2], {"conditions": [_with(CONDITION, status="Maybe")]}, ("conditions", 0, "status"),
-                 id="condition-status-unknown"),
-    pytest.param(KINDS["Execution"][2], {"conditions": [_with(CONDITION, reason="not a reason!")]},
-                 ("conditions", 0, "reason"), id="condition-reason-malformed"),
+    pytest.param(
+        KINDS["Execution"][2],
+        {"conditions": [_with(CONDITION, status="Maybe")]},
+        ("conditions", 0, "status"),
+        id="condition-status-unknown",
+    ),
+    pytest.param(
+        KINDS["Execution"][2],
+        {"conditions": [_with(CONDITION, reason="not a reason!")]},
+        ("conditions", 0, "reason"),
+        id="condition-reason-malformed",
+    ),
 ]
 
 

@@ -14,7 +14,10 @@ QUICKSTART = pathlib.Path(__file__).resolve().parents[3] / "examples" / "quickst
 def test_the_quickstart_as_dev_applies_it() -> None:
     applied = quickstart_objects(QUICKSTART, "http://127.0.0.1:4242/job.jar", "ab" * 32)
     assert [(e.source.name, e.body["kind"]) for e in applied] == [
-        ("10-artifact.yaml", "Artifact"), ("20-jobspec.yaml", "JobSpec"), ("30-execution.yaml", "Execution")]
+        ("10-artifact.yaml", "Artifact"),
+        ("20-jobspec.yaml", "JobSpec"),
+        ("30-execution.yaml", "Execution"),
+    ]
     for example in applied:
         written = yaml.safe_load(example.source.read_text())
         if written["kind"] == "Artifact":

@@ -24,17 +24,29 @@ def write(path: pathlib.Path, config: dict) -> pathlib.Path:
 
 def config(**overrides: object) -> dict:
     base = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "dev",
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "dev",
         "clusters": [
             {"name": "local", "cluster": {"server": "http://127.0.0.1:6443"}},
-            {"name": "prod", "cluster": {"server": "https://prod.example.com",
-                                         "certificate-authority-data": base64.b64encode(PEM).decode()}},
+            {
+                "name": "prod",
+                "cluster": {
+                    "server": "https://prod.example.com",
+                    "certificate-authority-data": base64.b64encode(PEM).decode(),
+                },
+            },
         ],
         "users": [
             {"name": "admin", "user": {"token": "t0k3n"}},
             {"name": "robot", "user": {"tokenFile": "token.txt"}},
-            {"name": "cert", "user": {"client-certificate-data": base64.b64encode(PEM).decode(),
-                                      "client-key-data": base64.b64encode(b"KEY").decode()}},
+            {
+                "name": "cert",
+                "user": {
+                    "client-certificate-data": base64.b64encode(PEM).decode(),
+                    "client-key-data": base64.b64encode(b"KEY").decode(),
+                },
+            },
         ],
         "contexts": [
             {"name": "dev", "context": {"cluster": "local", "user": "admin"}},
@@ -49,7 +61,10 @@ def config(**overrides: object) -> dict:
 def test_the_current_context(tmp_path: pathlib.Path) -> None:
     target = load_target(str(write(tmp_path / "config", config())))
     assert (target.credentials.server, target.credentials.token, target.namespace) == (
-        "http://127.0.0.1:6443", "t0k3n", "default")
+        "http://127.0.0.1:6443",
+        "t0k3n",
+        "default",
+    )
 
 
 def test_another_context_with_its_namespace_ca_and_token_file(tmp_path: pathlib.Path) -> None:
@@ -69,8 +84,13 @@ def test_client_certificates_reach_kopf_as_pem(tmp_path: pathlib.Path) -> None:
 
 
 def test_kubeconfig_variable_merges_files_first_wins(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first = write(tmp_path / "a", {"current-context": "mine", "contexts": [
-        {"name": "mine", "context": {"cluster": "local", "user": "admin", "namespace": "team-a"}}]})
+    first = write(
+        tmp_path / "a",
+        {
+            "current-context": "mine",
+            "contexts": [{"name": "mine", "context": {"cluster": "local", "user": "admin", "namespace": "team-a"}}],
+        },
+    )
     second = write(tmp_path / "b", config())
     monkeypatch.setenv("KUBECONFIG", f"{first}:{tmp_path / 'absent'}:{second}")
     target = load_target()
@@ -79,24 +99,39 @@ def test_kubeconfig_variable_merges_files_first_wins(tmp_path: pathlib.Path, mon
 
 def test_an_exec_credential_plugin(tmp_path: pathlib.Path) -> None:
     plugin = tmp_path / "plugin.py"
-    plugin.write_text(textwrap.dedent("""\
+    plugin.write_text(
+        textwrap.dedent("""\
         import json, os
         assert json.loads(os.environ["KUBERNETES_EXEC_INFO"])["kind"] == "ExecCredential"
         print(json.dumps({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
                           "status": {"token": os.environ["PLUGIN_TOKEN"]}}))
-        """))
+        """)
+    )
     cfg = config()
-    cfg["users"].append({"name": "sso", "user": {"exec": {
-        "apiVersion": "client.authentication.k8s.io/v1", "command": sys.executable, "args": [str(plugin)],
-        "env": [{"name": "PLUGIN_TOKEN", "value": "from-plugin"}]}}})
+    cfg["users"].append(
+        {
+            "name": "sso",
+            "user": {
+                "exec": {
+                    "apiVersion": "client.authentication.k8s.io/v1",
+                    "command": sys.executable,
+                    "args": [str(plugin)],
+                    "env": [{"name": "PLUGIN_TOKEN", "value": "from-plugin"}],
+                }
+            },
+        }
+    )
     cfg["contexts"].append({"name": "sso", "context": {"cluster": "prod", "user": "sso"}})
     assert load_target(str(write(tmp_path / "config", cfg)), context="sso").credentials.token == "from-plugin"
 
 
-@pytest.mark.parametrize(("context", "message"), [
-    ("nope", "context 'nope' is not in"),
-    ("broken", "context 'broken' names cluster 'gone', which is not in the kubeconfig"),
-])
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ("nope", "context 'nope' is not in"),
+        ("broken", "context 'broken' names cluster 'gone', which is not in the kubeconfig"),
+    ],
+)
 def test_a_bad_context_is_a_clear_error(context: str, message: str, tmp_path: pathlib.Path) -> None:
     cfg = config()
     cfg["contexts"].append({"name": "broken", "context": {"cluster": "gone", "user": "admin"}})

@@ -12,8 +12,13 @@ import pytest
 
 from flink_manager.cli import logs
 
-REF = {"apiVersion": "flinkmanager.io/v1alpha1", "kind": "Execution", "namespace": "team-a", "name": "run-1",
-       "uid": "u"}
+REF = {
+    "apiVersion": "flinkmanager.io/v1alpha1",
+    "kind": "Execution",
+    "namespace": "team-a",
+    "name": "run-1",
+    "uid": "u",
+}
 
 
 @pytest.fixture
@@ -27,7 +32,7 @@ def emit() -> Iterator:
         stream.truncate()
         logs.configure(log_format, stream=stream)
         logging.getLogger("kopf.objects").warning("Handler 'x' failed:\nline two", extra={"k8s_ref": REF})
-        logging.getLogger("flink_manager").info("plain message with \"quotes\"")
+        logging.getLogger("flink_manager").info('plain message with "quotes"')
         try:
             raise ValueError("boom")
         except ValueError:
@@ -45,17 +50,28 @@ def test_key_value_lines(emit) -> None:
     pair = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
     first = dict(pair.findall(lines[0]))
     assert (first["level"], first["logger"], first["kind"], first["namespace"], first["name"]) == (
-        "warning", "kopf.objects", "Execution", "team-a", "run-1")
+        "warning",
+        "kopf.objects",
+        "Execution",
+        "team-a",
+        "run-1",
+    )
     assert json.loads(first["msg"]) == "Handler 'x' failed:\nline two"
     assert "namespace" not in dict(pair.findall(lines[1]))
-    assert 'ValueError: boom' in json.loads(dict(pair.findall(lines[2]))["msg"])
+    assert "ValueError: boom" in json.loads(dict(pair.findall(lines[2]))["msg"])
 
 
 def test_json_lines(emit) -> None:
     records = [json.loads(line) for line in emit("json")]
-    assert records[0] | {"time": "t"} == {"time": "t", "level": "warning", "logger": "kopf.objects",
-                                          "kind": "Execution", "namespace": "team-a", "name": "run-1",
-                                          "msg": "Handler 'x' failed:\nline two"}
+    assert records[0] | {"time": "t"} == {
+        "time": "t",
+        "level": "warning",
+        "logger": "kopf.objects",
+        "kind": "Execution",
+        "namespace": "team-a",
+        "name": "run-1",
+        "msg": "Handler 'x' failed:\nline two",
+    }
     assert records[1]["msg"] == 'plain message with "quotes"' and "name" not in records[1]
     assert "Traceback" in records[2]["msg"]
 

@@ -23,17 +23,23 @@ def test_the_plugin_offers_exactly_the_execution_commands_of_flink_manager() -> 
     assert (args.execution, args.wait, args.namespace, args.context) == ("counter", True, "team-a", "prod")
 
 
-@pytest.mark.parametrize(("words", "expected"), [
-    (["history", "counter", "-n", "team-a"], ["history", "counter", "-n", "team-a"]),
-    (["-n", "team-a", "history", "counter"], ["history", "counter", "-n", "team-a"]),
-    (["-nteam-a", "history", "counter"], ["history", "counter", "-nteam-a"]),
-    (["--namespace=team-a", "--context", "prod", "savepoint", "counter", "--wait"],
-     ["savepoint", "counter", "--wait", "--namespace=team-a", "--context", "prod"]),
-    (["--kubeconfig", "/k", "status", "counter"], ["status", "counter", "--kubeconfig", "/k"]),
-    # Not kubectl's flags, or no command: left as they are, for argparse to explain.
-    (["--output", "json", "history", "counter"], ["--output", "json", "history", "counter"]),
-    (["-n", "team-a"], ["-n", "team-a"]),
-], ids=["after", "before", "attached", "equals and two", "kubeconfig", "unknown flag", "no command"])
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["history", "counter", "-n", "team-a"], ["history", "counter", "-n", "team-a"]),
+        (["-n", "team-a", "history", "counter"], ["history", "counter", "-n", "team-a"]),
+        (["-nteam-a", "history", "counter"], ["history", "counter", "-nteam-a"]),
+        (
+            ["--namespace=team-a", "--context", "prod", "savepoint", "counter", "--wait"],
+            ["savepoint", "counter", "--wait", "--namespace=team-a", "--context", "prod"],
+        ),
+        (["--kubeconfig", "/k", "status", "counter"], ["status", "counter", "--kubeconfig", "/k"]),
+        # Not kubectl's flags, or no command: left as they are, for argparse to explain.
+        (["--output", "json", "history", "counter"], ["--output", "json", "history", "counter"]),
+        (["-n", "team-a"], ["-n", "team-a"]),
+    ],
+    ids=["after", "before", "attached", "equals and two", "kubeconfig", "unknown flag", "no command"],
+)
 def test_kubectl_flags_before_the_command_move_after_it(words: list[str], expected: list[str]) -> None:
     assert kubectl_flags_last(words, COMMANDS) == expected
 
@@ -43,9 +49,16 @@ def test_errors_name_the_plugin(tmp_path: pathlib.Path, capsys: pytest.CaptureFi
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed when the block ends: nothing listens there
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "current-context": "x", "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}],
-        "clusters": [{"name": "x", "cluster": {"server": f"http://127.0.0.1:{port}"}}], "users": [{"name": "x"}]}))
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "current-context": "x",
+                "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}],
+                "clusters": [{"name": "x", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+                "users": [{"name": "x"}],
+            }
+        )
+    )
     assert main(["--kubeconfig", str(kubeconfig), "-n", "team-a", "history", "counter"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("kubectl flinkmanager history: error: cannot reach the Kubernetes API"), err

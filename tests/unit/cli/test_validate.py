@@ -40,7 +40,9 @@ UNKNOWN = "unknown field (the API server rejects it with strict field validation
 
 # (id, case.yaml, the errors expected, in order). Line numbers are those of the field (or its nearest parent).
 CASES = [
-    ("parallelism below its minimum", """\
+    (
+        "parallelism below its minimum",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: JobSpec
 metadata:
@@ -49,11 +51,16 @@ spec:
   artifactRef: {name: jar}
   entryClass: com.example.Job
   parallelism: 0
-""", ["case.yaml:8: JobSpec/small: spec.parallelism: Invalid value: 0: "
-      "spec.parallelism in body should be greater than or equal to 1",
-      "case.yaml:8: JobSpec/small: spec.parallelism: Invalid value: 0: parallelism must be at least 1"]),
-
-    ("a misspelt field", """\
+""",
+        [
+            "case.yaml:8: JobSpec/small: spec.parallelism: Invalid value: 0: "
+            "spec.parallelism in body should be greater than or equal to 1",
+            "case.yaml:8: JobSpec/small: spec.parallelism: Invalid value: 0: parallelism must be at least 1",
+        ],
+    ),
+    (
+        "a misspelt field",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: JobSpec
 metadata:
@@ -62,9 +69,12 @@ spec:
   artifactRef: {name: jar}
   entryClass: com.example.Job
   paralelism: 2
-""", [f"case.yaml:8: JobSpec/typo: spec.paralelism: {UNKNOWN}"]),
-
-    ("a state that is not one of the enum", """\
+""",
+        [f"case.yaml:8: JobSpec/typo: spec.paralelism: {UNKNOWN}"],
+    ),
+    (
+        "a state that is not one of the enum",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: Execution
 metadata:
@@ -72,19 +82,27 @@ metadata:
 spec:
   jobSpecRef: {name: job}
   state: Paused
-""", ['case.yaml:7: Execution/run: spec.state: Unsupported value: "Paused": supported values: '
-      '"Running", "Stopped", "Cancelled"']),
-
-    ("a required reference left out", """\
+""",
+        [
+            'case.yaml:7: Execution/run: spec.state: Unsupported value: "Paused": supported values: '
+            '"Running", "Stopped", "Cancelled"'
+        ],
+    ),
+    (
+        "a required reference left out",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: Execution
 metadata:
   name: run
 spec:
   state: Running
-""", ["case.yaml:5: Execution/run: spec.jobSpecRef: Required value"]),
-
-    ("a program argument that is not a string", """\
+""",
+        ["case.yaml:5: Execution/run: spec.jobSpecRef: Required value"],
+    ),
+    (
+        "a program argument that is not a string",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: JobSpec
 metadata:
@@ -95,10 +113,15 @@ spec:
   programArgs:
     - --rate
     - 10
-""", ['case.yaml:10: JobSpec/args: spec.programArgs[1]: Invalid value: "integer": '
-      'spec.programArgs[1] in body must be of type string: "integer"']),
-
-    ("a Flink setting whose value is a number", """\
+""",
+        [
+            'case.yaml:10: JobSpec/args: spec.programArgs[1]: Invalid value: "integer": '
+            'spec.programArgs[1] in body must be of type string: "integer"'
+        ],
+    ),
+    (
+        "a Flink setting whose value is a number",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: JobSpec
 metadata:
@@ -109,10 +132,15 @@ spec:
   flinkConfig:
     pipeline.name: counter
     parallelism.default: 4
-""", ['case.yaml:10: JobSpec/conf: spec.flinkConfig.parallelism.default: Invalid value: "integer": '
-      'spec.flinkConfig.parallelism.default in body must be of type string: "integer"']),
-
-    ("a savepoint schedule the CEL rule refuses", """\
+""",
+        [
+            'case.yaml:10: JobSpec/conf: spec.flinkConfig.parallelism.default: Invalid value: "integer": '
+            'spec.flinkConfig.parallelism.default in body must be of type string: "integer"'
+        ],
+    ),
+    (
+        "a savepoint schedule the CEL rule refuses",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: Execution
 metadata:
@@ -120,11 +148,16 @@ metadata:
 spec:
   jobSpecRef: {name: job}
   savepointSchedule: every hour
-""", ['case.yaml:7: Execution/run: spec.savepointSchedule: Invalid value: "every hour": savepointSchedule must be '
-      'an interval such as 30m, 6h or 1d, or a 5-field cron expression in UTC (minute 0-59, hour 0-23, day of '
-      'month 1-31, month 1-12, day of week 0-7) such as "0 */6 * * *"']),
-
-    ("a cron schedule that never fires (30 February)", """\
+""",
+        [
+            'case.yaml:7: Execution/run: spec.savepointSchedule: Invalid value: "every hour": savepointSchedule must be '
+            "an interval such as 30m, 6h or 1d, or a 5-field cron expression in UTC (minute 0-59, hour 0-23, day of "
+            'month 1-31, month 1-12, day of week 0-7) such as "0 */6 * * *"'
+        ],
+    ),
+    (
+        "a cron schedule that never fires (30 February)",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: Execution
 metadata:
@@ -132,10 +165,15 @@ metadata:
 spec:
   jobSpecRef: {name: job}
   savepointSchedule: "0 0 30 2 *"
-""", ['case.yaml:7: Execution/run: spec.savepointSchedule: "0 0 30 2 *" never fires: no date in the next four '
-      'years matches it']),
-
-    ("a cron range the schema's pattern lets through but the operator cannot read", """\
+""",
+        [
+            'case.yaml:7: Execution/run: spec.savepointSchedule: "0 0 30 2 *" never fires: no date in the next four '
+            "years matches it"
+        ],
+    ),
+    (
+        "a cron range the schema's pattern lets through but the operator cannot read",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: Execution
 metadata:
@@ -143,21 +181,29 @@ metadata:
 spec:
   jobSpecRef: {name: job}
   savepointSchedule: "0 5-1 * * *"
-""", ["case.yaml:7: Execution/run: spec.savepointSchedule: '0 5-1 * * *': '5-1' is out of range 0-23"]),
-
-    ("an invalid object name", """\
+""",
+        ["case.yaml:7: Execution/run: spec.savepointSchedule: '0 5-1 * * *': '5-1' is out of range 0-23"],
+    ),
+    (
+        "an invalid object name",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: Execution
 metadata:
   name: Run_1
 spec:
   jobSpecRef: {name: job}
-""", ['case.yaml:4: Execution/Run_1: metadata.name: Invalid value: "Run_1": a lowercase RFC 1123 subdomain must '
-      "consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
-      "character (e.g. 'example.com', regex used for validation is "
-      "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"]),
-
-    ("an Artifact digest that is not 64 hex characters", """\
+""",
+        [
+            'case.yaml:4: Execution/Run_1: metadata.name: Invalid value: "Run_1": a lowercase RFC 1123 subdomain must '
+            "consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
+            "character (e.g. 'example.com', regex used for validation is "
+            "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+        ],
+    ),
+    (
+        "an Artifact digest that is not 64 hex characters",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: Artifact
 metadata:
@@ -165,10 +211,15 @@ metadata:
 spec:
   url: https://repo.example.com/other.jar
   sha256: 7F83B165
-""", ["case.yaml:7: Artifact/other: spec.sha256: Invalid value: \"7F83B165\": spec.sha256 in body should match "
-      "'^[a-f0-9]{64}$'"]),
-
-    ("a JobSpec naming an Artifact that is not there", """\
+""",
+        [
+            'case.yaml:7: Artifact/other: spec.sha256: Invalid value: "7F83B165": spec.sha256 in body should match '
+            "'^[a-f0-9]{64}$'"
+        ],
+    ),
+    (
+        "a JobSpec naming an Artifact that is not there",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: JobSpec
 metadata:
@@ -177,10 +228,15 @@ spec:
   artifactRef:
     name: missing-jar
   entryClass: com.example.Job
-""", ['case.yaml:7: JobSpec/orphan: spec.artifactRef.name: Artifact "missing-jar" is not among the validated '
-      "manifests (--allow-missing-refs if it is applied from elsewhere)"]),
-
-    ("a JobSpec on a FlinkCluster that is not there (clusterRef defaults to default elsewhere)", """\
+""",
+        [
+            'case.yaml:7: JobSpec/orphan: spec.artifactRef.name: Artifact "missing-jar" is not among the validated '
+            "manifests (--allow-missing-refs if it is applied from elsewhere)"
+        ],
+    ),
+    (
+        "a JobSpec on a FlinkCluster that is not there (clusterRef defaults to default elsewhere)",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: JobSpec
 metadata:
@@ -189,20 +245,30 @@ spec:
   artifactRef: {name: jar}
   entryClass: com.example.Job
   clusterRef: {name: staging}
-""", ['case.yaml:8: JobSpec/elsewhere: spec.clusterRef.name: FlinkCluster "staging" is not among the validated '
-      "manifests (--allow-missing-refs if it is applied from elsewhere)"]),
-
-    ("an Execution of a JobSpec that is not there", """\
+""",
+        [
+            'case.yaml:8: JobSpec/elsewhere: spec.clusterRef.name: FlinkCluster "staging" is not among the validated '
+            "manifests (--allow-missing-refs if it is applied from elsewhere)"
+        ],
+    ),
+    (
+        "an Execution of a JobSpec that is not there",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: Execution
 metadata:
   name: run
 spec:
   jobSpecRef: {name: nojob}
-""", ['case.yaml:6: Execution/run: spec.jobSpecRef.name: JobSpec "nojob" is not among the validated manifests '
-      "(--allow-missing-refs if it is applied from elsewhere)"]),
-
-    ("an entry class the Artifact does not list", """\
+""",
+        [
+            'case.yaml:6: Execution/run: spec.jobSpecRef.name: JobSpec "nojob" is not among the validated manifests '
+            "(--allow-missing-refs if it is applied from elsewhere)"
+        ],
+    ),
+    (
+        "an entry class the Artifact does not list",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: JobSpec
 metadata:
@@ -210,10 +276,15 @@ metadata:
 spec:
   artifactRef: {name: jar}
   entryClass: com.example.Other
-""", ['case.yaml:7: JobSpec/wrong-class: spec.entryClass: "com.example.Other" is not among the entryClasses of '
-      'Artifact "jar" (com.example.Job): the operator would not submit it (EntryClassNotInArtifact)']),
-
-    ("the same object twice in one file", """\
+""",
+        [
+            'case.yaml:7: JobSpec/wrong-class: spec.entryClass: "com.example.Other" is not among the entryClasses of '
+            'Artifact "jar" (com.example.Job): the operator would not submit it (EntryClassNotInArtifact)'
+        ],
+    ),
+    (
+        "the same object twice in one file",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: Execution
 metadata: {name: run}
@@ -223,31 +294,47 @@ apiVersion: flinkmanager.io/v1alpha1
 kind: Execution
 metadata: {name: run}
 spec: {jobSpecRef: {name: job}, state: Stopped}
-""", ["case.yaml:8: Execution/run: metadata.name: duplicate: Execution/run is also defined at case.yaml:1"]),
-
-    ("a kind the group does not have", """\
+""",
+        ["case.yaml:8: Execution/run: metadata.name: duplicate: Execution/run is also defined at case.yaml:1"],
+    ),
+    (
+        "a kind the group does not have",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: FlinkJob
 metadata: {name: x}
-""", ['case.yaml:2: FlinkJob/x: kind: no kind "FlinkJob" in group "flinkmanager.io" (one of Artifact, Execution, '
-      "FlinkCluster, JobSpec)"]),
-
-    ("a version that is not served", """\
+""",
+        [
+            'case.yaml:2: FlinkJob/x: kind: no kind "FlinkJob" in group "flinkmanager.io" (one of Artifact, Execution, '
+            "FlinkCluster, JobSpec)"
+        ],
+    ),
+    (
+        "a version that is not served",
+        """\
 apiVersion: flinkmanager.io/v1
 kind: Execution
 metadata: {name: x}
 spec: {jobSpecRef: {name: job}}
-""", ['case.yaml:1: Execution/x: apiVersion: no Execution in version "flinkmanager.io/v1" '
-      "(served: flinkmanager.io/v1alpha1)"]),
-
-    ("YAML that does not parse", """\
+""",
+        [
+            'case.yaml:1: Execution/x: apiVersion: no Execution in version "flinkmanager.io/v1" '
+            "(served: flinkmanager.io/v1alpha1)"
+        ],
+    ),
+    (
+        "YAML that does not parse",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: Execution
 metadata: {name: x
 spec: {}
-""", ["case.yaml:4: YAML: expected ',' or '}', but got ':'"]),
-
-    ("two errors in one object, in line order", """\
+""",
+        ["case.yaml:4: YAML: expected ',' or '}', but got ':'"],
+    ),
+    (
+        "two errors in one object, in line order",
+        """\
 apiVersion: flinkmanager.io/v1alpha1
 kind: Execution
 metadata:
@@ -257,10 +344,14 @@ spec:
   restartPolicy:
     type: Sometimes
     maxRestarts: -1
-""", ['case.yaml:8: Execution/run: spec.restartPolicy.type: Unsupported value: "Sometimes": supported values: '
-      '"Never", "OnFailure"',
-      "case.yaml:9: Execution/run: spec.restartPolicy.maxRestarts: Invalid value: -1: "
-      "spec.restartPolicy.maxRestarts in body should be greater than or equal to 0"]),
+""",
+        [
+            'case.yaml:8: Execution/run: spec.restartPolicy.type: Unsupported value: "Sometimes": supported values: '
+            '"Never", "OnFailure"',
+            "case.yaml:9: Execution/run: spec.restartPolicy.maxRestarts: Invalid value: -1: "
+            "spec.restartPolicy.maxRestarts in body should be greater than or equal to 0",
+        ],
+    ),
 ]
 
 
@@ -272,7 +363,10 @@ def validate(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[
 
 @pytest.mark.parametrize(("manifest", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_a_broken_manifest_is_reported_at_its_line(
-    manifest: str, expected: list[str], tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch,
+    manifest: str,
+    expected: list[str],
+    tmp_path: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)
@@ -299,17 +393,21 @@ def test_missing_references_may_be_allowed(tmp_path: pathlib.Path, capsys: pytes
 
 def test_references_resolve_within_a_namespace(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "refs.yaml").write_text(REFS)
-    (tmp_path / "run.yaml").write_text(textwrap.dedent("""\
+    (tmp_path / "run.yaml").write_text(
+        textwrap.dedent("""\
         apiVersion: flinkmanager.io/v1alpha1
         kind: Execution
         metadata: {name: run, namespace: team-b}
         spec: {jobSpecRef: {name: job}}
-        """))
+        """)
+    )
     status, out, _ = validate(capsys, str(tmp_path / "refs.yaml"), str(tmp_path / "run.yaml"))
     assert status == 1
-    assert out == [f'{tmp_path / "run.yaml"}:4: Execution/run: spec.jobSpecRef.name: JobSpec "job" is not among '
-                   "the validated manifests in namespace 'team-b' (--allow-missing-refs if it is applied from "
-                   "elsewhere)"]
+    assert out == [
+        f'{tmp_path / "run.yaml"}:4: Execution/run: spec.jobSpecRef.name: JobSpec "job" is not among '
+        "the validated manifests in namespace 'team-b' (--allow-missing-refs if it is applied from "
+        "elsewhere)"
+    ]
     # With --namespace, the manifests that name no namespace are in team-b too.
     status, _, _ = validate(capsys, "--namespace", "team-b", str(tmp_path / "refs.yaml"), str(tmp_path / "run.yaml"))
     assert status == 0
@@ -320,14 +418,18 @@ def test_stdin_as_kustomize_build_output(monkeypatch: pytest.MonkeyPatch, capsys
     monkeypatch.setattr("sys.stdin", io.StringIO(stream))
     status, out, _ = validate(capsys, "-")
     assert status == 1
-    assert out == ["<stdin>:28: JobSpec/small: spec.parallelism: Invalid value: 0: "
-                   "spec.parallelism in body should be greater than or equal to 1",
-                   "<stdin>:28: JobSpec/small: spec.parallelism: Invalid value: 0: parallelism must be at least 1"]
+    assert out == [
+        "<stdin>:28: JobSpec/small: spec.parallelism: Invalid value: 0: "
+        "spec.parallelism in body should be greater than or equal to 1",
+        "<stdin>:28: JobSpec/small: spec.parallelism: Invalid value: 0: parallelism must be at least 1",
+    ]
 
 
-def test_other_documents_are_ignored_and_lists_are_unpacked(tmp_path: pathlib.Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "all.yaml").write_text(textwrap.dedent("""\
+def test_other_documents_are_ignored_and_lists_are_unpacked(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "all.yaml").write_text(
+        textwrap.dedent("""\
         apiVersion: v1
         kind: ConfigMap
         metadata: {name: not-ours}
@@ -344,7 +446,8 @@ def test_other_documents_are_ignored_and_lists_are_unpacked(tmp_path: pathlib.Pa
             kind: FlinkCluster
             metadata: {name: other}
             spec: {restUrl: "ftp://flink:8081"}
-        """))
+        """)
+    )
     status, out, err = validate(capsys, str(tmp_path / "all.yaml"))
     assert status == 1
     assert [line.split(": ", 1)[0] for line in out] == [f"{tmp_path / 'all.yaml'}:16"] * len(out)
@@ -352,17 +455,24 @@ def test_other_documents_are_ignored_and_lists_are_unpacked(tmp_path: pathlib.Pa
     assert "1 other documents ignored" in err
 
 
-def test_folders_skip_the_kustomize_patches_they_use(tmp_path: pathlib.Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_folders_skip_the_kustomize_patches_they_use(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     overlay = tmp_path / "overlay"
     overlay.mkdir()
     (overlay / "kustomization.yaml").write_text("resources: [base.yaml]\npatches:\n  - path: scale.yaml\n")
     (overlay / "base.yaml").write_text(REFS)
     (overlay / "scale.yaml").write_text(
-        "apiVersion: flinkmanager.io/v1alpha1\nkind: JobSpec\nmetadata: {name: job}\nspec: {parallelism: 4}\n")
+        "apiVersion: flinkmanager.io/v1alpha1\nkind: JobSpec\nmetadata: {name: job}\nspec: {parallelism: 4}\n"
+    )
     status, out, _ = validate(capsys, str(tmp_path))
-    assert (status, out) == (0, ["valid: 1 Artifact, 1 FlinkCluster, 1 JobSpec in 2 files "
-                                 "(1 other documents ignored; 1 kustomize patch files skipped)"])
+    assert (status, out) == (
+        0,
+        [
+            "valid: 1 Artifact, 1 FlinkCluster, 1 JobSpec in 2 files "
+            "(1 other documents ignored; 1 kustomize patch files skipped)"
+        ],
+    )
     # Named on its own, a patch is validated like any manifest: it is not a whole object.
     status, out, _ = validate(capsys, str(overlay / "scale.yaml"))
     assert status == 1 and "spec.artifactRef: Required value" in out[0]

@@ -9,16 +9,42 @@ from flink_manager.controller.cache import SHARED_STRING_LENGTH, SPEC_MANAGER, C
 
 def execution(name: str, resource_version: str, *, uid: str = "uid-1") -> dict:
     """An Execution as a JSON answer parses it: every string a new object."""
-    return json.loads(json.dumps({
-        "apiVersion": "flinkmanager.io/v1alpha1", "kind": "Execution",
-        "metadata": {"name": name, "namespace": "team-a", "uid": uid, "resourceVersion": resource_version,
-                     "managedFields": [{"manager": "kubectl", "operation": "Apply", "fieldsType": "FieldsV1",
-                                        "fieldsV1": {"f:spec": {"f:state": {}}}}]},
-        "spec": {"jobSpecRef": {"name": "job"}, "state": "Running"},
-        "status": {"phase": "Running", "history": [
-            {"seq": 1, "action": "START", "from": "Pending", "to": "Running", "by": "operator",
-             "message": "m" * (SHARED_STRING_LENGTH + 1)}]},
-    }))
+    return json.loads(
+        json.dumps(
+            {
+                "apiVersion": "flinkmanager.io/v1alpha1",
+                "kind": "Execution",
+                "metadata": {
+                    "name": name,
+                    "namespace": "team-a",
+                    "uid": uid,
+                    "resourceVersion": resource_version,
+                    "managedFields": [
+                        {
+                            "manager": "kubectl",
+                            "operation": "Apply",
+                            "fieldsType": "FieldsV1",
+                            "fieldsV1": {"f:spec": {"f:state": {}}},
+                        }
+                    ],
+                },
+                "spec": {"jobSpecRef": {"name": "job"}, "state": "Running"},
+                "status": {
+                    "phase": "Running",
+                    "history": [
+                        {
+                            "seq": 1,
+                            "action": "START",
+                            "from": "Pending",
+                            "to": "Running",
+                            "by": "operator",
+                            "message": "m" * (SHARED_STRING_LENGTH + 1),
+                        }
+                    ],
+                },
+            }
+        )
+    )
 
 
 def test_bodies_of_different_objects_share_their_keys_and_short_strings() -> None:

@@ -16,7 +16,8 @@ from flink_manager.kube.client import KubeConflict, KubeError, KubeUnavailable
 from flink_manager.settings import Settings
 
 EXECUTION = {
-    "apiVersion": "flinkmanager.io/v1alpha1", "kind": "Execution",
+    "apiVersion": "flinkmanager.io/v1alpha1",
+    "kind": "Execution",
     "metadata": {"name": "run", "namespace": "default", "uid": "uid-1", "resourceVersion": "7", "generation": 1},
     "spec": {"jobSpecRef": {"name": "job"}},
 }

@@ -20,19 +20,37 @@ from flink_manager.controller.metadata import (
 JOB_SPEC = {"apiVersion": "flinkmanager.io/v1alpha1", "kind": "JobSpec", "metadata": {"name": "job", "uid": "js-1"}}
 
 
-def execution(status: dict[str, Any] | None = None, annotations: dict[str, str] | None = None,
-              **metadata: Any) -> dict[str, Any]:
-    return {"metadata": {"name": "run", "namespace": "default", "uid": "uid-1", "resourceVersion": "3",
-                         "annotations": annotations or {}, **metadata},
-            "spec": {"jobSpecRef": {"name": "job"}}, "status": status}
+def execution(
+    status: dict[str, Any] | None = None, annotations: dict[str, str] | None = None, **metadata: Any
+) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": "run",
+            "namespace": "default",
+            "uid": "uid-1",
+            "resourceVersion": "3",
+            "annotations": annotations or {},
+            **metadata,
+        },
+        "spec": {"jobSpecRef": {"name": "job"}},
+        "status": status,
+    }
 
 
 def submitting(attempt: int = 1) -> ExecutionStatus:
     return ExecutionStatus(
-        phase=ExecutionPhase.SUBMITTING, attempt=attempt, cluster="default",
-        pending=PendingOperation(operation=OperationType.SUBMIT, action=HistoryAction.START, attempt=attempt,
-                                 job_id="a" * 32, requested_by="user", from_phase=ExecutionPhase.PENDING,
-                                 since=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)),
+        phase=ExecutionPhase.SUBMITTING,
+        attempt=attempt,
+        cluster="default",
+        pending=PendingOperation(
+            operation=OperationType.SUBMIT,
+            action=HistoryAction.START,
+            attempt=attempt,
+            job_id="a" * 32,
+            requested_by="user",
+            from_phase=ExecutionPhase.PENDING,
+            since=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+        ),
     )
 
 
@@ -44,8 +62,11 @@ def test_a_new_execution_lacks_the_finalizer_the_label_and_the_owner_and_gets_th
 
 
 def test_nothing_is_missing_once_all_three_are_set() -> None:
-    body = execution(finalizers=[FINALIZER], labels={JOB_SPEC_LABEL: "job"},
-                     ownerReferences=[{"kind": "JobSpec", "name": "job", "uid": "js-1"}])
+    body = execution(
+        finalizers=[FINALIZER],
+        labels={JOB_SPEC_LABEL: "job"},
+        ownerReferences=[{"kind": "JobSpec", "name": "job", "uid": "js-1"}],
+    )
     assert missing_metadata(body, "job", JOB_SPEC) == {}
 
 

@@ -38,8 +38,14 @@ class ScriptedClient:
 
 def test_the_poll_wakes_a_job_whose_tasks_begin_to_run() -> None:
     client = ScriptedClient()
-    runtime = ClusterRuntime("ns", "default", client, poll_interval=5, transition_poll_interval=1,  # type: ignore[arg-type]
-                             on_jobs_changed=lambda *_: None)
+    runtime = ClusterRuntime(
+        "ns",
+        "default",
+        client,
+        poll_interval=5,
+        transition_poll_interval=1,  # type: ignore[arg-type]
+        on_jobs_changed=lambda *_: None,
+    )
 
     async def poll(*jobs: JobOverview) -> set[str]:
         client.jobs = list(jobs)
@@ -62,8 +68,14 @@ def test_the_poll_wakes_a_job_whose_tasks_begin_to_run() -> None:
 
 def test_jobs_that_vanished_while_the_cluster_was_down_are_news_when_it_answers_again() -> None:
     client = ScriptedClient()
-    runtime = ClusterRuntime("ns", "default", client, poll_interval=5, transition_poll_interval=1,  # type: ignore[arg-type]
-                             on_jobs_changed=lambda *_: None)
+    runtime = ClusterRuntime(
+        "ns",
+        "default",
+        client,
+        poll_interval=5,
+        transition_poll_interval=1,  # type: ignore[arg-type]
+        on_jobs_changed=lambda *_: None,
+    )
 
     async def scenario() -> list[set[str]]:
         client.jobs = [overview("a", "RUNNING", running=1), overview("b", "RUNNING", running=1)]
@@ -83,8 +95,15 @@ def test_a_cluster_that_answers_again_is_probed_at_once() -> None:
     client = ScriptedClient()
     probes: list[bool] = []
     # Polls follow each other at once; probes are due only every hour, unless something calls for one.
-    runtime = ClusterRuntime("ns", "default", client, poll_interval=0.001, transition_poll_interval=0.001,  # type: ignore[arg-type]
-                             on_jobs_changed=lambda *_: None, probe_interval=3600)
+    runtime = ClusterRuntime(
+        "ns",
+        "default",
+        client,
+        poll_interval=0.001,
+        transition_poll_interval=0.001,  # type: ignore[arg-type]
+        on_jobs_changed=lambda *_: None,
+        probe_interval=3600,
+    )
 
     async def probe(rt: ClusterRuntime) -> bool:
         probes.append(rt.snapshot.ok)
@@ -108,8 +127,14 @@ def test_a_cluster_that_answers_again_is_probed_at_once() -> None:
 
 def test_a_job_flink_restarts_on_its_own_is_recovering_until_its_tasks_all_run_again() -> None:
     client = ScriptedClient()
-    runtime = ClusterRuntime("ns", "default", client, poll_interval=5, transition_poll_interval=1,  # type: ignore[arg-type]
-                             on_jobs_changed=lambda *_: None)
+    runtime = ClusterRuntime(
+        "ns",
+        "default",
+        client,
+        poll_interval=5,
+        transition_poll_interval=1,  # type: ignore[arg-type]
+        on_jobs_changed=lambda *_: None,
+    )
 
     async def poll(*jobs: JobOverview) -> tuple[set[str], frozenset[str]]:
         client.jobs = list(jobs)
@@ -130,7 +155,12 @@ def test_a_job_flink_restarts_on_its_own_is_recovering_until_its_tasks_all_run_a
 
     steps = asyncio.run(scenario())
     assert steps == [
-        ({"a"}, frozenset()), ({"a"}, frozenset()),
-        ({"a"}, frozenset({"a"})), ({"a"}, frozenset({"a"})), (set(), frozenset({"a"})), ({"a"}, frozenset()),
-        ({"a"}, frozenset({"a"})), ({"a"}, frozenset()),
+        ({"a"}, frozenset()),
+        ({"a"}, frozenset()),
+        ({"a"}, frozenset({"a"})),
+        ({"a"}, frozenset({"a"})),
+        (set(), frozenset({"a"})),
+        ({"a"}, frozenset()),
+        ({"a"}, frozenset({"a"})),
+        ({"a"}, frozenset()),
     ]

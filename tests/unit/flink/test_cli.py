@@ -17,13 +17,18 @@ from tests.waiting import wait_for_sync
 BAD_INPUT = [
     ("an unknown timing step", ["simulate", "--timing", "warp=1"], "--timing 'warp=1': unknown step 'warp'"),
     ("a timing that is not a number", ["simulate", "--timing", "savepoint=soon"], "'soon' is not a number of seconds"),
-    ("a Flink version that is not one", ["simulate", "--flink-version", "latest"],
-     "--flink-version: 'latest' is not a Flink version (major.minor.patch, e.g. 2.3.0)"),
+    (
+        "a Flink version that is not one",
+        ["simulate", "--flink-version", "latest"],
+        "--flink-version: 'latest' is not a Flink version (major.minor.patch, e.g. 2.3.0)",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("argv", "message"), [row[1:] for row in BAD_INPUT], ids=[row[0] for row in BAD_INPUT])
-def test_bad_input_is_one_line_and_exit_status_1(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_is_one_line_and_exit_status_1(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("flink-manager simulate: error: ") and message in err
@@ -46,12 +51,29 @@ def test_every_subcommand_is_a_function_of_its_own() -> None:
         build_parser().parse_args(["simulate", "--slots", "0"])
 
 
-@pytest.mark.parametrize(("option", "version"), [((), "2.3.0"), (("--flink-version", "1.18.1"), "1.18.1")],
-                         ids=["the newest by default", "1.18.1"])
+@pytest.mark.parametrize(
+    ("option", "version"),
+    [((), "2.3.0"), (("--flink-version", "1.18.1"), "1.18.1")],
+    ids=["the newest by default", "1.18.1"],
+)
 def test_simulate_serves_flinks_rest_api_until_terminated(option: tuple[str, ...], version: str) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "flink_manager.cli", "simulate", "--port", "0", "--seed", "1", "--timings", "fast", *option],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "flink_manager.cli",
+            "simulate",
+            "--port",
+            "0",
+            "--seed",
+            "1",
+            "--timings",
+            "fast",
+            *option,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None

@@ -22,8 +22,17 @@ from flink_manager.flink.errors import (
 from flink_manager_dev.simulator import SimulatedFlink, Timings
 from tests.infra.processes import free_port
 
-OVERVIEW = {"taskmanagers": 1, "slots-total": 4, "slots-available": 4, "jobs-running": 0, "jobs-finished": 0,
-            "jobs-cancelled": 0, "jobs-failed": 0, "flink-version": "2.3.0", "flink-commit": "c0f8d1a"}
+OVERVIEW = {
+    "taskmanagers": 1,
+    "slots-total": 4,
+    "slots-available": 4,
+    "jobs-running": 0,
+    "jobs-finished": 0,
+    "jobs-cancelled": 0,
+    "jobs-failed": 0,
+    "flink-version": "2.3.0",
+    "flink-commit": "c0f8d1a",
+}
 
 
 class Recorder:
@@ -78,7 +87,9 @@ RETRIES = [
 ]
 
 
-@pytest.mark.parametrize(("call", "failures", "status", "error", "calls"), [row[1:] for row in RETRIES], ids=[row[0] for row in RETRIES])
+@pytest.mark.parametrize(
+    ("call", "failures", "status", "error", "calls"), [row[1:] for row in RETRIES], ids=[row[0] for row in RETRIES]
+)
 async def test_only_reads_are_retried_and_only_when_flink_is_unavailable(
     simulator: SimulatedFlink, call: str, failures: int, status: int, error: type[Exception] | None, calls: int
 ) -> None:
@@ -108,7 +119,10 @@ async def test_every_attempt_is_reported_to_the_observer(simulator: SimulatedFli
         with pytest.raises(FlinkJobNotFound):
             await client.job("e" * 32)
     assert [(name, outcome) for name, outcome, _ in seen] == [
-        ("jobs_overview", "FlinkUnavailable"), ("jobs_overview", "ok"), ("job", "FlinkJobNotFound")]
+        ("jobs_overview", "FlinkUnavailable"),
+        ("jobs_overview", "ok"),
+        ("job", "FlinkJobNotFound"),
+    ]
     assert all(seconds >= 0 for _, _, seconds in seen)
 
 
@@ -122,7 +136,10 @@ async def test_an_observer_that_fails_does_not_fail_the_call(simulator: Simulate
 
 # -- timeouts and connections --------------------------------------------------------------------
 
-async def test_a_slow_answer_times_out_as_unavailable(simulator_factory: Callable[..., Awaitable[SimulatedFlink]]) -> None:
+
+async def test_a_slow_answer_times_out_as_unavailable(
+    simulator_factory: Callable[..., Awaitable[SimulatedFlink]],
+) -> None:
     simulator = await simulator_factory(timings=Timings.fast())
     simulator.set_faults(latency=0.5)
     async with FlinkClient(simulator.url, timeout=0.1, read_retries=1, retry_backoff=0.001) as client:
@@ -166,7 +183,9 @@ UNEXPECTED = [
 
 
 @pytest.mark.parametrize(("answer", "message"), [row[1:] for row in UNEXPECTED], ids=[row[0] for row in UNEXPECTED])
-async def test_an_answer_that_is_not_flinks_is_unavailable_not_a_crash(serve: ServerFactory, answer: Any, message: str) -> None:
+async def test_an_answer_that_is_not_flinks_is_unavailable_not_a_crash(
+    serve: ServerFactory, answer: Any, message: str
+) -> None:
     recorder = Recorder()
     recorder.answer = answer
     async with FlinkClient(await serve(recorder), read_retries=0) as client:
@@ -192,7 +211,9 @@ async def test_credentials_go_in_the_authorization_header(serve: ServerFactory, 
 
 
 @pytest.mark.parametrize("status", [401, 403])
-async def test_refused_credentials_are_an_auth_error_that_does_not_repeat_them(serve: ServerFactory, status: int) -> None:
+async def test_refused_credentials_are_an_auth_error_that_does_not_repeat_them(
+    serve: ServerFactory, status: int
+) -> None:
     recorder = Recorder()
     recorder.status = status
     auth = BasicAuth("flink", "s3cret")
@@ -207,15 +228,34 @@ async def test_refused_credentials_are_an_auth_error_that_does_not_repeat_them(s
 
 # -- TLS ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[pathlib.Path, pathlib.Path]:
     """A self-signed certificate for 127.0.0.1 made with openssl: (cert.pem, key.pem)."""
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=60,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     return cert, key
 
@@ -229,7 +269,10 @@ TLS = [
 
 @pytest.mark.parametrize(("give_ca", "insecure", "error"), [row[1:] for row in TLS], ids=[row[0] for row in TLS])
 async def test_tls_with_a_custom_ca(
-    serve: ServerFactory, certificate: tuple[pathlib.Path, pathlib.Path], give_ca: bool, insecure: bool,
+    serve: ServerFactory,
+    certificate: tuple[pathlib.Path, pathlib.Path],
+    give_ca: bool,
+    insecure: bool,
     error: type[Exception] | None,
 ) -> None:
     cert, key = certificate

@@ -20,8 +20,16 @@ from tests.unit.flink.test_simulator_server import ENTRY, jar_bytes
 NOW = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
 
 DIALECT_OF = [
-    ("1.18.1", "1.18"), ("1.19.3", "1.19"), ("1.20.5", "1.20"), ("2.0.2", "2.0"), ("2.1.3", "2.0"), ("2.2.1", "2.0"),
-    ("2.3.0", "2.3"), ("2.4.0", "2.3"), ("3.0.0", "2.3"), ("1.20-SNAPSHOT", "1.20"),
+    ("1.18.1", "1.18"),
+    ("1.19.3", "1.19"),
+    ("1.20.5", "1.20"),
+    ("2.0.2", "2.0"),
+    ("2.1.3", "2.0"),
+    ("2.2.1", "2.0"),
+    ("2.3.0", "2.3"),
+    ("2.4.0", "2.3"),
+    ("3.0.0", "2.3"),
+    ("1.20-SNAPSHOT", "1.20"),
 ]
 
 
@@ -35,7 +43,10 @@ REFUSED = [
     ("1.17.2", "the cluster runs Flink 1.17.2; supported: Flink 1.18 to 2.3"),
     ("1.9.0", "the cluster runs Flink 1.9.0; supported: Flink 1.18 to 2.3"),
     ("", "the cluster reports Flink version '', which is not a version number; supported: Flink 1.18 to 2.3"),
-    ("<unknown>", "the cluster reports Flink version '<unknown>', which is not a version number; supported: Flink 1.18 to 2.3"),
+    (
+        "<unknown>",
+        "the cluster reports Flink version '<unknown>', which is not a version number; supported: Flink 1.18 to 2.3",
+    ),
 ]
 
 
@@ -49,7 +60,9 @@ def test_older_or_unparseable_versions_are_refused_naming_the_supported_range(ve
 def test_the_rows_are_ordered_and_each_differs_from_the_one_before() -> None:
     assert [row.since for row in DIALECTS] == sorted(row.since for row in DIALECTS)
     for before, after in itertools.pairwise(DIALECTS):
-        assert {k: v for k, v in vars(before).items() if k != "since"} != {k: v for k, v in vars(after).items() if k != "since"}
+        assert {k: v for k, v in vars(before).items() if k != "since"} != {
+            k: v for k, v in vars(after).items() if k != "since"
+        }
     assert parse_version("1.18.1") == (1, 18, 1) and parse_version("x") is None
 
 
@@ -70,10 +83,14 @@ async def requests_of(simulator_factory: Any, version: str, **run: Any) -> tuple
     return [request["route"] for request in simulator.requests], seen
 
 
-@pytest.mark.parametrize(("version", "field"), [("1.18.1", "restoreMode"), ("1.19.3", "restoreMode"), ("1.20.5", "claimMode"),
-                                                ("2.3.0", "claimMode")])
+@pytest.mark.parametrize(
+    ("version", "field"),
+    [("1.18.1", "restoreMode"), ("1.19.3", "restoreMode"), ("1.20.5", "claimMode"), ("2.3.0", "claimMode")],
+)
 async def test_the_client_learns_the_version_once_and_sends_the_claim_mode_as_it_reads_it(
-    simulator_factory: Any, version: str, field: str,
+    simulator_factory: Any,
+    version: str,
+    field: str,
 ) -> None:
     routes, body = await requests_of(simulator_factory, version, claim_mode="NO_CLAIM")
     other = "claimMode" if field == "restoreMode" else "restoreMode"
@@ -92,15 +109,30 @@ async def test_the_client_submits_nothing_to_an_unsupported_version(simulator_fa
 
 
 def test_a_reachable_cluster_of_an_unsupported_version_is_degraded_and_blocks_new_attempts() -> None:
-    view = View("default", 1, FlinkClusterSpec.from_wire({"restUrl": "http://flink:8081"}), FlinkClusterStatus.from_wire({}))
+    view = View(
+        "default", 1, FlinkClusterSpec.from_wire({"restUrl": "http://flink:8081"}), FlinkClusterStatus.from_wire({})
+    )
     reason = unsupported_reason("1.17.2")
-    status = decide_cluster(view, ClusterProbe(flink_version="1.17.2", task_managers=1, slots_total=4, slots_available=4,
-                                               jobs_running=0, unsupported=reason), NOW)
+    status = decide_cluster(
+        view,
+        ClusterProbe(
+            flink_version="1.17.2",
+            task_managers=1,
+            slots_total=4,
+            slots_available=4,
+            jobs_running=0,
+            unsupported=reason,
+        ),
+        NOW,
+    )
     conditions = {c.type: (c.status.value, c.reason, c.message) for c in status.conditions}
     assert conditions["Ready"] == ("False", "UnsupportedFlinkVersion", reason)
     assert conditions["Degraded"] == ("True", "UnsupportedFlinkVersion", reason)
     assert status.phase.value == "Ready" and status.flink_version == "1.17.2"  # reached, but not usable
     assert unsupported_version(View("default", 1, view.spec, status)) == reason
-    upgraded = decide_cluster(View("default", 1, view.spec, status), ClusterProbe(
-        flink_version="1.18.1", task_managers=1, slots_total=4, slots_available=4, jobs_running=0), NOW)
+    upgraded = decide_cluster(
+        View("default", 1, view.spec, status),
+        ClusterProbe(flink_version="1.18.1", task_managers=1, slots_total=4, slots_available=4, jobs_running=0),
+        NOW,
+    )
     assert unsupported_version(View("default", 1, view.spec, upgraded)) is None

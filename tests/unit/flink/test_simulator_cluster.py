@@ -19,9 +19,23 @@ from tests.jars import jar_bytes
 
 ENTRY = "com.example.Job"
 JAR = jar_bytes(ENTRY, manifest_key="Main-Class")  # Flink reads Main-Class when there is no Entry-Class
-T = Timings(run_request=0.0, initializing=0.2, created=0.1, deploying=0.3, cancelling=0.1, failing=0.05,
-            restart_delay=1.0, savepoint=0.5, checkpoint_interval=2.0, checkpoint_duration=0.1, disposal=0.05,
-            rest_cache=0.0, operation_cache=300.0, job_expiry=3600.0, slot_request_timeout=300.0)
+T = Timings(
+    run_request=0.0,
+    initializing=0.2,
+    created=0.1,
+    deploying=0.3,
+    cancelling=0.1,
+    failing=0.05,
+    restart_delay=1.0,
+    savepoint=0.5,
+    checkpoint_interval=2.0,
+    checkpoint_duration=0.1,
+    disposal=0.05,
+    rest_cache=0.0,
+    operation_cache=300.0,
+    job_expiry=3600.0,
+    slot_request_timeout=300.0,
+)
 UP = T.initializing + T.created + T.deploying  # submission → tasks running
 
 
@@ -45,15 +59,27 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def cluster(clock: FakeClock) -> SessionCluster:
-    return SessionCluster(slots=4, timings=T, savepoint_dir="file:///savepoints", checkpoint_dir="file:///checkpoints",
-                          seed=42, clock=clock)
+    return SessionCluster(
+        slots=4,
+        timings=T,
+        savepoint_dir="file:///savepoints",
+        checkpoint_dir="file:///checkpoints",
+        seed=42,
+        clock=clock,
+    )
 
 
 @pytest.fixture
 def stored_cluster(clock: FakeClock, tmp_path: pathlib.Path) -> SessionCluster:
     """Checkpoints on a real folder: a restart writes the retained ones there."""
-    return SessionCluster(slots=4, timings=T, savepoint_dir="file:///savepoints",
-                          checkpoint_dir=f"file://{tmp_path}/checkpoints", seed=42, clock=clock)
+    return SessionCluster(
+        slots=4,
+        timings=T,
+        savepoint_dir="file:///savepoints",
+        checkpoint_dir=f"file://{tmp_path}/checkpoints",
+        seed=42,
+        clock=clock,
+    )
 
 
 @pytest.fixture
@@ -61,10 +87,27 @@ def jar_id(cluster: SessionCluster) -> str:
     return cluster.upload_jar("job.jar", JAR).id
 
 
-def run(cluster: SessionCluster, jar_id: str, job_id: str = "a" * 32, *, parallelism: int = 1,
-        config: Mapping[str, str] | None = None, args: tuple[str, ...] = (), savepoint: str | None = None) -> str:
-    return cluster.submit(jar_id, RunRequest(entry_class=ENTRY, parallelism=parallelism, job_id=job_id,
-                                             flink_config=dict(config or {}), program_args=args, savepoint_path=savepoint))
+def run(
+    cluster: SessionCluster,
+    jar_id: str,
+    job_id: str = "a" * 32,
+    *,
+    parallelism: int = 1,
+    config: Mapping[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    savepoint: str | None = None,
+) -> str:
+    return cluster.submit(
+        jar_id,
+        RunRequest(
+            entry_class=ENTRY,
+            parallelism=parallelism,
+            job_id=job_id,
+            flink_config=dict(config or {}),
+            program_args=args,
+            savepoint_path=savepoint,
+        ),
+    )
 
 
 def state(cluster: SessionCluster, job_id: str = "a" * 32) -> JobState:
@@ -116,24 +159,44 @@ def test_each_transition_is_stamped_at_its_own_time_even_when_observed_late(
 
 RUN_REFUSALS = [
     ("unknown jar", dict(jar="nope_job.jar"), 500, "Jar file /tmp/flink-web-"),
-    ("entry class not in the jar", dict(entry="com.example.Other"), 500, "entry point class 'com.example.Other' was not found"),
+    (
+        "entry class not in the jar",
+        dict(entry="com.example.Other"),
+        500,
+        "entry point class 'com.example.Other' was not found",
+    ),
     ("no entry class anywhere", dict(jar="nomain", entry=None), 500, "Neither a 'Main-Class', nor a 'program-class'"),
     ("parallelism 0", dict(parallelism=0), 400, "Parallelism must be at least one"),
-    ("scripted start-up failure", dict(config={"simulator.startup-fails": "bad config"}), 400,
-     "The main method caused an error: bad config"),
-    ("unusable script value", dict(config={"simulator.fail-after": "soon"}), 400, "simulator.fail-after: cannot parse 'soon'"),
+    (
+        "scripted start-up failure",
+        dict(config={"simulator.startup-fails": "bad config"}),
+        400,
+        "The main method caused an error: bad config",
+    ),
+    (
+        "unusable script value",
+        dict(config={"simulator.fail-after": "soon"}),
+        400,
+        "simulator.fail-after: cannot parse 'soon'",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "status", "text"), [row[1:] for row in RUN_REFUSALS], ids=[row[0] for row in RUN_REFUSALS])
+@pytest.mark.parametrize(
+    ("case", "status", "text"), [row[1:] for row in RUN_REFUSALS], ids=[row[0] for row in RUN_REFUSALS]
+)
 def test_runs_flink_refuses_leave_no_job(
     cluster: SessionCluster, jar_id: str, case: dict[str, object], status: int, text: str
 ) -> None:
     jar = case.get("jar", jar_id)
     if jar == "nomain":
         jar = cluster.upload_jar("plain.jar", jar_bytes(None, classes=[ENTRY])).id
-    request = RunRequest(entry_class=case.get("entry", ENTRY), parallelism=case.get("parallelism", 1),  # type: ignore[arg-type]
-                         job_id="b" * 32, flink_config=case.get("config", {}))  # type: ignore[arg-type]
+    request = RunRequest(
+        entry_class=case.get("entry", ENTRY),
+        parallelism=case.get("parallelism", 1),  # type: ignore[arg-type]
+        job_id="b" * 32,
+        flink_config=case.get("config", {}),
+    )  # type: ignore[arg-type]
     with pytest.raises(SimulatedRestError) as refused:
         cluster.submit(str(jar), request)
     assert refused.value.status == status
@@ -148,7 +211,10 @@ def test_a_job_id_is_taken_for_ever_on_this_cluster(cluster: SessionCluster, clo
         with pytest.raises(SimulatedRestError) as duplicate:
             run(cluster, jar_id)
         assert duplicate.value.status == 400, moment
-        assert "DuplicateApplicationSubmissionException: Application has already been submitted." in duplicate.value.errors[0]
+        assert (
+            "DuplicateApplicationSubmissionException: Application has already been submitted."
+            in duplicate.value.errors[0]
+        )
         if moment == "running":
             cluster.cancel("a" * 32)
             clock.tick(T.cancelling + T.job_expiry + 1)
@@ -177,7 +243,10 @@ def test_jar_ids_are_uuid_and_file_name_and_deleting_twice_is_refused(cluster: S
 
 # -- cancel, stop, savepoints -----------------------------------------------------------------------
 
-def test_cancel_goes_through_cancelling_and_frees_the_slots(cluster: SessionCluster, clock: FakeClock, jar_id: str) -> None:
+
+def test_cancel_goes_through_cancelling_and_frees_the_slots(
+    cluster: SessionCluster, clock: FakeClock, jar_id: str
+) -> None:
     running(cluster, clock, jar_id, parallelism=3)
     assert cluster.free_slots() == 1
     cluster.cancel("a" * 32)
@@ -195,7 +264,9 @@ def test_cancel_of_an_unknown_job_is_404(cluster: SessionCluster) -> None:
     assert missing.value.status == 404 and "Job could not be found." in missing.value.errors[0]
 
 
-def test_stop_with_savepoint_completes_then_the_job_finishes(cluster: SessionCluster, clock: FakeClock, jar_id: str) -> None:
+def test_stop_with_savepoint_completes_then_the_job_finishes(
+    cluster: SessionCluster, clock: FakeClock, jar_id: str
+) -> None:
     job_id = running(cluster, clock, jar_id)
     trigger = cluster.trigger_savepoint(job_id, trigger_id="1" * 32, stop=True)
     assert trigger == "1" * 32
@@ -218,12 +289,16 @@ def test_a_repeated_trigger_id_is_the_same_operation(cluster: SessionCluster, cl
     assert cluster.trigger_savepoint(job_id, trigger_id="2" * 32) == first
     clock.tick(T.savepoint)
     assert cluster.trigger_savepoint(job_id, trigger_id="2" * 32) == first
-    savepoints = [c for c in views.checkpoint_statistics(cluster.jobs[job_id], clock.now)["history"] if c["is_savepoint"]]
+    savepoints = [
+        c for c in views.checkpoint_statistics(cluster.jobs[job_id], clock.now)["history"] if c["is_savepoint"]
+    ]
     assert len(savepoints) == 1
     assert state(cluster) == JobState.RUNNING
 
 
-def test_a_savepoint_with_cancel_job_cancels_after_it_completes(cluster: SessionCluster, clock: FakeClock, jar_id: str) -> None:
+def test_a_savepoint_with_cancel_job_cancels_after_it_completes(
+    cluster: SessionCluster, clock: FakeClock, jar_id: str
+) -> None:
     job_id = running(cluster, clock, jar_id)
     trigger = cluster.trigger_savepoint(job_id, cancel_job=True)
     clock.tick(T.savepoint)
@@ -240,8 +315,9 @@ SAVEPOINT_FAILURES = [
 ]
 
 
-@pytest.mark.parametrize(("job_id", "after", "cause"), [row[1:] for row in SAVEPOINT_FAILURES],
-                         ids=[row[0] for row in SAVEPOINT_FAILURES])
+@pytest.mark.parametrize(
+    ("job_id", "after", "cause"), [row[1:] for row in SAVEPOINT_FAILURES], ids=[row[0] for row in SAVEPOINT_FAILURES]
+)
 def test_savepoints_of_jobs_that_cannot_take_one_complete_with_a_failure_cause(
     cluster: SessionCluster, clock: FakeClock, jar_id: str, job_id: str, after: float | None, cause: str
 ) -> None:
@@ -256,7 +332,9 @@ def test_savepoints_of_jobs_that_cannot_take_one_complete_with_a_failure_cause(
     assert operation.failure is not None and cause in operation.failure["stack-trace"]
 
 
-def test_a_second_stop_with_another_trigger_fails_the_first(cluster: SessionCluster, clock: FakeClock, jar_id: str) -> None:
+def test_a_second_stop_with_another_trigger_fails_the_first(
+    cluster: SessionCluster, clock: FakeClock, jar_id: str
+) -> None:
     job_id = running(cluster, clock, jar_id)
     first = cluster.trigger_savepoint(job_id, trigger_id="3" * 32, stop=True)
     second = cluster.trigger_savepoint(job_id, trigger_id="4" * 32, stop=True)
@@ -268,7 +346,12 @@ def test_a_second_stop_with_another_trigger_fails_the_first(cluster: SessionClus
 
 
 def test_scripted_savepoint_failure_and_duration(cluster: SessionCluster, clock: FakeClock, jar_id: str) -> None:
-    job_id = running(cluster, clock, jar_id, config={"simulator.savepoint-fails": "disk full", "simulator.savepoint-duration": "30 s"})
+    job_id = running(
+        cluster,
+        clock,
+        jar_id,
+        config={"simulator.savepoint-fails": "disk full", "simulator.savepoint-duration": "30 s"},
+    )
     trigger = cluster.trigger_savepoint(job_id, stop=True)
     clock.tick(29)
     assert cluster.savepoint_operation(job_id, trigger).in_progress
@@ -285,13 +368,18 @@ def test_no_savepoint_directory_anywhere_is_refused(clock: FakeClock) -> None:
     assert refused.value.status == 400 and "Property [targetDirectory] must be provided." in refused.value.errors[0]
 
 
-def test_finished_triggers_expire_from_the_operation_cache(cluster: SessionCluster, clock: FakeClock, jar_id: str) -> None:
+def test_finished_triggers_expire_from_the_operation_cache(
+    cluster: SessionCluster, clock: FakeClock, jar_id: str
+) -> None:
     job_id = running(cluster, clock, jar_id)
     trigger = cluster.trigger_savepoint(job_id)
     clock.tick(T.savepoint + T.operation_cache + 1)
     with pytest.raises(SimulatedRestError) as expired:
         cluster.savepoint_operation(job_id, trigger)
-    assert expired.value.status == 404 and f"There is no savepoint operation with triggerId={trigger}" in expired.value.errors[0]
+    assert (
+        expired.value.status == 404
+        and f"There is no savepoint operation with triggerId={trigger}" in expired.value.errors[0]
+    )
 
 
 def test_restore_from_a_savepoint_shows_in_checkpoints_and_ids_continue(
@@ -310,7 +398,9 @@ def test_restore_from_a_savepoint_shows_in_checkpoints_and_ids_continue(
     assert stats["latest"]["restored"]["external_path"] == location
     assert stats["latest"]["restored"]["id"] == savepoint_id and stats["latest"]["restored"]["is_savepoint"]
     clock.tick(T.checkpoint_interval + T.checkpoint_duration)
-    assert views.checkpoint_statistics(cluster.jobs[restored], clock.now)["latest"]["completed"]["id"] == savepoint_id + 1
+    assert (
+        views.checkpoint_statistics(cluster.jobs[restored], clock.now)["latest"]["completed"]["id"] == savepoint_id + 1
+    )
 
 
 def test_restore_from_a_missing_savepoint_is_refused_and_leaves_a_failed_job(
@@ -318,7 +408,10 @@ def test_restore_from_a_missing_savepoint_is_refused_and_leaves_a_failed_job(
 ) -> None:
     with pytest.raises(SimulatedRestError) as refused:
         run(cluster, jar_id, savepoint="file:///nowhere/savepoint-000000-000000000000")
-    assert refused.value.status == 400 and "java.io.FileNotFoundException: Cannot find checkpoint or savepoint" in refused.value.errors[0]
+    assert (
+        refused.value.status == 400
+        and "java.io.FileNotFoundException: Cannot find checkpoint or savepoint" in refused.value.errors[0]
+    )
     clock.tick(0.1)
     assert state(cluster) == JobState.FAILED
     assert views.jobs_overview(cluster, clock.now)["jobs"][0]["schedulerType"] is None
@@ -326,7 +419,9 @@ def test_restore_from_a_missing_savepoint_is_refused_and_leaves_a_failed_job(
         run(cluster, jar_id)
 
 
-def test_disposal_forgets_the_savepoint_and_a_second_disposal_fails(cluster: SessionCluster, clock: FakeClock, jar_id: str) -> None:
+def test_disposal_forgets_the_savepoint_and_a_second_disposal_fails(
+    cluster: SessionCluster, clock: FakeClock, jar_id: str
+) -> None:
     job_id = running(cluster, clock, jar_id)
     trigger = cluster.trigger_savepoint(job_id)
     clock.tick(T.savepoint)
@@ -346,7 +441,10 @@ def test_disposal_forgets_the_savepoint_and_a_second_disposal_fails(cluster: Ses
 
 # -- checkpoints ----------------------------------------------------------------------------------
 
-def test_periodic_checkpoints_are_counted_from_time_alone(cluster: SessionCluster, clock: FakeClock, jar_id: str) -> None:
+
+def test_periodic_checkpoints_are_counted_from_time_alone(
+    cluster: SessionCluster, clock: FakeClock, jar_id: str
+) -> None:
     job_id = running(cluster, clock, jar_id)
     job = cluster.jobs[job_id]
     assert views.checkpoint_statistics(job, clock.now)["latest"]["completed"] is None
@@ -360,7 +458,9 @@ def test_periodic_checkpoints_are_counted_from_time_alone(cluster: SessionCluste
     assert all(c["discarded"] for c in stats["history"][1:])
 
 
-def test_checkpoints_stop_with_the_job_and_are_discarded(cluster: SessionCluster, clock: FakeClock, jar_id: str) -> None:
+def test_checkpoints_stop_with_the_job_and_are_discarded(
+    cluster: SessionCluster, clock: FakeClock, jar_id: str
+) -> None:
     job_id = running(cluster, clock, jar_id)
     clock.tick(5 * T.checkpoint_interval)
     cluster.cancel(job_id)
@@ -372,6 +472,7 @@ def test_checkpoints_stop_with_the_job_and_are_discarded(cluster: SessionCluster
 
 # -- scripted failures, restarts, slots ----------------------------------------------------------------
 
+
 def test_fail_after_fails_the_job_with_its_root_cause(cluster: SessionCluster, clock: FakeClock, jar_id: str) -> None:
     job_id = running(cluster, clock, jar_id, config={"simulator.fail-after": "5", "simulator.failure-message": "boom"})
     clock.tick(5)
@@ -381,16 +482,23 @@ def test_fail_after_fails_the_job_with_its_root_cause(cluster: SessionCluster, c
     assert cluster.free_slots() == 4
     entry = views.job_exceptions(cluster, cluster.jobs[job_id], 20)["exceptionHistory"]["entries"][0]
     assert entry["exceptionName"] == "org.apache.flink.runtime.JobException"
-    assert entry["stacktrace"].startswith("org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy")
+    assert entry["stacktrace"].startswith(
+        "org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy"
+    )
     assert "\nCaused by: java.lang.RuntimeException: boom" in entry["stacktrace"]
 
 
-def test_the_example_jobs_fail_after_argument_is_honoured(cluster: SessionCluster, clock: FakeClock, jar_id: str) -> None:
+def test_the_example_jobs_fail_after_argument_is_honoured(
+    cluster: SessionCluster, clock: FakeClock, jar_id: str
+) -> None:
     job_id = running(cluster, clock, jar_id, args=("--rate", "20", "--fail-after", "40"))
     clock.tick(2 + T.failing)
     assert state(cluster) == JobState.FAILED
     stacktrace = cluster.jobs[job_id].exceptions[0]["stacktrace"]
-    assert "Caused by: java.lang.IllegalStateException: Job fails on purpose after 40 records (--fail-after 40)" in stacktrace
+    assert (
+        "Caused by: java.lang.IllegalStateException: Job fails on purpose after 40 records (--fail-after 40)"
+        in stacktrace
+    )
 
 
 def test_scripted_restarts_restart_from_the_latest_checkpoint_then_fail(
@@ -409,7 +517,10 @@ def test_scripted_restarts_restart_from_the_latest_checkpoint_then_fail(
     assert seen == [JobState.RESTARTING, JobState.RUNNING, JobState.RESTARTING, JobState.RUNNING, JobState.FAILED]
     job = cluster.jobs[job_id]
     assert [entry["exceptionName"] for entry in job.exceptions] == [
-        "org.apache.flink.runtime.JobException", "java.lang.RuntimeException", "java.lang.RuntimeException"]
+        "org.apache.flink.runtime.JobException",
+        "java.lang.RuntimeException",
+        "java.lang.RuntimeException",
+    ]
     assert job.exceptions[1]["taskName"].endswith("- execution #1")
     stats = views.checkpoint_statistics(job, clock.now)
     assert stats["counts"]["restored"] == 2 and not stats["latest"]["restored"]["is_savepoint"]
@@ -443,11 +554,15 @@ def test_a_job_waiting_for_slots_fails_after_the_slot_request_timeout(
     run(cluster, jar_id, parallelism=64, config={})
     clock.tick(UP + T.slot_request_timeout + T.failing)
     assert state(cluster) == JobState.FAILED
-    assert "NoResourceAvailableException: Could not acquire the minimum required resources." in \
-        cluster.jobs["a" * 32].exceptions[0]["stacktrace"]
+    assert (
+        "NoResourceAvailableException: Could not acquire the minimum required resources."
+        in cluster.jobs["a" * 32].exceptions[0]["stacktrace"]
+    )
 
 
-def test_ended_jobs_leave_the_listings_after_the_job_store_expiry(cluster: SessionCluster, clock: FakeClock, jar_id: str) -> None:
+def test_ended_jobs_leave_the_listings_after_the_job_store_expiry(
+    cluster: SessionCluster, clock: FakeClock, jar_id: str
+) -> None:
     running(cluster, clock, jar_id)
     cluster.cancel("a" * 32)
     clock.tick(T.cancelling + T.job_expiry - 1)
@@ -457,7 +572,9 @@ def test_ended_jobs_leave_the_listings_after_the_job_store_expiry(cluster: Sessi
     assert views.jobs_overview(cluster, clock.now) == {"jobs": []}
 
 
-def test_a_restart_loses_jars_jobs_and_job_ids_but_not_savepoints(cluster: SessionCluster, clock: FakeClock, jar_id: str) -> None:
+def test_a_restart_loses_jars_jobs_and_job_ids_but_not_savepoints(
+    cluster: SessionCluster, clock: FakeClock, jar_id: str
+) -> None:
     job_id = running(cluster, clock, jar_id)
     trigger = cluster.trigger_savepoint(job_id)
     clock.tick(T.savepoint)
@@ -469,7 +586,8 @@ def test_a_restart_loses_jars_jobs_and_job_ids_but_not_savepoints(cluster: Sessi
 
 
 def test_a_restart_leaves_the_newest_checkpoint_of_each_running_job_on_storage(
-        stored_cluster: SessionCluster, clock: FakeClock, tmp_path: pathlib.Path) -> None:
+    stored_cluster: SessionCluster, clock: FakeClock, tmp_path: pathlib.Path
+) -> None:
     cluster = stored_cluster
     job_id = running(cluster, clock, cluster.upload_jar("job.jar", jar_bytes()).id)
     clock.tick(3 * T.checkpoint_interval + T.checkpoint_duration)
@@ -485,16 +603,27 @@ def test_a_restart_leaves_the_newest_checkpoint_of_each_running_job_on_storage(
     assert cluster.job("b" * 32).restored.id == 3
 
 
-@pytest.mark.parametrize(("version", "storage_key", "directory_key"), [
-    ("1.18.1", "state.checkpoint-storage", "state.checkpoints.dir"),
-    ("1.19.3", "state.checkpoint-storage", "state.checkpoints.dir"),
-    ("1.20.5", "execution.checkpointing.storage", "execution.checkpointing.dir"),
-    ("2.3.0", "execution.checkpointing.storage", "execution.checkpointing.dir"),
-])
+@pytest.mark.parametrize(
+    ("version", "storage_key", "directory_key"),
+    [
+        ("1.18.1", "state.checkpoint-storage", "state.checkpoints.dir"),
+        ("1.19.3", "state.checkpoint-storage", "state.checkpoints.dir"),
+        ("1.20.5", "execution.checkpointing.storage", "execution.checkpointing.dir"),
+        ("2.3.0", "execution.checkpointing.storage", "execution.checkpointing.dir"),
+    ],
+)
 def test_the_jobmanager_configuration_names_the_checkpoint_directory_as_the_version_does(
-        clock: FakeClock, tmp_path: pathlib.Path, version: str, storage_key: str, directory_key: str) -> None:
-    cluster = SessionCluster(slots=4, timings=T, savepoint_dir="file:///savepoints",
-                             checkpoint_dir=f"file://{tmp_path}/checkpoints", seed=42, clock=clock, flink_version=version)
+    clock: FakeClock, tmp_path: pathlib.Path, version: str, storage_key: str, directory_key: str
+) -> None:
+    cluster = SessionCluster(
+        slots=4,
+        timings=T,
+        savepoint_dir="file:///savepoints",
+        checkpoint_dir=f"file://{tmp_path}/checkpoints",
+        seed=42,
+        clock=clock,
+        flink_version=version,
+    )
     entries = {entry["key"]: entry["value"] for entry in views.jobmanager_config(cluster)}
     assert entries[directory_key] == f"file:{tmp_path}/checkpoints"
     assert entries[storage_key] == "filesystem"
@@ -525,13 +654,20 @@ def test_two_thousand_jobs_stay_cheap(clock: FakeClock) -> None:
     rendered = time.perf_counter() - began
     assert len(overview["jobs"]) == 2000 and {job["state"] for job in overview["jobs"]} == {"RUNNING"}
     assert len(cluster._events) == 0  # nothing pending per job once it runs: checkpoints are counted, not scheduled
-    print(f"\n2000 submissions: {submitted * 1000:.0f} ms; first /jobs/overview after an hour: {rendered * 1000:.0f} ms")
+    print(
+        f"\n2000 submissions: {submitted * 1000:.0f} ms; first /jobs/overview after an hour: {rendered * 1000:.0f} ms"
+    )
 
 
 # -- scripts and paths ------------------------------------------------------------------------------
 
-DURATIONS = [("bare seconds", "5", 5.0), ("seconds", "2.5 s", 2.5), ("milliseconds", "500 ms", 0.5),
-             ("minutes", "2 min", 120.0), ("hours", "1h", 3600.0)]
+DURATIONS = [
+    ("bare seconds", "5", 5.0),
+    ("seconds", "2.5 s", 2.5),
+    ("milliseconds", "500 ms", 0.5),
+    ("minutes", "2 min", 120.0),
+    ("hours", "1h", 3600.0),
+]
 
 
 @pytest.mark.parametrize(("text", "seconds"), [row[1:] for row in DURATIONS], ids=[row[0] for row in DURATIONS])
@@ -541,14 +677,31 @@ def test_durations_are_read_like_flinks(text: str, seconds: float) -> None:
 
 SCRIPTS = [
     ("nothing scripted", {}, (), dict(fail_after=None, restarts=0, savepoint_failure=None, checkpoint_interval=None)),
-    ("fail and restart", {"simulator.fail-after": "3 s", "simulator.restarts": "2"}, (), dict(fail_after=3.0, restarts=2)),
-    ("the example job's arguments", {}, ("--rate", "5", "--fail-after", "10", "--checkpoint-interval-ms", "0"),
-     dict(fail_after=2.0, checkpoint_interval=0.0)),
-    ("savepoint trouble", {"simulator.savepoint-fails": "true", "simulator.savepoint-duration": "9"}, (),
-     dict(savepoint_failure="Simulated savepoint failure (simulator.savepoint-fails)", savepoint_duration=9.0)),
+    (
+        "fail and restart",
+        {"simulator.fail-after": "3 s", "simulator.restarts": "2"},
+        (),
+        dict(fail_after=3.0, restarts=2),
+    ),
+    (
+        "the example job's arguments",
+        {},
+        ("--rate", "5", "--fail-after", "10", "--checkpoint-interval-ms", "0"),
+        dict(fail_after=2.0, checkpoint_interval=0.0),
+    ),
+    (
+        "savepoint trouble",
+        {"simulator.savepoint-fails": "true", "simulator.savepoint-duration": "9"},
+        (),
+        dict(savepoint_failure="Simulated savepoint failure (simulator.savepoint-fails)", savepoint_duration=9.0),
+    ),
     ("savepoints fine when false", {"simulator.savepoint-fails": "false"}, (), dict(savepoint_failure=None)),
-    ("a job name and a checkpoint interval", {"pipeline.name": "orders", "execution.checkpointing.interval": "30 s"}, (),
-     dict(name="orders", checkpoint_interval=30.0)),
+    (
+        "a job name and a checkpoint interval",
+        {"pipeline.name": "orders", "execution.checkpointing.interval": "30 s"},
+        (),
+        dict(name="orders", checkpoint_interval=30.0),
+    ),
 ]
 
 

@@ -23,8 +23,10 @@ SimulatorFactory = Callable[..., Awaitable[SimulatedFlink]]
 
 
 async def raw(method: str, url: str, body: Any = None) -> tuple[int, Any]:
-    async with (aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session,
-                session.request(method, url, json=body) as response):
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session,
+        session.request(method, url, json=body) as response,
+    ):
         return response.status, await response.json(content_type=None)
 
 
@@ -39,12 +41,22 @@ async def started_job(client: FlinkClient, job_id: str = "a" * 32, **config: str
 UNROUTED = [
     ("GET of an unknown path", "GET", "/no/such/route", 404, "Unable to load requested file /no/such/route."),
     ("a method Flink has no handler for", "DELETE", "/overview", 404, "Not found: /overview"),
-    ("the removed stop mode", "PATCH", "/jobs/" + "a" * 32 + "?mode=stop", 308, 'The termination mode "stop" has been removed.'),
+    (
+        "the removed stop mode",
+        "PATCH",
+        "/jobs/" + "a" * 32 + "?mode=stop",
+        308,
+        'The termination mode "stop" has been removed.',
+    ),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "status", "text"), [row[1:] for row in UNROUTED], ids=[row[0] for row in UNROUTED])
-async def test_unrouted_requests_get_flinks_answers(simulator: SimulatedFlink, method: str, path: str, status: int, text: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "status", "text"), [row[1:] for row in UNROUTED], ids=[row[0] for row in UNROUTED]
+)
+async def test_unrouted_requests_get_flinks_answers(
+    simulator: SimulatedFlink, method: str, path: str, status: int, text: str
+) -> None:
     code, body = await raw(method, simulator.url + path)
     assert code == status
     assert text in body["errors"][0]
@@ -89,6 +101,7 @@ async def _details_state(client: FlinkClient) -> bool:
 
 
 # -- injected faults ------------------------------------------------------------------------------
+
 
 async def _statuses(simulator: SimulatedFlink, requests: int) -> list[int]:
     return [(await raw("GET", simulator.url + "/overview"))[0] for _ in range(requests)]
@@ -174,7 +187,9 @@ FAIL_NEXT = [
 ]
 
 
-@pytest.mark.parametrize(("fault", "error", "applied"), [row[1:] for row in FAIL_NEXT], ids=[row[0] for row in FAIL_NEXT])
+@pytest.mark.parametrize(
+    ("fault", "error", "applied"), [row[1:] for row in FAIL_NEXT], ids=[row[0] for row in FAIL_NEXT]
+)
 async def test_a_run_that_fails_on_the_wire_may_have_started_the_job(
     simulator: SimulatedFlink, fault: dict[str, Any], error: type[Exception], applied: bool
 ) -> None:
@@ -202,11 +217,16 @@ async def test_fail_next_counts_down_and_endpoint_names_are_checked(simulator: S
 
 async def test_the_admin_api_shows_sets_and_clears_faults(simulator: SimulatedFlink) -> None:
     url = simulator.url + "/_simulator/faults"
-    status, shown = await raw("PUT", url, {"error_rate": 0.25, "latency": 0.01,
-                                           "endpoints": {"run": {"times": 2, "apply": True, "respond": "drop"}}})
+    status, shown = await raw(
+        "PUT",
+        url,
+        {"error_rate": 0.25, "latency": 0.01, "endpoints": {"run": {"times": 2, "apply": True, "respond": "drop"}}},
+    )
     assert status == 200
     assert shown["error_rate"] == 0.25 and shown["latency"] == 0.01
-    assert shown["endpoints"] == {"POST /jars/:jarid/run": {"times": 2, "status": 500, "apply": True, "respond": "drop", "delay": 30.0}}
+    assert shown["endpoints"] == {
+        "POST /jars/:jarid/run": {"times": 2, "status": 500, "apply": True, "respond": "drop", "delay": 30.0}
+    }
     assert (await raw("GET", url))[1] == shown
     assert (await raw("POST", url, {"error_rate": 2}))[0] == 400
     assert (await raw("POST", url, {"endpoints": {"nope": {}}}))[0] == 400

@@ -12,11 +12,14 @@ from flink_manager.kube.client import Credentials
 PEM = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
-@pytest.mark.parametrize("given", [
-    pytest.param(base64.b64encode(PEM).decode(), id="base64-text-from-kubeconfig"),
-    pytest.param(PEM.decode(), id="pem-text"),
-    pytest.param(PEM, id="pem-bytes"),
-])
+@pytest.mark.parametrize(
+    "given",
+    [
+        pytest.param(base64.b64encode(PEM).decode(), id="base64-text-from-kubeconfig"),
+        pytest.param(PEM.decode(), id="pem-text"),
+        pytest.param(PEM, id="pem-bytes"),
+    ],
+)
 def test_certificate_data_becomes_pem_bytes(given: str | bytes) -> None:
     info = kopf.ConnectionInfo(server="https://k8s", ca_data=given, certificate_data=given, private_key_data=given)
     credentials = Credentials.from_kopf(info)
@@ -31,8 +34,15 @@ def test_absent_data_stays_absent() -> None:
 
 
 def test_credentials_go_to_kopf_and_back_unchanged() -> None:
-    credentials = Credentials(server="https://k8s", token="t", ca_data=PEM, certificate_data=PEM,
-                              private_key_data=b"-----BEGIN KEY-----\n", insecure=True, default_namespace="team-a")
+    credentials = Credentials(
+        server="https://k8s",
+        token="t",
+        ca_data=PEM,
+        certificate_data=PEM,
+        private_key_data=b"-----BEGIN KEY-----\n",
+        insecure=True,
+        default_namespace="team-a",
+    )
     info = credentials.to_kopf()
     assert info.scheme == "Bearer"
     assert Credentials.from_kopf(info) == credentials

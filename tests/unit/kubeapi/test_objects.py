@@ -22,16 +22,41 @@ from flink_manager_dev.kubeapi.watching import Watcher, WatchFilter, WatchHub
 REPO = pathlib.Path(__file__).resolve().parents[3]
 NOW = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
 CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
     "metadata": {"name": "things.example.io"},
-    "spec": {"group": "example.io", "scope": "Namespaced",
-             "names": {"kind": "Thing", "plural": "things"},
-             "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
-                           "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                               "spec": {"type": "object", "properties": {"size": {"type": "integer", "default": 1},
-                                                                         "tags": {"type": "array", "items": {"type": "string"},
-                                                                                  "x-kubernetes-list-type": "set"}}},
-                               "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}}}]},
+    "spec": {
+        "group": "example.io",
+        "scope": "Namespaced",
+        "names": {"kind": "Thing", "plural": "things"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {
+                                "type": "object",
+                                "properties": {
+                                    "size": {"type": "integer", "default": 1},
+                                    "tags": {
+                                        "type": "array",
+                                        "items": {"type": "string"},
+                                        "x-kubernetes-list-type": "set",
+                                    },
+                                },
+                            },
+                            "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                        },
+                    }
+                },
+            }
+        ],
+    },
 }
 
 
@@ -50,17 +75,29 @@ class World:
         self.collector = Collector(self.api, lambda crd: None)
         self.cm = self.registry.get("", "v1", "configmaps")
         assert self.cm is not None
-        self.api.create(self.registry.get("", "v1", "namespaces"), None,
-                        {"metadata": {"name": "ns"}}, WriteOptions(field_manager="setup"))
+        self.api.create(
+            self.registry.get("", "v1", "namespaces"),
+            None,
+            {"metadata": {"name": "ns"}},
+            WriteOptions(field_manager="setup"),
+        )
 
     def thing(self, name: str, manager: str = "tester", **meta: Any) -> dict[str, Any]:
         body = {"apiVersion": "example.io/v1", "kind": "Thing", "metadata": {"name": name, **meta}, "spec": {}}
         return self.api.create(self.things, "ns", body, WriteOptions(field_manager=manager)).body
 
-    def patch(self, name: str, patch: bytes, sub: str | None = None, rt: ResourceType | None = None,
-              manager: str = "tester") -> dict[str, Any]:
-        stored, _ = self.api.patch(rt or self.things, "ns", name, "application/merge-patch+json", patch,
-                                   WriteOptions(field_manager=manager), sub)
+    def patch(
+        self, name: str, patch: bytes, sub: str | None = None, rt: ResourceType | None = None, manager: str = "tester"
+    ) -> dict[str, Any]:
+        stored, _ = self.api.patch(
+            rt or self.things,
+            "ns",
+            name,
+            "application/merge-patch+json",
+            patch,
+            WriteOptions(field_manager=manager),
+            sub,
+        )
         return stored.body
 
 
@@ -75,13 +112,16 @@ def test_resource_versions_come_from_one_counter(world: World) -> None:
     assert int(b["metadata"]["resourceVersion"]) == int(a["metadata"]["resourceVersion"]) + 1
 
 
-@pytest.mark.parametrize(("patch", "sub", "generation", "new_version"), [
-    pytest.param(b'{"spec":{"size":2}}', None, 2, True, id="spec"),
-    pytest.param(b'{"metadata":{"labels":{"a":"b"}}}', None, 1, True, id="metadata"),
-    pytest.param(b'{"status":{"x":1}}', "status", 1, True, id="status-subresource"),
-    pytest.param(b'{"status":{"x":1}}', None, 1, False, id="status-via-main-resource-is-ignored"),
-    pytest.param(b'{"spec":{"size":1}}', None, 1, False, id="no-op"),
-])
+@pytest.mark.parametrize(
+    ("patch", "sub", "generation", "new_version"),
+    [
+        pytest.param(b'{"spec":{"size":2}}', None, 2, True, id="spec"),
+        pytest.param(b'{"metadata":{"labels":{"a":"b"}}}', None, 1, True, id="metadata"),
+        pytest.param(b'{"status":{"x":1}}', "status", 1, True, id="status-subresource"),
+        pytest.param(b'{"status":{"x":1}}', None, 1, False, id="status-via-main-resource-is-ignored"),
+        pytest.param(b'{"spec":{"size":1}}', None, 1, False, id="no-op"),
+    ],
+)
 def test_generation_rules(world: World, patch: bytes, sub: str | None, generation: int, new_version: bool) -> None:
     before = world.thing("a")
     after = world.patch("a", patch, sub)
@@ -100,16 +140,24 @@ def test_deletion_waits_for_finalizers(world: World) -> None:
 
 
 def _owned_configmap(world: World, name: str, owner: dict[str, Any], block: bool = False) -> None:
-    ref = {"apiVersion": "example.io/v1", "kind": "Thing", "name": owner["metadata"]["name"],
-           "uid": owner["metadata"]["uid"], "blockOwnerDeletion": block}
+    ref = {
+        "apiVersion": "example.io/v1",
+        "kind": "Thing",
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "blockOwnerDeletion": block,
+    }
     world.api.create(world.cm, "ns", {"metadata": {"name": name, "ownerReferences": [ref]}}, WriteOptions())
 
 
-@pytest.mark.parametrize(("policy", "survives", "keeps_reference"), [
-    pytest.param(None, False, False, id="background-default"),
-    pytest.param("Foreground", False, False, id="foreground"),
-    pytest.param("Orphan", True, False, id="orphan"),
-])
+@pytest.mark.parametrize(
+    ("policy", "survives", "keeps_reference"),
+    [
+        pytest.param(None, False, False, id="background-default"),
+        pytest.param("Foreground", False, False, id="foreground"),
+        pytest.param("Orphan", True, False, id="orphan"),
+    ],
+)
 def test_garbage_collection(world: World, policy: str | None, survives: bool, keeps_reference: bool) -> None:
     owner = world.thing("owner")
     _owned_configmap(world, "dep", owner, block=True)
@@ -124,8 +172,10 @@ def test_garbage_collection(world: World, policy: str | None, survives: bool, ke
 
 def test_dependent_with_another_owner_loses_only_the_dangling_reference(world: World) -> None:
     first, second = world.thing("first"), world.thing("second")
-    refs = [{"apiVersion": "example.io/v1", "kind": "Thing", "name": o["metadata"]["name"], "uid": o["metadata"]["uid"]}
-            for o in (first, second)]
+    refs = [
+        {"apiVersion": "example.io/v1", "kind": "Thing", "name": o["metadata"]["name"], "uid": o["metadata"]["uid"]}
+        for o in (first, second)
+    ]
     world.api.create(world.cm, "ns", {"metadata": {"name": "dep", "ownerReferences": refs}}, WriteOptions())
     world.api.delete(world.things, "ns", "first", {}, WriteOptions())
     world.collector.run_pending()
@@ -140,7 +190,10 @@ def test_managed_fields_follow_each_manager(world: World) -> None:
     world.patch("a", b'{"status":{"phase":"Up"}}', "status", manager="operator")
     entries = world.storage.get(world.things.storage_key, "ns", "a").meta["managedFields"]  # type: ignore[union-attr]
     assert [(e["manager"], e.get("subresource")) for e in entries] == [
-        ("creator", None), ("editor", None), ("operator", "status")]
+        ("creator", None),
+        ("editor", None),
+        ("operator", "status"),
+    ]
     by_manager = {e["manager"]: e["fieldsV1"] for e in entries}
     assert by_manager["creator"] == {"f:spec": {}}  # size moved to the editor
     assert by_manager["editor"] == {"f:spec": {"f:size": {}}}
@@ -151,8 +204,11 @@ def test_stale_resource_version_in_a_patch_conflicts(world: World) -> None:
     created = world.thing("a")
     world.patch("a", b'{"spec":{"size":2}}')
     with pytest.raises(errors.Conflict):
-        world.patch("a", b'{"metadata":{"resourceVersion":"%s"},"spec":{"size":3}}'
-                    % created["metadata"]["resourceVersion"].encode())
+        world.patch(
+            "a",
+            b'{"metadata":{"resourceVersion":"%s"},"spec":{"size":3}}'
+            % created["metadata"]["resourceVersion"].encode(),
+        )
 
 
 def test_create_in_a_missing_namespace_is_not_found(world: World) -> None:
@@ -164,12 +220,15 @@ def test_create_in_a_missing_namespace_is_not_found(world: World) -> None:
 def _lines(watcher: Watcher) -> list[str]:
     import json
 
-    return [f'{json.loads(line)["type"]} {json.loads(line)["object"]["spec"].get("size")}' for line in watcher.lines]
+    return [f"{json.loads(line)['type']} {json.loads(line)['object']['spec'].get('size')}" for line in watcher.lines]
 
 
 def test_paused_watchers_get_the_latest_state_on_resume(world: World) -> None:
-    watcher = Watcher(world.things.storage_key, WatchFilter(), lambda kind, stored, rv: (
-        b'{"type":"' + kind.encode() + b'","object":' + stored.json() + b"}"))
+    watcher = Watcher(
+        world.things.storage_key,
+        WatchFilter(),
+        lambda kind, stored, rv: b'{"type":"' + kind.encode() + b'","object":' + stored.json() + b"}",
+    )
     world.hub.add(watcher)
     world.thing("a")
     world.hub.pause()

@@ -84,8 +84,9 @@ def run_flow(name: str, crash_at: int | None = None, mode: str = "") -> tuple[Wo
 def observable(world: World) -> tuple[object, ...]:
     """What a user can compare between two runs: actions, phases and outcome (not times, ids or paths)."""
     status = world.status
-    history = [(h.action.value, h.old_status, h.new_status, h.performed_by, h.details.error is None)
-               for h in status.history]
+    history = [
+        (h.action.value, h.old_status, h.new_status, h.performed_by, h.details.error is None) for h in status.history
+    ]
     return (status.phase, world.released, history, status.attempt, len(status.savepoints), len(world.flink.live_jobs()))
 
 
@@ -99,7 +100,8 @@ def test_a_crash_at_every_step_converges_to_the_reference(flow: str, mode: str) 
         assert observable(world) == observable(reference), f"crash {mode} step {crash_at} of {flow}"
         completed = {t.location for t in world.flink.triggers.values() if t.location and t.kind != "dispose"}
         assert completed <= {s.path for s in world.status.savepoints} | set(world.flink.disposed) | (
-            {world.status.history[-1].details.savepoint_path} if world.released else set())
+            {world.status.history[-1].details.savepoint_path} if world.released else set()
+        )
 
 
 def test_the_last_state_flow_upgrades_from_a_checkpoint_with_one_cancel() -> None:

@@ -103,10 +103,13 @@ def test_restart_nonce_restarts_through_a_savepoint() -> None:
     assert len(world.flink.live_jobs()) == 1
 
 
-@pytest.mark.parametrize(("mode", "restored", "actions"), [
-    pytest.param(UpgradeMode.SAVEPOINT, True, ["START", "UPGRADE"], id="savepoint"),
-    pytest.param(UpgradeMode.STATELESS, False, ["START", "UPGRADE"], id="stateless"),
-])
+@pytest.mark.parametrize(
+    ("mode", "restored", "actions"),
+    [
+        pytest.param(UpgradeMode.SAVEPOINT, True, ["START", "UPGRADE"], id="savepoint"),
+        pytest.param(UpgradeMode.STATELESS, False, ["START", "UPGRADE"], id="stateless"),
+    ],
+)
 def test_a_job_spec_change_upgrades_the_running_job(mode: UpgradeMode, restored: bool, actions: list[str]) -> None:
     world = World()
     world.job_spec = world.job_spec.model_copy(update={"upgrade_mode": mode})
@@ -166,8 +169,9 @@ def test_on_failure_restarts_from_the_latest_checkpoint_after_the_backoff() -> N
 
 
 def test_on_failure_without_usable_state_stays_failed_with_a_reason() -> None:
-    world = running_world(restart_policy=RestartPolicy(type=RestartPolicyType.ON_FAILURE, backoff_seconds=0,
-                                                      max_state_age_seconds=1))
+    world = running_world(
+        restart_policy=RestartPolicy(type=RestartPolicyType.ON_FAILURE, backoff_seconds=0, max_state_age_seconds=1)
+    )
     world.tick(1)
     job = world.flink.jobs[world.status.flink_job_id]
     job.state, job.failure = JobState.FAILED, "boom"
@@ -180,8 +184,11 @@ def test_on_failure_without_usable_state_stays_failed_with_a_reason() -> None:
 
 
 def test_on_failure_gives_up_after_max_restarts() -> None:
-    world = running_world(restart_policy=RestartPolicy(type=RestartPolicyType.ON_FAILURE, backoff_seconds=0,
-                                                      max_restarts=2, allow_stateless=True))
+    world = running_world(
+        restart_policy=RestartPolicy(
+            type=RestartPolicyType.ON_FAILURE, backoff_seconds=0, max_restarts=2, allow_stateless=True
+        )
+    )
     for _ in range(3):
         job = world.flink.jobs[world.status.flink_job_id]
         job.state, job.failure = JobState.FAILED, "boom"
@@ -350,8 +357,9 @@ def test_periodic_savepoints_are_taken_on_schedule_and_never_doubled() -> None:
 
 def test_retention_disposes_the_oldest_savepoints_but_never_the_last() -> None:
     world = running_world()
-    world.spec = world.spec.model_copy(update={"savepoint_retention": world.spec.savepoint_retention.model_copy(
-        update={"max_count": 2})})
+    world.spec = world.spec.model_copy(
+        update={"savepoint_retention": world.spec.savepoint_retention.model_copy(update={"max_count": 2})}
+    )
     for nonce in range(1, 5):
         world.edit(savepoint_nonce=nonce)
         world.settle()
@@ -362,8 +370,9 @@ def test_retention_disposes_the_oldest_savepoints_but_never_the_last() -> None:
 
 def test_a_failed_disposal_keeps_the_entry_and_does_not_loop() -> None:
     world = running_world()
-    world.spec = world.spec.model_copy(update={"savepoint_retention": world.spec.savepoint_retention.model_copy(
-        update={"max_count": 1})})
+    world.spec = world.spec.model_copy(
+        update={"savepoint_retention": world.spec.savepoint_retention.model_copy(update={"max_count": 1})}
+    )
     world.flink.disposal_fails = True
     world.edit(savepoint_nonce=1)
     world.settle()

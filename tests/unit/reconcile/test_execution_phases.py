@@ -21,13 +21,21 @@ from flink_manager.reconcile.targets import Blocker
 from tests.unit.reconcile.world import World
 
 
-@pytest.mark.parametrize(("state", "action", "phase", "message"), [
-    pytest.param(JobState.FAILED, HistoryAction.FAIL, ExecutionPhase.FAILED, None, id="failed"),
-    pytest.param(JobState.FINISHED, HistoryAction.FINISH, ExecutionPhase.FINISHED, None, id="finished"),
-    pytest.param(JobState.CANCELED, HistoryAction.CANCEL, ExecutionPhase.CANCELLED, CANCELLED_OUTSIDE, id="cancelled"),
-])
+@pytest.mark.parametrize(
+    ("state", "action", "phase", "message"),
+    [
+        pytest.param(JobState.FAILED, HistoryAction.FAIL, ExecutionPhase.FAILED, None, id="failed"),
+        pytest.param(JobState.FINISHED, HistoryAction.FINISH, ExecutionPhase.FINISHED, None, id="finished"),
+        pytest.param(
+            JobState.CANCELED, HistoryAction.CANCEL, ExecutionPhase.CANCELLED, CANCELLED_OUTSIDE, id="cancelled"
+        ),
+    ],
+)
 def test_a_globally_terminal_job_settles_in_its_phase_with_its_history_action(
-    state: JobState, action: HistoryAction, phase: ExecutionPhase, message: str | None,
+    state: JobState,
+    action: HistoryAction,
+    phase: ExecutionPhase,
+    message: str | None,
 ) -> None:
     end = job_end(state)
     assert end is not None and not end.lost
@@ -44,14 +52,17 @@ def test_a_job_in_any_other_state_has_not_ended(state: JobState) -> None:
     assert job_end(state) is None
 
 
-@pytest.mark.parametrize(("action", "savepoint", "phase"), [
-    (HistoryAction.STOP, True, ExecutionPhase.STOPPING),
-    (HistoryAction.CANCEL, False, ExecutionPhase.CANCELLING),
-    (HistoryAction.DELETE, True, ExecutionPhase.STOPPING),
-    (HistoryAction.DELETE, False, ExecutionPhase.CANCELLING),
-    (HistoryAction.RESTART, True, ExecutionPhase.RESTARTING),
-    (HistoryAction.UPGRADE, False, ExecutionPhase.RESTARTING),
-])
+@pytest.mark.parametrize(
+    ("action", "savepoint", "phase"),
+    [
+        (HistoryAction.STOP, True, ExecutionPhase.STOPPING),
+        (HistoryAction.CANCEL, False, ExecutionPhase.CANCELLING),
+        (HistoryAction.DELETE, True, ExecutionPhase.STOPPING),
+        (HistoryAction.DELETE, False, ExecutionPhase.CANCELLING),
+        (HistoryAction.RESTART, True, ExecutionPhase.RESTARTING),
+        (HistoryAction.UPGRADE, False, ExecutionPhase.RESTARTING),
+    ],
+)
 def test_the_phase_of_a_stop_says_what_it_is_for(action: HistoryAction, savepoint: bool, phase: ExecutionPhase) -> None:
     assert phase_while_stopping(action, savepoint=savepoint) == phase
 
@@ -67,17 +78,24 @@ def test_degraded_reports_flink_unreachable_before_a_pending_upgrade() -> None:
     decision = Decision(status=world.status).find(UpgradePending("generation 2 waits"))
     assert degradation(inputs, decision) == (True, "UpgradePending", "generation 2 waits")
     assert degradation(inputs, decision.unreachable("connection refused")) == (
-        True, "FlinkClusterUnreachable", "connection refused")
+        True,
+        "FlinkClusterUnreachable",
+        "connection refused",
+    )
     assert degradation(inputs, Decision(status=world.status))[:2] == (False, "AsExpected")
 
 
-@pytest.mark.parametrize(("kind", "reason"), [
-    pytest.param(ActionErrorKind.UNAVAILABLE, "FlinkClusterUnreachable", id="no-answer"),
-    pytest.param(ActionErrorKind.UNAUTHORIZED, "FlinkUnauthorized", id="credentials-refused"),
-    pytest.param(ActionErrorKind.UNSUPPORTED_VERSION, "UnsupportedFlinkVersion", id="version-not-spoken"),
-])
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        pytest.param(ActionErrorKind.UNAVAILABLE, "FlinkClusterUnreachable", id="no-answer"),
+        pytest.param(ActionErrorKind.UNAUTHORIZED, "FlinkUnauthorized", id="credentials-refused"),
+        pytest.param(ActionErrorKind.UNSUPPORTED_VERSION, "UnsupportedFlinkVersion", id="version-not-spoken"),
+    ],
+)
 def test_a_call_that_did_not_get_flinks_answer_is_reported_with_the_reason_its_flink_cluster_gives(
-        kind: ActionErrorKind, reason: str) -> None:
+    kind: ActionErrorKind, reason: str
+) -> None:
     world = World()
     decision = Decision(status=world.status).could_not_ask(ActionError(kind, "the call's error"))
     assert decision.retry

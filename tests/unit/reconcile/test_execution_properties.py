@@ -25,10 +25,12 @@ class ExecutionMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.world = World()
-        self.world.spec = self.world.spec.model_copy(update={
-            "restart_policy": RestartPolicy(type=RestartPolicyType.ON_FAILURE, backoff_seconds=0, max_restarts=2),
-            "savepoint_retries": 1,
-        })
+        self.world.spec = self.world.spec.model_copy(
+            update={
+                "restart_policy": RestartPolicy(type=RestartPolicyType.ON_FAILURE, backoff_seconds=0, max_restarts=2),
+                "savepoint_retries": 1,
+            }
+        )
 
     @initialize(started=st.booleans())
     def start(self, started: bool) -> None:
@@ -135,8 +137,12 @@ class ExecutionMachine(RuleBasedStateMachine):
         live = world.flink.live_jobs()
         desired = world.spec.state
         if desired == DesiredState.RUNNING:
-            assert status.phase in (ExecutionPhase.RUNNING, ExecutionPhase.FAILED, ExecutionPhase.FINISHED,
-                                    ExecutionPhase.CANCELLED), status.phase
+            assert status.phase in (
+                ExecutionPhase.RUNNING,
+                ExecutionPhase.FAILED,
+                ExecutionPhase.FINISHED,
+                ExecutionPhase.CANCELLED,
+            ), status.phase
             if status.phase == ExecutionPhase.RUNNING:
                 assert [j.job_id for j in live] == [status.flink_job_id]
         else:
@@ -144,13 +150,18 @@ class ExecutionMachine(RuleBasedStateMachine):
         recorded = {s.path for s in status.savepoints} | set(world.flink.disposed)
         if status.last_savepoint is not None:
             recorded.add(status.last_savepoint.path)
-        completed = {t.location for t in world.flink.triggers.values()
-                     if t.kind in ("stop", "savepoint") and t.state == TriggerState.COMPLETED}
+        completed = {
+            t.location
+            for t in world.flink.triggers.values()
+            if t.kind in ("stop", "savepoint") and t.state == TriggerState.COMPLETED
+        }
         assert completed <= recorded, f"savepoints lost: {completed - recorded}"
 
 
 ExecutionMachine.TestCase.settings = settings(
-    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "500")), stateful_step_count=40, deadline=None,
+    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "500")),
+    stateful_step_count=40,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestExecutionMachine = ExecutionMachine.TestCase

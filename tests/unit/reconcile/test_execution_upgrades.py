@@ -16,8 +16,9 @@ def _actions(world: World, kind: type) -> list:
 
 def test_the_job_specs_savepoint_format_and_claim_mode_reach_the_stop_and_the_restoring_run() -> None:
     world = World()
-    world.job_spec = world.job_spec.model_copy(update={
-        "savepoint_format_type": SavepointFormatType.NATIVE, "claim_mode": ClaimMode.CLAIM})
+    world.job_spec = world.job_spec.model_copy(
+        update={"savepoint_format_type": SavepointFormatType.NATIVE, "claim_mode": ClaimMode.CLAIM}
+    )
     world.settle()
     world.edit_job_spec(parallelism=4)
     world.settle()
@@ -35,14 +36,17 @@ def test_without_options_flinks_defaults_apply_and_nothing_is_sent() -> None:
     world.edit_job_spec(parallelism=4)
     world.settle()
     assert [action.format_type for action in _actions(world, StopJob) + _actions(world, TriggerSavepoint)] == [
-        None, None]
+        None,
+        None,
+    ]
     assert all(run.claim_mode is None for run in _actions(world, RunJob))
 
 
 def _last_state_world(**last_state: object) -> World:
     world = World()
-    world.job_spec = world.job_spec.model_copy(update={
-        "upgrade_mode": UpgradeMode.LAST_STATE, "last_state": LastStateSpec(**last_state)})
+    world.job_spec = world.job_spec.model_copy(
+        update={"upgrade_mode": UpgradeMode.LAST_STATE, "last_state": LastStateSpec(**last_state)}
+    )
     world.settle()
     world.tick(3)
     return world

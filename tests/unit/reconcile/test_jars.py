@@ -18,20 +18,34 @@ def upload(jar_id: str, sha: str) -> ArtifactUpload:
 
 
 def plan(uploads, in_use, cluster_jars, since=None, now=1000.0, grace=600.0):  # type: ignore[no-untyped-def]
-    return plan_housekeeping(uploads, in_use, cluster_jars, since or {}, now=now, grace=grace,
-                             own_prefix=own_jar_prefix("team-a", "default"))
+    return plan_housekeeping(
+        uploads, in_use, cluster_jars, since or {}, now=now, grace=grace, own_prefix=own_jar_prefix("team-a", "default")
+    )
 
 
-@pytest.mark.parametrize(("since", "now", "deleted"), [
-    pytest.param({}, 1000.0, (), id="first-seen-unused-is-kept"),
-    pytest.param({"j-old": 500.0}, 1000.0, (), id="within-grace-is-kept"),
-    pytest.param({"j-old": 400.0}, 1000.0, ("j-old",), id="past-grace-is-deleted"),
-])
+@pytest.mark.parametrize(
+    ("since", "now", "deleted"),
+    [
+        pytest.param({}, 1000.0, (), id="first-seen-unused-is-kept"),
+        pytest.param({"j-old": 500.0}, 1000.0, (), id="within-grace-is-kept"),
+        pytest.param({"j-old": 400.0}, 1000.0, ("j-old",), id="past-grace-is-deleted"),
+    ],
+)
 def test_an_unused_upload_is_deleted_after_the_grace_period(
-    since: dict[str, float], now: float, deleted: tuple[str, ...],
+    since: dict[str, float],
+    now: float,
+    deleted: tuple[str, ...],
 ) -> None:
-    result = plan({"art": [upload("j-old", OLD), upload("j-new", NEW)]}, {("art", NEW)},
-                  {"j-old": jar_file_name("team-a", "default", "art", OLD), "j-new": jar_file_name("team-a", "default", "art", NEW)}, since, now)
+    result = plan(
+        {"art": [upload("j-old", OLD), upload("j-new", NEW)]},
+        {("art", NEW)},
+        {
+            "j-old": jar_file_name("team-a", "default", "art", OLD),
+            "j-new": jar_file_name("team-a", "default", "art", NEW),
+        },
+        since,
+        now,
+    )
     assert result.delete == deleted
     assert result.forget == ({"art": deleted} if deleted else {})
     if not deleted:
@@ -40,7 +54,9 @@ def test_an_unused_upload_is_deleted_after_the_grace_period(
 
 
 def test_an_upload_in_use_is_never_deleted_and_its_clock_resets() -> None:
-    result = plan({"art": [upload("j", OLD)]}, {("art", OLD)}, {"j": jar_file_name("team-a", "default", "art", OLD)}, {"j": 0.0})
+    result = plan(
+        {"art": [upload("j", OLD)]}, {("art", OLD)}, {"j": jar_file_name("team-a", "default", "art", OLD)}, {"j": 0.0}
+    )
     assert result.delete == () and result.unreferenced_since == {}
 
 

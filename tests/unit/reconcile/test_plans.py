@@ -15,10 +15,19 @@ from flink_manager.reconcile.plans import (
 
 
 def test_a_run_names_job_jar_and_restore_but_not_arguments_or_configuration() -> None:
-    line = summarize(RunJob(cluster="default", jar_id="abc_job.jar", job_id="f" * 32, entry_class="com.example.Main",
-                            parallelism=3, program_args=("--password", "hunter2"),
-                            flink_config=(("s3.secret-key", "topsecret"),), savepoint_path="file:/sp/savepoint-1",
-                            allow_non_restored_state=False))
+    line = summarize(
+        RunJob(
+            cluster="default",
+            jar_id="abc_job.jar",
+            job_id="f" * 32,
+            entry_class="com.example.Main",
+            parallelism=3,
+            program_args=("--password", "hunter2"),
+            flink_config=(("s3.secret-key", "topsecret"),),
+            savepoint_path="file:/sp/savepoint-1",
+            allow_non_restored_state=False,
+        )
+    )
     assert "f" * 32 in line and "abc_job.jar" in line and "parallelism 3" in line and "file:/sp/savepoint-1" in line
     assert "hunter2" not in line and "topsecret" not in line and "s3.secret-key" not in line
 

@@ -32,7 +32,9 @@ class Fleet:
 
     def __init__(self, size: int = 50, max_concurrent: int | None = MAX) -> None:
         self.world = World()
-        self.world.job_spec = self.world.job_spec.model_copy(update={"rollout": RolloutSpec(max_concurrent=max_concurrent)})
+        self.world.job_spec = self.world.job_spec.model_copy(
+            update={"rollout": RolloutSpec(max_concurrent=max_concurrent)}
+        )
         self.world.settle()
         running = self.world.status
         self.statuses = {f"e-{i:02d}": running for i in range(size)}
@@ -50,8 +52,15 @@ class Fleet:
 
     def decide(self, resume: str | None = None) -> None:
         members = [RolloutMember(name, DesiredState.RUNNING, status) for name, status in self.statuses.items()]
-        rollout = decide_rollout(self.spec, self.job_spec_status, self.generation, _target(self.world), members,
-                                 resume, T0 + datetime.timedelta(minutes=1))
+        rollout = decide_rollout(
+            self.spec,
+            self.job_spec_status,
+            self.generation,
+            _target(self.world),
+            members,
+            resume,
+            T0 + datetime.timedelta(minutes=1),
+        )
         self.job_spec_status = self.job_spec_status.model_copy(update={"rollout": rollout})
 
     def step(self) -> int:
@@ -60,18 +69,35 @@ class Fleet:
         for name in self.job_spec_status.rollout.admitted:
             status = self.statuses[name]
             if status.pending is None and status.rollback is None and not target.run_config.same_job(status.run_config):
-                self.statuses[name] = status.model_copy(update={
-                    "phase": ExecutionPhase.STOPPING, "pending": PendingOperation(
-                        operation=OperationType.STOP, action=HistoryAction.UPGRADE, requested_by="operator",
-                        from_phase=ExecutionPhase.RUNNING, since=T0)})
+                self.statuses[name] = status.model_copy(
+                    update={
+                        "phase": ExecutionPhase.STOPPING,
+                        "pending": PendingOperation(
+                            operation=OperationType.STOP,
+                            action=HistoryAction.UPGRADE,
+                            requested_by="operator",
+                            from_phase=ExecutionPhase.RUNNING,
+                            since=T0,
+                        ),
+                    }
+                )
             elif status.pending is not None and name in self.failing:
-                self.statuses[name] = status.model_copy(update={
-                    "phase": ExecutionPhase.RUNNING, "pending": None, "rollback": RollbackStatus(
-                        failed_generation=self.generation, reason="UpgradeFailed", at=T0)})
+                self.statuses[name] = status.model_copy(
+                    update={
+                        "phase": ExecutionPhase.RUNNING,
+                        "pending": None,
+                        "rollback": RollbackStatus(failed_generation=self.generation, reason="UpgradeFailed", at=T0),
+                    }
+                )
             elif status.pending is not None:
-                self.statuses[name] = status.model_copy(update={
-                    "phase": ExecutionPhase.RUNNING, "pending": None, "run_config": target.run_config,
-                    "job_spec_generation": self.generation})
+                self.statuses[name] = status.model_copy(
+                    update={
+                        "phase": ExecutionPhase.RUNNING,
+                        "pending": None,
+                        "run_config": target.run_config,
+                        "job_spec_generation": self.generation,
+                    }
+                )
         return sum(1 for status in self.statuses.values() if status.pending is not None)
 
 
@@ -137,13 +163,15 @@ def test_an_execution_waits_for_its_admission_then_upgrades() -> None:
     assert world.status.attempt == 1 and world.status.pending is None  # not admitted: the job is left running
     progressing = next(c for c in world.status.conditions if c.type == "Progressing")
     assert (progressing.status.value, progressing.reason) == ("True", "RolloutQueued")
-    rollout = world.job_spec_status.rollout.model_copy(update={
-        "generation": world.job_spec_generation, "admitted": ("other",), "paused": None})
+    rollout = world.job_spec_status.rollout.model_copy(
+        update={"generation": world.job_spec_generation, "admitted": ("other",), "paused": None}
+    )
     world.job_spec_status = world.job_spec_status.model_copy(update={"rollout": rollout})
     world.settle()
     assert world.status.attempt == 1
-    world.job_spec_status = world.job_spec_status.model_copy(update={
-        "rollout": rollout.model_copy(update={"admitted": (world.name,)})})
+    world.job_spec_status = world.job_spec_status.model_copy(
+        update={"rollout": rollout.model_copy(update={"admitted": (world.name,)})}
+    )
     world.settle()
     assert world.actions() == ["START", "UPGRADE"]
     assert world.flink.jobs[world.status.flink_job_id].config["parallelism"] == 4
@@ -154,11 +182,19 @@ def test_an_execution_of_a_paused_rollout_says_so_and_is_not_progressing() -> No
     world.job_spec = world.job_spec.model_copy(update={"rollout": RolloutSpec(max_concurrent=1)})
     world.settle()
     world.edit_job_spec(parallelism=4)
-    members = [RolloutMember("failed-one", DesiredState.RUNNING, ExecutionStatus(
-        phase=ExecutionPhase.RUNNING, rollback=RollbackStatus(
-            failed_generation=world.job_spec_generation, reason="UpgradeFailed", at=T0)))]
-    status = JobSpecStatus.model_validate({"rollout": {"generation": world.job_spec_generation,
-                                                       "admitted": ["failed-one"]}})
+    members = [
+        RolloutMember(
+            "failed-one",
+            DesiredState.RUNNING,
+            ExecutionStatus(
+                phase=ExecutionPhase.RUNNING,
+                rollback=RollbackStatus(failed_generation=world.job_spec_generation, reason="UpgradeFailed", at=T0),
+            ),
+        )
+    ]
+    status = JobSpecStatus.model_validate(
+        {"rollout": {"generation": world.job_spec_generation, "admitted": ["failed-one"]}}
+    )
     rollout = decide_rollout(world.job_spec, status, world.job_spec_generation, _target(world), members, None, T0)
     assert rollout.paused is not None and rollout.paused.reason == "UpgradeFailed"
     world.job_spec_status = world.job_spec_status.model_copy(update={"rollout": rollout})

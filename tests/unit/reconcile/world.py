@@ -156,8 +156,12 @@ class FakeFlink:
             if self.reject_runs:
                 raise _error(ActionErrorKind.REJECTED, "ClassNotFoundException: com.example.Missing")
             self.runs += 1
-            self.jobs[action.job_id] = FakeJob(action.job_id, JobState.INITIALIZING, action.savepoint_path,
-                                               {"parallelism": action.parallelism, "args": action.program_args})
+            self.jobs[action.job_id] = FakeJob(
+                action.job_id,
+                JobState.INITIALIZING,
+                action.savepoint_path,
+                {"parallelism": action.parallelism, "args": action.program_args},
+            )
             return None
         if isinstance(action, StopJob | TriggerSavepoint):
             kind = "stop" if isinstance(action, StopJob) else "savepoint"
@@ -167,9 +171,12 @@ class FakeFlink:
             if job is None:
                 raise _error(ActionErrorKind.JOB_NOT_FOUND, "job not found")
             self.triggers[action.trigger_id] = (
-                FakeTrigger(kind, action.job_id, TriggerState.IN_PROGRESS) if job.tasks_running
-                else FakeTrigger(kind, action.job_id, TriggerState.FAILED,
-                                 failure="Not all required tasks are currently running."))
+                FakeTrigger(kind, action.job_id, TriggerState.IN_PROGRESS)
+                if job.tasks_running
+                else FakeTrigger(
+                    kind, action.job_id, TriggerState.FAILED, failure="Not all required tasks are currently running."
+                )
+            )
             return None
         if isinstance(action, CancelJob):
             job = self.jobs.get(action.job_id)
@@ -199,7 +206,8 @@ class FakeFlink:
                 details = execution.needs_job_details(status, job.state)
                 counted = job.recovering and execution.counts_flink_restarts(status)
                 job_obs = JobObservation(
-                    job.job_id, job.state,
+                    job.job_id,
+                    job.state,
                     failure=job.failure if details or counted else None,
                     flink_restarts=job.flink_restarts if counted else None,
                     latest_checkpoint=job.checkpoints[-1] if details and job.checkpoints else None,
@@ -210,7 +218,8 @@ class FakeFlink:
         if needs.trigger_id is not None:
             trigger = self.triggers.get(needs.trigger_id)
             trigger_obs = (
-                TriggerObservation(needs.trigger_id, TriggerState.UNKNOWN) if trigger is None
+                TriggerObservation(needs.trigger_id, TriggerState.UNKNOWN)
+                if trigger is None
                 else TriggerObservation(needs.trigger_id, trigger.state, trigger.location, trigger.failure)
             )
         return Observation(job=job_obs, trigger=trigger_obs)
@@ -231,8 +240,11 @@ class World:
 
     spec: ExecutionSpec = field(default_factory=lambda: ExecutionSpec.from_wire({"jobSpecRef": {"name": "job"}}))
     status: ExecutionStatus = field(default_factory=ExecutionStatus)
-    job_spec: JobSpecSpec = field(default_factory=lambda: JobSpecSpec.from_wire(
-        {"artifactRef": {"name": "art"}, "entryClass": "com.example.Job", "parallelism": 2}))
+    job_spec: JobSpecSpec = field(
+        default_factory=lambda: JobSpecSpec.from_wire(
+            {"artifactRef": {"name": "art"}, "entryClass": "com.example.Job", "parallelism": 2}
+        )
+    )
     job_spec_generation: int = 1
     job_spec_status: JobSpecStatus = field(default_factory=JobSpecStatus)
     name: str = "exec-1"
@@ -259,18 +271,36 @@ class World:
 
     def inputs(self, observation: Observation | None = None) -> execution.ExecutionInputs:
         artifact_spec = ArtifactSpec(url="https://example.com/a.jar", sha256=self.artifact_sha, entry_classes=())
-        artifact = View("art", 1, artifact_spec, ArtifactStatus(
-            phase=ArtifactPhase.READY, sha256=self.artifact_sha, observed_generation=1))
-        cluster = View("default", 1, FlinkClusterSpec(rest_url="http://flink:8081"), FlinkClusterStatus(phase=ClusterPhase.READY, flink_version="2.3.0"))
+        artifact = View(
+            "art",
+            1,
+            artifact_spec,
+            ArtifactStatus(phase=ArtifactPhase.READY, sha256=self.artifact_sha, observed_generation=1),
+        )
+        cluster = View(
+            "default",
+            1,
+            FlinkClusterSpec(rest_url="http://flink:8081"),
+            FlinkClusterStatus(phase=ClusterPhase.READY, flink_version="2.3.0"),
+        )
         job_spec = View("job", self.job_spec_generation, self.job_spec, self.job_spec_status)
         target = resolve_target("job", job_spec, artifact, cluster)
         observation = observation if observation is not None else self.flink.observe(self.status)
         jar_ids = {sha: jar_id for jar_id, sha in self.flink.jars.items()}
         return execution.ExecutionInputs(
-            uid=self.uid, generation=self.generation, spec=self.spec, status=self.status,
-            requested_by=self.requested_by, target=target, jar_ids=jar_ids, observation=observation,
-            now=self.now, deletion_requested_at=self.deletion_requested_at, deleted_by="kubectl",
-            last_action=self.last_action, name=self.name,
+            uid=self.uid,
+            generation=self.generation,
+            spec=self.spec,
+            status=self.status,
+            requested_by=self.requested_by,
+            target=target,
+            jar_ids=jar_ids,
+            observation=observation,
+            now=self.now,
+            deletion_requested_at=self.deletion_requested_at,
+            deleted_by="kubectl",
+            last_action=self.last_action,
+            name=self.name,
         )
 
     def decide(self) -> Plan[ExecutionStatus]:
@@ -316,7 +346,8 @@ class World:
             soon = plan.requeue_after is not None and plan.requeue_after < 30
             self.tick(max(plan.requeue_after or 1.0, 0.001) if soon else 1.0)
         raise AssertionError(
-            f"did not settle in {max_steps} steps; status: {self.status.phase}, pending: {self.status.pending}")
+            f"did not settle in {max_steps} steps; status: {self.status.phase}, pending: {self.status.pending}"
+        )
 
     def _waiting(self, plan: Plan[ExecutionStatus]) -> bool:
         """Still in flight: a pending operation, or a short requeue for something due soon."""

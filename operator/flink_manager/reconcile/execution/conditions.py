@@ -52,8 +52,11 @@ def readiness(inp: ExecutionInputs, d: Decision) -> Verdict:
     if inp.deleting:
         return False, "Deleting", "the execution is being deleted"
     if unreachable is not None and phase in LIVE_PHASES:
-        return False, unreachable.reason, (
-            f"the state of Flink job {status.flink_job_id} is unknown: {unreachable.message}")
+        return (
+            False,
+            unreachable.reason,
+            (f"the state of Flink job {status.flink_job_id} is unknown: {unreachable.message}"),
+        )
     if blocked is not None and phase not in LIVE_PHASES:
         return False, blocked.blocker.reason, blocked.blocker.message
     if desired == DesiredState.RUNNING:
@@ -78,8 +81,14 @@ def progress(pending: PendingOperation | None, rollout: RolloutWaiting | None = 
     if pending is None:
         return False, "Idle", "no operation in flight"
     if pending.restore_kind == RestoreKind.CHECKPOINT and pending.restore_from is None:
-        return True, "CheckingCheckpoint", (f"looking for a retained checkpoint of Flink job {pending.job_id} to "
-                                            f"upgrade it from (last-state) since {pending.since.isoformat()}")
+        return (
+            True,
+            "CheckingCheckpoint",
+            (
+                f"looking for a retained checkpoint of Flink job {pending.job_id} to "
+                f"upgrade it from (last-state) since {pending.since.isoformat()}"
+            ),
+        )
     what = {
         OperationType.SUBMIT: f"submitting attempt {pending.attempt} as Flink job {pending.job_id}",
         OperationType.STOP: f"stopping Flink job {pending.job_id} with a savepoint (trigger {pending.trigger_id})",
@@ -100,15 +109,25 @@ def degradation(inp: ExecutionInputs, d: Decision) -> Verdict:
     if status.pending is not None and savepoint_overdue(inp, status.pending):
         if tasks_deploying(inp):
             return True, "SavepointTimeout", tasks_not_running_message(inp, status.pending)
-        return True, "SavepointTimeout", (
-            f"the savepoint of Flink job {status.pending.job_id} is still in progress after "
-            f"{inp.spec.savepoint_timeout_seconds}s; set spec.state: Cancelled to cancel without a savepoint")
+        return (
+            True,
+            "SavepointTimeout",
+            (
+                f"the savepoint of Flink job {status.pending.job_id} is still in progress after "
+                f"{inp.spec.savepoint_timeout_seconds}s; set spec.state: Cancelled to cancel without a savepoint"
+            ),
+        )
     if status.failed_operation is not None:
         return True, status.failed_operation.reason, status.failed_operation.message
     if status.rollback is not None:
-        return True, "RolledBack", (
-            f"JobSpec generation {status.rollback.failed_generation} failed after an upgrade and was rolled back "
-            f"({status.rollback.reason}); change the JobSpec to try again")
+        return (
+            True,
+            "RolledBack",
+            (
+                f"JobSpec generation {status.rollback.failed_generation} failed after an upgrade and was rolled back "
+                f"({status.rollback.reason}); change the JobSpec to try again"
+            ),
+        )
     if upgrade is not None:
         return True, "UpgradePending", upgrade.message
     no_checkpoint = d.finding(NoUsableCheckpoint)

@@ -50,6 +50,9 @@ def overdue(inp: ExecutionInputs) -> bool:
 def release_anyway(inp: ExecutionInputs, d: Decision, why: str) -> Decision:
     """Let the resource go although its job could not be stopped (Flink unreachable past the deletion's timeout)."""
     cluster = d.status.cluster or "its cluster"
-    d = d.warn("DeletionTimeout", f"gave up stopping Flink job {d.status.flink_job_id} on {cluster} after "
-                                  f"{inp.spec.deletion_timeout_seconds}s ({why}); the job may still be running")
+    d = d.warn(
+        "DeletionTimeout",
+        f"gave up stopping Flink job {d.status.flink_job_id} on {cluster} after "
+        f"{inp.spec.deletion_timeout_seconds}s ({why}); the job may still be running",
+    )
     return release(inp, d)

@@ -52,8 +52,11 @@ def record_flink_restarts(inp: ExecutionInputs, d: Decision) -> Decision:
     if job.flink_restarts <= d.status.flink_restarts:
         return d
     d = d.update(flink_restarts=job.flink_restarts)
-    return d.warn("FlinkRestartsJob", f"Flink restarts job {job.job_id} on its own ({job.flink_restarts} restart(s) "
-                                      f"of this attempt): {job.failure or 'see its exceptions'}")
+    return d.warn(
+        "FlinkRestartsJob",
+        f"Flink restarts job {job.job_id} on its own ({job.flink_restarts} restart(s) "
+        f"of this attempt): {job.failure or 'see its exceptions'}",
+    )
 
 
 def record_job_end(inp: ExecutionInputs, d: Decision) -> Decision:
@@ -88,8 +91,9 @@ def fail(inp: ExecutionInputs, d: Decision, old: ExecutionPhase, failure: str | 
     """The job FAILED: record Flink's root cause; a rollback or restart is decided by the next step."""
     message = failure or "the Flink job failed (no root cause reported)"
     d = d.update(error_message=message)
-    d = settle(inp, d, HistoryAction.FAIL, OPERATOR, old, ExecutionPhase.FAILED, attempt=d.status.attempt,
-               error=message)
+    d = settle(
+        inp, d, HistoryAction.FAIL, OPERATOR, old, ExecutionPhase.FAILED, attempt=d.status.attempt, error=message
+    )
     return d.warn("JobFailed", f"Flink job {d.status.flink_job_id} failed: {message}").requeue(0)
 
 
@@ -103,34 +107,59 @@ def job_lost(inp: ExecutionInputs, d: Decision, old: ExecutionPhase) -> Decision
         return settle(inp, d, action, inp.requested_by, old, new, message=JOB_LOST.message)
     job_id, cluster, policy = d.status.flink_job_id, d.status.cluster, inp.spec.restart_policy
     if policy.type != RestartPolicyType.ON_FAILURE or d.status.restarts >= policy.max_restarts:
-        why = ("restartPolicy is Never" if policy.type != RestartPolicyType.ON_FAILURE
-               else f"its {policy.max_restarts} restarts are used up")
-        message = (f"FlinkCluster {cluster!r} no longer knows Flink job {job_id} (its JobManager restarted without "
-                   f"HA?) and {why}; bump restartNonce to resubmit it from its newest checkpoint or savepoint")
+        why = (
+            "restartPolicy is Never"
+            if policy.type != RestartPolicyType.ON_FAILURE
+            else f"its {policy.max_restarts} restarts are used up"
+        )
+        message = (
+            f"FlinkCluster {cluster!r} no longer knows Flink job {job_id} (its JobManager restarted without "
+            f"HA?) and {why}; bump restartNonce to resubmit it from its newest checkpoint or savepoint"
+        )
         return _lost_for_good(inp, d, old, message).warn(JOB_LOST_REASON, message)
     restore = latest_state(inp, d)
     if restore is None and not policy.allow_stateless:
         unknown = inp.job.checkpoints_unavailable if inp.job is not None else None
-        message = (f"FlinkCluster {cluster!r} lost Flink job {job_id} and no checkpoint or savepoint is known"
-                   + (f" newer than {policy.max_state_age_seconds}s" if policy.max_state_age_seconds else "")
-                   + (f" ({unknown})" if unknown else "")
-                   + "; set restartPolicy.allowStateless, or bump restartNonce, to start it again without state")
-        d = _lost_for_good(inp, d, old, message).update(failed_operation=FailedOperation(
-            operation=OperationType.SUBMIT, action=HistoryAction.RESTART, generation=inp.generation,
-            reason="NoRestorableState", message=message, at=inp.now,
-        ))
+        message = (
+            f"FlinkCluster {cluster!r} lost Flink job {job_id} and no checkpoint or savepoint is known"
+            + (f" newer than {policy.max_state_age_seconds}s" if policy.max_state_age_seconds else "")
+            + (f" ({unknown})" if unknown else "")
+            + "; set restartPolicy.allowStateless, or bump restartNonce, to start it again without state"
+        )
+        d = _lost_for_good(inp, d, old, message).update(
+            failed_operation=FailedOperation(
+                operation=OperationType.SUBMIT,
+                action=HistoryAction.RESTART,
+                generation=inp.generation,
+                reason="NoRestorableState",
+                message=message,
+                at=inp.now,
+            )
+        )
         return d.warn("NoRestorableState", message)
     d = d.update(restarts=d.status.restarts + 1)
-    d = d.warn(JOB_LOST_REASON, f"FlinkCluster {cluster!r} lost Flink job {job_id}; resubmitting it "
-                                + (f"from {restore}" if restore else "without state"))
+    d = d.warn(
+        JOB_LOST_REASON,
+        f"FlinkCluster {cluster!r} lost Flink job {job_id}; resubmitting it "
+        + (f"from {restore}" if restore else "without state"),
+    )
     return start_attempt(inp, d, HistoryAction.RESTART, OPERATOR, old, restore=restore, reason=JOB_LOST_REASON)
 
 
 def _lost_for_good(inp: ExecutionInputs, d: Decision, old: ExecutionPhase, message: str) -> Decision:
     """The lost job is not resubmitted: the execution settles in Failed, with the reason JobLost."""
     d = d.update(error_message=message)
-    return settle(inp, d, HistoryAction.FAIL, OPERATOR, old, ExecutionPhase.FAILED, attempt=d.status.attempt,
-                  error=message, reason=JOB_LOST_REASON)
+    return settle(
+        inp,
+        d,
+        HistoryAction.FAIL,
+        OPERATOR,
+        old,
+        ExecutionPhase.FAILED,
+        attempt=d.status.attempt,
+        error=message,
+        reason=JOB_LOST_REASON,
+    )
 
 
 def restart_after_failure(inp: ExecutionInputs, d: Decision) -> Decision:
@@ -154,17 +183,22 @@ def restart_after_failure(inp: ExecutionInputs, d: Decision) -> Decision:
     return restart_from_latest_state(inp, d, HistoryAction.RESTART, OPERATOR, user_requested=False).done()
 
 
-def restart_from_latest_state(inp: ExecutionInputs, d: Decision, action: HistoryAction, by: str, *,
-                              user_requested: bool) -> Decision:
+def restart_from_latest_state(
+    inp: ExecutionInputs, d: Decision, action: HistoryAction, by: str, *, user_requested: bool
+) -> Decision:
     """Resubmit a failed job from the newest usable checkpoint or savepoint; never silently stateless."""
     if inp.job is None:
         # Flink was not asked about the failed job (unreachable, or its cluster not available to the operator): its
         # checkpoints are unknown, which is not the same as none. Ask again rather than give up on its state — and
         # say why the restart waits.
-        return d.unreachable(inp.observation.unavailable or (
-            f"the restart waits for Flink to report on the failed job {d.status.flink_job_id} "
-            f"(its checkpoints are needed), but FlinkCluster {d.status.cluster!r} cannot be asked"),
-            inp.observation.unavailable_reason)
+        return d.unreachable(
+            inp.observation.unavailable
+            or (
+                f"the restart waits for Flink to report on the failed job {d.status.flink_job_id} "
+                f"(its checkpoints are needed), but FlinkCluster {d.status.cluster!r} cannot be asked"
+            ),
+            inp.observation.unavailable_reason,
+        )
     restore = latest_state(inp, d)
     policy = inp.spec.restart_policy
     if restore is None and not policy.allow_stateless:
@@ -173,10 +207,16 @@ def restart_from_latest_state(inp: ExecutionInputs, d: Decision, action: History
             + (f" newer than {policy.max_state_age_seconds}s" if policy.max_state_age_seconds else "")
             + "; set restartPolicy.allowStateless to restart without state"
         )
-        d = d.update(failed_operation=FailedOperation(
-            operation=OperationType.SUBMIT, action=action, generation=inp.generation,
-            reason="NoRestorableState", message=message, at=inp.now,
-        ))
+        d = d.update(
+            failed_operation=FailedOperation(
+                operation=OperationType.SUBMIT,
+                action=action,
+                generation=inp.generation,
+                reason="NoRestorableState",
+                message=message,
+                at=inp.now,
+            )
+        )
         if user_requested:
             d = d.update(observed_restart_nonce=inp.spec.restart_nonce)
         return d.warn("NoRestorableState", message)

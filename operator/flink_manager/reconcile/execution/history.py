@@ -43,7 +43,7 @@ def record(
         flink_job_id=status.flink_job_id,
         details=HistoryDetails(**details),
     )
-    history = (*status.history, entry)[-max(1, inp.history_limit):]
+    history = (*status.history, entry)[-max(1, inp.history_limit) :]
     return d.update(history=history, history_total=seq)
 
 
@@ -63,8 +63,9 @@ def settle(
     return record(inp, d.update(**changes), action, performed_by, old, new, **details)
 
 
-def keep_savepoint(inp: ExecutionInputs, d: Decision, path: str, reason: SavepointReason,
-                   job_id: str | None) -> Decision:
+def keep_savepoint(
+    inp: ExecutionInputs, d: Decision, path: str, reason: SavepointReason, job_id: str | None
+) -> Decision:
     """Remember a completed savepoint: the newest is `lastSavepoint`, all are listed until disposed."""
     if any(s.path == path for s in d.status.savepoints):
         return d
@@ -73,14 +74,23 @@ def keep_savepoint(inp: ExecutionInputs, d: Decision, path: str, reason: Savepoi
     return d.update(last_savepoint=saved, savepoints=savepoints)
 
 
-def release(inp: ExecutionInputs, d: Decision, savepoint: str | None = None,
-            old: ExecutionPhase | None = None) -> Decision:
+def release(
+    inp: ExecutionInputs, d: Decision, savepoint: str | None = None, old: ExecutionPhase | None = None
+) -> Decision:
     """Record the deletion (once, even if the finalizer's removal is repeated) and let the resource go."""
     last = d.status.history[-1] if d.status.history else None
     if last is None or last.action != HistoryAction.DELETE:
         d = d.update(pending=None)
-        d = record(inp, d, HistoryAction.DELETE, inp.deleted_by, old or d.status.phase, DELETED,
-                   savepoint_path=savepoint, attempt=d.status.attempt or None)
+        d = record(
+            inp,
+            d,
+            HistoryAction.DELETE,
+            inp.deleted_by,
+            old or d.status.phase,
+            DELETED,
+            savepoint_path=savepoint,
+            attempt=d.status.attempt or None,
+        )
     return d.act(ReleaseFinalizer(), requeue_after=None)
 
 

@@ -72,7 +72,11 @@ def needs_job_details(status: ExecutionStatus, state: JobState | None) -> bool:
     if state == JobState.FAILED:
         return True
     pending = status.pending
-    if pending is not None and pending.operation == OperationType.CANCEL and pending.restore_kind == RestoreKind.CHECKPOINT:
+    if (
+        pending is not None
+        and pending.operation == OperationType.CANCEL
+        and pending.restore_kind == RestoreKind.CHECKPOINT
+    ):
         return True  # a last-state upgrade: the job's newest retained checkpoint, before and after the cancel
     return state == JobState.FINISHED and pending is not None and pending.operation == OperationType.STOP
 

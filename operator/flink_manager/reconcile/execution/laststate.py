@@ -38,16 +38,28 @@ def begin_last_state(inp: ExecutionInputs, d: Decision) -> Decision:
     """Record the intent of a last-state upgrade; the next step, with the job's checkpoints read, makes the call."""
     job_id = d.status.flink_job_id
     assert job_id is not None
-    d, _ = begin(inp, d, PendingOperation(
-        operation=OperationType.CANCEL, action=HistoryAction.UPGRADE, job_id=job_id, requested_by=inp.requested_by,
-        from_phase=d.status.phase, since=inp.now, restore_kind=RestoreKind.CHECKPOINT,
-    ))
+    d, _ = begin(
+        inp,
+        d,
+        PendingOperation(
+            operation=OperationType.CANCEL,
+            action=HistoryAction.UPGRADE,
+            job_id=job_id,
+            requested_by=inp.requested_by,
+            from_phase=d.status.phase,
+            since=inp.now,
+            restore_kind=RestoreKind.CHECKPOINT,
+        ),
+    )
     return d.requeue(0).done()
 
 
 def is_last_state(pending: PendingOperation | None) -> bool:
-    return (pending is not None and pending.operation == OperationType.CANCEL
-            and pending.restore_kind == RestoreKind.CHECKPOINT)
+    return (
+        pending is not None
+        and pending.operation == OperationType.CANCEL
+        and pending.restore_kind == RestoreKind.CHECKPOINT
+    )
 
 
 def resume_last_state(inp: ExecutionInputs, d: Decision) -> Decision:
@@ -60,8 +72,7 @@ def resume_last_state(inp: ExecutionInputs, d: Decision) -> Decision:
         return _before_cancel(inp, d, pending)
     job = inp.job
     if job is not None and job.alive:
-        return (d.requeue(RECHECK_WHILE_WAITING) if job.state == JobState.CANCELLING
-                else issue(inp, d, pending)).done()
+        return (d.requeue(RECHECK_WHILE_WAITING) if job.state == JobState.CANCELLING else issue(inp, d, pending)).done()
     if pending.job_ended_at is None:
         pending = pending.model_copy(update={"job_ended_at": inp.now})
         return d.update(pending=pending).requeue(REST_CACHE_SECONDS).done()
@@ -71,15 +82,25 @@ def resume_last_state(inp: ExecutionInputs, d: Decision) -> Decision:
     newest = usable_checkpoint(inp, job)
     restore = newest.path if newest is not None else pending.restore_from
     d = d.update(pending=None)
-    return start_attempt(inp, d, HistoryAction.UPGRADE, pending.requested_by, pending.from_phase, restore=restore,
-                         restore_kind=RestoreKind.CHECKPOINT).done()
+    return start_attempt(
+        inp,
+        d,
+        HistoryAction.UPGRADE,
+        pending.requested_by,
+        pending.from_phase,
+        restore=restore,
+        restore_kind=RestoreKind.CHECKPOINT,
+    ).done()
 
 
 def _before_cancel(inp: ExecutionInputs, d: Decision, pending: PendingOperation) -> Decision:
     """The job still runs: cancel it when it has a usable checkpoint; otherwise wait (Degraded) or fall back."""
     target = inp.target
-    if not isinstance(target, RunTarget) or target.upgrade_mode != UpgradeMode.LAST_STATE or (
-            target.run_config.same_job(d.status.run_config)):
+    if (
+        not isinstance(target, RunTarget)
+        or target.upgrade_mode != UpgradeMode.LAST_STATE
+        or (target.run_config.same_job(d.status.run_config))
+    ):
         return d.update(pending=None)  # the JobSpec moved on before anything was called: decide afresh
     job = inp.job
     if job is None or job.job_id != pending.job_id or not job.alive:
@@ -112,7 +133,11 @@ def _no_checkpoint_message(inp: ExecutionInputs, job: JobObservation) -> str:
     if job.latest_checkpoint is None:
         why = "Flink reports no completed checkpoint"
     else:
-        why = f"its latest checkpoint completed at {job.latest_checkpoint.completed_at.isoformat()}, more than " \
-              f"restartPolicy.maxStateAgeSeconds ({max_age}s) ago"
-    return (f"the last-state upgrade of Flink job {job.job_id} waits for a retained checkpoint: {why}; the job keeps "
-            "running (lastState.savepointFallback upgrades through a savepoint instead)")
+        why = (
+            f"its latest checkpoint completed at {job.latest_checkpoint.completed_at.isoformat()}, more than "
+            f"restartPolicy.maxStateAgeSeconds ({max_age}s) ago"
+        )
+    return (
+        f"the last-state upgrade of Flink job {job.job_id} waits for a retained checkpoint: {why}; the job keeps "
+        "running (lastState.savepointFallback upgrades through a savepoint instead)"
+    )

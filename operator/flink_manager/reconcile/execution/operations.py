@@ -35,10 +35,18 @@ def begin_stop(inp: ExecutionInputs, d: Decision, action: HistoryAction, by: str
     """Record the intent to stop the job (with a savepoint, or by cancelling) and make the first call."""
     job_id = d.status.flink_job_id
     assert job_id is not None
-    d, pending = begin(inp, d, PendingOperation(
-        operation=OperationType.STOP if savepoint else OperationType.CANCEL, action=action, job_id=job_id,
-        requested_by=by, from_phase=d.status.phase, since=inp.now,
-    ))
+    d, pending = begin(
+        inp,
+        d,
+        PendingOperation(
+            operation=OperationType.STOP if savepoint else OperationType.CANCEL,
+            action=action,
+            job_id=job_id,
+            requested_by=by,
+            from_phase=d.status.phase,
+            since=inp.now,
+        ),
+    )
     d = d.update(phase=phase_while_stopping(action, savepoint=savepoint))
     return issue(inp, d, pending)
 
@@ -71,10 +79,16 @@ def wait_for_savepoint(inp: ExecutionInputs, d: Decision, pending: PendingOperat
     complete (a stop would then end the job), and a second trigger would break the first. Setting
     `state: Cancelled` gives it up."""
     if savepoint_overdue(inp, pending):
-        d = d.warn("SavepointTimeout", tasks_not_running_message(inp, pending) if tasks_deploying(inp) else (
-            f"the savepoint of Flink job {pending.job_id} (trigger {pending.trigger_id}) is still in progress after "
-            f"{inp.spec.savepoint_timeout_seconds}s; waiting for Flink (set spec.state: Cancelled to cancel "
-            "the job without a savepoint)"))
+        d = d.warn(
+            "SavepointTimeout",
+            tasks_not_running_message(inp, pending)
+            if tasks_deploying(inp)
+            else (
+                f"the savepoint of Flink job {pending.job_id} (trigger {pending.trigger_id}) is still in progress after "
+                f"{inp.spec.savepoint_timeout_seconds}s; waiting for Flink (set spec.state: Cancelled to cancel "
+                "the job without a savepoint)"
+            ),
+        )
     return d.requeue(RECHECK_WHILE_WAITING)
 
 
@@ -91,9 +105,11 @@ def tasks_deploying(inp: ExecutionInputs) -> bool:
 
 
 def tasks_not_running_message(inp: ExecutionInputs, pending: PendingOperation) -> str:
-    return (f"the savepoint of Flink job {pending.job_id} waits for the job's tasks to run (more than "
-            f"{inp.spec.savepoint_timeout_seconds}s: does the FlinkCluster have free slots?); set "
-            "spec.state: Cancelled to cancel the job without a savepoint")
+    return (
+        f"the savepoint of Flink job {pending.job_id} waits for the job's tasks to run (more than "
+        f"{inp.spec.savepoint_timeout_seconds}s: does the FlinkCluster have free slots?); set "
+        "spec.state: Cancelled to cancel the job without a savepoint"
+    )
 
 
 def gave_up(d: Decision, operation: OperationType) -> bool:

@@ -9,19 +9,35 @@ from flink_manager.api.common import HistoryAction
 from flink_manager.api.execution import DesiredState, ExecutionPhase
 from flink_manager.api.flinkjob import JobState
 
-STABLE_PHASES = frozenset({
-    ExecutionPhase.PENDING, ExecutionPhase.RUNNING, ExecutionPhase.STOPPED,
-    ExecutionPhase.CANCELLED, ExecutionPhase.FINISHED, ExecutionPhase.FAILED,
-})
+STABLE_PHASES = frozenset(
+    {
+        ExecutionPhase.PENDING,
+        ExecutionPhase.RUNNING,
+        ExecutionPhase.STOPPED,
+        ExecutionPhase.CANCELLED,
+        ExecutionPhase.FINISHED,
+        ExecutionPhase.FAILED,
+    }
+)
 # Phases in which a Flink job of the current attempt may be alive.
-LIVE_PHASES = frozenset({
-    ExecutionPhase.SUBMITTING, ExecutionPhase.RUNNING, ExecutionPhase.STOPPING,
-    ExecutionPhase.CANCELLING, ExecutionPhase.RESTARTING,
-})
+LIVE_PHASES = frozenset(
+    {
+        ExecutionPhase.SUBMITTING,
+        ExecutionPhase.RUNNING,
+        ExecutionPhase.STOPPING,
+        ExecutionPhase.CANCELLING,
+        ExecutionPhase.RESTARTING,
+    }
+)
 # Phases in which no job runs any more: entering one stamps finishedAt.
-ENDED_PHASES = frozenset({
-    ExecutionPhase.STOPPED, ExecutionPhase.CANCELLED, ExecutionPhase.FAILED, ExecutionPhase.FINISHED,
-})
+ENDED_PHASES = frozenset(
+    {
+        ExecutionPhase.STOPPED,
+        ExecutionPhase.CANCELLED,
+        ExecutionPhase.FAILED,
+        ExecutionPhase.FINISHED,
+    }
+)
 
 CANCELLED_OUTSIDE = "the job was cancelled outside the operator"
 

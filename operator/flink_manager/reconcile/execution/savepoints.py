@@ -40,7 +40,8 @@ def take_periodic(inp: ExecutionInputs, d: Decision) -> Decision:
     if not _job_runs(inp, d) or not schedule:
         return d
     last_periodic = max(
-        (s.taken_at for s in status.savepoints if s.reason == SavepointReason.PERIODIC), default=None,
+        (s.taken_at for s in status.savepoints if s.reason == SavepointReason.PERIODIC),
+        default=None,
     )
     due = schedules.next_periodic_savepoint(schedule, status.started_at, last_periodic)
     if due is None:
@@ -64,10 +65,18 @@ def retain(inp: ExecutionInputs, d: Decision) -> Decision:
         if index < excess or (max_age is not None and inp.now - savepoint.taken_at > max_age):
             if gave_up(d, OperationType.DISPOSE):
                 return d  # a disposal failed in this generation: keep the entry, do not loop
-            d, pending = begin(inp, d, PendingOperation(
-                operation=OperationType.DISPOSE, action=HistoryAction.SAVEPOINT, savepoint_path=savepoint.path,
-                requested_by=OPERATOR, from_phase=status.phase, since=inp.now,
-            ))
+            d, pending = begin(
+                inp,
+                d,
+                PendingOperation(
+                    operation=OperationType.DISPOSE,
+                    action=HistoryAction.SAVEPOINT,
+                    savepoint_path=savepoint.path,
+                    requested_by=OPERATOR,
+                    from_phase=status.phase,
+                    since=inp.now,
+                ),
+            )
             return issue(inp, d, pending).done()
     if max_age is not None:
         ages = [s.taken_at + max_age for s in status.savepoints if s.path != keep_path]
@@ -76,15 +85,26 @@ def retain(inp: ExecutionInputs, d: Decision) -> Decision:
     return d
 
 
-def begin_savepoint(inp: ExecutionInputs, d: Decision, reason: SavepointReason, by: str,
-                    nonce: int | None = None) -> Decision:
+def begin_savepoint(
+    inp: ExecutionInputs, d: Decision, reason: SavepointReason, by: str, nonce: int | None = None
+) -> Decision:
     """Record the intent to take a savepoint and make its call."""
     job_id = d.status.flink_job_id
     assert job_id is not None
-    d, pending = begin(inp, d, PendingOperation(
-        operation=OperationType.SAVEPOINT, action=HistoryAction.SAVEPOINT, job_id=job_id,
-        requested_by=by, from_phase=d.status.phase, since=inp.now, nonce=nonce, savepoint_reason=reason,
-    ))
+    d, pending = begin(
+        inp,
+        d,
+        PendingOperation(
+            operation=OperationType.SAVEPOINT,
+            action=HistoryAction.SAVEPOINT,
+            job_id=job_id,
+            requested_by=by,
+            from_phase=d.status.phase,
+            since=inp.now,
+            nonce=nonce,
+            savepoint_reason=reason,
+        ),
+    )
     return issue(inp, d, pending)
 
 
@@ -99,8 +119,16 @@ def resume_savepoint(inp: ExecutionInputs, d: Decision) -> Decision:
     if trigger is not None and state == TriggerState.COMPLETED and trigger.location:
         reason = pending.savepoint_reason or SavepointReason.MANUAL
         d = keep_savepoint(inp, d, trigger.location, reason, pending.job_id).update(pending=None)
-        return record(inp, d, HistoryAction.SAVEPOINT, pending.requested_by, pending.from_phase, d.status.phase,
-                      savepoint_path=trigger.location, reason=reason.value).done()
+        return record(
+            inp,
+            d,
+            HistoryAction.SAVEPOINT,
+            pending.requested_by,
+            pending.from_phase,
+            d.status.phase,
+            savepoint_path=trigger.location,
+            reason=reason.value,
+        ).done()
     if trigger is not None and state == TriggerState.FAILED:
         return savepoint_failed(inp, d, pending, "SavepointFailed", trigger.failure or "the savepoint failed").done()
     if state == TriggerState.IN_PROGRESS:
@@ -110,8 +138,9 @@ def resume_savepoint(inp: ExecutionInputs, d: Decision) -> Decision:
     return d.update(pending=None)
 
 
-def savepoint_failed(inp: ExecutionInputs, d: Decision, pending: PendingOperation, reason: str,
-                     message: str) -> Decision:
+def savepoint_failed(
+    inp: ExecutionInputs, d: Decision, pending: PendingOperation, reason: str, message: str
+) -> Decision:
     """Retry a failed savepoint a bounded number of times, then give up — the job keeps running, never restarted
     stateless. A deletion falls back to cancelling the job rather than blocking forever."""
     if pending.tries <= inp.spec.savepoint_retries and (inp.job is None or inp.job.alive):
@@ -124,12 +153,28 @@ def savepoint_failed(inp: ExecutionInputs, d: Decision, pending: PendingOperatio
     if inp.deleting or pending.action == HistoryAction.DELETE:
         d = d.warn(reason, f"{message}; cancelling the job to complete the deletion")
         return begin_stop(inp, d, HistoryAction.DELETE, pending.requested_by, savepoint=False)
-    d = d.update(pending=None, phase=pending.from_phase, failed_operation=FailedOperation(
-        operation=pending.operation, action=pending.action, generation=pending.generation or inp.generation,
-        reason=reason, message=message, at=inp.now,
-    ))
-    d = record(inp, d, pending.action, pending.requested_by, pending.from_phase, pending.from_phase, error=message,
-               reason=reason)
+    d = d.update(
+        pending=None,
+        phase=pending.from_phase,
+        failed_operation=FailedOperation(
+            operation=pending.operation,
+            action=pending.action,
+            generation=pending.generation or inp.generation,
+            reason=reason,
+            message=message,
+            at=inp.now,
+        ),
+    )
+    d = record(
+        inp,
+        d,
+        pending.action,
+        pending.requested_by,
+        pending.from_phase,
+        pending.from_phase,
+        error=message,
+        reason=reason,
+    )
     return d.warn(reason, f"{message}; the job keeps running")
 
 
@@ -144,8 +189,7 @@ def resume_disposal(inp: ExecutionInputs, d: Decision) -> Decision:
     trigger = inp.observation.trigger
     state = trigger.state if trigger is not None else TriggerState.UNKNOWN
     if state == TriggerState.COMPLETED:
-        d = d.update(pending=None,
-                     savepoints=tuple(s for s in d.status.savepoints if s.path != pending.savepoint_path))
+        d = d.update(pending=None, savepoints=tuple(s for s in d.status.savepoints if s.path != pending.savepoint_path))
         return d.notify("SavepointDisposed", f"disposed savepoint {pending.savepoint_path}").done()
     if trigger is not None and state == TriggerState.FAILED:
         return disposal_failed(inp, d, pending, trigger.failure or "unknown error").done()
@@ -171,10 +215,17 @@ def _disposal_requested(inp: ExecutionInputs, d: Decision, pending: PendingOpera
 def disposal_failed(inp: ExecutionInputs, d: Decision, pending: PendingOperation, failure: str) -> Decision:
     """Keep the savepoint's entry; report it, and do not try again until the spec changes."""
     message = f"disposing {pending.savepoint_path} failed: {failure}"
-    d = d.update(pending=None, failed_operation=FailedOperation(
-        operation=OperationType.DISPOSE, action=HistoryAction.SAVEPOINT, generation=inp.generation,
-        reason="SavepointDisposalFailed", message=message, at=inp.now,
-    ))
+    d = d.update(
+        pending=None,
+        failed_operation=FailedOperation(
+            operation=OperationType.DISPOSE,
+            action=HistoryAction.SAVEPOINT,
+            generation=inp.generation,
+            reason="SavepointDisposalFailed",
+            message=message,
+            at=inp.now,
+        ),
+    )
     return d.warn("SavepointDisposalFailed", message)
 
 

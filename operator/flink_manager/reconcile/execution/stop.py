@@ -140,8 +140,9 @@ def stopped(inp: ExecutionInputs, d: Decision, pending: PendingOperation, savepo
         return settle(inp, d, HistoryAction.CANCEL, by, old, ExecutionPhase.CANCELLED, **details)
     d = d.update(pending=None)
     if pending.action == HistoryAction.ROLLBACK:
-        return start_attempt(inp, d, HistoryAction.ROLLBACK, by, old, restore=savepoint,
-                             run_config=d.status.stable_run_config)
+        return start_attempt(
+            inp, d, HistoryAction.ROLLBACK, by, old, restore=savepoint, run_config=d.status.stable_run_config
+        )
     # RESTART / UPGRADE: the next attempt, from the savepoint just taken (none when stateless)
     return start_attempt(inp, d, pending.action, by, old, restore=savepoint)
 
@@ -150,8 +151,11 @@ def job_ended_during(inp: ExecutionInputs, d: Decision, pending: PendingOperatio
     """The job ended (or vanished) while an operation was in flight and before its savepoint completed."""
     job = inp.job
     d = d.update(pending=None, phase=pending.from_phase)
-    if job is not None and job.state == JobState.CANCELED and pending.action in (HistoryAction.CANCEL,
-                                                                                 HistoryAction.DELETE):
+    if (
+        job is not None
+        and job.state == JobState.CANCELED
+        and pending.action in (HistoryAction.CANCEL, HistoryAction.DELETE)
+    ):
         return stopped(inp, d, pending, None)  # what the operation wanted, done by someone else
     end = job_end(job.state if job is not None else None)
     assert end is not None  # the job is gone or globally terminal: that is how this was reached

@@ -70,8 +70,17 @@ def _submit_again(inp: ExecutionInputs, d: Decision, pending: PendingOperation) 
     error = inp.action_error
     if error is not None and error.kind in (ActionErrorKind.REJECTED, ActionErrorKind.ARTIFACT):
         d = d.update(error_message=error.message)
-        d = settle(inp, d, HistoryAction.FAIL, pending.requested_by, pending.from_phase, ExecutionPhase.FAILED,
-                   attempt=pending.attempt, error=error.message, reason=error.kind.value)
+        d = settle(
+            inp,
+            d,
+            HistoryAction.FAIL,
+            pending.requested_by,
+            pending.from_phase,
+            ExecutionPhase.FAILED,
+            attempt=pending.attempt,
+            error=error.message,
+            reason=error.kind.value,
+        )
         return d.warn("SubmissionRejected", error.message)
     if error is not None and error.kind == ActionErrorKind.JAR_NOT_FOUND:
         return reupload(d)

@@ -57,9 +57,12 @@ def apply_job_spec_change(inp: ExecutionInputs, d: Decision) -> Decision:
     if status.rollback is not None and status.rollback.failed_generation == target.run_config.job_spec_generation:
         return d  # this JobSpec generation was rolled back; wait for the next change
     if target.upgrade_mode == UpgradeMode.MANUAL:
-        return d.find(UpgradePending(
-            f"JobSpec generation {target.run_config.job_spec_generation} differs from the running job "
-            f"(generation {status.job_spec_generation}); bump restartNonce to apply it"))
+        return d.find(
+            UpgradePending(
+                f"JobSpec generation {target.run_config.job_spec_generation} differs from the running job "
+                f"(generation {status.job_spec_generation}); bump restartNonce to apply it"
+            )
+        )
     savepoint = target.upgrade_mode == UpgradeMode.SAVEPOINT
     if gave_up(d, OperationType.STOP if savepoint else OperationType.CANCEL):
         return d
@@ -99,16 +102,21 @@ def roll_back_failed_upgrade(inp: ExecutionInputs, d: Decision) -> Decision:
         return d
     generation, stable = failed.job_spec_generation, status.stable_run_config
     if stable is None:
-        d = d.update(rollback=RollbackStatus(failed_generation=generation, reason="NoStableConfiguration",
-                                             at=inp.now))
-        return d.warn("RollbackImpossible", f"JobSpec generation {generation} failed after its upgrade and no "
-                                            "earlier configuration ran stably")
+        d = d.update(rollback=RollbackStatus(failed_generation=generation, reason="NoStableConfiguration", at=inp.now))
+        return d.warn(
+            "RollbackImpossible",
+            f"JobSpec generation {generation} failed after its upgrade and no earlier configuration ran stably",
+        )
     d = d.update(rollback=RollbackStatus(failed_generation=generation, reason="UpgradeFailed", at=inp.now))
-    d = d.warn("RollingBack", f"JobSpec generation {generation} failed within {target.rollback.window_seconds}s of "
-                              f"its upgrade; rolling back to generation {stable.job_spec_generation}")
+    d = d.warn(
+        "RollingBack",
+        f"JobSpec generation {generation} failed within {target.rollback.window_seconds}s of "
+        f"its upgrade; rolling back to generation {stable.job_spec_generation}",
+    )
     restore = status.restored_from or (status.last_savepoint.path if status.last_savepoint else None)
-    return start_attempt(inp, d, HistoryAction.ROLLBACK, OPERATOR, ExecutionPhase.FAILED, restore=restore,
-                         run_config=stable).done()
+    return start_attempt(
+        inp, d, HistoryAction.ROLLBACK, OPERATOR, ExecutionPhase.FAILED, restore=restore, run_config=stable
+    ).done()
 
 
 def _failed_upgrade(inp: ExecutionInputs, status: ExecutionStatus) -> RunConfig | None:
