@@ -135,7 +135,8 @@ def json_type(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):
-        return "integer"
+        # kube-apiserver decodes a JSON integer beyond int64 as a float64, which its schema check calls a number
+        return "integer" if -(2**63) <= value < 2**63 else "number"
     if isinstance(value, float):
         return "integer" if value.is_integer() else "number"
     if isinstance(value, str):

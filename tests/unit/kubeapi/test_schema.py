@@ -362,3 +362,22 @@ def test_cel_is_skipped_after_blocking_schema_errors() -> None:
         "<nil>: Invalid value: null: some validation rules were not checked because the object was invalid; "
         "correct the existing errors to complete validation",
     ]
+
+
+def test_an_integer_beyond_int64_is_a_number_and_its_rules_are_not_evaluated() -> None:
+    # kube-apiserver decodes it as a float64; CEL's int would overflow on it (a 500 before).
+    schema = CompiledSchema(
+        {
+            "type": "object",
+            "properties": {
+                "spec": {
+                    "type": "object",
+                    "x-kubernetes-validations": [{"rule": "self.n > 0"}],
+                    "properties": {"n": {"type": "integer"}},
+                }
+            },
+        }
+    )
+    assert schema.validate({"spec": {"n": 2**63 - 1}}) == []
+    errors = [str(e) for e in schema.validate({"spec": {"n": 2**64}})]
+    assert errors[:1] == ['spec.n: Invalid value: "number": spec.n in body must be of type integer: "number"']
