@@ -273,6 +273,10 @@ def lane_mutations(env: Env, count: int, random_seed: int) -> list[Mutation]:
     overrides = {
         "restUrl": st.sampled_from([env.flink_url, "http://127.0.0.1:9"]),
         "url": st.sampled_from([jar, missing, "http://127.0.0.1:9/job.jar"]),
+        # Nonces only grow, and each lane bumps its restartNonce to converge: leave it a successor below int64's
+        # largest (an Execution at the largest can no longer be restarted by nonce, which the CRD allows).
+        "restartNonce": st.integers(0, 2**63 - 1_000_000),
+        "savepointNonce": st.integers(0, 2**63 - 1_000_000),
     }
     kinds = [kind for kind, weight in KIND_WEIGHTS.items() for _ in range(weight)]
     strategy = st.sampled_from(kinds).flatmap(lambda kind: mutations(kind, overrides))
