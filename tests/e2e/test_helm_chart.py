@@ -65,17 +65,6 @@ def test_the_documented_profiles_are_tested() -> None:
     assert set(PROFILES) == {"default", "namespaced", "ha", "monitoring"}
 
 
-def test_generated_files_are_the_project_crds_and_monitoring_files() -> None:
-    result = subprocess.run(
-        ["python3", str(REPO / "tools" / "gen_helm_chart.py"), "--check"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-
-
 def test_the_chart_crds_are_the_project_crds() -> None:
     def documents(paths: list[pathlib.Path]) -> list[Any]:
         return sorted(
